@@ -1,0 +1,2 @@
+export * from './node/files.js';
+export * from './node/tls.js';

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { playwright } from '@vitest/browser-playwright';
+import { defineConfig } from 'vitest/config';
+
+// Tests import package sources directly, so no build is needed to test.
+const packages = ['core', 'ecs-metadata', 'consul-login', 'athenz-zts', 'testkit', 'cli'];
+const src = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
+const alias = packages.flatMap((name) => [
+  { find: `@ecs-identity/${name}/node`, replacement: src(`${name}/src/node.ts`) },
+  { find: new RegExp(`^@ecs-identity/${name}$`), replacement: src(`${name}/src/index.ts`) },
+]);
+
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// CI sets REQUIRE_BROWSER=1 (and installs Chromium), so a missing browser fails there
+// instead of silently dropping the browser project.
+const browserAvailable = existsSync(chromium);
+if (!browserAvailable && process.env.REQUIRE_BROWSER === '1') {
+  throw new Error(`REQUIRE_BROWSER=1 but no Chromium at ${chromium} (apt-get install -y chromium)`);
+}
+if (!browserAvailable) {
+  console.warn(`[vitest] no Chromium at ${chromium}: the browser project does not run (apt-get install -y chromium)`);
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**', '**/*.browser.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      ...(browserAvailable
+        ? [
+            {
+              resolve: { alias },
+              test: {
+                name: 'browser',
+                include: ['packages/*/src/**/*.browser.test.ts', 'packages/*/test/**/*.browser.test.ts'],
+                testTimeout: 30_000,
+                browser: {
+                  enabled: true,
+                  headless: true,
+                  screenshotFailures: false,
+                  provider: playwright({
+                    launchOptions: {
+                      executablePath: chromium,
+                      args: [
+                        '--headless',
+                        '--no-sandbox',
+                        '--disable-gpu',
+                        '--disable-quic',
+                        '--no-first-run',
+                        '--disable-background-networking',
+                        '--disable-component-update',
+                        '--disable-sync',
+                      ],
+                    },
+                  }),
+                  instances: [{ browser: 'chromium' as const }],
+                },
+              },
+            },
+          ]
+        : []),
+    ],
+  },
+});
