@@ -1,1 +1,9 @@
-export {};
+/**
+ * `@ecs-identity/ecs-metadata`: ECS task metadata (v4 → v3 → v2), ARN parsing in every partition and the task-role
+ * container credentials. Browser-safe: this entry uses only Web APIs; file-based options live in `./node`.
+ * @packageDocumentation
+ */
+export * from './arn.js';
+export * from './aws-credentials.js';
+export * from './metadata.js';
+export * from './task-identity.js';
