@@ -1,12 +1,30 @@
-// CONTRACT STUB (owned by the core-transport helper): replace bodies, keep the exported names and shapes.
+/**
+ * The one small HTTP layer every provider uses: per-request timeout (covering the body too), a response size cap
+ * enforced while reading, status → typed error, plain-http refusal, and the Node `https.Agent` hook for mTLS and
+ * custom CAs. Browser-safe: no `node:*` import; in Node the default fetch is cross-fetch (node-fetch v2, which honours
+ * `agent`), in browsers `globalThis.fetch`.
+ *
+ * @example
+ * ```ts
+ * const http = createHttpClient({ timeoutMs: 2000 });
+ * const res = await http.request({ url: 'http://169.254.170.2/v2/metadata' });
+ * const doc = res.json<{ TaskARN: string }>();
+ * ```
+ * @packageDocumentation
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { Clock } from './clock.js';
 import { IdentityError } from './errors.js';
+import { parseRetryAfter } from './retry.js';
+import { scrubSecrets } from './secrets.js';
+
 /** @public */
 export interface HttpRequest {
   method?: string; // default GET
   url: string | URL;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
-  /** Per-request timeout in ms. Default: the client's (5000). */
+  /** Per-request timeout in ms, from sending until the whole body is read. Default: the client's (5000). */
   timeoutMs?: number;
   /** Response size cap in bytes, enforced while reading. Default: the client's (1 MiB). */
   maxResponseBytes?: number;
@@ -14,6 +32,7 @@ export interface HttpRequest {
   /** Statuses that are returned instead of thrown. Default: 200-299. */
   acceptStatus?: (status: number) => boolean;
 }
+
 /** @public */
 export interface HttpResponse {
   status: number;
@@ -24,10 +43,12 @@ export interface HttpResponse {
   /** Parses the body as JSON; INVALID_RESPONSE naming the URL when it is not. */
   json<T = unknown>(): T;
 }
+
 /** @public */
 export interface HttpClient {
   request(req: HttpRequest): Promise<HttpResponse>;
 }
+
 /** @public */
 export interface HttpClientOptions {
   /** An injected fetch (default: cross-fetch in Node, globalThis.fetch in browsers). */
@@ -40,9 +61,34 @@ export interface HttpClientOptions {
   allowInsecureHttp?: boolean;
   /** Sent as User-Agent (Node only; browsers ignore it). */
   userAgent?: string;
-  /** Node only: an https.Agent (mTLS, custom CA), or a function returning the current one (rotation). Set by core/node helpers. */
+  /**
+   * Node only: an https.Agent (mTLS, custom CA), or a function returning the current one (rotation: it is called
+   * for every request). Used for `https:` URLs only. Ignored by browsers and by a fetch that has no `agent` option.
+   */
   agent?: unknown;
+  /** Timers for the per-request timeout (tests inject one). Default: the global setTimeout. */
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'now'>;
 }
+
+/** Default per-request timeout. @public */
+export const DEFAULT_TIMEOUT_MS = 5000;
+/** Default response size cap (1 MiB). @public */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+/** How much of an error response's body {@link HttpStatusError.responseText} keeps. @public */
+export const MAX_ERROR_TEXT_BYTES = 64 * 1024;
+const MESSAGE_TEXT_CHARS = 200;
+
+/** @public */
+export interface HttpStatusErrorInit {
+  method: string;
+  url: string | URL;
+  status: number;
+  responseText?: string;
+  retryAfterMs?: number;
+  /** Overrides the default (429 and 5xx). */
+  retryable?: boolean;
+}
+
 /**
  * Non-2xx answers throw HttpStatusError (code HTTP_STATUS, `status`, `retryable` for 429 and 5xx,
  * `retryAfterMs` from Retry-After, `responseText` = the body, up to 64 KiB). Network errors throw NETWORK (retryable),
@@ -50,19 +96,529 @@ export interface HttpClientOptions {
  * (query string and credentials removed).
  * @public
  */
-export declare class HttpStatusError extends IdentityError {
+export class HttpStatusError extends IdentityError {
   readonly responseText: string;
   readonly method: string;
   /** Without query string or userinfo. */
   readonly url: string;
+
+  constructor(init: HttpStatusErrorInit) {
+    const url = safeUrl(init.url);
+    const responseText = scrubSecrets(truncateUtf8(init.responseText ?? '', MAX_ERROR_TEXT_BYTES));
+    const excerpt = responseText.trim().replace(/\s+/g, ' ').slice(0, MESSAGE_TEXT_CHARS);
+    const message = `${init.method} ${url} answered ${init.status}${excerpt ? `: ${excerpt}` : ''}`;
+    const retryable = init.retryable ?? isRetryableStatus(init.status);
+    super('HTTP_STATUS', scrubSecrets(message), {
+      status: init.status,
+      retryable,
+      ...(init.retryAfterMs === undefined ? {} : { retryAfterMs: init.retryAfterMs }),
+    });
+    this.name = 'HttpStatusError';
+    this.responseText = responseText;
+    this.method = init.method;
+    this.url = url;
+  }
 }
-/** @public */
-export declare function createHttpClient(options?: HttpClientOptions): HttpClient;
+
+/** 429 and 5xx may succeed when tried again; other statuses will not. @public */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status <= 599);
+}
+
+/**
+ * Creates the HTTP client. Plain `http:` is refused (INSECURE_URL, before any I/O) unless the host is loopback or an
+ * ECS link-local address, or `allowInsecureHttp` is set.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from 'node:https';
+ * const http = createHttpClient({ agent: new Agent({ ca, cert, key }), timeoutMs: 10_000 });
+ * const res = await http.request({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body });
+ * ```
+ * @public
+ */
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const defaults = {
+    timeoutMs: checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs'),
+    maxResponseBytes: checkSize(options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, 'maxResponseBytes'),
+  };
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new IdentityError('INVALID_ARGUMENT', 'fetch must be a function');
+  }
+  const setTimer = options.clock
+    ? (fn: () => void, ms: number) => options.clock?.setTimeout(fn, ms)
+    : (fn: () => void, ms: number) => globalThis.setTimeout(fn, ms);
+  const clearTimer = options.clock
+    ? (h: unknown) => options.clock?.clearTimeout(h)
+    : (h: unknown) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>);
+  const now = () => options.clock?.now() ?? Date.now();
+
+  return {
+    async request(req: HttpRequest): Promise<HttpResponse> {
+      if (req === null || typeof req !== 'object')
+        throw new IdentityError('INVALID_ARGUMENT', 'request must be an object');
+      const method = (req.method ?? 'GET').toUpperCase();
+      if (!TOKEN.test(method)) throw new IdentityError('INVALID_ARGUMENT', 'request method is not a valid HTTP method');
+      const url = parseRequestUrl(req.url, method, options.allowInsecureHttp === true);
+      const where = `${method} ${safeUrl(url)}`;
+      const timeoutMs = checkTimeout(req.timeoutMs ?? defaults.timeoutMs, 'timeoutMs');
+      const maxBytes = checkSize(req.maxResponseBytes ?? defaults.maxResponseBytes, 'maxResponseBytes');
+      const headers = checkHeaders(req.headers, where);
+      if (req.body !== undefined && (method === 'GET' || method === 'HEAD')) {
+        throw new IdentityError('INVALID_ARGUMENT', `${where}: a ${method} request cannot have a body`);
+      }
+      if (req.body !== undefined && typeof req.body !== 'string' && !(req.body instanceof Uint8Array)) {
+        throw new IdentityError('INVALID_ARGUMENT', `${where}: body must be a string or a Uint8Array`);
+      }
+      if (req.signal?.aborted) throw aborted(where, req.signal.reason);
+
+      const node = isNode();
+      if (node && options.userAgent && !Object.keys(headers).some((h) => h.toLowerCase() === 'user-agent')) {
+        headers['user-agent'] = options.userAgent;
+      }
+      const fetchFn = options.fetch ?? (await defaultFetch());
+
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimer(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeoutMs);
+      const onCallerAbort = () => controller.abort();
+      req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      // Which of the two aborts fired decides the code: ours is a TIMEOUT, the caller's an ABORTED.
+      const failure = (cause: unknown): IdentityError => {
+        if (cause instanceof IdentityError) return cause;
+        if (timedOut) {
+          return new IdentityError('TIMEOUT', `${where} timed out after ${timeoutMs} ms`, {
+            retryable: true,
+            cause: safeCause(cause),
+          });
+        }
+        if (req.signal?.aborted) return aborted(where, safeCause(cause));
+        return new IdentityError('NETWORK', scrubSecrets(`${where} failed: ${describe(cause)}`), {
+          retryable: true,
+          cause: safeCause(cause),
+        });
+      };
+
+      try {
+        const init: RequestInit & { agent?: unknown } = {
+          method,
+          headers,
+          signal: controller.signal,
+          // A redirect could lead a credential request to another host or to plain http: never follow one.
+          redirect: 'manual',
+        };
+        if (req.body !== undefined) init.body = req.body as BodyInit;
+        if (options.agent !== undefined) {
+          const agent = options.agent;
+          // node-fetch calls this for each hop with the parsed URL; only https gets the TLS agent.
+          init.agent = (u: { protocol?: string }) =>
+            u.protocol === 'https:' ? (typeof agent === 'function' ? (agent as () => unknown)() : agent) : undefined;
+        }
+        let res: Response;
+        try {
+          res = await fetchFn(url.href, init);
+        } catch (e) {
+          throw failure(e);
+        }
+        const accept = req.acceptStatus ?? ((s: number) => s >= 200 && s <= 299);
+        const isError = !accept(res.status);
+        // An error body is read with a smaller cap: only responseText (64 KiB) keeps it.
+        const cap = isError ? Math.min(maxBytes, MAX_ERROR_TEXT_BYTES) : maxBytes;
+        let body: Uint8Array;
+        try {
+          body = await readBody(res, cap, !isError, where, () => controller.abort());
+        } catch (e) {
+          throw failure(e);
+        }
+        const headersOut = toHeaders(res.headers);
+        if (isError) {
+          if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status <= 399)) {
+            throw new HttpStatusError({
+              method,
+              url,
+              status: res.status,
+              responseText: 'redirect not followed',
+              retryable: false,
+            });
+          }
+          const retryAfter = headersOut.get('retry-after');
+          const retryAfterMs = retryAfter === null ? undefined : parseRetryAfter(retryAfter, now());
+          throw new HttpStatusError({
+            method,
+            url,
+            status: res.status,
+            responseText: decode(body),
+            ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          });
+        }
+        return makeResponse(res.status, headersOut, url.href, body, where);
+      } finally {
+        clearTimer(timer);
+        req.signal?.removeEventListener('abort', onCallerAbort);
+      }
+    },
+  };
+}
+
+/**
+ * Sends `req` (with `Accept: application/json` unless set) and parses the answer as JSON.
+ * @example
+ * ```ts
+ * const doc = await requestJson<{ TaskARN: string }>(http, { url: `${base}/task` });
+ * ```
+ * @public
+ */
+export async function requestJson<T = unknown>(client: HttpClient, req: HttpRequest): Promise<T> {
+  const headers = { ...req.headers };
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'accept')) headers.accept = 'application/json';
+  const res = await client.request({ ...req, headers });
+  return res.json<T>();
+}
+
+const LINK_LOCAL_HOSTS = new Set(['169.254.170.2', '169.254.170.23', '[fd00:ec2::23]']);
+
 /** True when plain http may go to this host without an opt-in (loopback, 169.254.170.2, 169.254.170.23, [fd00:ec2::23]). @public */
-export declare function isAllowedPlainHttpHost(hostname: string): boolean;
+export function isAllowedPlainHttpHost(hostname: string): boolean {
+  if (typeof hostname !== 'string' || hostname === '') return false;
+  let host: string;
+  try {
+    // The WHATWG parser canonicalises (127.1 → 127.0.0.1, [0:0::1] → [::1], case); bare IPv6 gets its brackets.
+    const bare = hostname.includes(':') && !hostname.startsWith('[') ? `[${hostname}]` : hostname;
+    host = new URL(`http://${bare}/`).hostname;
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host === 'localhost.' || host === '[::1]') return true;
+  if (LINK_LOCAL_HOSTS.has(host)) return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  // IPv4-mapped loopback ([::ffff:127.x.y.z] canonicalises to [::ffff:7fxx:yyzz]).
+  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+}
+
 /** `application/x-www-form-urlencoded` encoding of a record (keys in the given order). @public */
-export declare function formEncode(fields: Record<string, string> | [string, string][]): string;
-/** Parses XML (fast-xml-parser) into a plain object; INVALID_RESPONSE on malformed input. @public */
-export declare function parseXml(text: string): Record<string, unknown>;
-/** Removes query string and userinfo from a URL for use in messages. @public */
-export declare function safeUrl(url: string | URL): string;
+export function formEncode(fields: Record<string, string> | [string, string][]): string {
+  const entries = Array.isArray(fields) ? fields : Object.entries(fields ?? {});
+  const params = new URLSearchParams();
+  for (const entry of entries) {
+    const [k, v] = Array.isArray(entry) ? entry : [undefined, undefined];
+    if (typeof k !== 'string' || typeof v !== 'string') {
+      throw new IdentityError(
+        'INVALID_ARGUMENT',
+        `formEncode: field ${JSON.stringify(String(k))} must map a string to a string`,
+      );
+    }
+    params.append(k, v);
+  }
+  return params.toString();
+}
+
+const xmlParser = new XMLParser({
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  removeNSPrefix: true,
+  // Keep every value a string: AWS account ids have leading zeros, and ids are not numbers.
+  parseTagValue: false,
+  trimValues: true,
+});
+
+/**
+ * Parses XML (fast-xml-parser) into a plain object; INVALID_RESPONSE on malformed input. Attributes and namespace
+ * prefixes are dropped, every value stays a string, and repeated elements become arrays.
+ * @example
+ * ```ts
+ * const doc = parseXml(res.text());
+ * const account = (doc.GetCallerIdentityResponse as any).GetCallerIdentityResult.Account;
+ * ```
+ * @public
+ */
+export function parseXml(text: string): Record<string, unknown> {
+  if (typeof text !== 'string' || text.trim() === '') {
+    throw new IdentityError('INVALID_RESPONSE', 'XML document is empty');
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new IdentityError(
+      'INVALID_RESPONSE',
+      `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${scrubSecrets(valid.err.msg)}`,
+    );
+  }
+  try {
+    const out: unknown = xmlParser.parse(text);
+    if (out === null || typeof out !== 'object') throw new Error('not an element');
+    return out as Record<string, unknown>;
+  } catch {
+    // No cause or parser text: it may quote the document.
+    throw new IdentityError('INVALID_RESPONSE', 'malformed XML');
+  }
+}
+
+/** Removes query string, fragment and userinfo from a URL for use in messages. @public */
+export function safeUrl(url: string | URL): string {
+  let u: URL;
+  try {
+    u = new URL(String(url));
+  } catch {
+    return '[invalid URL]';
+  }
+  u.username = '';
+  u.password = '';
+  u.search = '';
+  u.hash = '';
+  return scrubSecrets(u.href);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function parseRequestUrl(input: string | URL, method: string, allowInsecure: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(String(input));
+  } catch {
+    throw new IdentityError('INVALID_ARGUMENT', `${method}: url is not an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new IdentityError('INVALID_ARGUMENT', `${method} ${safeUrl(url)}: url must be http: or https:`);
+  }
+  if (url.protocol === 'http:' && !allowInsecure && !isAllowedPlainHttpHost(url.hostname)) {
+    throw new IdentityError(
+      'INSECURE_URL',
+      `${method} ${safeUrl(url)}: plain http is only allowed to loopback and the ECS link-local addresses; use https (or set allowInsecureHttp)`,
+    );
+  }
+  return url;
+}
+
+function checkTimeout(ms: unknown, field: string): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
+    throw new IdentityError('INVALID_ARGUMENT', `${field} must be a positive number of milliseconds`);
+  }
+  return ms;
+}
+
+function checkSize(n: unknown, field: string): number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) {
+    throw new IdentityError('INVALID_ARGUMENT', `${field} must be a positive integer number of bytes`);
+  }
+  return n;
+}
+
+function checkHeaders(headers: Record<string, string> | undefined, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined) return out;
+  if (headers === null || typeof headers !== 'object') {
+    throw new IdentityError('INVALID_ARGUMENT', `${where}: headers must be an object`);
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    // Name the header but never echo its value: it may be a token.
+    if (!TOKEN.test(name)) throw new IdentityError('INVALID_ARGUMENT', `${where}: invalid header name`);
+    if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
+      throw new IdentityError('INVALID_ARGUMENT', `${where}: header ${name} must be a string without CR, LF or NUL`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+function aborted(where: string, cause: unknown): IdentityError {
+  return new IdentityError('ABORTED', `${where} was aborted by the caller`, { cause });
+}
+
+/** A network error's reason, with any URL in it cut down to {@link safeUrl} (node-fetch quotes the full URL). */
+function describe(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    const causeCode = (e.cause as { code?: unknown } | undefined)?.code;
+    const c = typeof code === 'string' ? code : typeof causeCode === 'string' ? causeCode : undefined;
+    // node-fetch wraps the socket error as "request to <url> failed, reason: <reason>"; the reason is the news.
+    const text = stripUrls(e.message.replace(/^request to \S+ failed, reason: /, ''));
+    return c && !text.includes(c) ? `${text} (${c})` : text;
+  }
+  return stripUrls(String(e));
+}
+
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
+
+function stripUrls(text: string): string {
+  return scrubSecrets(text.replace(URL_IN_TEXT, (m) => safeUrl(m.replace(/[.,;:)\]]+$/, ''))));
+}
+
+/**
+ * The underlying error, kept as the cause; when its message or stack quotes the request URL, a copy (same
+ * prototype and fields) with the URLs cut down, so printing the cause cannot leak a query-string secret.
+ */
+function safeCause(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const message = stripUrls(e.message);
+  const stack = typeof e.stack === 'string' ? stripUrls(e.stack) : e.stack;
+  if (message === e.message && stack === e.stack) return e;
+  const copy = Object.create(Object.getPrototypeOf(e)) as Error;
+  for (const [k, v] of Object.entries(e)) (copy as unknown as Record<string, unknown>)[k] = v;
+  const own = (name: string, v: unknown) =>
+    Object.defineProperty(copy, name, { value: v, enumerable: false, configurable: true, writable: true });
+  own('name', e.name);
+  own('message', message);
+  own('stack', stack);
+  if (e.cause !== undefined) own('cause', safeCause(e.cause));
+  return copy;
+}
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  return (
+    typeof p?.versions?.node === 'string' && typeof (globalThis as { document?: unknown }).document === 'undefined'
+  );
+}
+
+let nodeFetch: Promise<typeof globalThis.fetch> | undefined;
+
+async function defaultFetch(): Promise<typeof globalThis.fetch> {
+  if (!isNode()) {
+    if (typeof globalThis.fetch !== 'function') {
+      throw new IdentityError('INVALID_CONFIG', 'no fetch in this runtime: pass options.fetch');
+    }
+    return globalThis.fetch.bind(globalThis);
+  }
+  // cross-fetch's Node build is node-fetch v2, the one Node fetch that honours `agent` (mTLS, custom CA).
+  nodeFetch ??= import('cross-fetch').then((m) => {
+    const mod = m as unknown as { default?: unknown; fetch?: unknown };
+    const f = typeof mod.default === 'function' ? mod.default : mod.fetch;
+    return f as typeof globalThis.fetch;
+  });
+  return nodeFetch;
+}
+
+type NodeReadable = AsyncIterable<Uint8Array | string> & { destroy?: (e?: Error) => void };
+
+/** Reads the body, stopping (and aborting the connection) as soon as it exceeds `cap`. */
+async function readBody(
+  res: Response,
+  cap: number,
+  failOnOversize: boolean,
+  where: string,
+  abort: () => void,
+): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new IdentityError('RESPONSE_TOO_LARGE', `${where}: response body is larger than ${cap} bytes`, {
+      status: res.status,
+    });
+  const declared = Number(res.headers.get('content-length'));
+  if (failOnOversize && res.headers.has('content-length') && Number.isFinite(declared) && declared > cap) {
+    abort();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  // Returns false when the cap is reached (error bodies are truncated instead of failing).
+  const add = (chunk: Uint8Array): boolean => {
+    if (total + chunk.byteLength > cap) {
+      if (failOnOversize) throw tooLarge();
+      chunks.push(chunk.subarray(0, cap - total));
+      total = cap;
+      return false;
+    }
+    chunks.push(chunk);
+    total += chunk.byteLength;
+    return true;
+  };
+  const body = res.body as unknown;
+  if (body === null || body === undefined) {
+    // No stream (cross-fetch's XHR build): the cap can only be checked after the fact.
+    const buf = new Uint8Array(await res.arrayBuffer());
+    add(buf);
+    return concat(chunks, total);
+  }
+  if (typeof (body as ReadableStream<Uint8Array>).getReader === 'function') {
+    const reader = (body as ReadableStream<Uint8Array>).getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!add(value)) break;
+      }
+    } catch (e) {
+      abort();
+      reader.cancel().catch(() => {});
+      throw e;
+    }
+    if (total >= cap) {
+      abort();
+      reader.cancel().catch(() => {});
+    }
+    return concat(chunks, total);
+  }
+  if (typeof (body as NodeReadable)[Symbol.asyncIterator] === 'function') {
+    const stream = body as NodeReadable;
+    try {
+      for await (const chunk of stream) {
+        if (!add(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk)) break;
+      }
+    } catch (e) {
+      abort();
+      stream.destroy?.();
+      throw e;
+    }
+    if (total >= cap) {
+      abort();
+      stream.destroy?.();
+    }
+    return concat(chunks, total);
+  }
+  throw new IdentityError('INVALID_RESPONSE', `${where}: the fetch implementation returned an unreadable body`);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]?.byteLength === total) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** node-fetch v2 has its own Headers class; hand callers the standard one. */
+function toHeaders(h: Headers): Headers {
+  if (typeof Headers !== 'undefined' && h instanceof Headers) return h;
+  const out = new Headers();
+  (h as unknown as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => {
+    out.append(name, value);
+  });
+  return out;
+}
+
+const decoder = new TextDecoder();
+
+function decode(body: Uint8Array): string {
+  return decoder.decode(body);
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.byteLength <= maxBytes) return text;
+  return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
+}
+
+function makeResponse(status: number, headers: Headers, url: string, body: Uint8Array, where: string): HttpResponse {
+  return {
+    status,
+    headers,
+    url,
+    body,
+    text: () => decode(body),
+    json<T = unknown>(): T {
+      try {
+        return JSON.parse(decode(body)) as T;
+      } catch {
+        // No cause: a JSON.parse message quotes the body, which may be a half-received credential.
+        throw new IdentityError('INVALID_RESPONSE', `${where}: response body is not valid JSON`);
+      }
+    },
+  };
+}
