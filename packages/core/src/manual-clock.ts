@@ -1,0 +1,117 @@
+/**
+ * A deterministic {@link Clock} for tests: time only moves when the test says so.
+ * @packageDocumentation
+ */
+import type { Clock } from './clock.js';
+
+interface ManualTimer {
+  readonly id: number;
+  readonly due: number;
+  readonly fn: () => void;
+}
+
+type Immediate = (fn: () => void) => unknown;
+
+/** Lets queued promise callbacks (and the microtasks they queue) run, by yielding one macrotask. */
+function yieldMacrotask(): Promise<void> {
+  // setImmediate runs right after pending I/O callbacks in Node; browsers only have setTimeout.
+  const immediate = (globalThis as { setImmediate?: Immediate }).setImmediate;
+  return new Promise<void>((resolve) => {
+    if (typeof immediate === 'function') immediate(resolve);
+    else globalThis.setTimeout(resolve, 0);
+  });
+}
+
+/**
+ * A test helper: a {@link Clock} whose time only moves on {@link ManualClock.advance}. Timers run in due order
+ * (ties in creation order), with time set to each timer's due time while it runs, and pending promise callbacks
+ * are flushed between timers so async code scheduled by one timer has settled before the next runs.
+ *
+ * Not for production use; it is exported so every package's tests can share it.
+ *
+ * @example
+ * ```ts
+ * const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+ * const provider = refreshingProvider({ name: 'test', fetch, clock });
+ * await clock.advance(60_000); // runs the refresh timer if it was due within the minute
+ * ```
+ * @public
+ */
+export class ManualClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #timers: ManualTimer[] = [];
+
+  /** @param startMs - the initial time, in ms since the epoch. Default 0. */
+  constructor(startMs = 0) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const delay = Number.isFinite(ms) && ms > 0 ? ms : ms === Number.POSITIVE_INFINITY ? ms : 0;
+    const timer: ManualTimer = { id: ++this.#seq, due: this.#now + delay, fn };
+    // Keep the list sorted by (due, id): insert after every timer due at or before this one.
+    let i = this.#timers.length;
+    while (i > 0 && (this.#timers[i - 1] as ManualTimer).due > timer.due) i--;
+    this.#timers.splice(i, 0, timer);
+    return timer.id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    const i = this.#timers.findIndex((t) => t.id === handle);
+    if (i >= 0) this.#timers.splice(i, 1);
+  }
+
+  /** How many timers are scheduled and not yet run or cleared. */
+  get pendingTimers(): number {
+    return this.#timers.length;
+  }
+
+  /** The due time of the earliest pending timer, or undefined when none is pending. */
+  nextTimerAt(): number | undefined {
+    return this.#timers[0]?.due;
+  }
+
+  /** Runs pending promise callbacks without moving time. */
+  async flush(): Promise<void> {
+    await yieldMacrotask();
+  }
+
+  /**
+   * Moves time forward by `ms`, running every timer that falls due on the way (including timers that those timers
+   * schedule within the window), then flushes pending promise callbacks.
+   */
+  async advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: ms must be >= 0, got ${ms}`);
+    const target = this.#now + ms;
+    await this.flush();
+    for (;;) {
+      const next = this.#timers[0];
+      if (next === undefined || next.due > target) break;
+      this.#timers.shift();
+      this.#now = Math.max(this.#now, next.due);
+      next.fn();
+      await this.flush();
+    }
+    this.#now = target;
+    await this.flush();
+  }
+
+  /** Moves time to the earliest pending timer and runs it (and anything else due then). False when none is pending. */
+  async runNext(): Promise<boolean> {
+    await this.flush();
+    const due = this.nextTimerAt();
+    if (due === undefined || due === Number.POSITIVE_INFINITY) return false;
+    await this.advance(Math.max(0, due - this.#now));
+    return true;
+  }
+
+  /** Sets the time without running timers (simulates the host clock jumping, e.g. after a suspend). */
+  set(nowMs: number): void {
+    this.#now = nowMs;
+  }
+}
