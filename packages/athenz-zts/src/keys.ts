@@ -1,0 +1,250 @@
+/**
+ * Key pairs through Web Crypto, and their PEM forms: PKCS#1 (`RSA PRIVATE KEY`, what siad writes), SEC1
+ * (`EC PRIVATE KEY`) and PKCS#8 (`PRIVATE KEY`). Format conversion goes through the @peculiar/asn1-* schemas,
+ * PEM armour through @peculiar/x509's PemConverter: no hand-written ASN.1.
+ * @packageDocumentation
+ */
+import 'reflect-metadata';
+import { IdentityError } from '@ecs-identity/core';
+import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc';
+import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
+import { id_rsaEncryption, RSAPrivateKey, rsaEncryption } from '@peculiar/asn1-rsa';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { PemConverter } from '@peculiar/x509';
+
+/** The key types ZTS issues certificates for. `rsa` is RSA 2048 (siad's default); `ec` is ECDSA P-256. @public */
+export type KeyType = 'rsa' | 'ec';
+
+/** PEM encodings of a private key. `pkcs1` is RSA only, `sec1` is EC only. @public */
+export type PrivateKeyFormat = 'pkcs1' | 'sec1' | 'pkcs8';
+
+/** @public */
+export interface CryptoOption {
+  /** A Web Crypto implementation (default `globalThis.crypto`; e.g. `new (await import('@peculiar/webcrypto')).Crypto()`). */
+  crypto?: Crypto;
+}
+
+/** @public */
+export interface GenerateKeyPairOptions extends CryptoOption {
+  /** Default `rsa` (RSA 2048, RSASSA-PKCS1-v1_5 / SHA-256). */
+  type?: KeyType;
+}
+
+const RSA_PARAMS: RsaHashedKeyGenParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  hash: 'SHA-256',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+};
+const EC_CURVES: Record<string, string> = { [id_secp256r1]: 'P-256', [id_secp384r1]: 'P-384' };
+
+/** The Web Crypto in use: the caller's, else the runtime's. @internal */
+export function resolveCrypto(crypto: Crypto | undefined): Crypto {
+  const c = crypto ?? (globalThis as { crypto?: Crypto }).crypto;
+  if (!c?.subtle) {
+    throw new IdentityError(
+      'INVALID_CONFIG',
+      'no Web Crypto available: pass the crypto option (e.g. @peculiar/webcrypto)',
+    );
+  }
+  return c;
+}
+
+/**
+ * Generates an extractable signing key pair (extractable so the private key can be written as PEM, like siad does).
+ * @example
+ * ```ts
+ * const keys = await generateKeyPair();            // RSA 2048
+ * const ec = await generateKeyPair({ type: 'ec' }); // ECDSA P-256
+ * ```
+ * @public
+ */
+export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Promise<CryptoKeyPair> {
+  const type = options.type ?? 'rsa';
+  const { subtle } = resolveCrypto(options.crypto);
+  if (type === 'rsa') return (await subtle.generateKey(RSA_PARAMS, true, ['sign', 'verify'])) as CryptoKeyPair;
+  if (type === 'ec') {
+    return (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+  }
+  throw new IdentityError('INVALID_ARGUMENT', `key type ${JSON.stringify(type)} is not supported (use "rsa" or "ec")`);
+}
+
+/** `rsa` or `ec`, from a Web Crypto key's algorithm. @public */
+export function keyTypeOf(key: CryptoKey): KeyType {
+  if (key.algorithm.name === 'RSASSA-PKCS1-v1_5') return 'rsa';
+  if (key.algorithm.name === 'ECDSA') return 'ec';
+  throw new IdentityError(
+    'INVALID_KEY',
+    `key algorithm ${key.algorithm.name} is not supported (use RSASSA-PKCS1-v1_5 or ECDSA keys)`,
+  );
+}
+
+/** The CSR signing algorithm for a key: SHA-256 with RSA PKCS#1 v1.5, or ECDSA with SHA-256. @public */
+export function signingAlgorithmFor(key: CryptoKey): RsaHashedImportParams | EcdsaParams {
+  return keyTypeOf(key) === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', hash: 'SHA-256' };
+}
+
+/** PEM with a final newline, as openssl and siad write files (PemConverter leaves it off). @internal */
+export function toPem(der: BufferSource, tag: string): string {
+  return `${PemConverter.encode(der, tag)}\n`;
+}
+
+function namedCurveOid(curve: string): string {
+  const oid = Object.entries(EC_CURVES).find(([, name]) => name === curve)?.[0];
+  if (!oid) throw new IdentityError('INVALID_KEY', `EC curve ${curve} is not supported (use P-256 or P-384)`);
+  return oid;
+}
+
+/**
+ * Exports a private key as PEM. Default format: `pkcs1` for RSA (`RSA PRIVATE KEY`, siad's), `sec1` for EC
+ * (`EC PRIVATE KEY`, openssl's traditional form).
+ * @public
+ */
+export async function exportPrivateKeyPem(
+  privateKey: CryptoKey,
+  options: CryptoOption & { format?: PrivateKeyFormat } = {},
+): Promise<string> {
+  const type = keyTypeOf(privateKey);
+  const format = options.format ?? (type === 'rsa' ? 'pkcs1' : 'sec1');
+  if ((format === 'pkcs1' && type !== 'rsa') || (format === 'sec1' && type !== 'ec')) {
+    throw new IdentityError('INVALID_ARGUMENT', `format ${format} cannot hold a ${type.toUpperCase()} key`);
+  }
+  if (!privateKey.extractable || privateKey.type !== 'private') {
+    throw new IdentityError('INVALID_KEY', 'the key must be an extractable private key to be exported as PEM');
+  }
+  const pkcs8 = await resolveCrypto(options.crypto).subtle.exportKey('pkcs8', privateKey);
+  if (format === 'pkcs8') return toPem(pkcs8, 'PRIVATE KEY');
+  const info = AsnConvert.parse(pkcs8, PrivateKeyInfo);
+  const inner = info.privateKey.buffer;
+  if (format === 'pkcs1') return toPem(inner, 'RSA PRIVATE KEY');
+  // PKCS#8 usually leaves the curve out of the inner ECPrivateKey; the traditional SEC1 file carries it.
+  const ec = AsnConvert.parse(inner, ECPrivateKey);
+  ec.parameters = new ECParameters({ namedCurve: namedCurveOid((privateKey.algorithm as EcKeyAlgorithm).namedCurve) });
+  return toPem(AsnConvert.serialize(ec), 'EC PRIVATE KEY');
+}
+
+/** Exports a public key as an SPKI PEM (`PUBLIC KEY`). @public */
+export async function exportPublicKeyPem(publicKey: CryptoKey, options: CryptoOption = {}): Promise<string> {
+  const spki = await resolveCrypto(options.crypto).subtle.exportKey('spki', publicKey);
+  return toPem(spki, 'PUBLIC KEY');
+}
+
+const KEY_BLOCKS = ['RSA PRIVATE KEY', 'EC PRIVATE KEY', 'PRIVATE KEY', 'ENCRYPTED PRIVATE KEY'];
+
+function findKeyBlock(pem: string): { type: string; der: ArrayBuffer } {
+  let blocks: { type: string; rawData: ArrayBuffer }[];
+  try {
+    blocks = PemConverter.decodeWithHeaders(pem);
+  } catch (cause) {
+    throw new IdentityError('INVALID_KEY', 'the key file is not valid PEM', { cause });
+  }
+  // `openssl ecparam -genkey` writes an EC PARAMETERS block first: skip anything that is not a key.
+  const block = blocks.find((b) => KEY_BLOCKS.includes(b.type));
+  if (!block) {
+    throw new IdentityError(
+      'INVALID_KEY',
+      'no private key PEM block found (expected RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)',
+    );
+  }
+  if (block.type === 'ENCRYPTED PRIVATE KEY') {
+    throw new IdentityError('INVALID_KEY', 'encrypted private keys are not supported: decrypt the key file first');
+  }
+  return { type: block.type, der: block.rawData };
+}
+
+function parseOrThrow<T>(der: BufferSource, schema: new () => T, what: string): T {
+  try {
+    return AsnConvert.parse(der, schema);
+  } catch (cause) {
+    throw new IdentityError('INVALID_KEY', `the key is not a valid ${what} structure`, { cause });
+  }
+}
+
+/** PKCS#8 DER of a key given in any supported PEM form, plus what it is. */
+function toPkcs8(pem: string): { pkcs8: ArrayBuffer; type: KeyType; curve?: string } {
+  const { type, der } = findKeyBlock(pem);
+  if (type === 'RSA PRIVATE KEY') {
+    parseOrThrow(der, RSAPrivateKey, 'PKCS#1 RSAPrivateKey');
+    const info = new PrivateKeyInfo({ privateKeyAlgorithm: rsaEncryption, privateKey: new OctetString(der) });
+    return { pkcs8: AsnConvert.serialize(info), type: 'rsa' };
+  }
+  if (type === 'EC PRIVATE KEY') {
+    const ec = parseOrThrow(der, ECPrivateKey, 'SEC1 ECPrivateKey');
+    const curveOid = ec.parameters?.namedCurve;
+    const curve = curveOid ? EC_CURVES[curveOid] : undefined;
+    if (!curveOid || !curve) {
+      throw new IdentityError('INVALID_KEY', 'the EC key must name its curve, and it must be P-256 or P-384');
+    }
+    const info = new PrivateKeyInfo({
+      privateKeyAlgorithm: new AlgorithmIdentifier({
+        algorithm: id_ecPublicKey,
+        parameters: AsnConvert.serialize(new ECParameters({ namedCurve: curveOid })),
+      }),
+      privateKey: new OctetString(der),
+    });
+    return { pkcs8: AsnConvert.serialize(info), type: 'ec', curve };
+  }
+  const info = parseOrThrow(der, PrivateKeyInfo, 'PKCS#8 PrivateKeyInfo');
+  const alg = info.privateKeyAlgorithm;
+  if (alg.algorithm === id_rsaEncryption) return { pkcs8: der, type: 'rsa' };
+  if (alg.algorithm === id_ecPublicKey && alg.parameters) {
+    const params = parseOrThrow(alg.parameters, ECParameters, 'EC parameters');
+    const curve = params.namedCurve ? EC_CURVES[params.namedCurve] : undefined;
+    if (curve) return { pkcs8: der, type: 'ec', curve };
+  }
+  throw new IdentityError(
+    'INVALID_KEY',
+    `private key algorithm ${alg.algorithm} is not supported (RSA, EC P-256/P-384)`,
+  );
+}
+
+/**
+ * Imports a private key file (PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY` or PKCS#8 `PRIVATE KEY`) as an
+ * extractable signing key pair; the public key is derived from the private one.
+ * @example
+ * ```ts
+ * const keys = await importPrivateKeyPem(await readFile('/var/lib/sia/keys/sports.api.key.pem', 'utf8'));
+ * ```
+ * @throws IdentityError `INVALID_KEY` (never containing the key material)
+ * @public
+ */
+export async function importPrivateKeyPem(pem: string, options: CryptoOption = {}): Promise<CryptoKeyPair> {
+  if (typeof pem !== 'string' || pem.length === 0) {
+    throw new IdentityError('INVALID_KEY', 'the private key PEM is empty');
+  }
+  const { subtle } = resolveCrypto(options.crypto);
+  const { pkcs8, type, curve } = toPkcs8(pem);
+  const algorithm: RsaHashedImportParams | EcKeyImportParams =
+    type === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', namedCurve: curve as string };
+  let privateKey: CryptoKey;
+  try {
+    privateKey = await subtle.importKey('pkcs8', pkcs8, algorithm, true, ['sign']);
+  } catch (cause) {
+    throw new IdentityError('INVALID_KEY', `the ${type.toUpperCase()} private key could not be imported`, { cause });
+  }
+  // Web Crypto has no "public from private"; the private JWK carries the public parts, so keep only those.
+  const jwk = await subtle.exportKey('jwk', privateKey);
+  const publicJwk: JsonWebKey =
+    type === 'rsa'
+      ? { kty: 'RSA', n: jwk.n, e: jwk.e, alg: 'RS256', ext: true }
+      : { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y, ext: true };
+  const publicKey = await subtle.importKey('jwk', publicJwk, algorithm, true, ['verify']);
+  return { privateKey, publicKey };
+}
+
+/**
+ * True when both keys are the same key pair's halves (compared by their SPKI encoding).
+ * @public
+ */
+export async function samePublicKey(a: CryptoKey, b: CryptoKey, options: CryptoOption = {}): Promise<boolean> {
+  const { subtle } = resolveCrypto(options.crypto);
+  const [x, y] = await Promise.all([subtle.exportKey('spki', a), subtle.exportKey('spki', b)]);
+  if (x.byteLength !== y.byteLength) return false;
+  const u = new Uint8Array(x);
+  const v = new Uint8Array(y);
+  return u.every((byte, i) => byte === v[i]);
+}

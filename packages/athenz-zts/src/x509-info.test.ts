@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { IdentityError } from '@ecs-identity/core';
+import { describe, expect, it } from 'vitest';
+import { describeCertificate, describeCsr } from './x509-info.js';
+
+// Athenz's own test CSRs (see test/fixtures/README.md): real data written by others.
+const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/athenz-csr/${name}`, import.meta.url), 'utf8');
+
+describe('describeCsr on the Athenz fixtures', () => {
+  it('reads the instance id from the athenz://instanceid URI', () => {
+    const n = describeCsr(fixture('zts/athenz.instanceid.uri.csr'));
+    expect(n.commonNames).toEqual(['athenz.api']);
+    expect(n.instanceId).toBe('id-001');
+    expect(n.instanceProvider).toBe('athenz.provider');
+    expect(n.spiffeUris).toEqual(['spiffe://athenz/sa/api']);
+    expect(n.organizationalUnits).toEqual(['Testing Domain']);
+  });
+
+  it('reports both SPIFFE URIs in SAN order (the server rejects such a CSR)', () => {
+    expect(describeCsr(fixture('auth_core/valid_multiple_uri.csr')).spiffeUris).toEqual([
+      'spiffe://athenz/domain1/service1',
+      'spiffe://athenz/domain1/service2',
+    ]);
+  });
+
+  it('reports every CN, O and OU so callers can count them', () => {
+    expect(describeCsr(fixture('zts/multiple_cn.csr')).commonNames).toEqual(['domain.service1', 'domain.service2']);
+    expect(describeCsr(fixture('zts/multiple_org.csr')).organizations).toEqual(['org1', 'org2']);
+    expect(describeCsr(fixture('zts/athenz.multiple_ou.csr')).organizationalUnits).toEqual(['Athenz', 'Yahoo']);
+  });
+
+  it('reads role CSRs: principal URI and email; a file without a trailing newline', () => {
+    const n = describeCsr(fixture('zts/athenz_role_principal_uri_email.csr'));
+    expect(n.commonNames).toEqual(['user-domain:role.readers']);
+    expect(n.uris).toEqual(['athenz://principal/athenz.production']);
+    expect(n.emails).toEqual(['athenz.production@zts.athenz.cloud']);
+    const noNewline = fixture('zts/spiffe_role.csr');
+    expect(noNewline.endsWith('\n')).toBe(false);
+    expect(describeCsr(noNewline).spiffeUris).toEqual(['spiffe://coretech/ra/api']);
+  });
+
+  it('gives INVALID_CSR for something that is not a CSR', () => {
+    expect(() => describeCsr('garbage')).toThrow(IdentityError);
+    try {
+      describeCsr(fixture('sia-util/cert.pem'));
+      expect.unreachable();
+    } catch (e) {
+      expect(IdentityError.is(e, 'INVALID_CSR')).toBe(true);
+    }
+  });
+});
+
+describe('describeCertificate', () => {
+  it('reads a ZTS-issued certificate (the Go SIA mock response)', () => {
+    const n = describeCertificate(fixture('sia-util/cert.pem'));
+    expect(n.commonNames).toEqual(['athenz.hockey']);
+    expect(n.organizationalUnits).toEqual(['Athenz']);
+    expect(n.dnsNames).toEqual([
+      'hockey.athenz.us-west-2.aws.athenz.oath.cloud',
+      'i-03d1ae7035f931a90.instanceid.athenz.us-west-2.aws.athenz.oath.cloud',
+    ]);
+  });
+});
