@@ -1,0 +1,324 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCert, type TestPair } from '../../test/openssl.js';
+import { IdentityError } from '../errors.js';
+import { readKeyCertPair, writeFileAtomic, writeKeyCertPair } from './files.js';
+
+let root: string;
+let n = 0;
+const fresh = (): string => {
+  const dir = join(root, `case-${++n}`);
+  mkdirSync(dir);
+  return dir;
+};
+let a: TestPair; // key A
+let a2: TestPair; // key A again, another certificate
+let b: TestPair; // key B
+let c: TestPair; // key C
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'core-files-'));
+  const certs = join(root, 'certs');
+  mkdirSync(certs);
+  a = makeCert(certs, 'a');
+  a2 = makeCert(certs, 'a2', { reuseKeyOf: 'a' });
+  b = makeCert(certs, 'b');
+  c = makeCert(certs, 'c');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o7777;
+
+async function expectError(promise: Promise<unknown>, code: string, text: RegExp): Promise<IdentityError> {
+  const e = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(IdentityError);
+  const err = e as IdentityError;
+  expect(err.code).toBe(code);
+  expect(err.message).toMatch(text);
+  return err;
+}
+
+describe('writeFileAtomic', () => {
+  it('creates missing directories and writes with mode 0600 by default', async () => {
+    const dir = fresh();
+    const target = join(dir, 'x', 'y', 'token');
+    await writeFileAtomic(target, 'secret-value');
+    expect(await readFile(target, 'utf8')).toBe('secret-value');
+    expect(await mode(target)).toBe(0o600);
+    expect((await stat(join(dir, 'x', 'y'))).isDirectory()).toBe(true);
+  });
+
+  it('applies the mode with chmod, so the umask cannot narrow it', async () => {
+    const target = join(fresh(), 'f');
+    await writeFileAtomic(target, new Uint8Array([1, 2, 3]), { mode: 0o666 });
+    expect(await mode(target)).toBe(0o666);
+    expect([...(await readFile(target))]).toEqual([1, 2, 3]);
+  });
+
+  it('replaces an existing file and leaves no temp file behind', async () => {
+    const dir = fresh();
+    const target = join(dir, 'f');
+    await writeFile(target, 'old');
+    await writeFileAtomic(target, 'new', { mode: 0o444 });
+    expect(await readFile(target, 'utf8')).toBe('new');
+    expect(await mode(target)).toBe(0o444);
+    expect(await readdir(dir)).toEqual(['f']);
+  });
+
+  it('never lets a concurrent reader see a half-written file', async () => {
+    const target = join(fresh(), 'big');
+    const one = 'A'.repeat(512 * 1024);
+    const two = 'B'.repeat(512 * 1024);
+    await writeFileAtomic(target, one);
+    let writing = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (writing) {
+        const seen = await readFile(target, 'utf8');
+        reads++;
+        if (seen !== one && seen !== two) throw new Error(`torn read of ${seen.length} chars`);
+      }
+    })();
+    for (let i = 0; i < 30; i++) await writeFileAtomic(target, i % 2 === 0 ? two : one);
+    writing = false;
+    await reader;
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it('chowns to the given uid and gid', async () => {
+    const target = join(fresh(), 'owned');
+    // as root any id works, which proves the chown happened; otherwise only our own ids are allowed
+    const uid = process.getuid?.() === 0 ? 4321 : (process.getuid?.() ?? 0);
+    const gid = process.getuid?.() === 0 ? 4322 : (process.getgid?.() ?? 0);
+    await writeFileAtomic(target, 'x', { uid, gid, mode: 0o640 });
+    const s = await stat(target);
+    expect([s.uid, s.gid]).toEqual([uid, gid]);
+    expect(s.mode & 0o7777).toBe(0o640);
+  });
+
+  it('fails with FILE_IO naming the path when the target is a directory, removing its temp file', async () => {
+    const dir = fresh();
+    const target = join(dir, 'taken');
+    await mkdir(join(target, 'inner'), { recursive: true });
+    const e = await expectError(writeFileAtomic(target, 'x'), 'FILE_IO', /rename over the target failed \(EISDIR\)/);
+    expect(e.message).toContain(target);
+    expect(await readdir(dir)).toEqual(['taken']);
+  });
+
+  it('fails with FILE_IO when a parent is a file, or missing with mkdir: false', async () => {
+    const dir = fresh();
+    await writeFile(join(dir, 'file'), 'x');
+    await expectError(writeFileAtomic(join(dir, 'file', 'sub', 'f'), 'x'), 'FILE_IO', /creating directory/);
+    await expectError(writeFileAtomic(join(dir, 'nope', 'f'), 'x', { mkdir: false }), 'FILE_IO', /ENOENT/);
+    expect(await readdir(dir)).toEqual(['file']);
+  });
+
+  it('rejects bad arguments with INVALID_ARGUMENT naming the field', async () => {
+    const f = join(fresh(), 'f');
+    await expectError(writeFileAtomic('', 'x'), 'INVALID_ARGUMENT', /path/);
+    await expectError(writeFileAtomic(`${f}/`, 'x'), 'INVALID_ARGUMENT', /path must name a file/);
+    await expectError(writeFileAtomic(f, 'x', { mode: 0o10000 }), 'INVALID_ARGUMENT', /mode/);
+    await expectError(writeFileAtomic(f, 'x', { uid: -5 }), 'INVALID_ARGUMENT', /uid/);
+    await expectError(writeFileAtomic(f, 42 as unknown as string), 'INVALID_ARGUMENT', /data/);
+  });
+});
+
+describe('writeKeyCertPair', () => {
+  const paths = (dir: string) => ({
+    keyPath: join(dir, 'keys', 'svc.key.pem'),
+    certPath: join(dir, 'certs', 'svc.cert.pem'),
+  });
+  const pairDir = (dir: string) => join(dir, 'keys', '.svc.key.pem.pair');
+  const generations = async (dir: string) =>
+    (await readdir(pairDir(dir))).filter((name) => name.startsWith('g-')).sort();
+  /** What any independent reader (openssl, nginx) sees: plain reads following symlinks. */
+  const asReader = async (dir: string) => ({
+    keyPem: await readFile(paths(dir).keyPath, 'utf8'),
+    certPem: await readFile(paths(dir).certPath, 'utf8'),
+  });
+  const matches = (p: { keyPem: string; certPem: string }) =>
+    new X509Certificate(p.certPem).checkPrivateKey(createPrivateKey(p.keyPem));
+
+  it('writes a fresh pair as symlinks into one generation, key 0400 and cert 0444', async () => {
+    const dir = fresh();
+    await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
+    expect(await asReader(dir)).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+    expect((await lstat(paths(dir).keyPath)).isSymbolicLink()).toBe(true);
+    expect(await readlink(paths(dir).certPath)).toBe('../keys/.svc.key.pem.pair/current/cert.pem');
+    expect(await mode(paths(dir).keyPath)).toBe(0o400);
+    expect(await mode(paths(dir).certPath)).toBe(0o444);
+    expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+  });
+
+  it('replaces only the cert when the key is reused, and rotates the generation when the key changes', async () => {
+    const dir = fresh();
+    await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
+    const first = await readlink(join(pairDir(dir), 'current'));
+    await writeKeyCertPair({ ...paths(dir), keyPem: a2.keyPem, certPem: a2.certPem });
+    expect(await readlink(join(pairDir(dir), 'current'))).toBe(first);
+    expect(await asReader(dir)).toEqual({ keyPem: a.keyPem, certPem: a2.certPem });
+
+    await writeKeyCertPair({ ...paths(dir), keyPem: b.keyPem, certPem: b.certPem });
+    expect(await readlink(join(pairDir(dir), 'current'))).not.toBe(first);
+    expect(await asReader(dir)).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+  });
+
+  it('keeps a bounded number of generations, the current one and the newest older ones', async () => {
+    const dir = fresh();
+    for (const p of [a, b, c, a, b]) await writeKeyCertPair({ ...paths(dir), keyPem: p.keyPem, certPem: p.certPem });
+    const gens = await generations(dir);
+    expect(gens).toHaveLength(2);
+    expect(await readlink(join(pairDir(dir), 'current'))).toBe(gens[1]);
+    expect(await readFile(join(pairDir(dir), gens[0]!, 'key.pem'), 'utf8')).toBe(a.keyPem);
+
+    await writeKeyCertPair({ ...paths(dir), keyPem: c.keyPem, certPem: c.certPem, keepGenerations: 1 });
+    expect(await generations(dir)).toHaveLength(1);
+  });
+
+  it('migrates plain files (siad, older runs) keeping the old pair as the previous generation', async () => {
+    const dir = fresh();
+    await mkdir(join(dir, 'keys'));
+    await mkdir(join(dir, 'certs'));
+    await writeFile(paths(dir).keyPath, a.keyPem, { mode: 0o400 });
+    await writeFile(paths(dir).certPath, a.certPem, { mode: 0o444 });
+    expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+
+    await writeKeyCertPair({ ...paths(dir), keyPem: b.keyPem, certPem: b.certPem });
+    expect(await asReader(dir)).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+    expect((await lstat(paths(dir).certPath)).isSymbolicLink()).toBe(true);
+    const gens = await generations(dir);
+    expect(gens).toHaveLength(2);
+    expect(await readFile(join(pairDir(dir), gens[0]!, 'cert.pem'), 'utf8')).toBe(a.certPem);
+  });
+
+  it('finishes a migration that crashed between the two links before changing the key', async () => {
+    const dir = fresh();
+    await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
+    // the state a crash can leave: keyPath already a link, certPath still the old plain file
+    rmSync(paths(dir).certPath);
+    writeFileSync(paths(dir).certPath, a.certPem);
+    expect(matches(await asReader(dir))).toBe(true);
+    await writeKeyCertPair({ ...paths(dir), keyPem: b.keyPem, certPem: b.certPem });
+    expect(await asReader(dir)).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+    expect((await lstat(paths(dir).certPath)).isSymbolicLink()).toBe(true);
+  });
+
+  it('removes what a crashed write left behind: orphan generations and temp files', async () => {
+    const dir = fresh();
+    await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
+    const current = await readlink(join(pairDir(dir), 'current'));
+    await mkdir(join(pairDir(dir), 'g-ffffffffffff-00000000')); // newer than current, never made current
+    await writeFile(join(pairDir(dir), '.current.0123456789ab.tmp'), '');
+    await writeFile(join(dir, 'certs', '.svc.cert.pem.0123456789ab.tmp'), 'half');
+    await writeFile(join(pairDir(dir), current, '.cert.pem.0123456789ab.tmp'), 'half');
+    await writeKeyCertPair({ ...paths(dir), keyPem: a2.keyPem, certPem: a2.certPem });
+    expect(await generations(dir)).toEqual([current]);
+    expect((await readdir(pairDir(dir))).sort()).toEqual(['current', current]);
+    expect(await readdir(join(dir, 'certs'))).toEqual(['svc.cert.pem']);
+    expect((await readdir(join(pairDir(dir), current))).sort()).toEqual(['cert.pem', 'key.pem']);
+  });
+
+  it('applies custom modes, owner and a custom pairDir', async () => {
+    const dir = fresh();
+    const uid = process.getuid?.() === 0 ? 4321 : (process.getuid?.() ?? 0);
+    const gid = process.getgid?.() ?? 0;
+    const custom = join(dir, 'state', 'pair');
+    await writeKeyCertPair({
+      ...paths(dir),
+      keyPem: a.keyPem,
+      certPem: a.certPem,
+      keyMode: 0o440,
+      certMode: 0o644,
+      uid,
+      gid,
+      pairDir: custom,
+    });
+    const key = await stat(paths(dir).keyPath);
+    expect([key.mode & 0o7777, key.uid, key.gid]).toEqual([0o440, uid, gid]);
+    expect(await mode(paths(dir).certPath)).toBe(0o644);
+    expect(await readlink(paths(dir).keyPath)).toBe('../state/pair/current/key.pem');
+    expect(await readKeyCertPair({ ...paths(dir), pairDir: custom })).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+  });
+
+  it('serializes concurrent writes in one process: the last one wins, never a mix', async () => {
+    const dir = fresh();
+    const order = [a, b, a2, c, b, a, c];
+    await Promise.all(order.map((p) => writeKeyCertPair({ ...paths(dir), keyPem: p.keyPem, certPem: p.certPem })));
+    const last = order.at(-1)!;
+    expect(await asReader(dir)).toEqual({ keyPem: last.keyPem, certPem: last.certPem });
+  });
+
+  it('rejects a key that does not belong to the cert, empty or non-PEM input, writing nothing', async () => {
+    const dir = fresh();
+    const e = await expectError(
+      writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: b.certPem }),
+      'INVALID_ARGUMENT',
+      /keyPem does not belong to certPem/,
+    );
+    expect(e.message).not.toContain('PRIVATE KEY');
+    await expectError(
+      writeKeyCertPair({ ...paths(dir), keyPem: '', certPem: a.certPem }),
+      'INVALID_ARGUMENT',
+      /keyPem is empty/,
+    );
+    await expectError(
+      writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: 'hello' }),
+      'INVALID_ARGUMENT',
+      /certPem is not PEM/,
+    );
+    const garbled = a.keyPem.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!');
+    const bad = await expectError(
+      writeKeyCertPair({ ...paths(dir), keyPem: garbled, certPem: a.certPem }),
+      'INVALID_ARGUMENT',
+      /keyPem could not be parsed/,
+    );
+    expect(bad.cause).toBeUndefined();
+    await expectError(
+      writeKeyCertPair({
+        keyPath: join(dir, 'same'),
+        certPath: join(dir, 'same'),
+        keyPem: a.keyPem,
+        certPem: a.certPem,
+      }),
+      'INVALID_ARGUMENT',
+      /must differ/,
+    );
+    await expectError(
+      writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem, keepGenerations: 0 }),
+      'INVALID_ARGUMENT',
+      /keepGenerations/,
+    );
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails with FILE_IO naming the path when keyPath is a directory', async () => {
+    const dir = fresh();
+    await mkdir(join(paths(dir).keyPath, 'x'), { recursive: true });
+    const e = await expectError(
+      writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem }),
+      'FILE_IO',
+      /svc\.key\.pem/,
+    );
+    expect(e.message).not.toContain('BEGIN');
+    expect(await readdir(join(dir, 'keys'))).toEqual(expect.arrayContaining(['svc.key.pem']));
+    expect(await readKeyCertPair(paths(dir)).catch((err: unknown) => err)).toBeInstanceOf(IdentityError);
+  });
+
+  it('readKeyCertPair gives undefined when either file is missing', async () => {
+    const dir = fresh();
+    expect(await readKeyCertPair(paths(dir))).toBeUndefined();
+    await mkdir(join(dir, 'keys'));
+    await writeFile(paths(dir).keyPath, a.keyPem);
+    expect(await readKeyCertPair(paths(dir))).toBeUndefined();
+    await mkdir(join(dir, 'certs'));
+    await symlink('/nonexistent/cert.pem', paths(dir).certPath);
+    expect(await readKeyCertPair(paths(dir))).toBeUndefined();
+  });
+});
