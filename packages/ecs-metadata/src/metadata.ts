@@ -104,6 +104,8 @@ function checkOptional(
   path = field,
 ) {
   const value = doc[field];
+  // null is "absent" (some agents write null for unset fields); drop it so the typed document never holds null.
+  if (value === null) delete doc[field];
   if (value === undefined || value === null) return;
   const actual = Array.isArray(value) ? 'array' : typeof value;
   if (actual !== type)
@@ -112,7 +114,7 @@ function checkOptional(
 
 function checkContainer(doc: unknown, source: string, path: string): ContainerMetadata {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid(source, `${path} must be an object`);
-  const c = doc as Json;
+  const c = { ...(doc as Json) };
   requireString(c, 'DockerId', source, `${path}.DockerId`);
   requireString(c, 'Name', source, `${path}.Name`);
   for (const f of [
@@ -197,9 +199,7 @@ export function parseTaskMetadata(input: unknown, source = 'task metadata'): Tas
   } else if (!Array.isArray(containers)) {
     throw invalid(source, 'field Containers must be an array');
   } else {
-    containers.forEach((c, i) => {
-      checkContainer(c, source, `Containers[${i}]`);
-    });
+    doc.Containers = containers.map((c, i) => checkContainer(c, source, `Containers[${i}]`));
   }
   return doc as TaskMetadata;
 }
