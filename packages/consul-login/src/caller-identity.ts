@@ -1,0 +1,132 @@
+/**
+ * One real `sts:GetCallerIdentity` call, with our own signed request, to learn which principal the credentials
+ * belong to (needed for entity details when the credentials do not carry a role ARN).
+ * @packageDocumentation
+ */
+import {
+  createHttpClient,
+  formEncode,
+  type HttpClient,
+  IdentityError,
+  parseXml,
+  safeUrl,
+  scrubSecrets,
+} from '@ecs-identity/core';
+import { type SigningCredentials, signQueryRequest } from './aws-query-request.js';
+import type { SigningEndpoint } from './endpoints.js';
+
+/** @public */
+export interface CallerIdentityOptions {
+  credentials: SigningCredentials;
+  /** Where to send the call and the region to sign it for. */
+  endpoint: SigningEndpoint;
+  /** HTTP client (default: core's `createHttpClient()`). */
+  http?: HttpClient;
+  /** Per-call timeout in ms. Default 5000. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** The SigV4 date. Default: now. */
+  signingDate?: Date;
+}
+
+/** What STS says about the caller. @public */
+export interface CallerIdentity {
+  arn: string;
+  userId?: string;
+  account?: string;
+}
+
+// AWS error codes that mean "these credentials cannot be used"; ExpiredToken can be cured by fresh credentials.
+const CREDENTIAL_ERRORS = new Set([
+  'ExpiredToken',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'AccessDenied',
+  'UnrecognizedClientException',
+]);
+
+function child(node: unknown, key: string): unknown {
+  return typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+}
+
+function text(node: unknown): string | undefined {
+  if (typeof node === 'string' && node !== '') return node;
+  if (typeof node === 'number') return String(node);
+  return undefined;
+}
+
+/** The `<Error><Code>` and `<Message>` of an AWS `ErrorResponse` body, if it is one. @internal */
+export function parseAwsError(body: string): { code: string; message: string } | undefined {
+  try {
+    const error = child(child(parseXml(body), 'ErrorResponse'), 'Error');
+    const code = text(child(error, 'Code'));
+    if (code === undefined) return undefined;
+    return { code, message: text(child(error, 'Message')) ?? '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `sts:GetCallerIdentity` (POST, form body, SigV4 with the session token signed) and returns the caller's ARN.
+ * AWS authentication errors become `INVALID_CREDENTIALS` with AWS's code and message; other failures keep core's
+ * transport error codes.
+ * @public
+ */
+export async function getCallerIdentity(options: CallerIdentityOptions): Promise<CallerIdentity> {
+  const url = new URL(options.endpoint.url);
+  const signed = await signQueryRequest({
+    url,
+    region: options.endpoint.region,
+    service: 'sts',
+    body: formEncode([
+      ['Action', 'GetCallerIdentity'],
+      ['Version', '2011-06-15'],
+    ]),
+    credentials: options.credentials,
+    signingDate: options.signingDate ?? new Date(),
+  });
+  // fetch derives Host from the URL (the same value that was signed) and refuses to be told it.
+  const { host: _host, ...headers } = signed.headers;
+  const http = options.http ?? createHttpClient();
+  let response: Awaited<ReturnType<HttpClient['request']>>;
+  try {
+    response = await http.request({
+      method: 'POST',
+      url,
+      headers,
+      body: signed.body,
+      timeoutMs: options.timeoutMs ?? 5000,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  } catch (e) {
+    if (IdentityError.is(e, 'HTTP_STATUS') && typeof (e as { responseText?: unknown }).responseText === 'string') {
+      const aws = parseAwsError((e as unknown as { responseText: string }).responseText);
+      if (aws !== undefined) {
+        const known = CREDENTIAL_ERRORS.has(aws.code);
+        throw new IdentityError(
+          known ? 'INVALID_CREDENTIALS' : 'HTTP_STATUS',
+          scrubSecrets(`sts:GetCallerIdentity at ${safeUrl(url)} failed: ${aws.code}: ${aws.message}`),
+          {
+            ...(e.status === undefined ? {} : { status: e.status }),
+            retryable: e.retryable || aws.code === 'ExpiredToken',
+            cause: e,
+          },
+        );
+      }
+    }
+    throw e;
+  }
+  const result = child(child(parseXml(response.text()), 'GetCallerIdentityResponse'), 'GetCallerIdentityResult');
+  const arn = text(child(result, 'Arn'));
+  if (arn === undefined) {
+    throw new IdentityError(
+      'INVALID_RESPONSE',
+      `sts:GetCallerIdentity at ${safeUrl(url)}: the response has no GetCallerIdentityResult/Arn`,
+    );
+  }
+  const userId = text(child(result, 'UserId'));
+  const account = text(child(result, 'Account'));
+  return { arn, ...(userId === undefined ? {} : { userId }), ...(account === undefined ? {} : { account }) };
+}
