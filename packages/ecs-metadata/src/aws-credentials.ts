@@ -58,7 +58,11 @@ export function awsCredentials(fields: AwsCredentials): AwsCredentials {
   if (fields.expiresAt !== undefined) credential.expiresAt = fields.expiresAt;
   if (fields.roleArn !== undefined) credential.roleArn = fields.roleArn;
   if (fields.accountId !== undefined) credential.accountId = fields.accountId;
-  return defineSecrets(credential, SECRET_KEYS);
+  // Only the secret fields present: defineSecrets would otherwise add an `undefined` sessionToken property.
+  return defineSecrets(
+    credential,
+    SECRET_KEYS.filter((key) => credential[key] !== undefined),
+  );
 }
 
 // RFC 3339 with a zone: Date.parse alone accepts "2020" or "March 7", which is not what the endpoint sends.
