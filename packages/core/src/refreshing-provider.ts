@@ -274,7 +274,11 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     );
     failures = 0;
     logger?.debug(
-      { provider: name, expiresAt: expiresAt?.toISOString(), refreshAt: new Date(refreshAtMs).toISOString() },
+      {
+        provider: name,
+        expiresAt: expiresAt?.toISOString(),
+        refreshAt: Number.isFinite(refreshAtMs) ? new Date(refreshAtMs).toISOString() : undefined,
+      },
       `${name}: new credential`,
     );
     schedule(refreshAtMs);

@@ -1,0 +1,492 @@
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_TIMER_DELAY_MS } from './clock.js';
+import { IdentityError } from './errors.js';
+import type { Logger } from './logger.js';
+import { ManualClock } from './manual-clock.js';
+import { computeRefreshAt, type RefreshingProviderOptions, refreshingProvider } from './refreshing-provider.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+interface Cred {
+  readonly id: number;
+  readonly secret: string;
+  readonly expiresAt?: Date;
+}
+
+interface Call {
+  readonly signal: AbortSignal;
+  readonly previous: Cred | undefined;
+  resolve(c: Cred): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * A fetch the test controls. In `auto` mode each call resolves at once with a credential valid for `lifetimeMs`
+ * (or no expiry when lifetimeMs is undefined); otherwise calls stay pending until the test settles them.
+ */
+function harness(
+  opts: Partial<RefreshingProviderOptions<Cred>> & { auto?: boolean; lifetimeMs?: number | undefined } = {},
+) {
+  const clock = new ManualClock(T0);
+  const calls: Call[] = [];
+  let nextId = 1;
+  const lifetime = 'lifetimeMs' in opts ? opts.lifetimeMs : HOUR;
+  const make = (validMs: number | undefined = lifetime): Cred => ({
+    id: nextId++,
+    secret: `s3cr3t-${nextId}`,
+    ...(validMs === undefined ? {} : { expiresAt: new Date(clock.now() + validMs) }),
+  });
+  let failWith: unknown;
+  const fetch = vi.fn((signal: AbortSignal, previous: Cred | undefined) => {
+    if (opts.auto !== false) {
+      return failWith === undefined ? Promise.resolve(make()) : Promise.reject(failWith);
+    }
+    return new Promise<Cred>((resolve, reject) => calls.push({ signal, previous, resolve, reject }));
+  });
+  const warn = vi.fn();
+  const logger: Logger = { debug: vi.fn(), info: vi.fn(), warn, error: vi.fn() };
+  const onError = vi.fn();
+  const provider = refreshingProvider<Cred>({
+    name: 'test token',
+    fetch,
+    clock,
+    random: () => 0,
+    logger,
+    onError,
+    ...opts,
+  });
+  return {
+    clock,
+    provider,
+    fetch,
+    calls,
+    make,
+    warn,
+    onError,
+    fail(e: unknown) {
+      failWith = e;
+    },
+  };
+}
+
+const unavailable = () =>
+  new IdentityError('HTTP_STATUS', 'GET http://127.0.0.1/token answered 503', { retryable: true });
+
+describe('computeRefreshAt', () => {
+  it('takes the earlier of the absolute window and the lifetime fraction', () => {
+    // 1 h lifetime: 5 min before expiry = 55 min; 0.8 of the lifetime = 48 min -> 48 min
+    expect(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 0, () => 0)).toBe(48 * MIN);
+    // 20 min before expiry = 40 min, earlier than 48 min
+    expect(computeRefreshAt(0, HOUR, 20 * MIN, 0.8, 0, () => 0)).toBe(40 * MIN);
+  });
+
+  it('caps the window at half the lifetime and the jitter at a tenth of it', () => {
+    // 60 s lifetime with a 5 min window would refresh at once; capped: 30 s
+    expect(computeRefreshAt(0, 60_000, 5 * MIN, 0.8, 0, () => 0)).toBe(30_000);
+    // jitter 30 s requested, but at most 6 s of a 60 s lifetime
+    expect(computeRefreshAt(0, 60_000, 5 * MIN, 0.8, 30_000, () => 0.5)).toBe(27_000);
+  });
+
+  it('spreads jitter over [base - jitter, base]: random 0 and 0.999 give the bounds, many values fill the window', () => {
+    const base = 48 * MIN;
+    expect(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 30_000, () => 0)).toBe(base);
+    expect(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 30_000, () => 0.999)).toBeCloseTo(base - 29_970, 6);
+    const times: number[] = [];
+    let seed = 12345;
+    const lcg = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let i = 0; i < 1000; i++) times.push(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 30_000, lcg));
+    for (const t of times) {
+      expect(t).toBeGreaterThan(base - 30_000);
+      expect(t).toBeLessThanOrEqual(base);
+    }
+    // spread: every 3 s bucket of the 30 s window is hit
+    const buckets = new Set(times.map((t) => Math.floor((base - t) / 3000)));
+    expect(buckets.size).toBe(10);
+  });
+
+  it('never refreshes before the fetch, and never for a credential without expiry', () => {
+    expect(computeRefreshAt(1000, 1000, 5 * MIN, 0.8, 30_000, () => 0.9)).toBe(1000);
+    expect(computeRefreshAt(0, Number.POSITIVE_INFINITY, 5 * MIN, 0.8, 30_000, () => 0.9)).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+  });
+});
+
+describe('refreshingProvider', () => {
+  it('fetches on the first get, then serves the cached credential as the same resolved promise', async () => {
+    const { provider, fetch } = harness();
+    expect(provider.peek()).toBeUndefined();
+    expect(fetch).not.toHaveBeenCalled();
+    const a = await provider.get();
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const p1 = provider.get();
+    const p2 = provider.get();
+    expect(p1).toBe(p2);
+    expect(await p1).toBe(a);
+    expect(provider.peek()).toBe(a);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await provider.close();
+  });
+
+  it('10,000 concurrent get() before the first credential make exactly one fetch', async () => {
+    const { provider, fetch, calls, make } = harness({ auto: false });
+    const gets = Array.from({ length: 10_000 }, () => provider.get());
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const cred = make();
+    calls[0]?.resolve(cred);
+    const all = await Promise.all(gets);
+    expect(all.every((c) => c === cred)).toBe(true);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await provider.close();
+  });
+
+  it('10,000 concurrent get() during a refresh of an expiring credential make exactly one fetch and do not wait', async () => {
+    const { provider, fetch, calls, make, clock } = harness({ auto: false, backgroundRefresh: false });
+    const first = provider.get();
+    calls[0]?.resolve(make());
+    const c1 = await first;
+    await clock.advance(50 * MIN); // past the refresh time (48 min), 10 min before expiry
+    const gets = Array.from({ length: 10_000 }, () => provider.get());
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect((await Promise.all(gets)).every((c) => c === c1)).toBe(true);
+    const c2 = make();
+    calls[1]?.resolve(c2);
+    await clock.flush();
+    expect(await provider.get()).toBe(c2);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    await provider.close();
+  });
+
+  it('10,000 concurrent get() after expiry all wait for one fetch and never see the expired credential', async () => {
+    const { provider, fetch, calls, make, clock } = harness({ auto: false, backgroundRefresh: false });
+    const first = provider.get();
+    const c1 = make();
+    calls[0]?.resolve(c1);
+    await first;
+    await clock.advance(HOUR); // expiresAt == now: expired
+    expect(provider.peek()).toBeUndefined();
+    const gets = Array.from({ length: 10_000 }, () => provider.get());
+    expect(fetch).toHaveBeenCalledTimes(2);
+    const c2 = make();
+    calls[1]?.resolve(c2);
+    const all = await Promise.all(gets);
+    expect(all.every((c) => c === c2)).toBe(true);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    await provider.close();
+  });
+
+  it('refreshes in the background exactly at the (jittered) refresh time', async () => {
+    for (const [random, at] of [
+      [0, 48 * MIN],
+      [0.999, 48 * MIN - 29_970],
+    ] as const) {
+      const { provider, fetch, clock } = harness({ random: () => random });
+      const c1 = await provider.get();
+      expect(clock.nextTimerAt()).toBeCloseTo(T0 + at, 6);
+      await clock.advance(Math.floor(at) - 1);
+      expect(fetch).toHaveBeenCalledTimes(1);
+      await clock.advance(1);
+      expect(fetch).toHaveBeenCalledTimes(2);
+      const c2 = await provider.get();
+      expect(c2).not.toBe(c1);
+      expect(fetch).toHaveBeenCalledTimes(2);
+      await provider.close();
+    }
+  });
+
+  it('uses the absolute window when it comes before the fraction', async () => {
+    const { provider, fetch, clock } = harness({ refreshBeforeMs: 20 * MIN });
+    await provider.get();
+    expect(clock.nextTimerAt()).toBe(T0 + 40 * MIN);
+    await clock.advance(40 * MIN);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    await provider.close();
+  });
+
+  it('passes the previous credential to fetch', async () => {
+    const { provider, fetch } = harness();
+    const c1 = await provider.get();
+    await provider.get({ forceRefresh: true });
+    expect(fetch.mock.calls[0]?.[1]).toBeUndefined();
+    expect(fetch.mock.calls[1]?.[1]).toBe(c1);
+    await provider.close();
+  });
+
+  it('keeps serving the cached credential while valid when a refresh fails, reports it, and backs off', async () => {
+    const { provider, fetch, clock, fail, onError, warn } = harness();
+    const c1 = await provider.get();
+    const error = unavailable();
+    fail(error);
+    await clock.advance(48 * MIN); // background refresh fires and fails
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(onError).toHaveBeenCalledWith(error);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const logged = JSON.stringify(warn.mock.calls[0]);
+    expect(logged).toContain('test token');
+    expect(logged).toContain('HTTP_STATUS');
+    expect(logged).not.toContain(c1.secret);
+    expect(await provider.get()).toBe(c1);
+    // the retry is not immediate: at least the base delay (1 s) out
+    expect(clock.nextTimerAt()).toBeGreaterThanOrEqual(clock.now() + 1000);
+    // no hot loop: a thousand 1 ms steps with get() each make at most one more attempt
+    for (let i = 0; i < 1000; i++) {
+      await clock.advance(1);
+      expect(await provider.get()).toBe(c1);
+    }
+    expect(fetch.mock.calls.length).toBeLessThanOrEqual(3);
+    // over the remaining 12 minutes the retries back off (doubling up to half the remaining validity, never under
+    // 1 s): a few dozen attempts at most, not one per get() or per millisecond
+    await clock.advance(12 * MIN - 1000);
+    expect(fetch.mock.calls.length).toBeGreaterThan(3);
+    expect(fetch.mock.calls.length).toBeLessThan(30);
+    // once expired, the background stops retrying; the next get() fetches (and gets the error)
+    const attempts = fetch.mock.calls.length;
+    await clock.advance(HOUR);
+    expect(fetch).toHaveBeenCalledTimes(attempts);
+    expect(clock.pendingTimers).toBe(0);
+    await expect(provider.get()).rejects.toBe(error);
+    await provider.close();
+  });
+
+  it('recovers on the next retry after a failed refresh', async () => {
+    const { provider, fetch, clock, fail } = harness();
+    const c1 = await provider.get();
+    fail(unavailable());
+    await clock.advance(48 * MIN);
+    fail(undefined);
+    const retryAt = clock.nextTimerAt() as number;
+    await clock.advance(retryAt - clock.now());
+    expect(fetch).toHaveBeenCalledTimes(3);
+    const c2 = await provider.get();
+    expect(c2).not.toBe(c1);
+    expect(clock.nextTimerAt()).toBeGreaterThan(clock.now() + 40 * MIN);
+    await provider.close();
+  });
+
+  it('propagates the fetch error to get() once the cached credential has expired', async () => {
+    const { provider, clock, fail } = harness({ backgroundRefresh: false });
+    const c1 = await provider.get();
+    const error = unavailable();
+    fail(error);
+    await clock.advance(59 * MIN);
+    expect(await provider.get()).toBe(c1); // still valid: served, refresh fails behind it
+    await clock.advance(MIN);
+    await expect(provider.get()).rejects.toBe(error);
+    expect(provider.peek()).toBeUndefined();
+    await provider.close();
+  });
+
+  it('rejects a fetched credential that is already expired with EXPIRED and never hands it out', async () => {
+    const { provider, clock, make, fetch, calls } = harness({ auto: false });
+    const listener = vi.fn();
+    provider.subscribe(listener);
+    const p = provider.get();
+    calls[0]?.resolve(make(0));
+    const e = await p.catch((x: unknown) => x);
+    expect(IdentityError.is(e, 'EXPIRED')).toBe(true);
+    expect((e as Error).message).toContain('test token');
+    expect(provider.peek()).toBeUndefined();
+    expect(listener).not.toHaveBeenCalled();
+    // with an expiry margin, one that would lapse within the margin is refused too
+    const h2 = harness({ auto: false, expiryMarginMs: 10_000 });
+    const p2 = h2.provider.get();
+    h2.calls[0]?.resolve(h2.make(5000));
+    await expect(p2).rejects.toMatchObject({ code: 'EXPIRED' });
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(clock.pendingTimers).toBe(0);
+    await provider.close();
+    await h2.provider.close();
+  });
+
+  it('refuses a credential whose expiresAt is not a valid Date', async () => {
+    const { provider, calls } = harness({ auto: false });
+    const p = provider.get();
+    calls[0]?.resolve({ id: 1, secret: 'x', expiresAt: new Date('nope') });
+    await expect(p).rejects.toMatchObject({ code: 'INVALID_RESPONSE' });
+    await provider.close();
+  });
+
+  it('never refreshes a credential without expiresAt unless forced', async () => {
+    const { provider, fetch, clock } = harness({ lifetimeMs: undefined });
+    const c1 = await provider.get();
+    expect(clock.pendingTimers).toBe(0);
+    await clock.advance(10 * 365 * 24 * HOUR);
+    expect(await provider.get()).toBe(c1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const c2 = await provider.get({ forceRefresh: true });
+    expect(c2).not.toBe(c1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    await provider.close();
+  });
+
+  it('forceRefresh joins a fetch in flight and rejects when it fails, while plain get() keeps the valid cache', async () => {
+    const { provider, fetch, calls, make } = harness({ auto: false });
+    const first = provider.get();
+    const c1 = make();
+    calls[0]?.resolve(c1);
+    await first;
+    const f1 = provider.get({ forceRefresh: true });
+    const f2 = provider.get({ forceRefresh: true });
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(await provider.get()).toBe(c1);
+    const error = unavailable();
+    calls[1]?.reject(error);
+    await expect(f1).rejects.toBe(error);
+    await expect(f2).rejects.toBe(error);
+    expect(await provider.get()).toBe(c1);
+    await provider.close();
+  });
+
+  it('clamps timers for very long lifetimes to 2^31-1 ms and still refreshes on time', async () => {
+    const { provider, fetch, clock } = harness({ lifetimeMs: 100 * 24 * HOUR, jitterMs: 0 });
+    await provider.get();
+    const refreshAt = T0 + 80 * 24 * HOUR;
+    expect((clock.nextTimerAt() as number) - clock.now()).toBe(MAX_TIMER_DELAY_MS);
+    await clock.advance(MAX_TIMER_DELAY_MS);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await clock.advance(refreshAt - clock.now() - 1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    await clock.advance(1);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    await provider.close();
+  });
+
+  describe('subscribe', () => {
+    it('calls each listener once per new credential, in order, without replaying the current one', async () => {
+      const { provider, clock } = harness();
+      const c1 = await provider.get();
+      const seen: number[] = [];
+      const unsubscribe = provider.subscribe((c) => seen.push(c.id));
+      expect(seen).toEqual([]); // no replay of c1
+      await clock.advance(48 * MIN);
+      const c2 = await provider.get();
+      const c3 = await provider.get({ forceRefresh: true });
+      await clock.advance(MIN);
+      expect(seen).toEqual([c2.id, c3.id]);
+      expect(c1.id).toBeLessThan(c2.id);
+      unsubscribe();
+      await provider.get({ forceRefresh: true });
+      expect(seen).toEqual([c2.id, c3.id]);
+      await provider.close();
+    });
+
+    it('isolates a throwing listener from the provider and the other listeners', async () => {
+      const { provider, warn } = harness();
+      const good = vi.fn();
+      provider.subscribe(() => {
+        throw new Error('listener bug');
+      });
+      provider.subscribe(good);
+      const c = await provider.get();
+      expect(good).toHaveBeenCalledWith(c);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(await provider.get()).toBe(c);
+      await provider.close();
+    });
+  });
+
+  describe('caller abort', () => {
+    it('aborts only that caller’s wait, not the shared fetch', async () => {
+      const { provider, fetch, calls, make } = harness({ auto: false });
+      const ac = new AbortController();
+      const aborted = provider.get({ signal: ac.signal });
+      const other = provider.get();
+      ac.abort();
+      await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+      expect(calls[0]?.signal.aborted).toBe(false);
+      const c = make();
+      calls[0]?.resolve(c);
+      expect(await other).toBe(c);
+      expect(fetch).toHaveBeenCalledTimes(1);
+      await provider.close();
+    });
+
+    it('rejects at once with ABORTED for an already aborted signal', async () => {
+      const { provider } = harness();
+      await provider.get();
+      await expect(provider.get({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+      await provider.close();
+    });
+  });
+
+  describe('close', () => {
+    it('rejects pending and later get() with CLOSED, aborts the fetch, clears timers, disposes once', async () => {
+      const dispose = vi.fn(async () => {});
+      const { provider, calls, make, clock } = harness({ auto: false, dispose });
+      const first = provider.get();
+      const c1 = make();
+      calls[0]?.resolve(c1);
+      await first;
+      expect(clock.pendingTimers).toBe(1);
+      const pending = provider.get({ forceRefresh: true });
+      const closes = [provider.close(), provider.close(), provider.close()];
+      await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
+      expect(calls[1]?.signal.aborted).toBe(true);
+      calls[1]?.reject(new Error('aborted'));
+      await Promise.all(closes);
+      await provider.close();
+      expect(dispose).toHaveBeenCalledTimes(1);
+      expect(dispose).toHaveBeenCalledWith(c1);
+      expect(clock.pendingTimers).toBe(0);
+      await expect(provider.get()).rejects.toMatchObject({ code: 'CLOSED' });
+      expect(provider.peek()).toBeUndefined();
+    });
+
+    it('hands a credential that arrives during close to the disposer (so it is logged out too)', async () => {
+      const dispose = vi.fn();
+      const { provider, calls, make } = harness({ auto: false, dispose });
+      const p = provider.get();
+      const closing = provider.close();
+      await expect(p).rejects.toMatchObject({ code: 'CLOSED' });
+      const late = make();
+      calls[0]?.resolve(late);
+      await closing;
+      expect(dispose).toHaveBeenCalledWith(late);
+    });
+
+    it('rejects close() when the disposer fails, and still runs it only once', async () => {
+      const failure = new IdentityError('LOGOUT_FAILED', 'logout answered 500');
+      const dispose = vi.fn(async () => {
+        throw failure;
+      });
+      const { provider } = harness({ dispose });
+      await provider.get();
+      await expect(provider.close()).rejects.toBe(failure);
+      await expect(provider.close()).rejects.toBe(failure);
+      expect(dispose).toHaveBeenCalledTimes(1);
+    });
+
+    it('does not notify subscribers after close', async () => {
+      const listener = vi.fn();
+      const { provider, calls, make } = harness({ auto: false });
+      provider.subscribe(listener);
+      const p = provider.get().catch(() => undefined);
+      const closing = provider.close();
+      calls[0]?.resolve(make());
+      await closing;
+      await p;
+      expect(listener).not.toHaveBeenCalled();
+    });
+  });
+
+  it('validates its options with INVALID_ARGUMENT naming the field', () => {
+    const fetch = async (): Promise<Cred> => ({ id: 1, secret: 'x' });
+    expect(() => refreshingProvider({ name: '', fetch })).toThrow(/name/);
+    expect(() => refreshingProvider({ name: 'x', fetch: undefined as unknown as typeof fetch })).toThrow(/fetch/);
+    expect(() => refreshingProvider({ name: 'x', fetch, refreshAtFraction: 0 })).toThrow(/refreshAtFraction/);
+    expect(() => refreshingProvider({ name: 'x', fetch, refreshAtFraction: 1.5 })).toThrow(/refreshAtFraction/);
+    expect(() => refreshingProvider({ name: 'x', fetch, refreshBeforeMs: -1 })).toThrow(/refreshBeforeMs/);
+    expect(() => refreshingProvider({ name: 'x', fetch, jitterMs: Number.NaN })).toThrow(/jitterMs/);
+    try {
+      refreshingProvider({ name: 'x', fetch, expiryMarginMs: -5 });
+      expect.unreachable();
+    } catch (e) {
+      expect(IdentityError.is(e, 'INVALID_ARGUMENT')).toBe(true);
+    }
+  });
+});
