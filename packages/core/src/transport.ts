@@ -229,7 +229,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         const cap = isError ? Math.min(maxBytes, MAX_ERROR_TEXT_BYTES) : maxBytes;
         let body: Uint8Array;
         try {
-          body = await readBody(res, cap, !isError, where, () => controller.abort());
+          body = await readBody(res, cap, !isError, where, controller.signal, () => controller.abort());
         } catch (e) {
           throw failure(e);
         }
@@ -494,12 +494,17 @@ async function defaultFetch(): Promise<typeof globalThis.fetch> {
 
 type NodeReadable = AsyncIterable<Uint8Array | string> & { destroy?: (e?: Error) => void };
 
-/** Reads the body, stopping (and aborting the connection) as soon as it exceeds `cap`. */
+/**
+ * Reads the body, stopping (and aborting the connection) as soon as it exceeds `cap`. Every read races the abort
+ * signal: node-fetch reports an abort that lands between two reads by destroying its stream, and an async iterator
+ * started on an already-destroyed stream can wait forever.
+ */
 async function readBody(
   res: Response,
   cap: number,
   failOnOversize: boolean,
   where: string,
+  signal: AbortSignal,
   abort: () => void,
 ): Promise<Uint8Array> {
   const tooLarge = () =>
@@ -511,62 +516,87 @@ async function readBody(
     abort();
     throw tooLarge();
   }
+  const abortedRead = new Promise<never>((_, reject) => {
+    const fail = () => reject(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+  abortedRead.catch(() => {});
+  const source = openBody(res, where);
   const chunks: Uint8Array[] = [];
   let total = 0;
-  // Returns false when the cap is reached (error bodies are truncated instead of failing).
-  const add = (chunk: Uint8Array): boolean => {
-    if (total + chunk.byteLength > cap) {
-      if (failOnOversize) throw tooLarge();
-      chunks.push(chunk.subarray(0, cap - total));
-      total = cap;
-      return false;
+  try {
+    for (;;) {
+      const chunk = await Promise.race([source.next(), abortedRead]);
+      if (chunk === undefined) break;
+      if (total + chunk.byteLength > cap) {
+        if (failOnOversize) throw tooLarge();
+        // An error body is kept truncated instead of failing the request.
+        chunks.push(chunk.subarray(0, cap - total));
+        total = cap;
+        break;
+      }
+      chunks.push(chunk);
+      total += chunk.byteLength;
     }
-    chunks.push(chunk);
-    total += chunk.byteLength;
-    return true;
-  };
+  } catch (e) {
+    abort();
+    source.stop();
+    throw e;
+  }
+  if (total >= cap) {
+    abort();
+    source.stop();
+  }
+  return concat(chunks, total);
+}
+
+interface BodySource {
+  /** The next chunk, or undefined at the end. */
+  next(): Promise<Uint8Array | undefined>;
+  stop(): void;
+}
+
+function openBody(res: Response, where: string): BodySource {
   const body = res.body as unknown;
   if (body === null || body === undefined) {
-    // No stream (cross-fetch's XHR build): the cap can only be checked after the fact.
-    const buf = new Uint8Array(await res.arrayBuffer());
-    add(buf);
-    return concat(chunks, total);
+    // No stream (cross-fetch's XHR build in old browsers): the cap can only be checked after the fact.
+    let done = false;
+    return {
+      async next() {
+        if (done) return undefined;
+        done = true;
+        return new Uint8Array(await res.arrayBuffer());
+      },
+      stop() {},
+    };
   }
   if (typeof (body as ReadableStream<Uint8Array>).getReader === 'function') {
     const reader = (body as ReadableStream<Uint8Array>).getReader();
-    try {
-      for (;;) {
+    return {
+      async next() {
         const { done, value } = await reader.read();
-        if (done) break;
-        if (!add(value)) break;
-      }
-    } catch (e) {
-      abort();
-      reader.cancel().catch(() => {});
-      throw e;
-    }
-    if (total >= cap) {
-      abort();
-      reader.cancel().catch(() => {});
-    }
-    return concat(chunks, total);
+        return done ? undefined : value;
+      },
+      stop() {
+        reader.cancel().catch(() => {});
+      },
+    };
   }
   if (typeof (body as NodeReadable)[Symbol.asyncIterator] === 'function') {
     const stream = body as NodeReadable;
-    try {
-      for await (const chunk of stream) {
-        if (!add(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk)) break;
-      }
-    } catch (e) {
-      abort();
-      stream.destroy?.();
-      throw e;
-    }
-    if (total >= cap) {
-      abort();
-      stream.destroy?.();
-    }
-    return concat(chunks, total);
+    const it = stream[Symbol.asyncIterator]();
+    return {
+      async next() {
+        const r = await it.next();
+        if (r.done) return undefined;
+        return typeof r.value === 'string' ? new TextEncoder().encode(r.value) : r.value;
+      },
+      stop() {
+        stream.destroy?.();
+        it.return?.()?.catch(() => {});
+      },
+    };
   }
   throw new IdentityError('INVALID_RESPONSE', `${where}: the fetch implementation returned an unreadable body`);
 }
