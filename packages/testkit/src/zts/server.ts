@@ -1,0 +1,297 @@
+/**
+ * The fake Athenz ZTS: a real HTTPS server on 127.0.0.1 (ephemeral port) with its own CA, serving the SIA endpoints
+ * under `/zts/v1` with the real server's rules, statuses and error bodies.
+ * @packageDocumentation
+ */
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import * as x509 from '@peculiar/x509';
+import type { JWK } from 'jose';
+import { stsCallerIdentity } from './attestation.js';
+import { createCa, issueServerCertificate } from './ca.js';
+import { type ClientIdentity, normalizeConfig, type ZtsContext, type ZtsOptions } from './config.js';
+import { deleteInstance, instancePath, refresh, register, type ZtsReply } from './instance.js';
+import { accessToken, keys } from './oauth2.js';
+import { CertRecordStore, type ZtsCertRecord } from './records.js';
+import { roleCertificate } from './rolecert.js';
+import { createTokenSigner, jwks } from './tokens.js';
+import { ZtsError } from './zts-error.js';
+
+const BASE = '/zts/v1';
+const MAX_BODY = 1024 * 1024;
+
+/** A fault the server injects into matching requests instead of (or before) answering them. @public */
+export interface ZtsFault {
+  /** Which requests: HTTP method and/or path below `/zts/v1` (a prefix string or a RegExp). Default: all. */
+  match?: { method?: string; path?: string | RegExp };
+  /** Answer this status with a ZTS error body instead of handling the request. */
+  status?: number;
+  /** The error body's message. Default: a generic text for the status. */
+  message?: string;
+  /** With status 429: the `Retry-After` header, in seconds. */
+  retryAfterSeconds?: number;
+  /** Wait this long (real time) before handling or answering. */
+  delayMs?: number;
+  /** Destroy the connection without an answer. */
+  reset?: boolean;
+  /** How many matching requests the fault applies to. Default: every one until cleared. */
+  times?: number;
+}
+
+/** One line of the request log (no bodies, so no CSR, attestation credentials or tokens). @public */
+export interface ZtsRequestLogEntry {
+  method: string;
+  /** Path below the host, without the query string. */
+  path: string;
+  status: number;
+  /** The client certificate's principal, when one was presented and verified. */
+  principal?: string;
+  /** The error message answered, if any. */
+  error?: string;
+  /** Server clock, ms. */
+  at: number;
+}
+
+/** A running fake ZTS. @public */
+export interface ZtsEmulator {
+  /** `https://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** `https://127.0.0.1:<port>/zts/v1`: what a ZTS client takes as its base URL. */
+  readonly baseUrl: string;
+  /** The CA certificate (PEM) that signs the server's and every issued certificate: the client's trust bundle. */
+  readonly caPem: string;
+  /** The `iss` of the tokens (`<baseUrl>`). */
+  readonly issuer: string;
+  /** Copies of the instance certificate records (serials in lower-case hex). */
+  records(): ZtsCertRecord[];
+  /** The request log. */
+  requests(): ZtsRequestLogEntry[];
+  /** Sets (or, with no argument, clears) the injected fault. */
+  setFault(fault?: ZtsFault): void;
+  /** Revokes an instance's record as a stale refresh would (its next refresh answers 403 `Certificate revoked`). */
+  revoke(instanceId: string, provider?: string): number;
+  /** The token signing keys, as `GET /oauth2/keys?rfc=true` serves them. */
+  jwks(): { keys: JWK[] };
+  /** Stops listening and destroys every open connection. */
+  close(): Promise<void>;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Invalid credentials',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function matches(fault: ZtsFault, method: string, path: string): boolean {
+  const m = fault.match;
+  if (!m) return true;
+  if (m.method && m.method.toUpperCase() !== method) return false;
+  if (m.path === undefined) return true;
+  return typeof m.path === 'string' ? path.startsWith(m.path) : m.path.test(path);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY) throw new ZtsError(413, 'Request body too large');
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Starts the fake ZTS on 127.0.0.1 with an ephemeral port and a freshly generated CA.
+ *
+ * @example
+ * ```ts
+ * const aws = await startAws({ ... });
+ * const zts = await startZts({
+ *   aws: { url: aws.url },
+ *   providers: ['athenz.aws-ecs.us-west-2'],
+ *   dnsSuffix: 'athenz.cloud',
+ *   domains: [{ name: 'sports', awsAccount: '123456789012', services: ['api'], roles: { readers: ['sports.api'] } }],
+ * });
+ * // client: baseUrl zts.baseUrl, CA bundle zts.caPem
+ * await zts.close();
+ * ```
+ * @public
+ */
+export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
+  const now = opts.clock ? () => opts.clock!.now() : () => Date.now();
+  const [ca, signer] = await Promise.all([
+    createCa(opts.caKeyAlgorithm ?? 'P-256', now(), 'ecs-identity testkit ZTS CA'),
+    createTokenSigner(),
+  ]);
+  const serverCert = await issueServerCertificate(ca);
+  const { providers, domains, dnsSuffixes } = normalizeConfig(opts);
+  const ctx: ZtsContext = {
+    opts,
+    providers,
+    domains,
+    emailSuffixes: opts.emailSuffixes ?? dnsSuffixes,
+    partition: opts.partition ?? 'aws',
+    callerIdentity: opts.callerIdentity ?? (opts.aws ? stsCallerIdentity(opts.aws.url, opts.aws.region) : undefined),
+    ca,
+    signer,
+    records: new CertRecordStore(),
+    issuer: '',
+    now,
+  };
+  const log: ZtsRequestLogEntry[] = [];
+  let fault: (ZtsFault & { left: number }) | undefined;
+  const sockets = new Set<Socket>();
+
+  async function authenticate(req: IncomingMessage): Promise<ClientIdentity | undefined> {
+    const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
+    if (!peer) return undefined;
+    const der = new Uint8Array(peer.raw);
+    const certificate = new x509.X509Certificate(der);
+    // Checked against the injected clock (not Node's wall-clock verification), so tests can move time.
+    const trusted =
+      certificate.issuer === ca.certificate.subject &&
+      (await certificate
+        .verify({ publicKey: ca.certificate, date: new Date(now()) }, webcrypto as Crypto)
+        .catch(() => false));
+    const cns = certificate.subjectName.getField('CN');
+    if (!trusted || cns.length !== 1 || !cns[0]) return undefined;
+    return { principal: cns[0].toLowerCase(), certificate, der };
+  }
+
+  async function route(req: IncomingMessage, path: string, query: URLSearchParams): Promise<ZtsReply> {
+    const method = req.method ?? 'GET';
+    const body = method === 'POST' ? await readBody(req) : '';
+    const client = await authenticate(req);
+    const json = (): unknown => {
+      try {
+        return JSON.parse(body) as unknown;
+      } catch {
+        throw new ZtsError(400, 'Invalid JSON request body');
+      }
+    };
+    if (path === '/instance' && method === 'POST') return register(ctx, json());
+    if (path.startsWith('/instance/')) {
+      const segments = path.slice('/instance/'.length).split('/').map(decodeURIComponent);
+      if (segments.length === 4) {
+        if (method === 'POST') return refresh(ctx, instancePath(segments), json(), client);
+        if (method === 'DELETE') return deleteInstance(ctx, instancePath(segments), client);
+      }
+    }
+    if (path === '/rolecert' && method === 'POST') return roleCertificate(ctx, json(), client);
+    if (path === '/oauth2/token' && method === 'POST') return accessToken(ctx, body, client);
+    if (path === '/oauth2/keys' && method === 'GET') return keys(ctx, query.get('rfc') === 'true');
+    throw new ZtsError(404, 'Not Found');
+  }
+
+  function send(res: ServerResponse, reply: ZtsReply): void {
+    const headers: Record<string, string> = { ...reply.headers };
+    if (reply.body === undefined) {
+      res.writeHead(reply.status, headers).end();
+      return;
+    }
+    const text = JSON.stringify(reply.body);
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(text));
+    res.writeHead(reply.status, headers).end(text);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const entry: ZtsRequestLogEntry = { method, path: url.pathname, status: 0, at: now() };
+    log.push(entry);
+    const sub = url.pathname.startsWith(BASE) ? url.pathname.slice(BASE.length) : undefined;
+    const active = fault && sub !== undefined && matches(fault, method, sub) ? fault : undefined;
+    if (active) {
+      active.left -= 1;
+      if (active.left <= 0) fault = undefined;
+      if (active.delayMs) await new Promise((r) => setTimeout(r, active.delayMs));
+      if (active.reset) {
+        entry.error = 'connection reset (fault)';
+        req.socket.destroy();
+        return;
+      }
+      if (active.status) {
+        const reply: ZtsReply = {
+          status: active.status,
+          body: { code: active.status, message: active.message ?? STATUS_TEXT[active.status] ?? 'Error' },
+          ...(active.retryAfterSeconds !== undefined
+            ? { headers: { 'Retry-After': String(active.retryAfterSeconds) } }
+            : {}),
+        };
+        entry.status = active.status;
+        entry.error = (reply.body as { message: string }).message;
+        send(res, reply);
+        return;
+      }
+    }
+    let reply: ZtsReply;
+    try {
+      if (sub === undefined) throw new ZtsError(404, 'Not Found');
+      reply = await route(req, sub, url.searchParams);
+    } catch (e) {
+      const err = e instanceof ZtsError ? e : new ZtsError(500, 'Internal Server Error');
+      reply = { status: err.status, body: err.toBody() };
+      entry.error = err.message;
+    }
+    const client = (req.socket as TLSSocket).getPeerX509Certificate?.();
+    if (client) entry.principal = new x509.X509Certificate(new Uint8Array(client.raw)).subjectName.getField('CN')[0];
+    entry.status = reply.status;
+    send(res, reply);
+  }
+
+  const server = createServer(
+    {
+      key: serverCert.keyPem,
+      cert: serverCert.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      ca: [ca.certificatePem],
+    },
+    (req, res) => {
+      handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    },
+  );
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `https://127.0.0.1:${port}`;
+  ctx.issuer = `${url}${BASE}`;
+
+  return {
+    url,
+    baseUrl: `${url}${BASE}`,
+    caPem: ca.certificatePem,
+    issuer: ctx.issuer,
+    records: () => ctx.records.list(),
+    requests: () => log.map((e) => ({ ...e })),
+    setFault: (f?: ZtsFault) => {
+      fault = f ? { ...f, left: f.times ?? Number.POSITIVE_INFINITY } : undefined;
+    },
+    revoke: (instanceId, provider) => ctx.records.revoke(instanceId, provider),
+    jwks: () => jwks(signer, true),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
