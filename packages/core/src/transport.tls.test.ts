@@ -90,9 +90,9 @@ beforeAll(async () => {
       rejectUnauthorized: true,
     },
     (req, res) => {
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      seen.push(peer.subject?.CN ?? '(none)');
-      res.end(JSON.stringify({ cn: peer.subject?.CN }));
+      const cn = String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '(none)');
+      seen.push(cn);
+      res.end(JSON.stringify({ cn }));
     },
   );
   server.on('tlsClientError', (e) => tlsErrors.push(e.message));
