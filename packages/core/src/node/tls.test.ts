@@ -1,0 +1,302 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type Agent, createServer, request, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type TLSSocket } from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeCert, type TestPair } from '../../test/openssl.js';
+import type { Credential, CredentialProvider } from '../credential.js';
+import { IdentityError } from '../errors.js';
+import { ManualClock } from '../manual-clock.js';
+import { refreshingProvider } from '../refreshing-provider.js';
+import { httpsAgent, keepServerRotated, rotatingAgent } from './tls.js';
+
+interface Id extends Credential {
+  keyPem: string;
+  certPem: string;
+}
+
+/** A provider driven by hand: `emit` is what a refresh would deliver to subscribers. */
+function handProvider(first: Id) {
+  const listeners = new Set<(c: Id) => void>();
+  let current = first;
+  const provider: CredentialProvider<Id> = {
+    get: async () => current,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: async () => undefined,
+  };
+  return {
+    provider,
+    emit(next: Id) {
+      current = next;
+      for (const l of listeners) l(next);
+    },
+    listeners: () => listeners.size,
+  };
+}
+
+let dir: string;
+let ca: TestPair;
+let s1: TestPair;
+let s2: TestPair;
+let c1: TestPair;
+let c2: TestPair;
+const id = (p: TestPair): Id => ({ keyPem: p.keyPem, certPem: p.certPem });
+const fingerprint = (p: TestPair) => new X509Certificate(p.certPem).fingerprint256;
+const servers: Server[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'core-tls-'));
+  ca = makeCert(dir, 'ca', { ca: true });
+  s1 = makeCert(dir, 'server1', { issuer: 'ca', san: 'IP:127.0.0.1' });
+  s2 = makeCert(dir, 'server2', { issuer: 'ca', san: 'IP:127.0.0.1' });
+  c1 = makeCert(dir, 'client1', { issuer: 'ca' });
+  c2 = makeCert(dir, 'client2', { issuer: 'ca' });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+/** An mTLS server on 127.0.0.1 that answers with the fingerprint of the client certificate it saw. */
+async function mtlsServer(
+  identity: TestPair,
+  onRequest?: (path: string) => Promise<void>,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer(
+    { key: identity.keyPem, cert: identity.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      void (onRequest?.(req.url ?? '/') ?? Promise.resolve()).then(() => res.end(peer.fingerprint256));
+    },
+  );
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The server certificate a fresh TLS connection sees. */
+async function serverFingerprint(port: number): Promise<string> {
+  const socket = connect({ host: '127.0.0.1', port, ca: ca.certPem, key: c1.keyPem, cert: c1.certPem });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    return socket.getPeerCertificate().fingerprint256;
+  } finally {
+    socket.destroy();
+  }
+}
+
+function get(port: number, agent: Agent, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+      });
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('keepServerRotated', () => {
+  it('puts new handshakes on the newest certificate without a restart, until unsubscribed', async () => {
+    const { server, port } = await mtlsServer(s1);
+    const hand = handProvider(id(s1));
+    const onError = vi.fn();
+    const stop = keepServerRotated(server, hand.provider, (c) => ({ key: c.keyPem, cert: c.certPem, ca: ca.certPem }), {
+      onError,
+    });
+    expect(await serverFingerprint(port)).toBe(fingerprint(s1));
+    hand.emit(id(s2));
+    expect(await serverFingerprint(port)).toBe(fingerprint(s2));
+
+    // a bad identity is reported and the server keeps serving the last good one
+    hand.emit({ keyPem: 'not a key', certPem: s1.certPem });
+    expect(onError).toHaveBeenCalledTimes(1);
+    const error = onError.mock.calls[0]![0] as IdentityError;
+    expect(error).toBeInstanceOf(IdentityError);
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toMatch(/setSecureContext/);
+    expect(await serverFingerprint(port)).toBe(fingerprint(s2));
+
+    stop();
+    expect(hand.listeners()).toBe(0);
+    hand.emit(id(s1));
+    expect(await serverFingerprint(port)).toBe(fingerprint(s2));
+  });
+
+  it('follows a real refreshingProvider', async () => {
+    const { server, port } = await mtlsServer(s1);
+    const queue = [s1, s2];
+    const provider = refreshingProvider<Id>({
+      name: 'server identity',
+      fetch: async () => id(queue.shift() ?? s2),
+      backgroundRefresh: false,
+    });
+    const stop = keepServerRotated(server, provider, (c) => ({ key: c.keyPem, cert: c.certPem, ca: ca.certPem }));
+    await provider.get();
+    expect(await serverFingerprint(port)).toBe(fingerprint(s1));
+    await provider.get({ forceRefresh: true });
+    expect(await serverFingerprint(port)).toBe(fingerprint(s2));
+    stop();
+    await provider.close();
+  });
+});
+
+describe('rotatingAgent', () => {
+  const toTls = (c: Id) => ({ key: c.keyPem, cert: c.certPem });
+
+  it('presents the newest client certificate after a rotation and retires the idle old agent', async () => {
+    const { port } = await mtlsServer(s1);
+    const hand = handProvider(id(c1));
+    const clock = new ManualClock();
+    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock });
+    const first = agents.current();
+    expect(await get(port, first)).toBe(fingerprint(c1));
+    const destroyed = vi.spyOn(first, 'destroy');
+
+    hand.emit(id(c2));
+    expect(agents.current()).not.toBe(first);
+    expect(await get(port, agents.current())).toBe(fingerprint(c2));
+    await clock.advance(100); // one idleness check at most: nothing was in flight
+    expect(destroyed).toHaveBeenCalledTimes(1);
+
+    agents.close();
+    expect(hand.listeners()).toBe(0);
+    expect(() => agents.current()).toThrow(/closed/);
+  });
+
+  it('lets an in-flight request on the old agent finish before destroying it', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let arrived: () => void = () => undefined;
+    const arrival = new Promise<void>((r) => {
+      arrived = r;
+    });
+    const { port } = await mtlsServer(s1, async (path) => {
+      if (path !== '/slow') return;
+      arrived();
+      await held;
+    });
+    const clock = new ManualClock();
+    const hand = handProvider(id(c1));
+    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock, graceMs: 10_000 });
+    const old = agents.current();
+    const destroyed = vi.spyOn(old, 'destroy');
+    const slow = get(port, old, '/slow');
+    await arrival;
+
+    hand.emit(id(c2));
+    await clock.advance(5_000);
+    expect(destroyed).not.toHaveBeenCalled();
+    release();
+    expect(await slow).toBe(fingerprint(c1));
+    await clock.advance(200);
+    expect(destroyed).toHaveBeenCalledTimes(1);
+    expect(await get(port, agents.current())).toBe(fingerprint(c2));
+    agents.close();
+  });
+
+  it('destroys the old agent after graceMs even if a request is still running', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let arrived: () => void = () => undefined;
+    const arrival = new Promise<void>((r) => {
+      arrived = r;
+    });
+    const { port } = await mtlsServer(s1, async () => {
+      arrived();
+      await held;
+    });
+    const clock = new ManualClock();
+    const hand = handProvider(id(c1));
+    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock, graceMs: 1_000 });
+    const slow = get(port, agents.current(), '/slow').then(
+      () => 'answered',
+      (e: unknown) => e,
+    );
+    await arrival;
+    hand.emit(id(c2));
+    let settled = false;
+    void slow.then(() => {
+      settled = true;
+    });
+    await clock.advance(999);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    expect(await slow).toMatchObject({ code: 'ECONNRESET' });
+    release();
+    agents.close();
+  });
+
+  it('keeps the previous agent when a new identity is unusable, and reports it', async () => {
+    const { port } = await mtlsServer(s1);
+    const hand = handProvider(id(c1));
+    const onError = vi.fn();
+    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, onError, clock: new ManualClock() });
+    const first = agents.current();
+    hand.emit({ keyPem: c2.keyPem, certPem: c1.certPem }); // key and cert do not match
+    expect(agents.current()).toBe(first);
+    expect((onError.mock.calls[0]![0] as IdentityError).code).toBe('INVALID_ARGUMENT');
+    expect(String((onError.mock.calls[0]![0] as IdentityError).message)).not.toContain('PRIVATE KEY');
+    expect(await get(port, agents.current())).toBe(fingerprint(c1));
+    agents.close();
+  });
+
+  it('fails like the provider when the first credential cannot be had, leaving no subscription', async () => {
+    const hand = handProvider(id(c1));
+    hand.provider.get = async () => {
+      throw new IdentityError('NETWORK', 'down');
+    };
+    await expect(rotatingAgent(hand.provider, toTls)).rejects.toMatchObject({ code: 'NETWORK' });
+    expect(hand.listeners()).toBe(0);
+  });
+});
+
+describe('httpsAgent', () => {
+  it('talks mTLS with a custom CA', async () => {
+    const { port } = await mtlsServer(s2);
+    const agent = httpsAgent({ ca: ca.certPem, key: c2.keyPem, cert: c2.certPem, keepAlive: false });
+    expect(await get(port, agent)).toBe(fingerprint(c2));
+    agent.destroy();
+  });
+
+  it('without the CA, the test server is not trusted', async () => {
+    const { port } = await mtlsServer(s2);
+    const agent = httpsAgent({ key: c2.keyPem, cert: c2.certPem, keepAlive: false });
+    await expect(get(port, agent)).rejects.toThrow(/certificate/);
+    agent.destroy();
+  });
+
+  it('rejects a key without a cert, empty or unusable PEM, without echoing the key', () => {
+    expect(() => httpsAgent({ key: c1.keyPem })).toThrow(/both key and cert/);
+    expect(() => httpsAgent({ key: '', cert: c1.certPem })).toThrow(/key is empty/);
+    let caught: unknown;
+    try {
+      httpsAgent({ key: c2.keyPem, cert: c1.certPem });
+    } catch (e) {
+      caught = e;
+    }
+    expect(IdentityError.is(caught, 'INVALID_ARGUMENT')).toBe(true);
+    expect((caught as Error).message).not.toContain('PRIVATE KEY');
+  });
+});
