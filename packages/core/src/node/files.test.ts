@@ -161,9 +161,10 @@ describe('writeKeyCertPair', () => {
     const dir = fresh();
     await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
     const first = await readlink(join(pairDir(dir), 'current'));
-    await writeKeyCertPair({ ...paths(dir), keyPem: a2.keyPem, certPem: a2.certPem });
+    await writeKeyCertPair({ ...paths(dir), keyPem: a2.keyPem, certPem: a2.certPem, keyMode: 0o440 });
     expect(await readlink(join(pairDir(dir), 'current'))).toBe(first);
     expect(await asReader(dir)).toEqual({ keyPem: a.keyPem, certPem: a2.certPem });
+    expect(await mode(paths(dir).keyPath)).toBe(0o440); // a changed keyMode applies to the reused key too
 
     await writeKeyCertPair({ ...paths(dir), keyPem: b.keyPem, certPem: b.certPem });
     expect(await readlink(join(pairDir(dir), 'current'))).not.toBe(first);

@@ -6,7 +6,20 @@
  */
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  unlink,
+} from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { IdentityError } from '../errors.js';
 
@@ -111,6 +124,16 @@ async function writeNewFile(path: string, data: string | Uint8Array, own: Owners
     await fh?.close().catch(() => undefined);
     await unlink(path).catch(() => undefined);
     throw fileError(target, operation, e);
+  }
+}
+
+/** Brings an existing file to the requested owner and mode (each call is atomic on its own). */
+async function applyOwnership(path: string, own: Ownership, target: string): Promise<void> {
+  try {
+    if (own.uid !== undefined || own.gid !== undefined) await chown(path, own.uid ?? -1, own.gid ?? -1);
+    await chmod(path, own.mode);
+  } catch (e) {
+    throw fileError(target, 'chmod/chown', e);
   }
 }
 
@@ -465,6 +488,11 @@ export async function writeKeyCertPair(pair: KeyCertPair): Promise<void> {
     const currentKey = await readOrUndefined(join(generationDir, KEY_FILE));
     if (currentKey === keyPem) {
       // Same key: one atomic rename of the cert is enough; both certs match the key.
+      await applyOwnership(
+        join(generationDir, KEY_FILE),
+        { mode: own.keyMode, uid: own.uid, gid: own.gid },
+        layout.keyPath,
+      );
       await writeFileAtomic(join(generationDir, CERT_FILE), certPem, {
         mode: own.certMode,
         uid: own.uid,
