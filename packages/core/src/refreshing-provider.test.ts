@@ -4,6 +4,7 @@ import { IdentityError } from './errors.js';
 import type { Logger } from './logger.js';
 import { ManualClock } from './manual-clock.js';
 import { computeRefreshAt, type RefreshingProviderOptions, refreshingProvider } from './refreshing-provider.js';
+import { registerSecret } from './secrets.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -474,6 +475,54 @@ describe('refreshingProvider', () => {
     });
   });
 
+  it('bounds a whole fetch with fetchTimeoutMs: waiters get a retryable TIMEOUT, the fetch signal is aborted', async () => {
+    const { provider, calls, make, clock, fetch } = harness({ auto: false, fetchTimeoutMs: 10_000 });
+    const p = provider.get();
+    await clock.advance(9999);
+    expect(calls[0]?.signal.aborted).toBe(false);
+    await clock.advance(1);
+    const e = await p.catch((x: unknown) => x);
+    expect(IdentityError.is(e, 'TIMEOUT') && (e as IdentityError).retryable).toBe(true);
+    expect(calls[0]?.signal.aborted).toBe(true);
+    calls[0]?.resolve(make()); // too late: dropped
+    await clock.flush();
+    expect(provider.peek()).toBeUndefined();
+    // the next get() starts a new fetch; its timeout timer goes away with close()
+    const next = provider.get();
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(clock.pendingTimers).toBe(1);
+    const closing = provider.close();
+    await expect(next).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(clock.pendingTimers).toBe(0);
+    calls[1]?.reject(new Error('aborted'));
+    await closing;
+  });
+
+  it('does not notify again when a fetch returns the credential it already had', async () => {
+    const same: Cred = { id: 7, secret: 'x', expiresAt: new Date(T0 + HOUR) };
+    const listener = vi.fn();
+    const provider = refreshingProvider<Cred>({ name: 'same', fetch: async () => same, clock: new ManualClock(T0) });
+    provider.subscribe(listener);
+    await provider.get();
+    await provider.get({ forceRefresh: true });
+    expect(listener).toHaveBeenCalledTimes(1);
+    await provider.close();
+  });
+
+  it('logs through safeLogger, so a registered secret in an error message never reaches the log', async () => {
+    const secret = 'consul-secret-id-3f9a1c2b';
+    registerSecret(secret);
+    const { provider, clock, fail, warn } = harness();
+    await provider.get();
+    fail(new Error(`server echoed ${secret} back`));
+    await clock.advance(48 * MIN);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const logged = JSON.stringify(warn.mock.calls[0]);
+    expect(logged).toContain('server echoed');
+    expect(logged).not.toContain(secret);
+    await provider.close();
+  });
+
   it('validates its options with INVALID_ARGUMENT naming the field', () => {
     const fetch = async (): Promise<Cred> => ({ id: 1, secret: 'x' });
     expect(() => refreshingProvider({ name: '', fetch })).toThrow(/name/);
@@ -482,6 +531,7 @@ describe('refreshingProvider', () => {
     expect(() => refreshingProvider({ name: 'x', fetch, refreshAtFraction: 1.5 })).toThrow(/refreshAtFraction/);
     expect(() => refreshingProvider({ name: 'x', fetch, refreshBeforeMs: -1 })).toThrow(/refreshBeforeMs/);
     expect(() => refreshingProvider({ name: 'x', fetch, jitterMs: Number.NaN })).toThrow(/jitterMs/);
+    expect(() => refreshingProvider({ name: 'x', fetch, fetchTimeoutMs: 0 })).toThrow(/fetchTimeoutMs/);
     try {
       refreshingProvider({ name: 'x', fetch, expiryMarginMs: -5 });
       expect.unreachable();

@@ -7,7 +7,7 @@
 import { abortedError, type Clock, MAX_TIMER_DELAY_MS, systemClock } from './clock.js';
 import type { Credential, CredentialProvider, GetOptions } from './credential.js';
 import { IdentityError } from './errors.js';
-import type { Logger } from './logger.js';
+import { type Logger, safeLogger } from './logger.js';
 
 /** @public */
 export interface RefreshingProviderOptions<C extends Credential> {
@@ -45,6 +45,11 @@ export interface RefreshingProviderOptions<C extends Credential> {
   retryBaseDelayMs?: number;
   /** The largest backoff between failed refreshes. Default 300_000 (5 minutes). */
   retryMaxDelayMs?: number;
+  /**
+   * An overall bound on one fetch (all its requests and retries): when it passes, the fetch's signal is aborted and
+   * its waiters get a retryable `TIMEOUT` error. Default: none (each request of the fetch has its own timeout).
+   */
+  fetchTimeoutMs?: number;
 }
 
 /** A CredentialProvider plus a cheap synchronous snapshot. @public */
@@ -150,7 +155,9 @@ interface Subscription<C> {
  */
 export function refreshingProvider<C extends Credential>(options: RefreshingProviderOptions<C>): RefreshingProvider<C> {
   if (options === null || typeof options !== 'object') throw invalid('options', 'an object', options);
-  const { name, dispose, onError, logger } = options;
+  const { name, dispose, onError } = options;
+  // Every log line goes through safeLogger, which scrubs registered secrets even from error messages.
+  const logger = safeLogger(options.logger);
   if (typeof name !== 'string' || name.trim() === '') throw invalid('name', 'a non-empty string', name);
   const fetchCredential = options.fetch;
   if (typeof fetchCredential !== 'function') throw invalid('fetch', 'a function', fetchCredential);
@@ -159,6 +166,10 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   const jitterMs = nonNegative('jitterMs', options.jitterMs, 30_000);
   const expiryMarginMs = nonNegative('expiryMarginMs', options.expiryMarginMs, 0);
   const retryBaseDelayMs = nonNegative('retryBaseDelayMs', options.retryBaseDelayMs, 1000);
+  const fetchTimeoutMs = options.fetchTimeoutMs;
+  if (fetchTimeoutMs !== undefined && !(typeof fetchTimeoutMs === 'number' && fetchTimeoutMs > 0)) {
+    throw invalid('fetchTimeoutMs', 'a number > 0', fetchTimeoutMs);
+  }
   const retryMaxDelayMs = Math.max(retryBaseDelayMs, nonNegative('retryMaxDelayMs', options.retryMaxDelayMs, 300_000));
   const refreshAtFraction = options.refreshAtFraction ?? 0.8;
   if (typeof refreshAtFraction !== 'number' || !(refreshAtFraction > 0 && refreshAtFraction <= 1)) {
@@ -178,6 +189,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   let inflight: Deferred<C> | undefined;
   let controller: AbortController | undefined;
   let fetchSettled: Promise<void> | undefined;
+  let fetchTimer: unknown;
 
   let timer: unknown;
   let timerArmed = false;
@@ -225,7 +237,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
         sub.fn(credential);
       } catch (error) {
         const { code, message } = describe(error);
-        logger?.warn({ provider: name, code, message }, `${name}: a subscriber threw; ignored`);
+        logger.warn({ provider: name, code, message }, `${name}: a subscriber threw; ignored`);
       }
     }
   }
@@ -237,7 +249,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       // A broken error hook must not break the provider.
     }
     const { code, message } = describe(error);
-    logger?.warn(
+    logger.warn(
       { provider: name, code, message },
       servingCached
         ? `${name}: refresh failed; serving the cached credential while it is valid`
@@ -265,6 +277,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
           '; check the server and local clocks',
       );
     }
+    const isNew = credential !== current;
     current = credential;
     currentPromise = Promise.resolve(credential);
     usableUntilMs = usableUntil;
@@ -273,7 +286,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       computeRefreshAt(now, expiresAtMs, refreshBeforeMs, refreshAtFraction, jitterMs, random),
     );
     failures = 0;
-    logger?.debug(
+    logger.debug(
       {
         provider: name,
         expiresAt: expiresAt?.toISOString(),
@@ -282,7 +295,8 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       `${name}: new credential`,
     );
     schedule(refreshAtMs);
-    notify(credential);
+    // A fetch may hand back the object it already had (an upstream cache); that is not a new credential.
+    if (isNew) notify(credential);
   }
 
   /** After a failed refresh with a still-valid credential: push the refresh time out by a bounded backoff. */
@@ -301,30 +315,24 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     inflight = d;
     controller = ac;
     const previous = current;
-    const done = (): void => {
+    let finished = false;
+    let timeout: unknown;
+    /** Marks this fetch finished; false when it already was (timed out, or a second settlement). */
+    const finish = (): boolean => {
+      if (finished) return false;
+      finished = true;
+      if (timeout !== undefined) {
+        clock.clearTimeout(timeout);
+        if (fetchTimer === timeout) fetchTimer = undefined;
+        timeout = undefined;
+      }
       if (inflight === d) {
         inflight = undefined;
         controller = undefined;
       }
+      return true;
     };
-    const onValue = (credential: C): void => {
-      done();
-      if (closed) {
-        // close() already rejected the waiters; hand this newest credential to dispose (e.g. to log it out).
-        if (credential !== null && typeof credential === 'object') fetchedAfterClose = credential;
-        return;
-      }
-      try {
-        accept(credential);
-      } catch (error) {
-        onFailure(error);
-        return;
-      }
-      d.resolve(credential);
-    };
-    const onFailure = (error: unknown): void => {
-      done();
-      if (closed) return;
+    const fail = (error: unknown): void => {
       failures++;
       const now = clock.now();
       const servingCached = current !== undefined && now < usableUntilMs;
@@ -332,6 +340,40 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       if (servingCached) backOff(now);
       d.reject(error);
     };
+    const onValue = (credential: C): void => {
+      const first = finish();
+      if (closed) {
+        // close() already rejected the waiters; hand this newest credential to dispose (e.g. to log it out).
+        if (credential !== null && typeof credential === 'object') fetchedAfterClose = credential;
+        return;
+      }
+      // A credential arriving after fetchTimeoutMs is dropped: its waiters already got TIMEOUT.
+      if (!first) return;
+      try {
+        accept(credential);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      d.resolve(credential);
+    };
+    const onFailure = (error: unknown): void => {
+      if (finish() && !closed) fail(error);
+    };
+    if (fetchTimeoutMs !== undefined) {
+      timeout = clock.setTimeout(() => {
+        timeout = undefined;
+        fetchTimer = undefined;
+        const error = new IdentityError(
+          'TIMEOUT',
+          `${name}: fetching a credential took longer than fetchTimeoutMs (${fetchTimeoutMs} ms)`,
+          { retryable: true },
+        );
+        ac.abort(error);
+        onFailure(error);
+      }, fetchTimeoutMs);
+      fetchTimer = timeout;
+    }
     // The async wrapper turns a synchronous throw from fetch into a rejection.
     const run = (async () => fetchCredential(ac.signal, previous))();
     fetchSettled = run.then(onValue, onFailure);
@@ -396,6 +438,8 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   async function shutdown(): Promise<void> {
     closed = true;
     clearTimer();
+    if (fetchTimer !== undefined) clock.clearTimeout(fetchTimer);
+    fetchTimer = undefined;
     subscriptions = [];
     let last = current;
     current = undefined;
