@@ -1,1 +1,8 @@
-export {};
+export {
+  type EcsAgent,
+  type EcsAgentCredentials,
+  type EcsAgentFault,
+  type EcsAgentRequest,
+  type StartEcsAgentOptions,
+  startEcsAgent,
+} from './agent.js';
