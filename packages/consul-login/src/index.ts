@@ -3,6 +3,12 @@
  * adds the token sink file, CA files and the SIGTERM logout helper.
  * @packageDocumentation
  */
+export {
+  type ConsulAclClient,
+  type ConsulAclClientOptions,
+  consulAclClient,
+  type LoginParams,
+} from './acl-client.js';
 export type { SigningCredentials } from './aws-query-request.js';
 export {
   type BearerTokenCredentials,
@@ -11,5 +17,21 @@ export {
 } from './bearer-token.js';
 export { type CallerIdentity, type CallerIdentityOptions, getCallerIdentity } from './caller-identity.js';
 export { canonicalHeaderKey } from './canonical-header.js';
+export { consulAddress, DEFAULT_CONSUL_ADDRESS, type Env } from './consul-address.js';
+export { type ConsulToken, parseConsulToken } from './consul-token.js';
 export { defaultIamEndpoint, defaultStsEndpoint, type SigningEndpoint } from './endpoints.js';
 export { entityFromArn, type IamEntity } from './iam-entity.js';
+export {
+  type ConsulLoginOptions,
+  consulLogin,
+  DEFAULT_AUTH_METHOD,
+  META_CLUSTER,
+  META_TASK_ID,
+  type TaskFacts,
+} from './login.js';
+export { type ReplicationWaitOptions, waitForReplication } from './replication.js';
+export {
+  type ConsulTokenProvider,
+  type ConsulTokenProviderOptions,
+  consulTokenProvider,
+} from './token-provider.js';
