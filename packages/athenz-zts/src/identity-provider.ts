@@ -1,0 +1,414 @@
+/**
+ * The service identity provider: what `siad -cmd post` and `-cmd rotate` do on Fargate, in-process. The first get()
+ * registers (or refreshes with the key and certificate an earlier run saved); then it refreshes ahead of expiry with
+ * fresh attestation, persisting every new certificate before handing it out.
+ * @packageDocumentation
+ */
+import {
+  type Clock,
+  type CredentialProvider,
+  IdentityError,
+  type Logger,
+  type RefreshingProvider,
+  refreshingProvider,
+  safeLogger,
+  systemClock,
+} from '@ecs-identity/core';
+import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
+import { attest, type StsEndpoint } from './attestation.js';
+import { buildX509Identity, isCertificateValidAt, type X509Identity } from './credentials.js';
+import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from './csr.js';
+import type { IdentitySink, StoredPair } from './identity-sink.js';
+import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from './keys.js';
+import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from './names.js';
+import { resolveService } from './resolve-identity.js';
+import { parseCertificate } from './x509-info.js';
+import type { ClientTls, ZtsClient } from './zts-client.js';
+import type { InstanceRef } from './zts-types.js';
+
+/** The task facts the identity needs (ecs-metadata's `taskIdentity()` gives them). @public */
+export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' | 'taskId'>;
+
+/** @public */
+export interface AthenzIdentityOptions extends CryptoOption {
+  /** The ZTS client (Node: `createZtsClient({ url, transport: ztsTransport({ caBundle }) })`). */
+  zts: ZtsClient;
+  /** Region, account, partition and task id, or a function that finds them (called once). */
+  task: TaskFacts | ((signal: AbortSignal) => Promise<TaskFacts>);
+  /** The task-role credentials (ecs-metadata's `containerCredentials()`): attestation source, and the task role ARN. */
+  credentials: CredentialProvider<AwsCredentials>;
+  /** Athenz domain and service; else `iamRoleArn`, else the task role `<domain>.<service>-service`. */
+  domain?: string;
+  service?: string;
+  /** Default: `env.ATHENZ_SIA_IAM_ROLE_ARN`. */
+  iamRoleArn?: string;
+  /** IAM path of the `<domain>.<service>` role when domain and service are given. Default `/`. */
+  rolePath?: string;
+  /** Environment to read `ATHENZ_SIA_IAM_ROLE_ARN` from. Default `process.env` where it exists. */
+  env?: Record<string, string | undefined>;
+  /** The provider name. Default `<providerPrefix>.<region>`. */
+  provider?: string;
+  /** Default `athenz.aws-ecs`. */
+  providerPrefix?: string;
+  /** DNS suffixes for the SAN names (siad `dns_domains`). At least one. */
+  dnsSuffixes: string[];
+  wildcard?: boolean;
+  extraDnsNames?: string[];
+  spiffe?: SpiffeOptions | false;
+  subject?: CsrSubject;
+  /** Key type for new keys. Default `rsa` (RSA 2048). */
+  keyType?: KeyType;
+  /** A new key on every refresh (default false: the key is reused, like siad). */
+  rotateKey?: boolean;
+  /** Requested certificate lifetime in minutes (the server may lower it). Default: the server's (7 days on ECS). */
+  expiryMinutes?: number;
+  /** Refresh this long after each certificate was issued. Default 24 h (siad's `refresh_interval` 1440 min). */
+  refreshIntervalMs?: number;
+  /** ...but never later than this fraction of the certificate's lifetime. Default 0.5. */
+  maxRefreshFraction?: number;
+  /** Random spread subtracted from each refresh time. Default 10 minutes (capped at a tenth of the lifetime). */
+  jitterMs?: number;
+  /** STS endpoint for attestation. Default `regional`. */
+  stsEndpoint?: StsEndpoint;
+  /** STS session name. Default `<domain>.<service>`. */
+  sessionName?: string;
+  /** Persists each identity before it is handed out, and finds the last one after a restart. */
+  sink?: IdentitySink;
+  /** The CA bundle (PEM) to expose on the identity (`caBundlePem`). */
+  caBundlePem?: string;
+  /** Delete the instance record on close(). Default false. */
+  deleteOnClose?: boolean;
+  /** When a refresh is refused because the certificate was revoked or its record is gone, register anew with a new key. Default true. */
+  reRegister?: boolean;
+  /** Background refresh timer. Default true. */
+  backgroundRefresh?: boolean;
+  onError?: (error: unknown) => void;
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+}
+
+/** The identity provider: a core RefreshingProvider of {@link X509Identity}. @public */
+export type AthenzIdentityProvider = RefreshingProvider<X509Identity>;
+
+interface Context {
+  domain: string;
+  service: string;
+  provider: string;
+  task: TaskFacts;
+  attestationRoleArn: string;
+}
+
+const DEFAULT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+// A stored certificate this close to expiry is not worth refreshing with: the refresh could land after it lapsed.
+const STORED_CERT_MARGIN_MS = 60_000;
+
+function processEnv(): Record<string, string | undefined> {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return p?.env ?? {};
+}
+
+/**
+ * Creates the service identity provider.
+ * @example
+ * ```ts
+ * import { containerCredentials, getTaskMetadata, taskIdentity } from '@ecs-identity/ecs-metadata';
+ * import { athenzIdentityProvider, createZtsClient, siadFileSink, ztsTransport } from '@ecs-identity/athenz-zts/node';
+ *
+ * const identity = athenzIdentityProvider({
+ *   zts: createZtsClient({ url: 'https://zts.example.com:4443/zts/v1', transport: ztsTransport({ caBundle }) }),
+ *   task: async (signal) => taskIdentity(await getTaskMetadata({ signal })),
+ *   credentials: containerCredentials(),
+ *   dnsSuffixes: ['aws.athenz.example.com'],
+ *   sink: siadFileSink(),
+ * });
+ * const { certificatePem, privateKeyPem } = await identity.get();
+ * identity.subscribe((id) => console.log('rotated, now valid until', id.expiresAt));
+ * ```
+ * @public
+ */
+export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzIdentityProvider {
+  if (!options?.zts)
+    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: zts (a ZtsClient) is required');
+  if (!options.credentials) {
+    throw new IdentityError(
+      'INVALID_ARGUMENT',
+      'athenzIdentityProvider: credentials (the task-role provider) are required',
+    );
+  }
+  if (!Array.isArray(options.dnsSuffixes) || options.dnsSuffixes.length === 0) {
+    throw new IdentityError(
+      'INVALID_ARGUMENT',
+      'athenzIdentityProvider: dnsSuffixes must list at least one DNS suffix',
+    );
+  }
+  const maxFraction = options.maxRefreshFraction ?? 0.5;
+  if (!(maxFraction > 0 && maxFraction < 1)) {
+    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: maxRefreshFraction must be between 0 and 1');
+  }
+  const interval = options.refreshIntervalMs ?? DAY_MS;
+  if (!(interval > 0))
+    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: refreshIntervalMs must be > 0');
+  const expectedLifetime = options.expiryMinutes ? options.expiryMinutes * 60_000 : DEFAULT_LIFETIME_MS;
+  const clock = options.clock ?? systemClock;
+  const logger = safeLogger(options.logger);
+  const zts = options.zts;
+  const reRegister = options.reRegister ?? true;
+
+  let context: Promise<Context> | undefined;
+  // The newest identity ZTS issued whose save failed: the next refresh must use it, not the one before
+  // (refreshing with a certificate two generations old revokes the record).
+  let unsaved: X509Identity | undefined;
+
+  async function resolveContext(signal: AbortSignal): Promise<Context> {
+    const task = typeof options.task === 'function' ? await options.task(signal) : options.task;
+    if (!task?.region || !task.accountId || !task.taskId || !task.partition) {
+      throw new IdentityError('INVALID_CONFIG', 'the task facts need partition, region, accountId and taskId');
+    }
+    const iamRoleArn = options.iamRoleArn ?? (options.env ?? processEnv()).ATHENZ_SIA_IAM_ROLE_ARN;
+    let taskRoleArn: string | undefined;
+    if (options.domain === undefined && iamRoleArn === undefined) {
+      taskRoleArn = (await options.credentials.get({ signal })).roleArn;
+    }
+    const resolved = resolveService({
+      ...(options.domain === undefined ? {} : { domain: options.domain }),
+      ...(options.service === undefined ? {} : { service: options.service }),
+      ...(iamRoleArn ? { iamRoleArn } : {}),
+      ...(taskRoleArn ? { taskRoleArn } : {}),
+      ...(options.rolePath === undefined ? {} : { rolePath: options.rolePath }),
+      partition: task.partition,
+      accountId: task.accountId,
+    });
+    const provider = options.provider
+      ? validateProvider(options.provider)
+      : providerName(task.region, options.providerPrefix ?? DEFAULT_PROVIDER_PREFIX);
+    return {
+      domain: resolved.domain,
+      service: resolved.service,
+      provider,
+      task,
+      attestationRoleArn: resolved.attestationRoleArn,
+    };
+  }
+
+  function ctxOf(signal: AbortSignal): Promise<Context> {
+    if (!context) {
+      context = resolveContext(signal);
+      // A failed resolution (metadata not up yet) is tried again on the next fetch.
+      context.catch(() => {
+        context = undefined;
+      });
+    }
+    return context;
+  }
+
+  const refOf = (ctx: Context): InstanceRef => ({
+    provider: ctx.provider,
+    domain: ctx.domain,
+    service: ctx.service,
+    instanceId: ctx.task.taskId,
+  });
+  const tlsOf = (id: X509Identity): ClientTls => ({ keyPem: id.privateKeyPem, certPem: id.certificatePem });
+
+  async function csrAndAttestation(ctx: Context, keys: CryptoKeyPair, signal: AbortSignal) {
+    const [csr, attestationData] = await Promise.all([
+      buildServiceCsr({
+        keys,
+        domain: ctx.domain,
+        service: ctx.service,
+        provider: ctx.provider,
+        instanceId: ctx.task.taskId,
+        dnsSuffixes: options.dnsSuffixes,
+        ...(options.wildcard === undefined ? {} : { wildcard: options.wildcard }),
+        ...(options.extraDnsNames ? { extraDnsNames: options.extraDnsNames } : {}),
+        ...(options.spiffe === undefined ? {} : { spiffe: options.spiffe }),
+        ...(options.subject ? { subject: options.subject } : {}),
+        ...(options.crypto ? { crypto: options.crypto } : {}),
+      }),
+      attest({
+        domain: ctx.domain,
+        service: ctx.service,
+        taskId: ctx.task.taskId,
+        roleArn: ctx.attestationRoleArn,
+        region: ctx.task.region,
+        credentials: options.credentials,
+        signal,
+        ...(options.stsEndpoint ? { stsEndpoint: options.stsEndpoint } : {}),
+        ...(options.sessionName ? { sessionName: options.sessionName } : {}),
+      }),
+    ]);
+    return { csr: csr.pem, attestationData };
+  }
+
+  async function finish(
+    ctx: Context,
+    keys: CryptoKeyPair,
+    keyPem: string,
+    certPem: string,
+    chainPem: string | null | undefined,
+    how: string,
+  ): Promise<X509Identity> {
+    const identity = await buildX509Identity({
+      domain: ctx.domain,
+      service: ctx.service,
+      provider: ctx.provider,
+      instanceId: ctx.task.taskId,
+      keys,
+      privateKeyPem: keyPem,
+      certificatePem: certPem,
+      ...(chainPem ? { chainPem } : {}),
+      ...(options.caBundlePem ? { caBundlePem: options.caBundlePem } : {}),
+      ...(options.crypto ? { crypto: options.crypto } : {}),
+    });
+    if (options.sink) {
+      try {
+        await options.sink.saveIdentity(ctx.domain, ctx.service, { keyPem, certPem }, chainPem ?? undefined);
+      } catch (e) {
+        unsaved = identity;
+        throw e;
+      }
+    }
+    unsaved = undefined;
+    logger.info(
+      {
+        domain: ctx.domain,
+        service: ctx.service,
+        serial: identity.serialNumber,
+        expiresAt: identity.expiresAt.toISOString(),
+      },
+      `athenz identity ${how}`,
+    );
+    return identity;
+  }
+
+  async function newKeys(): Promise<{ keys: CryptoKeyPair; keyPem: string }> {
+    const keys = await generateKeyPair({
+      ...(options.keyType ? { type: options.keyType } : {}),
+      ...(options.crypto ? { crypto: options.crypto } : {}),
+    });
+    return { keys, keyPem: await exportPrivateKeyPem(keys.privateKey, options) };
+  }
+
+  async function register(ctx: Context, signal: AbortSignal, key?: { keys: CryptoKeyPair; keyPem: string }) {
+    const { keys, keyPem } = key ?? (await newKeys());
+    const { csr, attestationData } = await csrAndAttestation(ctx, keys, signal);
+    const id = await zts.register(
+      {
+        provider: ctx.provider,
+        domain: ctx.domain,
+        service: ctx.service,
+        attestationData,
+        csr,
+        ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+      },
+      { signal },
+    );
+    return finish(ctx, keys, keyPem, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
+  }
+
+  async function refresh(ctx: Context, current: X509Identity, signal: AbortSignal): Promise<X509Identity> {
+    const key = options.rotateKey
+      ? await newKeys()
+      : { keys: { privateKey: current.privateKey, publicKey: current.publicKey }, keyPem: current.privateKeyPem };
+    const { csr, attestationData } = await csrAndAttestation(ctx, key.keys, signal);
+    try {
+      const id = await zts.refresh(
+        refOf(ctx),
+        { csr, attestationData, ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}) },
+        tlsOf(current),
+        { signal },
+      );
+      return await finish(
+        ctx,
+        key.keys,
+        key.keyPem,
+        id.x509Certificate as string,
+        id.x509CertificateSigner,
+        'refreshed',
+      );
+    } catch (e) {
+      if (reRegister && IdentityError.is(e, 'ZTS_REVOKED', 'ZTS_NOT_FOUND')) {
+        logger.warn(
+          { code: e.code, domain: ctx.domain, service: ctx.service },
+          'athenz refresh refused; registering anew with a new key',
+        );
+        return register(ctx, signal);
+      }
+      throw e;
+    }
+  }
+
+  /** The identity an earlier run saved, if it is still usable for a refresh; else its key alone, if that parses. */
+  async function fromSink(
+    ctx: Context,
+  ): Promise<{ identity?: X509Identity; key?: { keys: CryptoKeyPair; keyPem: string } }> {
+    let stored: StoredPair | undefined;
+    try {
+      stored = await options.sink?.loadIdentity(ctx.domain, ctx.service);
+    } catch (e) {
+      logger.warn({ code: (e as IdentityError).code }, 'athenz identity: reading the saved key and certificate failed');
+      return {};
+    }
+    if (!stored) return {};
+    let keys: CryptoKeyPair;
+    try {
+      keys = await importPrivateKeyPem(stored.keyPem, options);
+    } catch {
+      logger.warn(
+        { domain: ctx.domain, service: ctx.service },
+        'athenz identity: the saved key is unusable; a new one is made',
+      );
+      return {};
+    }
+    const key = { keys, keyPem: stored.keyPem };
+    try {
+      const cert = parseCertificate(stored.certPem);
+      const now = clock.now();
+      if (!isCertificateValidAt(cert, now) || cert.notAfter.getTime() - now < STORED_CERT_MARGIN_MS) return { key };
+      const identity = await buildX509Identity({
+        domain: ctx.domain,
+        service: ctx.service,
+        provider: ctx.provider,
+        instanceId: ctx.task.taskId,
+        keys,
+        privateKeyPem: stored.keyPem,
+        certificatePem: stored.certPem,
+        ...(options.caBundlePem ? { caBundlePem: options.caBundlePem } : {}),
+        ...(options.crypto ? { crypto: options.crypto } : {}),
+      });
+      return { identity, key };
+    } catch {
+      return { key };
+    }
+  }
+
+  async function fetch(signal: AbortSignal, previous: X509Identity | undefined): Promise<X509Identity> {
+    const ctx = await ctxOf(signal);
+    const base = unsaved ?? previous;
+    if (base) return refresh(ctx, base, signal);
+    const saved = await fromSink(ctx);
+    if (saved.identity) return refresh(ctx, saved.identity, signal);
+    // siad keeps an existing key file when it registers again; so do we.
+    return register(ctx, signal, saved.key);
+  }
+
+  return refreshingProvider<X509Identity>({
+    name: 'athenz identity',
+    fetch,
+    refreshBeforeMs: 0,
+    refreshAtFraction: Math.min(maxFraction, interval / expectedLifetime),
+    jitterMs: options.jitterMs ?? 10 * 60_000,
+    backgroundRefresh: options.backgroundRefresh ?? true,
+    dispose: async (last) => {
+      if (!options.deleteOnClose || !last || !context) return;
+      const ctx = await context;
+      await zts.deleteInstance(refOf(ctx), tlsOf(last));
+      logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
+    },
+    ...(options.onError ? { onError: options.onError } : {}),
+    logger,
+    clock,
+    ...(options.random ? { random: options.random } : {}),
+  });
+}

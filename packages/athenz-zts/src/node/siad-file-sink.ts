@@ -1,0 +1,106 @@
+/**
+ * A file sink in siad's layout and modes, so tools that read siad's files keep working:
+ * `<root>/keys/<domain>.<service>.key.pem` (0400), `<root>/certs/<domain>.<service>.cert.pem` (0444),
+ * `<root>/certs/ca.cert.pem` (0444), role certs `<root>/certs/<domain>:role.<role>.cert.pem` (0444), tokens
+ * `<root>/tokens/<domain>/<name>` (0400). Key and certificate are written as one crash-safe pair.
+ * @packageDocumentation
+ */
+import { join } from 'node:path';
+import { IdentityError } from '@ecs-identity/core';
+import { readKeyCertPair, writeFileAtomic, writeKeyCertPair } from '@ecs-identity/core/node';
+import type { IdentitySink, StoredPair } from '../identity-sink.js';
+
+/** @public */
+export interface SiadFileSinkOptions {
+  /** Default `/var/lib/sia`. */
+  root?: string;
+  /** Default `<root>/keys`. */
+  keyDir?: string;
+  /** Default `<root>/certs`. */
+  certDir?: string;
+  /** Default `<root>/tokens`. */
+  tokenDir?: string;
+  /** Where the CA chain ZTS returns is written. Default `<certDir>/ca.cert.pem`; `false` to skip. */
+  caCertPath?: string | false;
+  /** Default 0o400 (siad's; 0o440 with a group). */
+  keyMode?: number;
+  /** Default 0o444. */
+  certMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+const SAFE_FILE = /^[a-zA-Z0-9._:-]+$/;
+
+function fileName(name: string, what: string): string {
+  if (!SAFE_FILE.test(name) || name.startsWith('.')) {
+    throw new IdentityError('INVALID_ARGUMENT', `${what} ${JSON.stringify(name)} cannot be a file name`);
+  }
+  return name;
+}
+
+/** The paths the sink uses for `<domain>.<service>`. @public */
+export function siadPaths(
+  domain: string,
+  service: string,
+  options: SiadFileSinkOptions = {},
+): { keyPath: string; certPath: string; caCertPath: string | undefined } {
+  const root = options.root ?? '/var/lib/sia';
+  const certDir = options.certDir ?? join(root, 'certs');
+  const base = fileName(`${domain}.${service}`, 'principal');
+  return {
+    keyPath: join(options.keyDir ?? join(root, 'keys'), `${base}.key.pem`),
+    certPath: join(certDir, `${base}.cert.pem`),
+    caCertPath: options.caCertPath === false ? undefined : (options.caCertPath ?? join(certDir, 'ca.cert.pem')),
+  };
+}
+
+/**
+ * Creates the siad-layout file sink.
+ * @example
+ * ```ts
+ * const identity = athenzIdentityProvider({ ..., sink: siadFileSink({ root: '/var/lib/sia' }) });
+ * ```
+ * @public
+ */
+export function siadFileSink(options: SiadFileSinkOptions = {}): IdentitySink {
+  const root = options.root ?? '/var/lib/sia';
+  const certDir = options.certDir ?? join(root, 'certs');
+  const tokenDir = options.tokenDir ?? join(root, 'tokens');
+  const owner = {
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
+  };
+  const certMode = options.certMode ?? 0o444;
+  return {
+    async loadIdentity(domain, service): Promise<StoredPair | undefined> {
+      const { keyPath, certPath } = siadPaths(domain, service, options);
+      return readKeyCertPair({ keyPath, certPath });
+    },
+    async saveIdentity(domain, service, pair, chainPem) {
+      const { keyPath, certPath, caCertPath } = siadPaths(domain, service, options);
+      await writeKeyCertPair({
+        keyPath,
+        certPath,
+        keyPem: pair.keyPem,
+        certPem: pair.certPem,
+        keyMode: options.keyMode ?? 0o400,
+        certMode,
+        ...owner,
+      });
+      if (chainPem && caCertPath) await writeFileAtomic(caCertPath, chainPem, { mode: certMode, ...owner });
+    },
+    async saveRoleCertificate(roleName, certPem) {
+      await writeFileAtomic(join(certDir, `${fileName(roleName, 'role')}.cert.pem`), certPem, {
+        mode: certMode,
+        ...owner,
+      });
+    },
+    async saveAccessToken(domain, name, token) {
+      await writeFileAtomic(join(tokenDir, fileName(domain, 'domain'), fileName(name, 'token name')), token, {
+        mode: options.keyMode ?? 0o400,
+        ...owner,
+      });
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Role certificates (`siad -cmd rolecert`) for a list of roles, over mTLS with the current service identity,
+ * refreshed when the identity rotates or ahead of their own expiry.
+ * @packageDocumentation
+ */
+import {
+  type Clock,
+  type Credential,
+  type CredentialProvider,
+  defineSecrets,
+  IdentityError,
+  type Logger,
+  type RefreshingProvider,
+  refreshingProvider,
+  safeLogger,
+  systemClock,
+} from '@ecs-identity/core';
+import type { RoleCertificate, X509Identity } from './credentials.js';
+import { certificateMatchesKey } from './credentials.js';
+import { buildRoleCsr, type CsrSubject, type SpiffeOptions } from './csr.js';
+import { boundToIdentity } from './identity-bound.js';
+import type { IdentitySink } from './identity-sink.js';
+import type { CryptoOption } from './keys.js';
+import { validateDomain, validateRole } from './names.js';
+import { describeCertificate, parseCertificate } from './x509-info.js';
+import type { ZtsClient } from './zts-client.js';
+
+/** A role: `<domain>:role.<role>` or its parts. @public */
+export type RoleRef = string | { domain: string; role: string };
+
+/** The role certificates for the requested roles, keyed by `<domain>:role.<role>`. @public */
+export interface RoleCertificateSet extends Credential {
+  readonly certificates: Readonly<Record<string, RoleCertificate>>;
+  /** The earliest expiry among them. */
+  readonly expiresAt: Date;
+  readonly identitySerial: string;
+}
+
+/** @public */
+export interface RoleCertificateOptions extends CryptoOption {
+  zts: ZtsClient;
+  /** The service identity (its key signs the role CSRs and its certificate authenticates the calls). */
+  identity: CredentialProvider<X509Identity>;
+  roles: RoleRef[];
+  /** Requested lifetime in minutes. Default: the server's. */
+  expiryMinutes?: number;
+  /** Adds the email SAN `<domain>.<service>@<emailDomain>`. */
+  emailDomain?: string;
+  spiffe?: SpiffeOptions | false;
+  subject?: CsrSubject;
+  /** Saves each role certificate (siad: `certs/<domain>:role.<role>.cert.pem`). */
+  sink?: IdentitySink;
+  /** Refresh once this share of the lifetime has passed. Default 0.5. */
+  refreshAtFraction?: number;
+  onError?: (error: unknown) => void;
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+}
+
+/** Parses `<domain>:role.<role>` (or the parts) into the canonical name and its parts. @public */
+export function parseRoleRef(ref: RoleRef): { domain: string; role: string; name: string } {
+  let domain: string;
+  let role: string;
+  if (typeof ref === 'string') {
+    const at = ref.indexOf(':role.');
+    if (at <= 0) throw new IdentityError('INVALID_NAME', `role ${JSON.stringify(ref)} is not <domain>:role.<role>`);
+    domain = validateDomain(ref.slice(0, at), 'roles[] domain');
+    role = validateRole(ref.slice(at + ':role.'.length), 'roles[] role');
+  } else {
+    domain = validateDomain(ref?.domain, 'roles[].domain');
+    role = validateRole(ref?.role, 'roles[].role');
+  }
+  return { domain, role, name: `${domain}:role.${role}` };
+}
+
+/**
+ * Creates the role certificate provider.
+ * @example
+ * ```ts
+ * const roleCerts = roleCertificateProvider({ zts, identity, roles: ['weather:role.readers'] });
+ * const { certificates } = await roleCerts.get();
+ * const readers = certificates['weather:role.readers'];
+ * ```
+ * @public
+ */
+export function roleCertificateProvider(options: RoleCertificateOptions): RefreshingProvider<RoleCertificateSet> {
+  if (!options?.zts || !options.identity) {
+    throw new IdentityError('INVALID_ARGUMENT', 'roleCertificateProvider: zts and identity are required');
+  }
+  if (!Array.isArray(options.roles) || options.roles.length === 0) {
+    throw new IdentityError('INVALID_ARGUMENT', 'roleCertificateProvider: roles must list at least one role');
+  }
+  const roles = options.roles.map(parseRoleRef);
+  const logger = safeLogger(options.logger);
+  const clock = options.clock ?? systemClock;
+  const onError =
+    options.onError ??
+    ((e: unknown) => logger.warn({ code: (e as IdentityError).code }, 'athenz role certificates: refresh failed'));
+
+  async function one(id: X509Identity, r: (typeof roles)[number], signal: AbortSignal): Promise<RoleCertificate> {
+    const csr = await buildRoleCsr({
+      keys: { privateKey: id.privateKey, publicKey: id.publicKey },
+      domain: id.domain,
+      service: id.service,
+      roleDomain: r.domain,
+      role: r.role,
+      provider: id.provider,
+      instanceId: id.instanceId,
+      ...(options.emailDomain ? { emailDomain: options.emailDomain } : {}),
+      ...(options.spiffe === undefined ? {} : { spiffe: options.spiffe }),
+      ...(options.subject ? { subject: options.subject } : {}),
+      ...(options.crypto ? { crypto: options.crypto } : {}),
+    });
+    const res = await options.zts.roleCertificate(
+      { csr: csr.pem, expiryTime: options.expiryMinutes ?? 0 },
+      { keyPem: id.privateKeyPem, certPem: id.certificatePem },
+      { signal },
+    );
+    const certificate = parseCertificate(res.x509Certificate);
+    const names = describeCertificate(certificate);
+    if (names.commonNames[0] !== r.name || !(await certificateMatchesKey(certificate, id.publicKey, options))) {
+      throw new IdentityError('INVALID_RESPONSE', `ZTS returned a role certificate that is not ${r.name} for our key`);
+    }
+    await options.sink?.saveRoleCertificate?.(r.name, res.x509Certificate);
+    return defineSecrets(
+      {
+        roleName: r.name,
+        certificatePem: res.x509Certificate,
+        certificate,
+        privateKey: id.privateKey,
+        privateKeyPem: id.privateKeyPem,
+        ...(names.spiffeUris[0] ? { spiffeId: names.spiffeUris[0] } : {}),
+        notBefore: certificate.notBefore,
+        expiresAt: certificate.notAfter,
+        identitySerial: id.serialNumber,
+      },
+      ['privateKeyPem'],
+    );
+  }
+
+  const inner = refreshingProvider<RoleCertificateSet>({
+    name: 'athenz role certificates',
+    async fetch(signal) {
+      const id = await options.identity.get({ signal });
+      const certs = await Promise.all(roles.map((r) => one(id, r, signal)));
+      const certificates = Object.fromEntries(certs.map((c) => [c.roleName, c]));
+      const expiresAt = new Date(Math.min(...certs.map((c) => c.expiresAt.getTime())));
+      logger.info(
+        { roles: Object.keys(certificates), expiresAt: expiresAt.toISOString() },
+        'athenz role certificates issued',
+      );
+      return { certificates, expiresAt, identitySerial: id.serialNumber };
+    },
+    refreshBeforeMs: 0,
+    refreshAtFraction: options.refreshAtFraction ?? 0.5,
+    onError,
+    logger,
+    clock,
+    ...(options.random ? { random: options.random } : {}),
+  });
+  return boundToIdentity(inner, options.identity, onError);
+}
