@@ -11,6 +11,7 @@ import type { Credential, CredentialProvider } from '../credential.js';
 import { IdentityError } from '../errors.js';
 import { ManualClock } from '../manual-clock.js';
 import { refreshingProvider } from '../refreshing-provider.js';
+import { createHttpClient } from '../transport.js';
 import { httpsAgent, keepServerRotated, rotatingAgent } from './tls.js';
 
 interface Id extends Credential {
@@ -259,6 +260,18 @@ describe('rotatingAgent', () => {
     expect((onError.mock.calls[0]![0] as IdentityError).code).toBe('INVALID_ARGUMENT');
     expect(String((onError.mock.calls[0]![0] as IdentityError).message)).not.toContain('PRIVATE KEY');
     expect(await get(port, agents.current())).toBe(fingerprint(c1));
+    agents.close();
+  });
+
+  it('plugs into the transport: createHttpClient({ agent: () => agents.current() }) follows rotation', async () => {
+    const { port } = await mtlsServer(s1);
+    const hand = handProvider(id(c1));
+    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock: new ManualClock() });
+    const http = createHttpClient({ agent: () => agents.current() });
+    const url = `https://127.0.0.1:${port}/`;
+    expect((await http.request({ url })).text()).toBe(fingerprint(c1));
+    hand.emit(id(c2));
+    expect((await http.request({ url })).text()).toBe(fingerprint(c2));
     agents.close();
   });
 
