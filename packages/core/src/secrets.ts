@@ -55,25 +55,25 @@ export function registerSecret(value: string): void {
   } catch {
     // lone surrogates: the other forms are enough
   }
-  // Longest first, so a form that contains another is replaced whole.
-  registry.set(
-    value,
-    [...forms].sort((a, b) => b.length - a.length),
-  );
+  registry.set(value, [...forms]);
+  sortedForms = undefined;
   while (registry.size > MAX_REGISTERED_SECRETS) {
     const oldest = registry.keys().next().value as string;
     registry.delete(oldest);
   }
 }
 
+// Every form of every registered secret, longest first, so that when one secret is a prefix of another the longer
+// one is replaced whole (else its tail would stay visible). Rebuilt lazily after the registry changes.
+let sortedForms: string[] | undefined;
+
 /** Replaces every registered secret in `text` with REDACTED. @public */
 export function scrubSecrets(text: string): string {
   if (typeof text !== 'string' || text.length < MIN_SCRUBBED_SECRET_LENGTH || registry.size === 0) return text;
+  sortedForms ??= [...new Set([...registry.values()].flat())].sort((a, b) => b.length - a.length);
   let out = text;
-  for (const forms of registry.values()) {
-    for (const form of forms) {
-      if (out.includes(form)) out = out.split(form).join(REDACTED);
-    }
+  for (const form of sortedForms) {
+    if (form.length <= out.length && out.includes(form)) out = out.split(form).join(REDACTED);
   }
   return out;
 }
