@@ -1,0 +1,755 @@
+// The fake ZTS over real HTTPS: the SIA flow end to end (register → refresh over mTLS → role cert → access token →
+// JWKS → delete) and one negative test per server rule, each a single mutation of a valid request.
+// Attestation goes through an injected GetCallerIdentity here; zts-aws.test.ts runs it against the AWS emulator.
+import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CallerIdentityFn, certificateThumbprint, startZts, type ZtsEmulator } from '../src/zts/index.js';
+import { type CsrSpec, call, makeCsr, manualClock, newKey, type TestKey } from './zts-helpers.js';
+
+const PROVIDER = 'athenz.aws-ecs.us-west-2';
+const ACCOUNT = '123456789012';
+const TASK = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+const MINUTE = 60_000;
+
+const goodCreds = { access: 'ASIAGOODKEY', secret: 'good-secret', token: 'good-token' };
+const callerIdentity: CallerIdentityFn = async (c) => {
+  if (
+    c.accessKeyId === goodCreds.access &&
+    c.secretAccessKey === goodCreds.secret &&
+    c.sessionToken === goodCreds.token
+  )
+    return `arn:aws:sts::${ACCOUNT}:assumed-role/sports.api/sports.api`;
+  if (c.accessKeyId === 'ASIABACKEND') return `arn:aws:sts::${ACCOUNT}:assumed-role/sports.backend/sports.backend`;
+  if (c.accessKeyId === 'ASIAOTHERACCT') return 'arn:aws:sts::999999999999:assumed-role/sports.api/sports.api';
+  throw new Error('InvalidClientTokenId');
+};
+
+const attestation = (over: Record<string, string> = {}) =>
+  JSON.stringify({ role: 'sports.api', commonName: 'sports.api', ...goodCreds, taskid: TASK, ...over });
+
+function serviceSpec(over: Partial<CsrSpec> = {}, task = TASK): CsrSpec {
+  return {
+    subject: `CN=sports.api, OU=${PROVIDER}`,
+    dns: ['api.sports.athenz.cloud'],
+    uris: ['spiffe://sports/sa/api', `athenz://instanceid/${PROVIDER}/${task}`],
+    ...over,
+  };
+}
+
+let zts: ZtsEmulator;
+let key: TestKey;
+let otherKey: TestKey;
+const clock = manualClock();
+
+beforeAll(async () => {
+  [key, otherKey] = await Promise.all([newKey(), newKey()]);
+  zts = await startZts({
+    callerIdentity,
+    providers: [PROVIDER, 'other.provider'],
+    dnsSuffix: 'athenz.cloud',
+    clock,
+    domains: [
+      {
+        name: 'sports',
+        awsAccount: ACCOUNT,
+        services: ['api', 'backend', { name: 'web', providers: ['other.provider'] }],
+        roles: { readers: ['sports.api'], writers: ['sports.backend'], all: ['sports.*'] },
+        instanceDeleters: ['sports.backend'],
+      },
+      { name: 'noaccount', services: ['api'] },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await zts.close();
+});
+
+async function register(csr: string, over: Record<string, unknown> = {}) {
+  return call(`${zts.baseUrl}/instance`, 'POST', {
+    ca: zts.caPem,
+    json: { provider: PROVIDER, domain: 'sports', service: 'api', attestationData: attestation(), csr, ...over },
+  });
+}
+
+async function registered(task = TASK, k: TestKey = key) {
+  const res = await register(await makeCsr(k, serviceSpec({}, task)));
+  expect(res.status).toBe(201);
+  return res.json.x509Certificate as string;
+}
+
+function refreshUrl(task = TASK, domain = 'sports', service = 'api') {
+  return `${zts.baseUrl}/instance/${PROVIDER}/${domain}/${service}/${task}`;
+}
+
+async function refreshWith(
+  cert: string,
+  k: TestKey,
+  csr: string,
+  over: Record<string, unknown> = {},
+  url = refreshUrl(),
+) {
+  return call(url, 'POST', {
+    ca: zts.caPem,
+    cert,
+    key: k.pem,
+    json: { attestationData: attestation(), csr, ...over },
+  });
+}
+
+describe('register', () => {
+  it('issues a 7-day service certificate chained to the CA, with the CSR subject and SANs', async () => {
+    const res = await register(await makeCsr(key, serviceSpec()));
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toBe(`/zts/v1/instance/${PROVIDER}/sports/api/${TASK}`);
+    expect(res.json).toMatchObject({ provider: PROVIDER, name: 'sports.api', instanceId: TASK });
+    expect(res.json.x509CertificateSigner).toBe(zts.caPem);
+    const cert = new x509.X509Certificate(res.json.x509Certificate);
+    const ca = new x509.X509Certificate(zts.caPem);
+    expect(await cert.verify({ publicKey: ca, date: new Date(clock.now()) })).toBe(true);
+    expect(cert.subject).toBe(`CN=sports.api, OU=${PROVIDER}`);
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    expect(san?.names.items.map((n) => `${n.type}:${n.value}`)).toEqual([
+      'dns:api.sports.athenz.cloud',
+      'url:spiffe://sports/sa/api',
+      `url:athenz://instanceid/${PROVIDER}/${TASK}`,
+    ]);
+    expect(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([
+      x509.ExtendedKeyUsage.serverAuth,
+      x509.ExtendedKeyUsage.clientAuth,
+    ]);
+    expect(cert.getExtension(x509.KeyUsagesExtension)?.usages).toBe(
+      x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+    );
+    expect(cert.notAfter.getTime() - cert.notBefore.getTime()).toBe(7 * 24 * 60 * MINUTE);
+    const record = zts.records().find((r) => r.instanceId === TASK);
+    expect(record).toMatchObject({ provider: PROVIDER, service: 'sports.api' });
+    expect(record?.currentSerial).toBe(cert.serialNumber.toLowerCase());
+    expect(record?.prevSerial).toBe(record?.currentSerial);
+  });
+
+  it('expiryTime (minutes) can only lower the lifetime', async () => {
+    const short = await register(await makeCsr(key, serviceSpec()), { expiryTime: 60 });
+    const c1 = new x509.X509Certificate(short.json.x509Certificate);
+    expect(c1.notAfter.getTime() - c1.notBefore.getTime()).toBe(60 * MINUTE);
+    const long = await register(await makeCsr(key, serviceSpec()), { expiryTime: 60 * 24 * 30 });
+    const c2 = new x509.X509Certificate(long.json.x509Certificate);
+    expect(c2.notAfter.getTime() - c2.notBefore.getTime()).toBe(7 * 24 * 60 * MINUTE);
+  });
+
+  it('lower-cases provider, domain and service', async () => {
+    const res = await register(await makeCsr(key, serviceSpec()), {
+      provider: PROVIDER.toUpperCase(),
+      domain: 'SPORTS',
+      service: 'Api',
+    });
+    expect(res.status).toBe(201);
+    expect(res.json.name).toBe('sports.api');
+  });
+
+  const bad = async (csrSpec: Partial<CsrSpec>, over: Record<string, unknown> = {}) =>
+    register(await makeCsr(key, serviceSpec(csrSpec)), over);
+
+  it.each<[string, () => Promise<{ status: number; json: unknown }>, number, string]>([
+    ['unknown domain', () => bad({}, { domain: 'nosuch' }), 404, 'Domain not found: nosuch'],
+    ['service not registered', () => bad({}, { service: 'db' }), 400, 'Service not registered in domain'],
+    [
+      'provider not authorised in Athenz',
+      () => bad({}, { provider: 'rogue.provider' }),
+      403,
+      "provider 'rogue.provider' not authorized to launch instances in Athenz",
+    ],
+    [
+      'provider not authorised by the service',
+      () => bad({ subject: 'CN=sports.web' }, { service: 'web' }),
+      403,
+      `provider '${PROVIDER}' not authorized to launch sports.web instances`,
+    ],
+    [
+      'malformed domain name',
+      () => bad({}, { domain: 'bad domain' }),
+      400,
+      'Invalid InstanceRegisterInformation error',
+    ],
+    ['missing attestation data', () => bad({}, { attestationData: undefined }), 400, 'missing required field'],
+    ['CSR not PEM', () => register('not a csr'), 400, 'unable to parse PKCS10 CSR: Invalid csr provided'],
+    [
+      'two CNs',
+      () => bad({ subject: 'CN=sports.api, CN=sports.web' }),
+      400,
+      'unable to parse PKCS10 CSR: Unable to extract CN from CSR:Subject contains multiple values',
+    ],
+    [
+      'two SPIFFE URIs',
+      () =>
+        bad({ uris: ['spiffe://sports/sa/api', 'spiffe://sports/sa/web', `athenz://instanceid/${PROVIDER}/${TASK}`] }),
+      400,
+      'unable to parse PKCS10 CSR: Invalid SPIFFE URI present in CSR',
+    ],
+    [
+      'no instance id',
+      () => bad({ uris: ['spiffe://sports/sa/api'] }),
+      400,
+      'CSR validation failed - InstanceId cannot be empty',
+    ],
+    [
+      'empty instance id',
+      () => bad({ uris: [`athenz://instanceid/${PROVIDER}/`] }),
+      400,
+      'CSR validation failed - InstanceId cannot be empty',
+    ],
+    [
+      'CN of another service',
+      () => bad({ subject: `CN=sports.backend, OU=${PROVIDER}` }),
+      400,
+      'CSR validation failed - Unable to validate CSR common name',
+    ],
+    [
+      'SPIFFE URI of another service',
+      () => bad({ uris: ['spiffe://sports/sa/web', `athenz://instanceid/${PROVIDER}/${TASK}`] }),
+      400,
+      'CSR validation failed - Unable to validate Service SPIFFE URI',
+    ],
+    [
+      'DNS name outside the suffixes',
+      () => bad({ dns: ['api.sports.athenz.cloud', 'api.sports.evil.com'] }),
+      400,
+      'CSR validation failed - api.sports.evil.com does not end with provider/service configured suffix or hostname',
+    ],
+    [
+      'suffix match must be on a label boundary',
+      () => bad({ dns: ['api.sports.evilathenz.cloud'] }),
+      400,
+      'does not end with provider/service configured suffix or hostname',
+    ],
+    [
+      'two O values',
+      () => bad({ subject: `O=Athenz, O=Other, CN=sports.api, OU=${PROVIDER}` }),
+      400,
+      'CSR validation failed - Unable to validate Subject O Field',
+    ],
+    [
+      'two OU values',
+      () => bad({ subject: `CN=sports.api, OU=${PROVIDER}, OU=Other` }),
+      400,
+      'CSR Subject OrgUnit validation failed',
+    ],
+    [
+      'OU not the provider',
+      () => bad({ subject: 'CN=sports.api, OU=Other' }),
+      400,
+      'CSR Subject OrgUnit validation failed',
+    ],
+    [
+      'no service label in the DNS name (provider check)',
+      () => bad({ dns: ['web.sports.athenz.cloud'] }),
+      403,
+      'unable to verify attestation data: Unable to validate certificate request hostnames',
+    ],
+    [
+      'no DNS name at all (provider check)',
+      () => bad({ dns: [] }),
+      403,
+      'unable to verify attestation data: Unable to validate certificate request hostnames',
+    ],
+    [
+      'attestation for another role',
+      () => bad({}, { attestationData: attestation({ role: 'sports.backend' }) }),
+      403,
+      'unable to verify attestation data: Service name mismatch: sports.backend vs. sports.api',
+    ],
+    [
+      'credentials of another role',
+      () => bad({}, { attestationData: attestation({ access: 'ASIABACKEND' }) }),
+      403,
+      'unable to verify attestation data: Unable to verify instance identity credentials',
+    ],
+    [
+      'credentials from another account',
+      () => bad({}, { attestationData: attestation({ access: 'ASIAOTHERACCT' }) }),
+      403,
+      'unable to verify attestation data: Unable to verify instance identity credentials',
+    ],
+    [
+      'credentials STS refuses',
+      () => bad({}, { attestationData: attestation({ secret: 'wrong' }) }),
+      403,
+      'unable to verify attestation data: Unable to verify instance identity credentials',
+    ],
+    [
+      'no session token',
+      () => bad({}, { attestationData: attestation({ token: '' }) }),
+      403,
+      'unable to verify attestation data: Unable to verify instance identity credentials',
+    ],
+    [
+      'attestation not JSON',
+      () => bad({}, { attestationData: 'not json' }),
+      403,
+      'unable to verify attestation data: Unable to parse attestation data',
+    ],
+    [
+      'domain without an AWS account',
+      () =>
+        bad(
+          {
+            dns: ['api.noaccount.athenz.cloud'],
+            subject: `CN=noaccount.api, OU=${PROVIDER}`,
+            uris: [`athenz://instanceid/${PROVIDER}/${TASK}`],
+          },
+          { domain: 'noaccount' },
+        ),
+      403,
+      'unable to verify attestation data: Unable to extract AWS Account id',
+    ],
+  ])('rejects %s', async (_name, send, status, message) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    expect(res.json).toMatchObject({ code: status });
+    expect((res.json as { message: string }).message).toContain(message);
+  });
+
+  it('rejects a CSR without proof of possession (signed by another key)', async () => {
+    const csr = await makeCsr(key, { ...serviceSpec(), signWith: otherKey.keys.privateKey });
+    const res = await register(csr);
+    expect(res.status).toBe(400);
+    expect(res.json.message).toBe('unable to parse PKCS10 CSR: CSR signature verification failed');
+  });
+
+  it('accepts the wildcard and the SPIFFE trust-domain forms', async () => {
+    const res = await register(
+      await makeCsr(
+        key,
+        serviceSpec({
+          dns: ['api.sports.athenz.cloud', '*.api.sports.athenz.cloud'],
+          uris: ['spiffe://athenz.io/ns/default/sa/sports.api', `athenz://instanceid/${PROVIDER}/${TASK}`],
+        }),
+      ),
+    );
+    expect(res.status).toBe(201);
+  });
+});
+
+describe('refresh over mTLS', () => {
+  it('refreshes with the current cert, rotates the key, and tracks current and previous serials', async () => {
+    const task = 'refresh-1';
+    const first = await registered(task);
+    const firstSerial = new x509.X509Certificate(first).serialNumber.toLowerCase();
+    const res = await refreshWith(first, key, await makeCsr(otherKey, serviceSpec({}, task)), {}, refreshUrl(task));
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ provider: PROVIDER, name: 'sports.api', instanceId: task });
+    const second = new x509.X509Certificate(res.json.x509Certificate);
+    // the new certificate carries the rotated key
+    expect(Buffer.from(second.publicKey.rawData)).toEqual(
+      Buffer.from(await crypto.subtle.exportKey('spki', otherKey.keys.publicKey)),
+    );
+    const rec = zts.records().find((r) => r.instanceId === task);
+    expect(rec).toMatchObject({ prevSerial: firstSerial, currentSerial: second.serialNumber.toLowerCase() });
+  });
+
+  it('accepts the previous cert once more, revokes on an older one, then refuses even the newest', async () => {
+    const task = 'refresh-2';
+    const gen1 = await registered(task);
+    const csr = await makeCsr(key, serviceSpec({}, task));
+    const gen2 = (await refreshWith(gen1, key, csr, {}, refreshUrl(task))).json.x509Certificate as string;
+    const gen3 = (await refreshWith(gen2, key, csr, {}, refreshUrl(task))).json.x509Certificate as string;
+    // gen2 is now the previous serial: still accepted (the client may have lost gen3 in a crash)
+    const again = await refreshWith(gen2, key, csr, {}, refreshUrl(task));
+    expect(again.status).toBe(200);
+    const gen4 = again.json.x509Certificate as string;
+    // gen1 is two generations old: the record is revoked
+    const stale = await refreshWith(gen1, key, csr, {}, refreshUrl(task));
+    expect(stale.status).toBe(403);
+    expect(stale.json).toEqual({ code: 403, message: 'Certificate revoked' });
+    expect(zts.records().find((r) => r.instanceId === task)).toMatchObject({ currentSerial: '-1', prevSerial: '-1' });
+    const after = await refreshWith(gen4, key, csr, {}, refreshUrl(task));
+    expect(after.json).toEqual({ code: 403, message: 'Certificate revoked' });
+    expect(gen3).not.toBe(gen4);
+  });
+
+  it('revoke() makes the next refresh answer Certificate revoked', async () => {
+    const task = 'refresh-revoke';
+    const cert = await registered(task);
+    expect(zts.revoke(task)).toBe(1);
+    const res = await refreshWith(cert, key, await makeCsr(key, serviceSpec({}, task)), {}, refreshUrl(task));
+    expect(res.json).toEqual({ code: 403, message: 'Certificate revoked' });
+  });
+
+  it('rejects requests without a client certificate (401) and without a CSR (400)', async () => {
+    const csr = await makeCsr(key, serviceSpec());
+    const noCert = await call(refreshUrl(), 'POST', { ca: zts.caPem, json: { attestationData: attestation(), csr } });
+    expect(noCert.status).toBe(401);
+    const cert = await registered();
+    const noCsr = await refreshWith(cert, key, '', {});
+    expect(noCsr.json).toEqual({ code: 400, message: 'no csr provided' });
+  });
+
+  it('rejects a client certificate from another CA', async () => {
+    const selfSigned = await x509.X509CertificateGenerator.createSelfSigned({
+      name: 'CN=sports.api',
+      keys: key.keys,
+      signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    });
+    const res = await refreshWith(selfSigned.toString('pem'), key, await makeCsr(key, serviceSpec()));
+    expect(res.status).toBe(401);
+  });
+
+  it('rejects the certificate of another principal', async () => {
+    const backendCsr = await makeCsr(key, {
+      subject: `CN=sports.backend, OU=${PROVIDER}`,
+      dns: ['backend.sports.athenz.cloud'],
+      uris: [`athenz://instanceid/${PROVIDER}/${TASK}`],
+    });
+    const reg = await register(backendCsr, {
+      service: 'backend',
+      attestationData: attestation({ role: 'sports.backend', access: 'ASIABACKEND' }),
+    });
+    expect(reg.status).toBe(201);
+    const res = await refreshWith(reg.json.x509Certificate, key, await makeCsr(key, serviceSpec()));
+    expect(res.json).toEqual({ code: 400, message: 'Principal mismatch: sports.api vs. sports.backend' });
+  });
+
+  it('requires the same instance id in the CSR, the URL and the current certificate', async () => {
+    const cert = await registered();
+    const otherIdCsr = await makeCsr(key, serviceSpec({}, 'another-task'));
+    const a = await refreshWith(cert, key, otherIdCsr);
+    expect(a.json).toEqual({ code: 400, message: 'CSR validation failed - instance id mismatch' });
+    const b = await refreshWith(cert, key, otherIdCsr, {}, refreshUrl('another-task'));
+    expect(b.json).toEqual({ code: 400, message: 'CSR validation failed - instance id mismatch' });
+  });
+
+  it('requires fresh attestation data', async () => {
+    const cert = await registered();
+    const res = await refreshWith(cert, key, await makeCsr(key, serviceSpec()), { attestationData: '' });
+    expect(res.json).toEqual({ code: 403, message: 'unable to verify attestation data: No attestation data provided' });
+  });
+
+  it('answers Unable to find certificate record for an instance the provider never registered', async () => {
+    const cert = await registered();
+    // the same task under another provider (authorised for sports.api too) has no record
+    const csr = await makeCsr(key, {
+      subject: 'CN=sports.api, OU=other.provider',
+      dns: ['api.sports.athenz.cloud'],
+      uris: [`athenz://instanceid/other.provider/${TASK}`],
+    });
+    const res = await refreshWith(cert, key, csr, {}, refreshUrl().replace(PROVIDER, 'other.provider'));
+    expect(res.json).toEqual({ code: 403, message: 'Unable to find certificate record' });
+  });
+
+  it('rejects an expired client certificate (checked with the injected clock)', async () => {
+    const task = 'refresh-expired';
+    const cert = await registered(task);
+    clock.advance(8 * 24 * 60 * MINUTE);
+    try {
+      const res = await refreshWith(cert, key, await makeCsr(key, serviceSpec({}, task)), {}, refreshUrl(task));
+      expect(res.status).toBe(401);
+    } finally {
+      clock.advance(-8 * 24 * 60 * MINUTE);
+    }
+  });
+});
+
+describe('role certificates, access tokens, JWKS and delete', () => {
+  let cert: string;
+  beforeAll(async () => {
+    cert = await registered('roles-task');
+  });
+
+  const roleCsr = (role: string, over: Partial<CsrSpec> = {}) =>
+    makeCsr(key, {
+      subject: `CN=sports:role.${role}, OU=${PROVIDER}`,
+      uris: [
+        `spiffe://sports/ra/${role}`,
+        `athenz://instanceid/${PROVIDER}/roles-task`,
+        'athenz://principal/sports.api',
+      ],
+      ...over,
+    });
+  const rolecert = async (csr: string, c = cert, k = key) =>
+    call(`${zts.baseUrl}/rolecert`, 'POST', { ca: zts.caPem, cert: c, key: k.pem, json: { csr, expiryTime: 0 } });
+
+  it('issues a client-only role certificate to a member', async () => {
+    const res = await rolecert(await roleCsr('readers'));
+    expect(res.status).toBe(200);
+    const rc = new x509.X509Certificate(res.json.x509Certificate);
+    expect(rc.subject).toBe(`CN=sports:role.readers, OU=${PROVIDER}`);
+    expect(rc.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([x509.ExtendedKeyUsage.clientAuth]);
+    expect(await rc.verify({ publicKey: new x509.X509Certificate(zts.caPem), date: new Date(clock.now()) })).toBe(true);
+    expect((await rolecert(await roleCsr('all'))).status).toBe(200);
+  });
+
+  it.each<[string, () => Promise<string>, number, string]>([
+    [
+      'not a member',
+      () => roleCsr('writers'),
+      403,
+      'postrolecertificaterequestext: principal sports.api is not included in the requested role(s) in domain sports',
+    ],
+    [
+      'unknown role domain',
+      () => makeCsr(key, { subject: 'CN=nosuch:role.readers', uris: ['athenz://principal/sports.api'] }),
+      404,
+      'No such domain: nosuch',
+    ],
+    ['a service CN', () => makeCsr(key, serviceSpec()), 400, 'Role Certificate CN is not a valid role: sports.api'],
+    [
+      'another principal',
+      () => roleCsr('readers', { uris: ['athenz://principal/sports.backend'] }),
+      400,
+      'Unable to validate cert request',
+    ],
+    [
+      'another instance id',
+      () => roleCsr('readers', { uris: [`athenz://instanceid/${PROVIDER}/other`, 'athenz://principal/sports.api'] }),
+      400,
+      'Unable to validate cert request',
+    ],
+    [
+      'a SPIFFE URI of another role',
+      () => roleCsr('readers', { uris: ['spiffe://sports/ra/writers', 'athenz://principal/sports.api'] }),
+      400,
+      'Unable to validate cert request',
+    ],
+    [
+      'an email of another principal',
+      () => roleCsr('readers', { uris: [], emails: ['sports.backend@athenz.cloud'] }),
+      400,
+      'Unable to validate cert request',
+    ],
+    [
+      'an OU other than the cert',
+      () => roleCsr('readers', { subject: 'CN=sports:role.readers, OU=x' }),
+      400,
+      'Unable to validate cert request',
+    ],
+  ])('refuses a role cert for %s', async (_n, csr, status, message) => {
+    const res = await rolecert(await csr());
+    expect(res.status).toBe(status);
+    expect(res.json.message).toContain(message);
+  });
+
+  it('refuses a role cert without a client certificate', async () => {
+    const res = await call(`${zts.baseUrl}/rolecert`, 'POST', {
+      ca: zts.caPem,
+      json: { csr: await roleCsr('readers') },
+    });
+    expect(res.status).toBe(401);
+  });
+
+  const token = (form: string, c = cert) =>
+    call(`${zts.baseUrl}/oauth2/token`, 'POST', { ca: zts.caPem, cert: c, key: key.pem, form });
+
+  it('issues access and id tokens bound to the client certificate, verifiable with the JWKS', async () => {
+    const res = await token(
+      'grant_type=client_credentials&scope=sports%3Arole.readers%20openid%20sports%3Aservice.api&expires_in=600',
+    );
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ token_type: 'Bearer', expires_in: 600 });
+    const keys = await call(`${zts.baseUrl}/oauth2/keys?rfc=true`, 'GET', { ca: zts.caPem });
+    expect(keys.json.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+    const jwks = createLocalJWKSet(keys.json);
+    const at = await jwtVerify(res.json.access_token, jwks, {
+      issuer: zts.issuer,
+      audience: 'sports',
+      currentDate: new Date(clock.now()),
+      typ: 'at+jwt',
+    });
+    const der = new Uint8Array(new x509.X509Certificate(cert).rawData);
+    expect(at.payload).toMatchObject({
+      sub: 'sports.api',
+      client_id: 'sports.api',
+      scp: ['readers'],
+      cnf: { 'x5t#S256': certificateThumbprint(der) },
+    });
+    expect((at.payload.exp ?? 0) - (at.payload.iat ?? 0)).toBe(600);
+    const id = await jwtVerify(res.json.id_token, jwks, {
+      issuer: zts.issuer,
+      audience: 'sports.api',
+      currentDate: new Date(clock.now()),
+    });
+    expect(id.payload.sub).toBe('sports.api');
+  });
+
+  it('answers every role of the domain with its scope for <domain>:domain', async () => {
+    const res = await token('grant_type=client_credentials&scope=sports:domain');
+    expect(res.status).toBe(200);
+    expect(res.json.scope.split(' ').sort()).toEqual(['sports:role.all', 'sports:role.readers']);
+    expect(res.json.expires_in).toBe(3600);
+    expect(decodeJwt(res.json.access_token).scp).toEqual(expect.arrayContaining(['readers', 'all']));
+  });
+
+  it('binds tokens to the certificate used: a new cert gives a different thumbprint', async () => {
+    const other = await registered('roles-task-2');
+    const a = decodeJwt((await token('grant_type=client_credentials&scope=sports:role.readers')).json.access_token);
+    const b = decodeJwt(
+      (await token('grant_type=client_credentials&scope=sports:role.readers', other)).json.access_token,
+    );
+    expect(a.cnf).not.toEqual(b.cnf);
+  });
+
+  it.each([
+    ['grant_type=password&scope=sports:role.readers', 400, 'Invalid grant request: password'],
+    ['grant_type=client_credentials', 400, 'Invalid request: no scope provided'],
+    [
+      'grant_type=client_credentials&scope=sports:role.readers%20weather:role.readers',
+      400,
+      'Multiple domains in scope',
+    ],
+    ['grant_type=client_credentials&scope=nosuch:role.readers', 404, 'No such domain: nosuch'],
+    [
+      'grant_type=client_credentials&scope=sports:role.writers',
+      403,
+      'postaccesstokenrequest: principal sports.api is not included in the requested role(s) in domain sports',
+    ],
+    ['', 400, 'Empty request body'],
+  ])('refuses the token request %j', async (form, status, message) => {
+    const res = await token(form);
+    expect(res.status).toBe(status);
+    expect(res.json).toEqual({ code: status, message });
+  });
+
+  it('refuses a token request without a client certificate', async () => {
+    const res = await call(`${zts.baseUrl}/oauth2/token`, 'POST', {
+      ca: zts.caPem,
+      form: 'grant_type=client_credentials&scope=sports:role.readers',
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('serves the non-RFC curve name without rfc=true', async () => {
+    const res = await call(`${zts.baseUrl}/oauth2/keys`, 'GET', { ca: zts.caPem });
+    expect(res.json.keys[0].crv).toBe('prime256v1');
+  });
+
+  it('deletes an instance record for an authorised principal only; a later refresh finds no record', async () => {
+    const task = 'delete-task';
+    const own = await registered(task);
+    const url = refreshUrl(task);
+    const denied = await call(url, 'DELETE', { ca: zts.caPem, cert: own, key: key.pem });
+    expect(denied.json).toEqual({
+      code: 403,
+      message: 'principal not authorized to delete the requested instance record',
+    });
+    const backendCsr = await makeCsr(otherKey, {
+      subject: `CN=sports.backend, OU=${PROVIDER}`,
+      dns: ['backend.sports.athenz.cloud'],
+      uris: [`athenz://instanceid/${PROVIDER}/backend-task`],
+    });
+    const backend = await register(backendCsr, {
+      service: 'backend',
+      attestationData: attestation({ role: 'sports.backend', access: 'ASIABACKEND' }),
+    });
+    const ok = await call(url, 'DELETE', { ca: zts.caPem, cert: backend.json.x509Certificate, key: otherKey.pem });
+    expect(ok.status).toBe(204);
+    expect(zts.records().some((r) => r.instanceId === task)).toBe(false);
+    const res = await refreshWith(own, key, await makeCsr(key, serviceSpec({}, task)), {}, url);
+    expect(res.json).toEqual({ code: 403, message: 'Unable to find certificate record' });
+  });
+});
+
+describe('openssl', () => {
+  it('verifies issued service and role certificates against the CA', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zts-openssl-'));
+    try {
+      const svc = await registered('openssl-task');
+      const role = await call(`${zts.baseUrl}/rolecert`, 'POST', {
+        ca: zts.caPem,
+        cert: svc,
+        key: key.pem,
+        json: {
+          csr: await makeCsr(key, {
+            subject: 'CN=sports:role.readers',
+            uris: [`athenz://instanceid/${PROVIDER}/openssl-task`, 'athenz://principal/sports.api'],
+          }),
+        },
+      });
+      writeFileSync(join(dir, 'ca.pem'), zts.caPem);
+      writeFileSync(join(dir, 'svc.pem'), svc);
+      writeFileSync(join(dir, 'role.pem'), role.json.x509Certificate);
+      writeFileSync(join(dir, 'other.pem'), new x509.X509Certificate(await makeSelfSigned()).toString('pem'));
+      const verify = (file: string) =>
+        execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, file)], { encoding: 'utf8' });
+      expect(verify('svc.pem')).toContain(': OK');
+      expect(verify('role.pem')).toContain(': OK');
+      expect(() => verify('other.pem')).toThrow();
+      const text = execFileSync('openssl', ['x509', '-in', join(dir, 'svc.pem'), '-noout', '-text'], {
+        encoding: 'utf8',
+      });
+      expect(text).toContain('TLS Web Server Authentication, TLS Web Client Authentication');
+      expect(text).toContain(`URI:athenz://instanceid/${PROVIDER}/openssl-task`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function makeSelfSigned(): Promise<string> {
+  const c = await x509.X509CertificateGenerator.createSelfSigned({
+    name: 'CN=sports.api',
+    keys: key.keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+  });
+  return c.toString('pem');
+}
+
+describe('faults and the request log', () => {
+  it('answers an injected 429 with Retry-After, once, then serves normally', async () => {
+    zts.setFault({ match: { method: 'GET', path: '/oauth2/keys' }, status: 429, retryAfterSeconds: 3, times: 1 });
+    const limited = await call(`${zts.baseUrl}/oauth2/keys?rfc=true`, 'GET', { ca: zts.caPem });
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('3');
+    expect(limited.json).toEqual({ code: 429, message: 'Too Many Requests' });
+    const ok = await call(`${zts.baseUrl}/oauth2/keys?rfc=true`, 'GET', { ca: zts.caPem });
+    expect(ok.status).toBe(200);
+  });
+
+  it('injects a status with a message on matching requests only', async () => {
+    zts.setFault({ match: { path: '/instance' }, status: 503, message: 'maintenance' });
+    try {
+      const res = await register(await makeCsr(key, serviceSpec()));
+      expect(res.json).toEqual({ code: 503, message: 'maintenance' });
+      expect((await call(`${zts.baseUrl}/oauth2/keys`, 'GET', { ca: zts.caPem })).status).toBe(200);
+    } finally {
+      zts.setFault();
+    }
+  });
+
+  it('resets the connection', async () => {
+    zts.setFault({ reset: true, times: 1 });
+    await expect(call(`${zts.baseUrl}/oauth2/keys`, 'GET', { ca: zts.caPem })).rejects.toThrow();
+  });
+
+  it('delays, then answers', async () => {
+    zts.setFault({ delayMs: 20, times: 1 });
+    expect((await call(`${zts.baseUrl}/oauth2/keys`, 'GET', { ca: zts.caPem })).status).toBe(200);
+  });
+
+  it('logs requests without bodies or secrets', () => {
+    const log = zts.requests();
+    expect(log.some((e) => e.path === '/zts/v1/instance' && e.status === 201)).toBe(true);
+    expect(log.some((e) => e.principal === 'sports.api' && e.path === '/zts/v1/oauth2/token')).toBe(true);
+    const text = JSON.stringify(log);
+    for (const secret of [goodCreds.secret, goodCreds.token, 'BEGIN']) expect(text).not.toContain(secret);
+  });
+
+  it('answers unknown paths with a ZTS 404 body', async () => {
+    const res = await call(`${zts.baseUrl}/nothing`, 'GET', { ca: zts.caPem });
+    expect(res.json).toEqual({ code: 404, message: 'Not Found' });
+  });
+});
+
+describe('lifecycle', () => {
+  it('closes every connection on close()', async () => {
+    const other = await startZts({ callerIdentity, providers: [PROVIDER], domains: [] });
+    const ok = await call(`${other.baseUrl}/oauth2/keys`, 'GET', { ca: other.caPem });
+    expect(ok.status).toBe(200);
+    await other.close();
+    await expect(call(`${other.baseUrl}/oauth2/keys`, 'GET', { ca: other.caPem })).rejects.toThrow();
+  });
+});
