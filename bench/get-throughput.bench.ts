@@ -9,7 +9,7 @@ import { refreshingProvider } from '@ecs-identity/core';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const WARMUP = 50_000;
 
 interface Cred {
