@@ -39,11 +39,11 @@ export interface ZtsProviderConfig {
   dnsSuffixes?: string[];
 }
 
-/** Where the fake ZTS checks attestation credentials. @public */
+/** Where the fake ZTS checks attestation credentials (the testkit `AwsEmulator` itself fits). @public */
 export interface ZtsAwsConfig {
   /** The testkit AWS emulator's URL (`GetCallerIdentity` is POSTed here). */
   url: string;
-  /** SigV4 region for `sts`. Default `us-east-1`. */
+  /** SigV4 region for `sts` (the emulator's region). Default `us-east-1`. */
   region?: string;
 }
 
