@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert, type TestPair } from '../../test/openssl.js';
 import { IdentityError } from '../errors.js';
@@ -310,6 +310,39 @@ describe('writeKeyCertPair', () => {
     expect(e.message).not.toContain('BEGIN');
     expect(await readdir(join(dir, 'keys'))).toEqual(expect.arrayContaining(['svc.key.pem']));
     expect(await readKeyCertPair(paths(dir)).catch((err: unknown) => err)).toBeInstanceOf(IdentityError);
+  });
+
+  it('readKeyCertPair reads one generation: a matching pair even while another write rotates keys', async () => {
+    const dir = fresh();
+    await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
+    let writing = true;
+    let reads = 0;
+    const reader = (async () => {
+      while (writing) {
+        const p = await readKeyCertPair(paths(dir));
+        reads++;
+        if (p === undefined || !matches(p)) throw new Error('readKeyCertPair returned a mixed or missing pair');
+      }
+    })();
+    const order = [b, c, a, a2, b, c, a2, b];
+    for (let i = 0; i < 16; i++) {
+      const p = order[i % order.length]!;
+      await writeKeyCertPair({ ...paths(dir), keyPem: p.keyPem, certPem: p.certPem });
+    }
+    writing = false;
+    await reader;
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it('accepts relative paths, resolved against the working directory', async () => {
+    const dir = fresh();
+    const relPaths = {
+      keyPath: relative(process.cwd(), paths(dir).keyPath),
+      certPath: relative(process.cwd(), paths(dir).certPath),
+    };
+    await writeKeyCertPair({ ...relPaths, keyPem: a.keyPem, certPem: a.certPem });
+    expect(await readKeyCertPair(relPaths)).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+    expect(await asReader(dir)).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
   });
 
   it('readKeyCertPair gives undefined when either file is missing', async () => {
