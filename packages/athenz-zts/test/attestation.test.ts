@@ -1,0 +1,138 @@
+// Attestation against the testkit's strict fake STS (every SigV4 signature re-verified).
+import { readdirSync, readFileSync } from 'node:fs';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { attest, buildAttestationData } from '@ecs-identity/athenz-zts';
+import { IdentityError } from '@ecs-identity/core';
+import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let aws: AwsEmulator;
+let taskRoleArn: string;
+let serviceRoleArn: string;
+beforeAll(async () => {
+  aws = await startAws({ region: 'us-west-2' });
+  taskRoleArn = aws.addRole({ name: 'sports.api-service', path: '/ecs/', trust: ['*'] }).arn;
+  serviceRoleArn = aws.addRole({ name: 'sports.api', trust: [taskRoleArn] }).arn;
+  aws.addRole({ name: 'sports.other', trust: [] });
+});
+afterAll(() => aws.close());
+
+const base = () => ({
+  domain: 'sports',
+  service: 'api',
+  taskId: '7ae8a1c6f1d64e2a8d40f4ac8b2a1a0e',
+  region: 'us-west-2',
+  stsEndpoint: aws.url,
+  credentials: aws.issueRoleCredentials(taskRoleArn),
+});
+
+describe('attest', () => {
+  it('assumes <domain>.<service> with session <domain>.<service>; ZTS can verify the result with GetCallerIdentity', async () => {
+    const json = await attest({ ...base(), roleArn: serviceRoleArn });
+    const data = JSON.parse(json) as Record<string, string>;
+    expect(Object.keys(data).sort()).toEqual(['access', 'commonName', 'role', 'secret', 'taskid', 'token']);
+    expect(data.role).toBe('sports.api');
+    expect(data.commonName).toBe('sports.api');
+    expect(data.taskid).toBe('7ae8a1c6f1d64e2a8d40f4ac8b2a1a0e');
+    // What the ZTS server does with it:
+    const sts = new STSClient({
+      region: 'us-west-2',
+      endpoint: aws.url,
+      credentials: { accessKeyId: data.access!, secretAccessKey: data.secret!, sessionToken: data.token! },
+    });
+    const who = await sts.send(new GetCallerIdentityCommand({}));
+    expect(who.Arn).toBe('arn:aws:sts::123456789012:assumed-role/sports.api/sports.api');
+    sts.destroy();
+    const calls = aws.requests.filter((r) => r.action === 'AssumeRole');
+    expect(calls.at(-1)?.status).toBe(200);
+  });
+
+  it('takes the credentials from a provider, fresh each call', async () => {
+    let gets = 0;
+    const provider = {
+      get: async () => {
+        gets++;
+        return aws.issueRoleCredentials(taskRoleArn);
+      },
+      subscribe: () => () => {},
+      close: async () => {},
+    };
+    await attest({ ...base(), credentials: provider, roleArn: serviceRoleArn });
+    await attest({ ...base(), credentials: provider, roleArn: serviceRoleArn });
+    expect(gets).toBe(2);
+  });
+
+  it('fails with ATTESTATION_FAILED when the role does not trust the task role, without leaking credentials', async () => {
+    const b = base();
+    const e = await attest({ ...b, roleArn: aws.role('sports.other')!.arn }).catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ATTESTATION_FAILED')).toBe(true);
+    const message = (e as Error).message;
+    expect(message).toContain('sports.other');
+    expect(message).not.toContain(b.credentials.secretAccessKey);
+    expect(message).not.toContain(b.credentials.sessionToken!);
+    expect((e as IdentityError).retryable).toBe(false);
+  });
+
+  it('is retryable when STS is unreachable', async () => {
+    const e = await attest({
+      ...base(),
+      stsEndpoint: 'http://127.0.0.1:9',
+      roleArn: serviceRoleArn,
+      timeoutMs: 1000,
+    }).catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ATTESTATION_FAILED')).toBe(true);
+    expect((e as IdentityError).retryable).toBe(true);
+  });
+
+  it('checks the session name length and characters before calling STS', async () => {
+    const before = aws.requests.length;
+    const long = 'a'.repeat(65);
+    for (const sessionName of [long, 'bad name', 'x']) {
+      const e = await attest({ ...base(), roleArn: serviceRoleArn, sessionName }).catch((err: unknown) => err);
+      expect(IdentityError.is(e, 'INVALID_ARGUMENT')).toBe(true);
+    }
+    // a <domain>.<service> longer than 64 characters needs an explicit session name
+    const e = await attest({
+      ...base(),
+      domain: `${'d'.repeat(40)}`,
+      service: 's'.repeat(30),
+      roleArn: serviceRoleArn,
+    }).catch((err: unknown) => err);
+    expect((e as Error).message).toMatch(/2-64 characters/);
+    expect(aws.requests.length).toBe(before);
+  });
+
+  it('refuses a global endpoint outside the aws partition', async () => {
+    const e = await attest({
+      ...base(),
+      stsEndpoint: 'global',
+      roleArn: 'arn:aws-cn:iam::123456789012:role/sports.api',
+    }).catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'INVALID_CONFIG')).toBe(true);
+  });
+});
+
+describe('buildAttestationData', () => {
+  it('requires temporary credentials', () => {
+    expect(() =>
+      buildAttestationData({
+        domain: 'sports',
+        service: 'api',
+        taskId: 't1',
+        credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-secret' },
+      }),
+    ).toThrow(/session token/);
+  });
+});
+
+it('only the attestation module loads @aws-sdk/client-sts, and only lazily', () => {
+  const dir = new URL('../src/', import.meta.url);
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
+    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
+  );
+  const users = files.filter((f) => readFileSync(new URL(f, dir), 'utf8').includes('@aws-sdk/client-sts'));
+  expect(users).toEqual(['attestation.ts']);
+  const src = readFileSync(new URL('attestation.ts', dir), 'utf8');
+  expect(src).not.toMatch(/^import[^;]*'@aws-sdk\/client-sts'/m);
+  expect(src).toContain("await import('@aws-sdk/client-sts')");
+});
