@@ -150,6 +150,15 @@ describe('ManualClock', () => {
     expect(await clock.runNext()).toBe(false);
   });
 
+  it('stops a timer that re-arms itself forever instead of hanging', async () => {
+    const clock = new ManualClock();
+    const rearm = (): void => {
+      clock.setTimeout(rearm, 0);
+    };
+    clock.setTimeout(rearm, 0);
+    await expect(clock.advance(1)).rejects.toThrow(/re-arming/);
+  });
+
   it('refuses to go backwards', async () => {
     await expect(new ManualClock().advance(-1)).rejects.toThrow(RangeError);
   });

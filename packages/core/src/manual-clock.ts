@@ -10,6 +10,8 @@ interface ManualTimer {
   readonly fn: () => void;
 }
 
+const MAX_TIMERS_PER_ADVANCE = 100_000;
+
 type Immediate = (fn: () => void) => unknown;
 
 /** Lets queued promise callbacks (and the microtasks they queue) run, by yielding one macrotask. */
@@ -89,7 +91,13 @@ export class ManualClock implements Clock {
     if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: ms must be >= 0, got ${ms}`);
     const target = this.#now + ms;
     await this.flush();
-    for (;;) {
+    for (let ran = 0; ; ran++) {
+      // A timer that keeps re-arming itself at zero delay would otherwise hang the test silently.
+      if (ran >= MAX_TIMERS_PER_ADVANCE) {
+        throw new Error(
+          `ManualClock.advance: more than ${MAX_TIMERS_PER_ADVANCE} timers ran; is one re-arming itself?`,
+        );
+      }
       const next = this.#timers[0];
       if (next === undefined || next.due > target) break;
       this.#timers.shift();
