@@ -539,6 +539,34 @@ describe('responses and helpers', () => {
     });
   });
 
+  it('sends string and Uint8Array bodies with the given method and headers', async () => {
+    const { base } = await serve(async (req, res) => {
+      const parts: Buffer[] = [];
+      for await (const c of req) parts.push(c as Buffer);
+      res.end(
+        JSON.stringify({
+          method: req.method,
+          type: req.headers['content-type'],
+          body: Buffer.concat(parts).toString('hex'),
+        }),
+      );
+    });
+    const client = createHttpClient();
+    const form = await client.request({
+      method: 'post',
+      url: `${base}/f`,
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      body: formEncode({ Action: 'GetCallerIdentity' }),
+    });
+    expect(form.json()).toEqual({
+      method: 'POST',
+      type: 'application/x-www-form-urlencoded; charset=utf-8',
+      body: Buffer.from('Action=GetCallerIdentity').toString('hex'),
+    });
+    const bytes = await client.request({ method: 'PUT', url: `${base}/b`, body: new Uint8Array([0, 1, 254, 255]) });
+    expect((bytes.json() as { body: string }).body).toBe('0001feff');
+  });
+
   it('reports a non-JSON body as INVALID_RESPONSE without quoting it', async () => {
     const { base } = await serve((_req, res) => res.end('{"SecretAccessKey":"half-a-secret-value'));
     const res = await createHttpClient().request({ url: `${base}/cut?x=1` });
