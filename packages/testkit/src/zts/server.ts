@@ -48,7 +48,7 @@ export interface ZtsRequestLogEntry {
   /** Path below the host, without the query string. */
   path: string;
   status: number;
-  /** The client certificate's principal, when one was presented and verified. */
+  /** The client certificate's principal, when one was presented and verified against the CA. */
   principal?: string;
   /** The error message answered, if any. */
   error?: string;
@@ -168,10 +168,16 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     return { principal: cns[0].toLowerCase(), certificate, der };
   }
 
-  async function route(req: IncomingMessage, path: string, query: URLSearchParams): Promise<ZtsReply> {
+  async function route(
+    req: IncomingMessage,
+    path: string,
+    query: URLSearchParams,
+    entry: ZtsRequestLogEntry,
+  ): Promise<ZtsReply> {
     const method = req.method ?? 'GET';
     const body = method === 'POST' ? await readBody(req) : '';
     const client = await authenticate(req);
+    if (client) entry.principal = client.principal;
     const json = (): unknown => {
       try {
         return JSON.parse(body) as unknown;
@@ -238,14 +244,12 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     let reply: ZtsReply;
     try {
       if (sub === undefined) throw new ZtsError(404, 'Not Found');
-      reply = await route(req, sub, url.searchParams);
+      reply = await route(req, sub, url.searchParams, entry);
     } catch (e) {
       const err = e instanceof ZtsError ? e : new ZtsError(500, 'Internal Server Error');
       reply = { status: err.status, body: err.toBody() };
       entry.error = err.message;
     }
-    const client = (req.socket as TLSSocket).getPeerX509Certificate?.();
-    if (client) entry.principal = new x509.X509Certificate(new Uint8Array(client.raw)).subjectName.getField('CN')[0];
     entry.status = reply.status;
     send(res, reply);
   }
