@@ -118,6 +118,8 @@ export interface EcsAgent {
   readonly requests: readonly EcsAgentRequest[];
   /** How many credential sets have been issued. */
   readonly credentialsIssued: number;
+  /** Requests received and not yet answered (e.g. held by a `delayMs` fault). */
+  readonly inFlight: number;
   /** The task document the agent serves for v4 `/task`. */
   taskMetadata(version?: 'v2' | 'v3' | 'v4'): Record<string, unknown>;
   /** Injects faults (the first matching one applies); `undefined` clears them all. */
@@ -292,7 +294,17 @@ export async function startEcsAgent(options: StartEcsAgentOptions = {}): Promise
     return { endpoint: 'unknown' };
   }
 
+  let inFlight = 0;
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    inFlight += 1;
+    try {
+      await answerRequest(req, res);
+    } finally {
+      inFlight -= 1;
+    }
+  }
+
+  async function answerRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://agent').pathname;
     const { endpoint, answer } = route(path);
     const given = req.headers.authorization;
@@ -403,6 +415,9 @@ export async function startEcsAgent(options: StartEcsAgentOptions = {}): Promise
     requests,
     get credentialsIssued() {
       return issued;
+    },
+    get inFlight() {
+      return inFlight;
     },
     taskMetadata: (version = 'v4') => taskDocument(facts, version, false),
     setFault(fault) {
