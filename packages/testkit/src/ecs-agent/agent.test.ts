@@ -65,6 +65,8 @@ describe('fake ECS agent: metadata', () => {
     expect(v2.Cluster).toBe('prod');
     expect(taskIdentity(v2).clusterArn).toBe(a.clusterArn);
     expect(parseContainerMetadata((await get(a.env.ECS_CONTAINER_METADATA_URI_V4!)).text).Name).toBe('app');
+    const dockerId = a.env.ECS_CONTAINER_METADATA_URI_V4!.split('/').pop();
+    expect(parseContainerMetadata((await get(`${a.url}/v2/metadata/${dockerId}`)).text).DockerId).toBe(dockerId);
   });
 
   it('serves EC2 documents with a short Cluster, old-format ARNs and tags', async () => {

@@ -20,7 +20,7 @@ export interface EcsAgentCredentials {
 
 /**
  * A fault for the fake agent. `match` is tested against the endpoint name: `v4/task`, `v4/taskWithTags`,
- * `v4/container`, the same for `v3/`, `v2/metadata`, `v2/metadataWithTags`, `credentials`.
+ * `v4/container`, the same for `v3/`, `v2/metadata`, `v2/metadataWithTags`, `v2/container`, `credentials`.
  * @public
  */
 export interface EcsAgentFault extends Fault {
@@ -155,9 +155,11 @@ function sameToken(given: string, expected: string): boolean {
  * Starts a fake ECS agent on 127.0.0.1 (ephemeral port).
  *
  * Serves `GET /v4/<id>` (container), `/v4/<id>/task`, `/v4/<id>/taskWithTags`, the same under `/v3/<id>`,
- * `/v2/metadata`, `/v2/metadataWithTags` and `/v2/credentials/<credentials-id>`. The credentials endpoint requires the
- * configured `Authorization` token (401 otherwise), answers an unknown id with 400 like the agent, and returns
- * `AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration` (RFC 3339), `RoleArn` and `AccountId`.
+ * `/v2/metadata`, `/v2/metadataWithTags`, `/v2/metadata/<id>` (container) and `/v2/credentials/<credentials-id>`.
+ * The credentials endpoint requires the configured `Authorization` token (401 otherwise), answers an unknown id
+ * with 400 like the agent, and returns `AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration` (RFC 3339),
+ * `RoleArn` and `AccountId`. The agent's own credentials are random; pass `credentials` to hand out ones another
+ * fake recognises (`credentials: async (arn) => aws.issueRoleCredentials(arn)`).
  *
  * @example
  * ```ts
@@ -259,6 +261,9 @@ export async function startEcsAgent(options: StartEcsAgentOptions = {}): Promise
     }
     if (versions.has('v2') && path === '/v2/metadata') {
       return { endpoint: 'v2/metadata', answer: json(taskDocument(facts, 'v2', false)) };
+    }
+    if (versions.has('v2') && path === `/v2/metadata/${dockerId}`) {
+      return { endpoint: 'v2/container', answer: json(containerDocument(facts, 'v2')) };
     }
     if (versions.has('v2') && path === '/v2/metadataWithTags') {
       return { endpoint: 'v2/metadataWithTags', answer: json(taskDocument(facts, 'v2', true)) };
