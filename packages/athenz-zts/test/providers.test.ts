@@ -1,0 +1,310 @@
+// The providers' logic against an in-memory ZTS that keeps the serial / revocation rules (helpers/stub-zts.ts), with
+// real attestation against the testkit's fake STS and real files in siad's layout. Time is a ManualClock.
+import 'reflect-metadata';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import {
+  type AthenzIdentityOptions,
+  accessTokenProvider,
+  athenzIdentityProvider,
+  type IdentitySink,
+  roleCertificateProvider,
+  siadFileSink,
+  siadPaths,
+  type X509Identity,
+} from '@ecs-identity/athenz-zts/node';
+import { type CredentialProvider, IdentityError, ManualClock } from '@ecs-identity/core';
+import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
+import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { StubZts } from './helpers/stub-zts.js';
+
+const TASK = {
+  partition: 'aws',
+  region: 'us-west-2',
+  accountId: '123456789012',
+  taskId: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+};
+const DAY = 24 * 3600_000;
+
+let aws: AwsEmulator;
+let credentials: CredentialProvider<AwsCredentials>;
+let root: string;
+let clock: ManualClock;
+let zts: StubZts;
+const open: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  aws = await startAws({ region: 'us-west-2' });
+  const taskRole = aws.addRole({ name: 'sports.api-service', trust: ['*'] });
+  aws.addRole({ name: 'sports.api', trust: [taskRole.arn] });
+  credentials = {
+    get: async () => aws.issueRoleCredentials(taskRole.arn),
+    subscribe: () => () => {},
+    close: async () => {},
+  };
+});
+afterAll(() => aws.close());
+
+beforeEach(async () => {
+  root = mkdtempSync(join(tmpdir(), 'athenz-zts-providers-'));
+  clock = new ManualClock(Date.now());
+  zts = await StubZts.create(() => clock.now());
+});
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close().catch(() => {});
+  rmSync(root, { recursive: true, force: true });
+});
+
+function identityProvider(over: Partial<AthenzIdentityOptions> = {}) {
+  const p = athenzIdentityProvider({
+    zts,
+    task: TASK,
+    credentials,
+    stsEndpoint: aws.url,
+    dnsSuffixes: ['aws.athenz.cloud'],
+    sink: siadFileSink({ root }),
+    clock,
+    random: () => 0,
+    env: {},
+    keyType: 'ec', // fast keygen: these tests are not about RSA
+    ...over,
+  });
+  open.push(p);
+  return p;
+}
+
+const paths = () => siadPaths('sports', 'api', { root });
+const nextIdentity = (p: CredentialProvider<X509Identity>) =>
+  new Promise<X509Identity>((resolve) => {
+    const off = p.subscribe((id) => {
+      off();
+      resolve(id);
+    });
+  });
+
+describe('athenzIdentityProvider', () => {
+  it('registers on the first get, names from the task role, and persists in siad layout before handing out', async () => {
+    const order: string[] = [];
+    const files = siadFileSink({ root });
+    const sink: IdentitySink = {
+      loadIdentity: (d, s) => files.loadIdentity(d, s),
+      saveIdentity: async (...args) => {
+        order.push('saved');
+        await files.saveIdentity(...args);
+      },
+    };
+    const p = identityProvider({ sink });
+    const id = await p.get().then((x) => {
+      order.push('handed out');
+      return x;
+    });
+    expect(order).toEqual(['saved', 'handed out']);
+    expect(zts.ops()).toEqual(['register']);
+    expect(id.domain).toBe('sports');
+    expect(id.service).toBe('api');
+    expect(id.provider).toBe('athenz.aws-ecs.us-west-2');
+    expect(id.instanceId).toBe(TASK.taskId);
+    expect(id.spiffeId).toBe('spiffe://sports/sa/api');
+    expect(Math.abs(id.expiresAt.getTime() - clock.now() - 7 * DAY)).toBeLessThan(1000); // X.509 times are whole seconds
+    const { keyPath, certPath, caCertPath } = paths();
+    expect(readFileSync(certPath, 'utf8')).toBe(id.certificatePem);
+    expect(readFileSync(keyPath, 'utf8')).toBe(id.privateKeyPem);
+    expect(id.privateKeyPem).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o400);
+    expect(statSync(certPath).mode & 0o777).toBe(0o444);
+    expect(readFileSync(caCertPath!, 'utf8')).toContain('BEGIN CERTIFICATE');
+  });
+
+  it('never shows the private key PEM when printed', async () => {
+    const id = await identityProvider().get();
+    const body = id.privateKeyPem.split('\n')[1] ?? '';
+    expect(body.length).toBeGreaterThan(20);
+    expect(JSON.stringify(id)).not.toContain(body);
+    expect(inspect(id, { depth: 5 })).not.toContain(body);
+    expect(String(id)).not.toContain(body);
+  });
+
+  it('refreshes a day later over mTLS with the current cert, reusing the key, and emits the rotation', async () => {
+    const p = identityProvider();
+    const first = await p.get();
+    const next = nextIdentity(p);
+    await clock.advance(DAY + 1000);
+    const second = await next;
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+    expect(zts.calls[1]?.clientSerial).toBe(first.serialNumber);
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(second.privateKeyPem).toBe(first.privateKeyPem);
+    expect(readFileSync(paths().certPath, 'utf8')).toBe(second.certificatePem);
+    expect((await p.get()).serialNumber).toBe(second.serialNumber);
+  });
+
+  it('never refreshes later than maxRefreshFraction of a short lifetime', async () => {
+    zts.certLifetimeMs = 4 * 3600_000;
+    const p = identityProvider({ expiryMinutes: 240 });
+    await p.get();
+    const next = nextIdentity(p);
+    await clock.advance(2 * 3600_000 + 1000); // half of 4 h, not a day
+    await next;
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+  });
+
+  it('rotates the key on refresh when asked, and writes the new pair', async () => {
+    const p = identityProvider({ rotateKey: true });
+    const first = await p.get();
+    const second = await p.get({ forceRefresh: true });
+    expect(second.privateKeyPem).not.toBe(first.privateKeyPem);
+    expect(readFileSync(paths().keyPath, 'utf8')).toBe(second.privateKeyPem);
+    expect(readFileSync(paths().certPath, 'utf8')).toBe(second.certificatePem);
+  });
+
+  it('restarts from files: refreshes with the saved key and cert instead of registering', async () => {
+    const first = await identityProvider().get();
+    const again = await identityProvider().get();
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+    expect(zts.calls[1]?.clientSerial).toBe(first.serialNumber);
+    expect(again.privateKeyPem).toBe(first.privateKeyPem);
+  });
+
+  it('registers with the saved key when the saved cert has expired', async () => {
+    const first = await identityProvider({ backgroundRefresh: false }).get();
+    await clock.advance(8 * DAY);
+    const again = await identityProvider().get();
+    expect(zts.ops()).toEqual(['register', 'register']);
+    expect(again.privateKeyPem).toBe(first.privateKeyPem);
+  });
+
+  it('a stale cert (two generations old) is revoked; the provider registers anew with a new key', async () => {
+    const p = identityProvider();
+    const stale = await p.get();
+    const oldFiles = { keyPem: stale.privateKeyPem, certPem: readFileSync(paths().certPath, 'utf8') };
+    await p.get({ forceRefresh: true });
+    await p.get({ forceRefresh: true });
+    await p.close();
+    // Put the old pair back, as a restored backup would.
+    await siadFileSink({ root }).saveIdentity('sports', 'api', oldFiles);
+    const fresh = await identityProvider().get();
+    expect(zts.ops()).toEqual(['register', 'refresh', 'refresh', 'register']);
+    expect(fresh.privateKeyPem).not.toBe(stale.privateKeyPem);
+    // with reRegister off the revocation surfaces
+    await identityProvider().close();
+    await siadFileSink({ root }).saveIdentity('sports', 'api', oldFiles);
+    zts.records.clear();
+    const e = await identityProvider({ reRegister: false })
+      .get()
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ZTS_NOT_FOUND')).toBe(true);
+  });
+
+  it('when saving fails the cert is not handed out, and the next refresh uses that newest cert (no revocation)', async () => {
+    const files = siadFileSink({ root });
+    let failSave = false;
+    const sink: IdentitySink = {
+      loadIdentity: (d, s) => files.loadIdentity(d, s),
+      saveIdentity: async (...args) => {
+        if (failSave) throw new IdentityError('FILE_IO', 'disk full');
+        await files.saveIdentity(...args);
+      },
+    };
+    const p = identityProvider({ sink, backgroundRefresh: false });
+    const first = await p.get();
+    failSave = true;
+    await expect(p.get({ forceRefresh: true })).rejects.toMatchObject({ code: 'FILE_IO' });
+    expect((await p.get()).serialNumber).toBe(first.serialNumber); // still the saved one
+    failSave = false;
+    await p.get({ forceRefresh: true });
+    await p.get({ forceRefresh: true });
+    const refreshes = zts.calls.filter((c) => c.op === 'refresh');
+    expect(refreshes).toHaveLength(3);
+    // the third refresh presented the cert whose save had failed, not `first` (which is two generations old by then)
+    expect(refreshes[1]?.clientSerial).toBe(refreshes[0]?.serial);
+    expect(zts.ops()).toEqual(['register', 'refresh', 'refresh', 'refresh']);
+  });
+
+  it('deletes the instance record on close when asked', async () => {
+    const p = identityProvider({ deleteOnClose: true });
+    await p.get();
+    expect(zts.records.size).toBe(1);
+    await p.close();
+    expect(zts.records.size).toBe(0);
+    expect(zts.ops()).toEqual(['register', 'delete']);
+  });
+
+  it('names the missing service when the task role does not follow the convention', async () => {
+    const p = identityProvider({
+      credentials: {
+        ...credentials,
+        get: async () => ({ ...(await credentials.get()), roleArn: 'arn:aws:iam::123456789012:role/web' }),
+      },
+    });
+    await expect(p.get()).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+});
+
+describe('roleCertificateProvider', () => {
+  it('gets role certs with the identity key over mTLS, and new ones when the identity rotates', async () => {
+    const identity = identityProvider({ backgroundRefresh: false });
+    const roles = roleCertificateProvider({
+      zts,
+      identity,
+      roles: ['weather:role.readers', { domain: 'news', role: 'writers' }],
+      sink: siadFileSink({ root }),
+      clock,
+    });
+    open.push(roles);
+    const first = await roles.get();
+    const id = await identity.get();
+    expect(Object.keys(first.certificates).sort()).toEqual(['news:role.writers', 'weather:role.readers']);
+    const readers = first.certificates['weather:role.readers']!;
+    expect(readers.identitySerial).toBe(id.serialNumber);
+    expect(readFileSync(join(root, 'certs', 'weather:role.readers.cert.pem'), 'utf8')).toBe(readers.certificatePem);
+    expect(JSON.stringify(first)).not.toContain(id.privateKeyPem.split('\n')[1]);
+    // cached
+    await roles.get();
+    expect(zts.ops().filter((o) => o === 'rolecert')).toHaveLength(2);
+    const rotated = await identity.get({ forceRefresh: true });
+    const second = await roles.get();
+    expect(second.identitySerial).toBe(rotated.serialNumber);
+    expect(zts.ops().filter((o) => o === 'rolecert').length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('accessTokenProvider', () => {
+  it('caches tokens and drops them when the identity certificate rotates', async () => {
+    const identity = identityProvider({ backgroundRefresh: false });
+    const tokens = accessTokenProvider({ zts, identity, scope: 'weather:domain', clock });
+    open.push(tokens);
+    const t1 = await tokens.get();
+    const t2 = await tokens.get();
+    expect(t2.token).toBe(t1.token);
+    expect(zts.ops().filter((o) => o === 'token')).toHaveLength(1);
+    expect(JSON.stringify(t1)).not.toContain(t1.token);
+    const rotated = await identity.get({ forceRefresh: true });
+    const t3 = await tokens.get();
+    expect(t3.token).not.toBe(t1.token);
+    expect(t3.identitySerial).toBe(rotated.serialNumber);
+    expect(t3.token).toContain(`bound-to-${rotated.serialNumber}`);
+  });
+
+  it('refreshes once the configured share of the lifetime is used', async () => {
+    const identity = identityProvider({ backgroundRefresh: false });
+    const tokens = accessTokenProvider({
+      zts,
+      identity,
+      scope: 'weather:domain',
+      clock,
+      expiresInSec: 1000,
+      refreshAtFraction: 0.5,
+    });
+    open.push(tokens);
+    const t1 = await tokens.get();
+    await clock.advance(400_000);
+    expect((await tokens.get()).token).toBe(t1.token);
+    const next = new Promise<void>((resolve) => tokens.subscribe(() => resolve()));
+    await clock.advance(200_000);
+    await next;
+    expect((await tokens.get()).token).not.toBe(t1.token);
+  });
+});
