@@ -268,13 +268,14 @@ export async function refresh(
   body: unknown,
   client: ClientIdentity | undefined,
 ): Promise<ZtsReply> {
+  // the real server authenticates (mTLS) before the handler runs
+  if (!client) throw new ZtsError(401, 'Invalid credentials');
   const info = validateStruct('InstanceRefreshInformation', body, {}, []);
   const { provider, domain, service, instanceId } = path;
   const d = domainOrThrow(ctx, domain);
   serviceRegistered(d, service);
   const csrPem = str(info, 'csr');
   if (!csrPem) throw badRequest('no csr provided');
-  if (!client) throw new ZtsError(401, 'Invalid credentials');
   const principalName = `${domain}.${service}`;
   if (principalName !== client.principal) {
     throw badRequest(`Principal mismatch: ${principalName} vs. ${client.principal}`);
