@@ -19,6 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(here, 'pair-crash-child.mjs');
 const KILLS = 200;
 const CONTROL_KILLS = 25;
+const PARTIAL_KILLS = 30;
 const MAX_DELAY_MS = 40;
 
 let root: string;
@@ -103,7 +104,7 @@ function spawnChild(keyPath: string, certPath: string, mode: 'pair' | 'naive'): 
   return { proc, ready, started, exited, writes: () => (out.match(/\./g) ?? []).length };
 }
 
-type Verdict = 'match' | 'mismatch' | 'incomplete';
+type Verdict = 'match' | 'mismatch' | 'missing' | 'torn';
 
 /** Exactly what openssl or nginx would do: read both paths, following symlinks. */
 function readAsIndependentReader(keyPath: string, certPath: string): { verdict: Verdict; seen?: string } {
@@ -113,41 +114,61 @@ function readAsIndependentReader(keyPath: string, certPath: string): { verdict: 
     keyPem = readFileSync(keyPath, 'utf8');
     certPem = readFileSync(certPath, 'utf8');
   } catch {
-    return { verdict: 'incomplete' };
+    return { verdict: 'missing' };
   }
   const key = variants.find((v) => v.keyPem === keyPem);
   const cert = variants.find((v) => v.certPem === certPem);
-  if (key === undefined || cert === undefined) return { verdict: 'incomplete' }; // truncated or foreign bytes
+  if (key === undefined || cert === undefined) return { verdict: 'torn' }; // truncated or foreign bytes
   const ok = new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
   return { verdict: ok ? 'match' : 'mismatch', seen: `${key.key}/${variants.indexOf(cert)}` };
 }
 
-/** Plain files as siad leaves them: the next child's first write has to migrate them. */
-function resetToPlainFiles(dir: string, keyPath: string, certPath: string, round: number): void {
+/** Plain files as siad leaves them (or only one of them): the next child's first write has to migrate them. */
+function resetToPlainFiles(
+  dir: string,
+  keyPath: string,
+  certPath: string,
+  round: number,
+  which: 'both' | 'key' | 'cert' = 'both',
+): void {
   rmSync(join(dir, 'keys'), { recursive: true, force: true });
   rmSync(join(dir, 'certs'), { recursive: true, force: true });
   mkdirSync(join(dir, 'keys'), { recursive: true });
   mkdirSync(join(dir, 'certs'), { recursive: true });
   const v = variants[round % variants.length]!;
-  writeFileSync(keyPath, v.keyPem, { mode: 0o400 });
-  writeFileSync(certPath, v.certPem, { mode: 0o444 });
+  if (which !== 'cert') writeFileSync(keyPath, v.keyPem, { mode: 0o400 });
+  if (which !== 'key') writeFileSync(certPath, v.certPem, { mode: 0o444 });
+}
+
+interface Round {
+  round: number;
+  verdict: Verdict;
+  keyPath: string;
+  certPath: string;
 }
 
 async function killLoop(
+  name: string,
   mode: 'pair' | 'naive',
   kills: number,
-  onRound: (round: number, dir: string, keyPath: string, certPath: string) => Promise<void>,
+  options: {
+    /** Puts the files into a starting state before a round (the loop starts from a plain, complete pair). */
+    reset?: (round: number, previous: Verdict, files: { dir: string; keyPath: string; certPath: string }) => void;
+    onRound?: (r: Round) => Promise<void>;
+  } = {},
 ) {
-  const dir = join(root, mode);
+  const dir = join(root, name);
   const keyPath = join(dir, 'keys', 'svc.key.pem');
   const certPath = join(dir, 'certs', 'svc.cert.pem');
   resetToPlainFiles(dir, keyPath, certPath, 0);
-  const verdicts: Record<Verdict, number> = { match: 0, mismatch: 0, incomplete: 0 };
+  const verdicts: Record<Verdict, number> = { match: 0, mismatch: 0, missing: 0, torn: 0 };
   const seen = new Set<string>();
   let writes = 0;
+  let previous: Verdict = 'match';
   // One child is always warming up while the current one runs, so spawn cost overlaps the kill rounds.
   let next = spawnChild(keyPath, certPath, mode);
   for (let round = 0; round < kills; round++) {
+    options.reset?.(round, previous, { dir, keyPath, certPath });
     const child = next;
     await within(child.ready, 15_000, 'the child to load');
     next = spawnChild(keyPath, certPath, mode);
@@ -159,9 +180,9 @@ async function killLoop(
     writes += child.writes();
     const { verdict, seen: pair } = readAsIndependentReader(keyPath, certPath);
     verdicts[verdict]++;
+    previous = verdict;
     if (pair !== undefined) seen.add(pair);
-    await onRound(round, dir, keyPath, certPath);
-    if (verdict === 'match' && mode === 'pair' && round % 10 === 9) resetToPlainFiles(dir, keyPath, certPath, round);
+    await options.onRound?.({ round, verdict, keyPath, certPath });
   }
   next.proc.kill('SIGKILL');
   await next.exited.catch(() => undefined);
@@ -172,30 +193,46 @@ describe('writeKeyCertPair under SIGKILL', () => {
   it(`leaves a complete, matching pair after each of ${KILLS} kills at random moments`, async () => {
     const t0 = performance.now();
     const failures: string[] = [];
-    const { verdicts, seen, writes } = await killLoop('pair', KILLS, async (round, _dir, keyPath, certPath) => {
-      const independent = readAsIndependentReader(keyPath, certPath);
-      if (independent.verdict !== 'match') failures.push(`round ${round}: ${independent.verdict}`);
-      // our own reader must agree with the independent one, again without any recovery step
-      const ours = await readKeyCertPair({ keyPath, certPath });
-      if (ours?.keyPem !== readFileSync(keyPath, 'utf8') || ours.certPem !== readFileSync(certPath, 'utf8')) {
-        failures.push(`round ${round}: readKeyCertPair disagrees with plain reads`);
-      }
+    const { verdicts, seen, writes } = await killLoop('pair', 'pair', KILLS, {
+      // every tenth round starts again from plain files, so kills also land inside the migration
+      reset: (round, previous, f) => {
+        if (round % 10 === 9 && previous === 'match') resetToPlainFiles(f.dir, f.keyPath, f.certPath, round);
+      },
+      onRound: async ({ round, verdict, keyPath, certPath }) => {
+        if (verdict !== 'match') failures.push(`round ${round}: ${verdict}`);
+        // our own reader must agree with the independent one, again without any recovery step
+        const ours = await readKeyCertPair({ keyPath, certPath });
+        if (ours?.keyPem !== readFileSync(keyPath, 'utf8') || ours.certPem !== readFileSync(certPath, 'utf8')) {
+          failures.push(`round ${round}: readKeyCertPair disagrees with plain reads`);
+        }
+      },
     });
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
       `[pair-crash] ${KILLS} kills, ${writes} completed writes, ${seen.size} distinct pairs seen, ${seconds} s`,
     );
     expect(failures).toEqual([]);
-    expect(verdicts).toEqual({ match: KILLS, mismatch: 0, incomplete: 0 });
+    expect(verdicts).toEqual({ match: KILLS, mismatch: 0, missing: 0, torn: 0 });
     // the writer really was busy: writes completed and many different pairs were on disk at kill time
     // (most kills land inside a write: one takes ~8 ms, a cold child's first one longer)
     expect(writes).toBeGreaterThan(KILLS / 10);
     expect(seen.size).toBeGreaterThanOrEqual(4);
+  }, 240_000);
+
+  it('with only one old file present (no complete old pair), a kill never leaves a mixed or torn pair', async () => {
+    const { verdicts } = await killLoop('partial', 'pair', PARTIAL_KILLS, {
+      reset: (round, _previous, f) =>
+        resetToPlainFiles(f.dir, f.keyPath, f.certPath, round + 1, round % 2 === 0 ? 'key' : 'cert'),
+    });
+    console.log(`[pair-crash] starting from one file: ${JSON.stringify(verdicts)}`);
+    expect(verdicts.mismatch).toBe(0);
+    expect(verdicts.torn).toBe(0);
+    expect(verdicts.match).toBeGreaterThan(0);
   }, 120_000);
 
   it('catches a naive writer (two separate atomic renames) leaving a mixed pair', async () => {
-    const { verdicts } = await killLoop('naive', CONTROL_KILLS, async () => undefined);
+    const { verdicts } = await killLoop('naive', 'naive', CONTROL_KILLS);
     console.log(`[pair-crash] naive writer: ${JSON.stringify(verdicts)}`);
     expect(verdicts.mismatch).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 });

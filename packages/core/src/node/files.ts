@@ -224,7 +224,8 @@ export interface KeyCertPair {
  * Migration (plain files from siad or an older run): the existing pair is first copied into a generation and the
  * plain files are replaced by links to it one at a time; each link shows the same bytes as the file it replaced, so
  * readers still see the old pair. Only then does the new pair go in as above. With no complete old pair there is
- * nothing to keep; a crash then can leave only one of the two paths present, which readers treat as "no pair yet".
+ * nothing to keep; a crash then can leave only one of the two paths present (the new one), which readers treat as "no
+ * pair yet", but never a new key beside an old cert.
  *
  * Writers are serialized within the process; two processes writing the same pair at once are not supported.
  */
@@ -468,12 +469,18 @@ export async function writeKeyCertPair(pair: KeyCertPair): Promise<void> {
     if (generation === undefined) {
       // Plain files (or nothing): keep showing what readers see now while the paths become links.
       const oldKey = await readOrUndefined(layout.keyPath);
-      const oldCert = oldKey === undefined ? undefined : await readOrUndefined(layout.certPath);
+      const oldCert = await readOrUndefined(layout.certPath);
       const start = oldKey !== undefined && oldCert !== undefined ? { keyPem: oldKey, certPem: oldCert } : undefined;
       generation = await writeGeneration(layout, start ?? { keyPem, certPem }, own);
       await replaceWithSymlink(layout.current, generation);
-      await replaceWithSymlink(layout.keyPath, layout.keyLink);
-      await replaceWithSymlink(layout.certPath, layout.certLink);
+      // With only one old file present, link that one first: a crash in between then leaves one new file and one
+      // missing, never the new key beside an old cert (or the reverse).
+      const certFirst = oldKey === undefined && oldCert !== undefined;
+      const links: [string, string][] = [
+        [layout.keyPath, layout.keyLink],
+        [layout.certPath, layout.certLink],
+      ];
+      for (const [path, target] of certFirst ? links.reverse() : links) await replaceWithSymlink(path, target);
       if (start === undefined) {
         await pruneGenerations(layout, generation, keep);
         return;
