@@ -1,0 +1,39 @@
+/**
+ * Importing the browser-safe entry must load no AWS SDK module (`@aws-sdk/*`) and no Node built-in. Checked from the
+ * real module graph of a fresh Node process (see module-graph-probe.mjs).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const probe = fileURLToPath(new URL('./module-graph-probe.mjs', import.meta.url));
+
+async function graph(entry: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', probe, entry], {
+    cwd: root,
+    timeout: 60_000,
+  });
+  const { esm, cjs } = JSON.parse(stdout) as { esm: string[]; cjs: string[] };
+  return [...esm, ...cjs];
+}
+
+describe('module graph', () => {
+  it('@ecs-identity/consul-login (index) loads no @aws-sdk/* module and no node: built-in', async () => {
+    const loaded = await graph('packages/consul-login/src/index.ts');
+    // The probe saw the real graph, from sources: our entry, core, and the signer.
+    expect(loaded.some((u) => u.endsWith('packages/consul-login/src/index.ts'))).toBe(true);
+    expect(loaded.some((u) => u.endsWith('packages/core/src/index.ts'))).toBe(true);
+    expect(loaded.some((u) => u.includes('/@smithy/signature-v4/'))).toBe(true);
+    expect(loaded.some((u) => u.includes('/@aws-crypto/sha256-js/'))).toBe(true);
+    expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
+    expect(loaded.filter((u) => u.startsWith('node:'))).toEqual([]);
+  });
+
+  it('the probe does record built-ins: the ./node entry loads node:fs', async () => {
+    const loaded = await graph('packages/consul-login/src/node.ts');
+    expect(loaded).toContain('node:fs');
+    expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
+  });
+});
