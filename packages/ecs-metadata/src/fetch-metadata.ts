@@ -24,7 +24,7 @@ export const ECS_AGENT_BASE_URL = 'http://169.254.170.2';
 
 /** @public */
 export interface MetadataFetchOptions {
-  /** Where to read `ECS_CONTAINER_METADATA_URI_V4` / `ECS_CONTAINER_METADATA_URI`. Default `process.env` when it exists. */
+  /** Where to read `ECS_CONTAINER_METADATA_URI_V4` and `ECS_CONTAINER_METADATA_URI`. Default `process.env` if any. */
   env?: Environment;
   /** Base of the v2 endpoint. Default `http://169.254.170.2` (tests point it at the testkit agent). */
   v2BaseUrl?: string;
