@@ -9,7 +9,6 @@ export * from './access-token-verify.js';
 export * from './attestation.js';
 export * from './credentials.js';
 export * from './csr.js';
-export * from './identity-provider.js';
 export * from './identity-sink.js';
 export * from './keys.js';
 export * from './names.js';

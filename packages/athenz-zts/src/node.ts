@@ -3,6 +3,8 @@
  * siad's layout. Re-exports the browser-safe entry, so one import gives everything.
  * @packageDocumentation
  */
+
 export * from './index.js';
+export * from './node/identity-provider.js';
 export * from './node/siad-file-sink.js';
 export * from './node/zts-transport.js';

@@ -14,17 +14,18 @@ import {
   safeLogger,
   systemClock,
 } from '@ecs-identity/core';
-import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
-import { attest, type StsEndpoint } from './attestation.js';
-import { buildX509Identity, isCertificateValidAt, type X509Identity } from './credentials.js';
-import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from './csr.js';
-import type { IdentitySink, StoredPair } from './identity-sink.js';
-import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from './keys.js';
-import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from './names.js';
-import { resolveService } from './resolve-identity.js';
-import { parseCertificate } from './x509-info.js';
-import type { ClientTls, ZtsClient } from './zts-client.js';
-import type { InstanceRef } from './zts-types.js';
+import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-identity/ecs-metadata';
+import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import { attest, type StsEndpoint } from '../attestation.js';
+import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
+import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js';
+import type { IdentitySink, StoredPair } from '../identity-sink.js';
+import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
+import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
+import { resolveService } from '../resolve-identity.js';
+import { parseCertificate } from '../x509-info.js';
+import type { ClientTls, ZtsClient } from '../zts-client.js';
+import type { InstanceRef } from '../zts-types.js';
 
 /** The task facts the identity needs (ecs-metadata's `taskIdentity()` gives them). @public */
 export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' | 'taskId'>;
@@ -33,10 +34,10 @@ export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' 
 export interface AthenzIdentityOptions extends CryptoOption {
   /** The ZTS client (Node: `createZtsClient({ url, transport: ztsTransport({ caBundle }) })`). */
   zts: ZtsClient;
-  /** Region, account, partition and task id, or a function that finds them (called once). */
-  task: TaskFacts | ((signal: AbortSignal) => Promise<TaskFacts>);
-  /** The task-role credentials (ecs-metadata's `containerCredentials()`): attestation source, and the task role ARN. */
-  credentials: CredentialProvider<AwsCredentials>;
+  /** Region, account, partition and task id, or a function that finds them (called once). Default: the ECS task metadata endpoint. */
+  task?: TaskFacts | ((signal: AbortSignal) => Promise<TaskFacts>);
+  /** The task-role credentials: attestation source, and the task role ARN. Default: ecs-metadata's `containerCredentials()` (closed with this provider). */
+  credentials?: CredentialProvider<AwsCredentials>;
   /** Athenz domain and service; else `iamRoleArn`, else the task role `<domain>.<service>-service`. */
   domain?: string;
   service?: string;
@@ -44,7 +45,7 @@ export interface AthenzIdentityOptions extends CryptoOption {
   iamRoleArn?: string;
   /** IAM path of the `<domain>.<service>` role when domain and service are given. Default `/`. */
   rolePath?: string;
-  /** Environment to read `ATHENZ_SIA_IAM_ROLE_ARN` from. Default `process.env` where it exists. */
+  /** Environment for `ATHENZ_SIA_IAM_ROLE_ARN` and the default task metadata / credentials lookups. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** The provider name. Default `<providerPrefix>.<region>`. */
   provider?: string;
@@ -113,13 +114,11 @@ function processEnv(): Record<string, string | undefined> {
  * Creates the service identity provider.
  * @example
  * ```ts
- * import { containerCredentials, getTaskMetadata, taskIdentity } from '@ecs-identity/ecs-metadata';
  * import { athenzIdentityProvider, createZtsClient, siadFileSink, ztsTransport } from '@ecs-identity/athenz-zts/node';
  *
+ * // task facts and task-role credentials come from the ECS agent by default
  * const identity = athenzIdentityProvider({
  *   zts: createZtsClient({ url: 'https://zts.example.com:4443/zts/v1', transport: ztsTransport({ caBundle }) }),
- *   task: async (signal) => taskIdentity(await getTaskMetadata({ signal })),
- *   credentials: containerCredentials(),
  *   dnsSuffixes: ['aws.athenz.example.com'],
  *   sink: siadFileSink(),
  * });
@@ -155,6 +154,10 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   const logger = safeLogger(options.logger);
   const zts = options.zts;
   const reRegister = options.reRegister ?? true;
+  const env = options.env ?? processEnv();
+  const ownCredentials = options.credentials ? undefined : containerCredentials({ env });
+  const credentials = (options.credentials ?? ownCredentials) as CredentialProvider<AwsCredentials>;
+  const taskSource = options.task ?? ((signal: AbortSignal) => getTaskIdentity({ signal, env }));
 
   let context: Promise<Context> | undefined;
   // The newest identity ZTS issued whose save failed: the next refresh must use it, not the one before
@@ -162,14 +165,14 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   let unsaved: X509Identity | undefined;
 
   async function resolveContext(signal: AbortSignal): Promise<Context> {
-    const task = typeof options.task === 'function' ? await options.task(signal) : options.task;
+    const task = typeof taskSource === 'function' ? await taskSource(signal) : taskSource;
     if (!task?.region || !task.accountId || !task.taskId || !task.partition) {
       throw new IdentityError('INVALID_CONFIG', 'the task facts need partition, region, accountId and taskId');
     }
-    const iamRoleArn = options.iamRoleArn ?? (options.env ?? processEnv()).ATHENZ_SIA_IAM_ROLE_ARN;
+    const iamRoleArn = options.iamRoleArn ?? env.ATHENZ_SIA_IAM_ROLE_ARN;
     let taskRoleArn: string | undefined;
     if (options.domain === undefined && iamRoleArn === undefined) {
-      taskRoleArn = (await options.credentials.get({ signal })).roleArn;
+      taskRoleArn = (await credentials.get({ signal })).roleArn;
     }
     const resolved = resolveService({
       ...(options.domain === undefined ? {} : { domain: options.domain }),
@@ -232,7 +235,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
         taskId: ctx.task.taskId,
         roleArn: ctx.attestationRoleArn,
         region: ctx.task.region,
-        credentials: options.credentials,
+        credentials,
         signal,
         ...(options.stsEndpoint ? { stsEndpoint: options.stsEndpoint } : {}),
         ...(options.sessionName ? { sessionName: options.sessionName } : {}),
@@ -401,6 +404,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     jitterMs: options.jitterMs ?? 10 * 60_000,
     backgroundRefresh: options.backgroundRefresh ?? true,
     dispose: async (last) => {
+      await ownCredentials?.close();
       if (!options.deleteOnClose || !last || !context) return;
       const ctx = await context;
       await zts.deleteInstance(refOf(ctx), tlsOf(last));
