@@ -110,6 +110,12 @@ describe('defineSecrets', () => {
     );
   });
 
+  it('rejects a non-object with INVALID_ARGUMENT', () => {
+    expect(() => defineSecrets('nope' as unknown as object, [])).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+
   it('registers values assigned later to a secret field', () => {
     const token = consulToken() as { secretId: string };
     const next = 'f0e1d2c3-b4a5-4697-8877-665544332211';

@@ -12,6 +12,8 @@
  * @packageDocumentation
  */
 
+import { IdentityError } from './errors.js';
+
 /** What a secret shows as. @public */
 export const REDACTED = '[REDACTED]' as const;
 
@@ -90,8 +92,9 @@ export function scrubSecrets(text: string): string {
  */
 export function defineSecrets<T extends object>(credential: T, keys: readonly (keyof T)[]): T {
   if (credential === null || typeof credential !== 'object') {
-    throw new TypeError('defineSecrets: credential must be an object');
+    throw new IdentityError('INVALID_ARGUMENT', 'defineSecrets: credential must be an object');
   }
+  if (!Array.isArray(keys)) throw new IdentityError('INVALID_ARGUMENT', 'defineSecrets: keys must be an array');
   const secretKeys = new Set<PropertyKey>([...(holders.get(credential) ?? []), ...(keys as readonly PropertyKey[])]);
   for (const key of keys as readonly PropertyKey[]) {
     let current: unknown = (credential as Record<PropertyKey, unknown>)[key];
