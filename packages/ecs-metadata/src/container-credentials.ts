@@ -37,9 +37,9 @@ export interface CredentialsEndpointOptions {
   /** Base a RELATIVE URI is appended to. Default `http://169.254.170.2` (tests point it at the testkit agent). */
   relativeBaseUrl?: string;
   /**
-   * Which variable wins when both are set. Default `'full'`, as the issue, the ECS documentation and
-   * aws-sdk-js-v3's `fromHttp` (the first link of its default chain) do; smithy-rs and the older
-   * `fromContainerMetadata` prefer the relative URI (`'relative'`). See the README.
+   * Which variable wins when both are set. Default `'full'`: the issue, and aws-sdk-js-v3's `fromHttp` (the first
+   * link of its Node default chain). The AWS SDKs reference guide, smithy-rs and `fromContainerMetadata` give the
+   * relative URI precedence (`'relative'`). See the README.
    */
   precedence?: 'full' | 'relative';
   /** Allow plain http to any host. Default false: only 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and loopback. */
@@ -213,13 +213,20 @@ async function authorization(
 export function containerCredentials(options: ContainerCredentialsOptions = {}): RefreshingProvider<AwsCredentials> {
   const endpoint = resolveCredentialsEndpoint(options);
   const clock = options.clock ?? systemClock;
+  const log = safeLogger(options.logger);
+  const env = options.env ?? defaultEnv();
+  if (env[ENV_FULL_URI]?.trim() && env[ENV_RELATIVE_URI]?.trim()) {
+    log.warn(
+      { using: endpoint.source },
+      `container credentials: both ${ENV_FULL_URI} and ${ENV_RELATIVE_URI} are set; using ${endpoint.source}`,
+    );
+  }
   const http =
     options.http ??
     createHttpClient({
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
     });
-  const log = safeLogger(options.logger);
   const where = safeUrl(endpoint.url);
 
   const fetchOnce = (signal: AbortSignal) =>

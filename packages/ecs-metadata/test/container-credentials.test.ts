@@ -142,8 +142,11 @@ describe('containerCredentials', () => {
       ...full.env,
       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: relative.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI!,
     };
-    await provider({ env, relativeBaseUrl: relative.url }).get();
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_o: unknown, m?: string) => warnings.push(String(m)) };
+    await provider({ env, relativeBaseUrl: relative.url, logger }).get();
     expect([full.requests.length, relative.requests.length]).toEqual([1, 0]);
+    expect(warnings).toEqual([expect.stringMatching(/both .* are set; using AWS_CONTAINER_CREDENTIALS_FULL_URI/)]);
     await provider({ env, relativeBaseUrl: relative.url, precedence: 'relative' }).get();
     expect([full.requests.length, relative.requests.length]).toEqual([1, 1]);
   });
