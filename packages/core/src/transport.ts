@@ -104,7 +104,7 @@ export class HttpStatusError extends IdentityError {
 
   constructor(init: HttpStatusErrorInit) {
     const url = safeUrl(init.url);
-    const responseText = scrubSecrets(truncateUtf8(init.responseText ?? '', MAX_ERROR_TEXT_BYTES));
+    const responseText = truncateUtf8(scrubSecrets(init.responseText ?? ''), MAX_ERROR_TEXT_BYTES);
     const excerpt = responseText.trim().replace(/\s+/g, ' ').slice(0, MESSAGE_TEXT_CHARS);
     const message = `${init.method} ${url} answered ${init.status}${excerpt ? `: ${excerpt}` : ''}`;
     const retryable = init.retryable ?? isRetryableStatus(init.status);
@@ -225,8 +225,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         }
         const accept = req.acceptStatus ?? ((s: number) => s >= 200 && s <= 299);
         const isError = !accept(res.status);
-        // An error body is read with a smaller cap: only responseText (64 KiB) keeps it.
-        const cap = isError ? Math.min(maxBytes, MAX_ERROR_TEXT_BYTES) : maxBytes;
+        // An error body is read with a smaller cap: only responseText (64 KiB) keeps it. The margin lets a secret
+        // that straddles 64 KiB be scrubbed whole before the text is cut.
+        const cap = isError ? Math.min(maxBytes, MAX_ERROR_TEXT_BYTES + 4096) : maxBytes;
         let body: Uint8Array;
         try {
           body = await readBody(res, cap, !isError, where, controller.signal, () => controller.abort());
