@@ -62,6 +62,8 @@ export interface CallOptions {
   cert?: string;
   key?: string;
   ca: string;
+  /** Overrides the Content-Type the body would get. */
+  contentType?: string;
 }
 
 export function call(url: string, method: string, opts: CallOptions): Promise<HttpsAnswer> {
@@ -69,6 +71,7 @@ export function call(url: string, method: string, opts: CallOptions): Promise<Ht
   const headers: Record<string, string> = {};
   if (opts.json !== undefined) headers['content-type'] = 'application/json';
   if (opts.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -83,6 +86,8 @@ export function call(url: string, method: string, opts: CallOptions): Promise<Ht
       },
       (res) => {
         const chunks: Buffer[] = [];
+        res.on('error', reject);
+        res.on('aborted', () => reject(new Error('response aborted')));
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');

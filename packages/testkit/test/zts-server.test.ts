@@ -622,6 +622,17 @@ describe('role certificates, access tokens, JWKS and delete', () => {
     expect(res.status).toBe(401);
   });
 
+  it('follows role membership changes (setRoleMembers)', async () => {
+    const form = 'grant_type=client_credentials&scope=sports:role.writers';
+    expect((await token(form)).status).toBe(403);
+    zts.setRoleMembers('sports', 'writers', ['sports.backend', 'sports.api']);
+    try {
+      expect((await token(form)).status).toBe(200);
+    } finally {
+      zts.setRoleMembers('sports', 'writers', ['sports.backend']);
+    }
+  });
+
   it('serves the non-RFC curve name without rfc=true', async () => {
     const res = await call(`${zts.baseUrl}/oauth2/keys`, 'GET', { ca: zts.caPem });
     expect(res.json.keys[0].crv).toBe('prime256v1');
@@ -736,6 +747,30 @@ describe('faults and the request log', () => {
     expect(log.some((e) => e.principal === 'sports.api' && e.path === '/zts/v1/oauth2/token')).toBe(true);
     const text = JSON.stringify(log);
     for (const secret of [goodCreds.secret, goodCreds.token, 'BEGIN']) expect(text).not.toContain(secret);
+  });
+
+  it('truncates an answer mid-body', async () => {
+    zts.setFault({ match: { path: '/oauth2/keys' }, truncate: true, times: 1 });
+    await expect(call(`${zts.baseUrl}/oauth2/keys`, 'GET', { ca: zts.caPem })).rejects.toThrow();
+    expect(zts.requests().at(-1)).toMatchObject({ status: 200, error: 'truncated answer (fault)' });
+  });
+
+  it('refuses bodies of another media type (415), as Jersey does', async () => {
+    const csr = await makeCsr(key, serviceSpec());
+    const res = await call(`${zts.baseUrl}/instance`, 'POST', {
+      ca: zts.caPem,
+      contentType: 'text/plain',
+      json: { provider: PROVIDER, domain: 'sports', service: 'api', attestationData: attestation(), csr },
+    });
+    expect(res.json).toEqual({ code: 415, message: 'Unsupported Media Type' });
+    const cert = await registered();
+    const token = await call(`${zts.baseUrl}/oauth2/token`, 'POST', {
+      ca: zts.caPem,
+      cert,
+      key: key.pem,
+      json: { grant_type: 'client_credentials', scope: 'sports:role.readers' },
+    });
+    expect(token.status).toBe(415);
   });
 
   it('answers unknown paths with a ZTS 404 body', async () => {

@@ -38,6 +38,8 @@ export interface ZtsFault {
   delayMs?: number;
   /** Destroy the connection without an answer. */
   reset?: boolean;
+  /** Handle the request, then send only the first half of the answer's body and destroy the connection. */
+  truncate?: boolean;
   /** How many matching requests the fault applies to. Default: every one until cleared. */
   times?: number;
 }
@@ -74,6 +76,8 @@ export interface ZtsEmulator {
   setFault(fault?: ZtsFault): void;
   /** Revokes an instance's record as a stale refresh would (its next refresh answers 403 `Certificate revoked`). */
   revoke(instanceId: string, provider?: string): number;
+  /** Replaces a role's members (creating the role), as a ZMS change would; takes effect on the next request. */
+  setRoleMembers(domain: string, role: string, members: string[]): void;
   /** The token signing keys, as `GET /oauth2/keys?rfc=true` serves them. */
   jwks(): { keys: JWK[] };
   /** Stops listening and destroys every open connection. */
@@ -178,7 +182,10 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     const body = method === 'POST' ? await readBody(req) : '';
     const client = await authenticate(req);
     if (client) entry.principal = client.principal;
+    // Jersey's @Consumes: a body of another media type never reaches the handler
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     const json = (): unknown => {
+      if (mediaType !== 'application/json') throw new ZtsError(415, 'Unsupported Media Type');
       try {
         return JSON.parse(body) as unknown;
       } catch {
@@ -194,7 +201,10 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
       }
     }
     if (path === '/rolecert' && method === 'POST') return roleCertificate(ctx, json(), client);
-    if (path === '/oauth2/token' && method === 'POST') return accessToken(ctx, body, client);
+    if (path === '/oauth2/token' && method === 'POST') {
+      if (mediaType !== 'application/x-www-form-urlencoded') throw new ZtsError(415, 'Unsupported Media Type');
+      return accessToken(ctx, body, client);
+    }
     if (path === '/oauth2/keys' && method === 'GET') return keys(ctx, query.get('rfc') === 'true');
     throw new ZtsError(404, 'Not Found');
   }
@@ -251,6 +261,17 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
       entry.error = err.message;
     }
     entry.status = reply.status;
+    if (active?.truncate && reply.body !== undefined) {
+      const text = JSON.stringify(reply.body);
+      entry.error = 'truncated answer (fault)';
+      res.writeHead(reply.status, {
+        ...reply.headers,
+        'Content-Type': 'application/json',
+        'Content-Length': String(Buffer.byteLength(text)),
+      });
+      res.write(text.slice(0, Math.floor(text.length / 2)), () => req.socket.destroy());
+      return;
+    }
     send(res, reply);
   }
 
@@ -291,6 +312,14 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
       fault = f ? { ...f, left: f.times ?? Number.POSITIVE_INFINITY } : undefined;
     },
     revoke: (instanceId, provider) => ctx.records.revoke(instanceId, provider),
+    setRoleMembers: (domain, role, members) => {
+      const d = ctx.domains.get(domain.toLowerCase());
+      if (!d) throw new TypeError(`unknown domain ${domain}`);
+      d.roles.set(
+        role.toLowerCase(),
+        members.map((m) => m.toLowerCase()),
+      );
+    },
     jwks: () => jwks(signer, true),
     close: () =>
       new Promise<void>((resolve) => {
