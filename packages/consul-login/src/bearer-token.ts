@@ -58,14 +58,14 @@ const GET_ENTITY_URL = 'x-consul-iam-getentity-url';
 const GET_ENTITY_HEADERS = 'x-consul-iam-getentity-headers';
 const GET_ENTITY_BODY = 'x-consul-iam-getentity-body';
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 
 // Header values travel as-is to AWS through the Consul server: no control characters.
 const HEADER_VALUE = /^[\x20-\x7e]+$/;
 
 function base64(text: string): string {
-  // ASCII (every header and URL here) is its own UTF-8 and Latin-1: btoa takes it as is.
-  if (ASCII.test(text)) return btoa(text);
+  // Printable ASCII (every header and URL here) is its own UTF-8 and Latin-1: btoa takes it as is.
+  if (!NOT_PRINTABLE_ASCII.test(text)) return btoa(text);
   const bytes = new TextEncoder().encode(text);
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
