@@ -130,12 +130,6 @@ function processEnv(): Record<string, string | undefined> {
 export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzIdentityProvider {
   if (!options?.zts)
     throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: zts (a ZtsClient) is required');
-  if (!options.credentials) {
-    throw new IdentityError(
-      'INVALID_ARGUMENT',
-      'athenzIdentityProvider: credentials (the task-role provider) are required',
-    );
-  }
   if (!Array.isArray(options.dnsSuffixes) || options.dnsSuffixes.length === 0) {
     throw new IdentityError(
       'INVALID_ARGUMENT',

@@ -1,0 +1,278 @@
+// End to end: the testkit ECS agent (task metadata + task-role credentials), AWS (STS AssumeRole /
+// GetCallerIdentity with strict SigV4) and ZTS (HTTPS with its own CA, CSR rules, attestation checked against the
+// fake AWS, serial tracking, role certs, JWT access tokens). Nothing is stubbed on the client side.
+import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type AthenzIdentityOptions,
+  accessTokenProvider,
+  athenzIdentityProvider,
+  createZtsClient,
+  describeCertificate,
+  type NodeZtsTransport,
+  roleCertificateProvider,
+  siadFileSink,
+  siadPaths,
+  verifyAccessToken,
+  type ZtsClient,
+  ztsTransport,
+} from '@ecs-identity/athenz-zts/node';
+import { IdentityError } from '@ecs-identity/core';
+import {
+  type AwsEmulator,
+  type EcsAgent,
+  startAws,
+  startEcsAgent,
+  startZts,
+  type ZtsEmulator,
+} from '@ecs-identity/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+let aws: AwsEmulator;
+let agent: EcsAgent;
+let zts: ZtsEmulator;
+let transport: NodeZtsTransport;
+let client: ZtsClient;
+let root: string;
+const open: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  aws = await startAws({ region: 'us-west-2' });
+  const taskRole = aws.addRole({ name: 'sports.api-service', path: '/ecs/', trust: ['*'] });
+  aws.addRole({ name: 'sports.api', path: '/ecs/', trust: [taskRole.arn] });
+  agent = await startEcsAgent({
+    region: 'us-west-2',
+    taskRoleArn: taskRole.arn,
+    credentials: async (arn) => aws.issueRoleCredentials(arn),
+  });
+  zts = await startZts({
+    aws: { url: aws.url, region: 'us-west-2' },
+    providers: ['athenz.aws-ecs.us-west-2'],
+    dnsSuffix: 'aws.athenz.cloud',
+    domains: [
+      {
+        name: 'sports',
+        awsAccount: '123456789012',
+        services: ['api'],
+        roles: { readers: ['sports.api'] },
+        instanceDeleters: ['sports.api'],
+      },
+      { name: 'weather', services: [], roles: { writers: ['sports.api'], admins: ['other.svc'] } },
+    ],
+  });
+  transport = ztsTransport({ caBundle: zts.caPem });
+  client = createZtsClient({ url: zts.baseUrl, transport });
+  root = mkdtempSync(join(tmpdir(), 'athenz-zts-e2e-'));
+});
+
+afterAll(async () => {
+  for (const p of open.splice(0)) await p.close().catch(() => {});
+  transport?.close();
+  await Promise.all([zts?.close(), agent?.close(), aws?.close()]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close().catch(() => {});
+});
+
+function identity(over: Partial<AthenzIdentityOptions> = {}) {
+  const p = athenzIdentityProvider({
+    zts: client,
+    env: agent.env,
+    dnsSuffixes: ['aws.athenz.cloud'],
+    sink: siadFileSink({ root }),
+    caBundlePem: zts.caPem,
+    stsEndpoint: aws.url,
+    keyType: 'ec',
+    backgroundRefresh: false,
+    ...over,
+  });
+  open.push(p);
+  return p;
+}
+
+function opensslVerify(certPem: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'athenz-zts-verify-'));
+  try {
+    writeFileSync(join(dir, 'ca.pem'), zts.caPem);
+    writeFileSync(join(dir, 'cert.pem'), certPem);
+    const r = spawnSync('openssl', ['verify', '-CAfile', 'ca.pem', 'cert.pem'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    return r.stdout + r.stderr;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const instancePosts = () => zts.requests().filter((r) => r.method === 'POST' && r.path.startsWith('/zts/v1/instance'));
+
+describe('identity against the testkit ZTS', () => {
+  it('registers from the ECS agent alone (task metadata, task-role credentials, attestation) with an RSA 2048 key', async () => {
+    const p = identity({ keyType: 'rsa', sink: siadFileSink({ root: join(root, 'rsa') }) });
+    const id = await p.get();
+    expect(id.domain).toBe('sports');
+    expect(id.service).toBe('api');
+    expect(id.instanceId).toBe(agent.taskId);
+    expect(id.provider).toBe('athenz.aws-ecs.us-west-2');
+    const names = describeCertificate(id.certificatePem);
+    expect(names.commonNames).toEqual(['sports.api']);
+    expect(names.dnsNames).toContain('api.sports.aws.athenz.cloud');
+    expect(names.uris).toContain(`athenz://instanceid/athenz.aws-ecs.us-west-2/${agent.taskId}`);
+    expect(opensslVerify(id.certificatePem)).toMatch(/cert\.pem: OK/);
+    expect(id.privateKeyPem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+    const expectedLifetime = 7 * 24 * 3600_000;
+    expect(Math.abs(id.expiresAt.getTime() - id.notBefore.getTime() - expectedLifetime)).toBeLessThan(5 * 60_000);
+    // the attestation reached AWS as AssumeRole into the /ecs/ path role, and ZTS checked it with GetCallerIdentity
+    expect(aws.requests.some((r) => r.action === 'AssumeRole' && r.status === 200)).toBe(true);
+    expect(
+      aws.requests.some((r) => r.action === 'GetCallerIdentity' && r.callerArn?.includes(':assumed-role/sports.api/')),
+    ).toBe(true);
+    await p.close();
+  });
+
+  it('refreshes over mTLS with the current cert, rotates keys when asked, and a stale cert is revoked', async () => {
+    const p = identity({ rotateKey: true });
+    const first = await p.get();
+    const second = await p.get({ forceRefresh: true });
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(second.privateKeyPem).not.toBe(first.privateKeyPem);
+    const refresh = instancePosts().at(-1);
+    expect(refresh?.path).toBe(`/zts/v1/instance/athenz.aws-ecs.us-west-2/sports/api/${agent.taskId}`);
+    expect(refresh?.principal).toBe('sports.api');
+    expect(refresh?.status).toBe(200);
+    const third = await p.get({ forceRefresh: true });
+    expect(third.serialNumber).not.toBe(second.serialNumber);
+    await p.close();
+    // `first` is now two generations old. Put it back on disk, as a restored backup would, and start again:
+    // the refresh with it revokes the record.
+    const staleSink = siadFileSink({ root: join(root, 'stale') });
+    await staleSink.saveIdentity('sports', 'api', { keyPem: first.privateKeyPem, certPem: first.certificatePem });
+    const e = await identity({ sink: staleSink, reRegister: false })
+      .get()
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ZTS_REVOKED')).toBe(true);
+    expect((e as Error).message).toMatch(/revoked/i);
+    expect(instancePosts().at(-1)?.status).toBe(403);
+    // by default the provider registers anew, with a new key
+    const fresh = await identity({ sink: staleSink }).get();
+    expect(fresh.privateKeyPem).not.toBe(first.privateKeyPem);
+    expect(instancePosts().at(-1)?.path).toBe('/zts/v1/instance');
+  });
+
+  it('restarts from files with a refresh, not a register, reusing the saved key', async () => {
+    const sink = siadFileSink({ root: join(root, 'restart') });
+    const first = await identity({ sink }).get();
+    const before = instancePosts().length;
+    const again = await identity({ sink }).get();
+    const posts = instancePosts().slice(before);
+    expect(posts.map((r) => r.path)).toEqual([`/zts/v1/instance/athenz.aws-ecs.us-west-2/sports/api/${agent.taskId}`]);
+    expect(again.privateKeyPem).toBe(first.privateKeyPem);
+    expect(readFileSync(siadPaths('sports', 'api', { root: join(root, 'restart') }).certPath, 'utf8')).toBe(
+      again.certificatePem,
+    );
+  });
+
+  it('deletes the instance record on close when asked', async () => {
+    const p = identity({ deleteOnClose: true, sink: siadFileSink({ root: join(root, 'delete') }) });
+    await p.get();
+    await p.close();
+    const del = zts.requests().find((r) => r.method === 'DELETE');
+    expect(del?.status).toBe(204);
+  });
+});
+
+describe('role certificates and access tokens against the testkit ZTS', () => {
+  it('issues role certs for member roles, chained to the ZTS CA; refuses a role we are not in', async () => {
+    const id = identity({ sink: siadFileSink({ root: join(root, 'roles') }) });
+    const roles = roleCertificateProvider({
+      zts: client,
+      identity: id,
+      roles: ['sports:role.readers', 'weather:role.writers'],
+    });
+    open.push(roles);
+    const set = await roles.get();
+    const readers = set.certificates['sports:role.readers']!;
+    expect(describeCertificate(readers.certificatePem).commonNames).toEqual(['sports:role.readers']);
+    expect(opensslVerify(readers.certificatePem)).toMatch(/cert\.pem: OK/);
+    const rotated = await id.get({ forceRefresh: true });
+    expect((await roles.get()).identitySerial).toBe(rotated.serialNumber);
+
+    const notMember = roleCertificateProvider({ zts: client, identity: id, roles: ['weather:role.admins'] });
+    open.push(notMember);
+    const e = await notMember.get().catch((err: unknown) => err);
+    expect(IdentityError.is(e)).toBe(true);
+    expect((e as IdentityError).status).toBe(403);
+  });
+
+  it('access tokens verify against the JWKS, are bound to the cert, and are replaced when the cert rotates', async () => {
+    const id = identity({ sink: siadFileSink({ root: join(root, 'tokens') }) });
+    const tokens = accessTokenProvider({
+      zts: client,
+      identity: id,
+      scope: 'sports:domain',
+      verify: { issuer: zts.issuer },
+    });
+    open.push(tokens);
+    const t1 = await tokens.get();
+    const cert1 = await id.get();
+    expect(t1.identitySerial).toBe(cert1.serialNumber);
+    const jwks = await client.jwks();
+    const claims = await verifyAccessToken(t1.token, {
+      jwks,
+      issuer: zts.issuer,
+      audience: 'sports',
+      certificateDer: new Uint8Array(cert1.certificate.rawData),
+    });
+    expect(claims.aud).toBe('sports');
+    const cert2 = await id.get({ forceRefresh: true });
+    const t2 = await tokens.get();
+    expect(t2.token).not.toBe(t1.token);
+    expect(t2.identitySerial).toBe(cert2.serialNumber);
+    // the old token is bound to the old certificate
+    await expect(
+      verifyAccessToken(t1.token, {
+        jwks,
+        issuer: zts.issuer,
+        audience: 'sports',
+        certificateDer: new Uint8Array(cert2.certificate.rawData),
+      }),
+    ).rejects.toMatchObject({ code: 'TOKEN_VERIFICATION_FAILED' });
+  });
+});
+
+describe('ZTS errors reach callers as typed codes with the server message', () => {
+  it('a DNS suffix the provider does not own: ZTS_CSR_REJECTED', async () => {
+    const p = identity({ dnsSuffixes: ['evil.example.com'], sink: siadFileSink({ root: join(root, 'csr') }) });
+    const e = await p.get().catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ZTS_CSR_REJECTED')).toBe(true);
+    expect((e as Error).message).toMatch(/400/);
+  });
+
+  it('an unknown provider: ZTS_PROVIDER_NOT_AUTHORIZED (or the server’s 403), never a secret in the message', async () => {
+    const p = identity({ provider: 'athenz.aws-ecs.eu-west-1', sink: siadFileSink({ root: join(root, 'prov') }) });
+    const e = await p.get().catch((err: unknown) => err);
+    expect(IdentityError.is(e)).toBe(true);
+    expect((e as IdentityError).status).toBe(403);
+    expect((e as Error).message).not.toMatch(/ASIA[A-Z0-9]{12,}/);
+  });
+
+  it('429 with Retry-After: ZTS_RATE_LIMITED, retryable', async () => {
+    zts.setFault({ match: { path: '/instance' }, status: 429, retryAfterSeconds: 3, times: 1 });
+    try {
+      const p = identity({ sink: siadFileSink({ root: join(root, 'rate') }) });
+      const e = await p.get().catch((err: unknown) => err);
+      expect(IdentityError.is(e, 'ZTS_RATE_LIMITED')).toBe(true);
+      expect((e as IdentityError).retryable).toBe(true);
+      expect((e as IdentityError).retryAfterMs).toBe(3000);
+    } finally {
+      zts.setFault();
+    }
+  });
+});
