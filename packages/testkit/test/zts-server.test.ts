@@ -580,7 +580,7 @@ describe('role certificates, access tokens, JWKS and delete', () => {
     const res = await token('grant_type=client_credentials&scope=sports:domain');
     expect(res.status).toBe(200);
     expect(res.json.scope.split(' ').sort()).toEqual(['sports:role.all', 'sports:role.readers']);
-    expect(res.json.expires_in).toBe(3600);
+    expect(res.json.expires_in).toBe(7200);
     expect(decodeJwt(res.json.access_token).scp).toEqual(expect.arrayContaining(['readers', 'all']));
   });
 

@@ -68,7 +68,7 @@ export interface ZtsOptions {
   certLifetimeMinutes?: number;
   /** Role certificate lifetime in minutes when the request asks for none or more. Default 10080. */
   roleCertLifetimeMinutes?: number;
-  /** Access token lifetime when `expires_in` is absent. Default 3600 s. */
+  /** Access token lifetime when `expires_in` is absent. Default 7200 s (ZTS `role_token_default_timeout`). */
   accessTokenDefaultSeconds?: number;
   /** Longest access token lifetime. Default 30 days. */
   accessTokenMaxSeconds?: number;
@@ -78,7 +78,7 @@ export interface ZtsOptions {
   validSubjectO?: string[];
   /** Allowed subject OU values besides the provider. */
   validSubjectOU?: string[];
-  /** Check the subject OU. Default true. */
+  /** Check the subject OU (`athenz.zts.verify_cert_subject_ou`). Default true here; ZTS ships with it off. */
   verifySubjectOU?: boolean;
   /** SPIFFE trust domain. Default `athenz.io`. */
   spiffeTrustDomain?: string;

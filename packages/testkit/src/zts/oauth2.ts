@@ -98,7 +98,7 @@ export async function accessToken(
   }
   if (client.principal.includes(':role.')) throw forbidden('Role based Principal does not include all roles');
   const max = ctx.opts.accessTokenMaxSeconds ?? 30 * 86400;
-  const lifetime = expiresIn > 0 ? Math.min(expiresIn, max) : Math.min(ctx.opts.accessTokenDefaultSeconds ?? 3600, max);
+  const lifetime = expiresIn > 0 ? Math.min(expiresIn, max) : Math.min(ctx.opts.accessTokenDefaultSeconds ?? 7200, max);
   const iat = Math.floor(ctx.now() / 1000);
   const token = await signAccessToken(ctx.signer, {
     issuer: ctx.issuer,
