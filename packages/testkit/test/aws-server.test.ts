@@ -472,6 +472,12 @@ describe('fake AWS: faults, log, lifecycle', () => {
     expect((await sendSigned(aws.url, await sts(aws.staticCredentials))).status).toBe(200);
   });
 
+  it('truncates an answer on request', async () => {
+    aws.setFault({ truncate: true, times: 1 });
+    await expect(sendSigned(aws.url, await sts(aws.staticCredentials))).rejects.toThrow();
+    expect((await sendSigned(aws.url, await sts(aws.staticCredentials))).status).toBe(200);
+  });
+
   it('logs requests without secrets', async () => {
     const signed = await sts(taskCreds);
     await sendSigned(aws.url, signed);

@@ -515,6 +515,93 @@ describe('fake Consul: tokens, replication, logout, modes', () => {
     });
   });
 
+  it('Enterprise: namespace and partition are recorded on the token', async () => {
+    const c = await startConsul({
+      aws,
+      clock,
+      enterprise: true,
+      authMethods: [{ name: 'm', config: { BoundIAMPrincipalARNs: [`arn:aws:iam::${ACCOUNT}:role/web`] } }],
+      bindingRules: [{ authMethod: 'm', bindType: 'service', bindName: '${entity_name}' }],
+    });
+    try {
+      const { token } = await buildToken(parts({ entity: undefined }));
+      const res = await fetch(`${c.url}/v1/acl/login?ns=team&partition=blue`, {
+        method: 'POST',
+        body: JSON.stringify({ AuthMethod: 'm', BearerToken: token }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ Namespace: 'team', Partition: 'blue' });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('selectors choose rules; node bindings; a bind name that cannot be computed fails the login', async () => {
+    const c = await startConsul({
+      aws,
+      clock,
+      datacenter: 'dc7',
+      authMethods: [
+        {
+          name: 'm',
+          config: {
+            BoundIAMPrincipalARNs: [`arn:aws:iam::${ACCOUNT}:role/ecs/*`],
+            EnableIAMEntityDetails: true,
+            IAMEntityTags: [TAG],
+          },
+        },
+        { name: 'bad', config: { BoundIAMPrincipalARNs: [`arn:aws:iam::${ACCOUNT}:role/web`] } },
+      ],
+      bindingRules: [
+        { authMethod: 'm', bindType: 'service', bindName: 'never', selector: `entity_tags.${TAG} == "api"` },
+        {
+          authMethod: 'm',
+          bindType: 'service',
+          bindName: '${entity_name}-svc',
+          selector: `entity_tags.${TAG} == "web" and entity_path == "/ecs/services/"`,
+        },
+        {
+          authMethod: 'm',
+          bindType: 'node',
+          bindName: 'node-${entity_name}',
+          selector: 'account_id != "000000000000"',
+        },
+        { authMethod: 'bad', bindType: 'service', bindName: '${entity_tags.nope}' },
+      ],
+    });
+    try {
+      const ok = await login((await buildToken(parts())).token, 'm', undefined, c);
+      expect(ok.status).toBe(200);
+      expect(ok.json()).toMatchObject({
+        ServiceIdentities: [{ ServiceName: 'web-svc' }],
+        NodeIdentities: [{ NodeName: 'node-web', Datacenter: 'dc7' }],
+      });
+      const bad = await login((await buildToken(parts({ entity: undefined }))).token, 'bad', undefined, c);
+      expect(bad).toMatchObject({
+        status: 500,
+        text: 'cannot compute "service" bind name for bind target: unknown variable accessed: entity_tags.nope',
+      });
+      const otherDc = await fetch(`${c.url}/v1/acl/login?dc=dc1`, { method: 'POST', body: '{}' });
+      expect({ status: otherDc.status, text: await otherDc.text() }).toEqual({
+        status: 500,
+        text: 'No path to datacenter',
+      });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('delay and truncation faults', async () => {
+    consul.setFault({ match: '/v1/acl/token/self', delayMs: 5_000, times: 1 });
+    const slow = fetch(`${consul.url}/v1/acl/token/self`, { signal: AbortSignal.timeout(50) });
+    await expect(slow).rejects.toThrow();
+    consul.setFault({ match: '/v1/acl/login', truncate: true, times: 1 });
+    const body = JSON.stringify({ AuthMethod: 'entity', BearerToken: (await buildToken(parts())).token });
+    // The cut comes after the headers: either the fetch or the body read fails, never a complete answer.
+    const cut = fetch(`${consul.url}/v1/acl/login`, { method: 'POST', body }).then((r) => r.text());
+    await expect(cut).rejects.toThrow();
+  });
+
   it('binds roles that exist and skips those that do not', async () => {
     const c = await startConsul({
       aws,
