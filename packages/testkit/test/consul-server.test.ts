@@ -368,6 +368,7 @@ describe('fake Consul: every server check rejects its near miss with the real te
     try {
       const { token } = await buildToken(parts({ entity: undefined }));
       expect(await login(token, 'm', undefined, c)).toMatchObject({ status: 403, text: 'Permission denied' });
+      expect(c.requests.at(-1)).toMatchObject({ status: 403, principalArn: `arn:aws:iam::${ACCOUNT}:role/web` });
     } finally {
       await c.close();
     }

@@ -8,6 +8,8 @@ export class ConsulHttpError extends Error {
     readonly status: number,
     message: string,
     readonly rpc = true,
+    /** For the request log: the principal a refused login was made as, when known. */
+    readonly principalArn?: string,
   ) {
     super(message);
   }
@@ -18,7 +20,8 @@ export const aclNotFound = (detail?: string): ConsulHttpError =>
   new ConsulHttpError(403, detail === undefined ? 'ACL not found' : `ACL not found: ${detail}`);
 
 /** `acl.ErrPermissionDenied` (403 over HTTP). */
-export const permissionDenied = (): ConsulHttpError => new ConsulHttpError(403, 'Permission denied');
+export const permissionDenied = (principalArn?: string): ConsulHttpError =>
+  new ConsulHttpError(403, 'Permission denied', true, principalArn);
 
 /** A validator (auth method) error: the HTTP layer answers 500 with its text. */
 export const validatorError = (message: string): ConsulHttpError => new ConsulHttpError(500, message);

@@ -227,9 +227,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
     }
     const bindings = evaluateBindings(rules, method, details, datacenter, roleIds);
     if (bindings.serviceIdentities.length + bindings.nodeIdentities.length + bindings.roles.length === 0) {
-      const e = permissionDenied();
-      (e as ConsulHttpError & { principalArn?: string }).principalArn = details.clientArn;
-      throw e;
+      throw permissionDenied(details.clientArn);
     }
     const metaText = Object.keys(meta).length > 0 ? `: ${goJsonStringMap(meta as Record<string, string>)}` : '';
     const token = store.create({
@@ -323,8 +321,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
     } catch (e) {
       if (!(e instanceof ConsulHttpError)) throw e;
       const text = e.rpc && options.viaClientAgent ? `rpc error making call: ${e.message}` : e.message;
-      const principalArn = (e as ConsulHttpError & { principalArn?: string }).principalArn;
-      log(e.status, { error: text, ...(principalArn !== undefined ? { principalArn } : {}) });
+      log(e.status, { error: text, ...(e.principalArn !== undefined ? { principalArn: e.principalArn } : {}) });
       sendBody(res, e.status, { 'Content-Type': fault?.contentType ?? TEXT_TYPE }, text, fault);
     }
   };
