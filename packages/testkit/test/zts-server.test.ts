@@ -315,6 +315,45 @@ describe('register', () => {
     expect((res.json as { message: string }).message).toContain(message);
   });
 
+  it('checks the URI hostname and the requested hostname', async () => {
+    const withHost = serviceSpec({
+      dns: ['api.sports.athenz.cloud', 'host1.api.sports.athenz.cloud'],
+      uris: [`athenz://instanceid/${PROVIDER}/${TASK}`, 'athenz://hostname/host1.api.sports.athenz.cloud'],
+    });
+    const noHostname = await register(await makeCsr(key, withHost));
+    expect(noHostname.json).toEqual({
+      code: 400,
+      message: 'CSR validation failed - Instance/Uri hostname mismatch: null vs. host1.api.sports.athenz.cloud',
+    });
+    const outside = await register(await makeCsr(key, withHost), { hostname: 'host1.example.com' });
+    expect(outside.json.message).toBe(
+      'CSR validation failed - Instance/Uri hostname mismatch: host1.example.com vs. host1.api.sports.athenz.cloud',
+    );
+    const notAllowed = await register(await makeCsr(key, serviceSpec()), { hostname: 'host1.example.com' });
+    expect(notAllowed.json.message).toBe(
+      'CSR validation failed - Unable to validate Instance hostname: host1.example.com',
+    );
+    const ok = await register(await makeCsr(key, withHost), { hostname: 'host1.api.sports.athenz.cloud' });
+    expect(ok.status).toBe(201);
+    // the provider also wants the service label in the requested hostname
+    const unlabelled = await register(
+      await makeCsr(
+        key,
+        serviceSpec({ uris: [`athenz://instanceid/${PROVIDER}/${TASK}`, 'athenz://hostname/h.sports.athenz.cloud'] }),
+      ),
+      { hostname: 'h.sports.athenz.cloud' },
+    );
+    expect(unlabelled.json).toEqual({
+      code: 403,
+      message: 'unable to verify attestation data: Unable to validate certificate request hostnames',
+    });
+  });
+
+  it('refuses an oversized body', async () => {
+    const res = await register(await makeCsr(key, serviceSpec()), { padding: 'x'.repeat(1100 * 1024) });
+    expect(res.json).toEqual({ code: 413, message: 'Request body too large' });
+  });
+
   it('rejects a CSR without proof of possession (signed by another key)', async () => {
     const csr = await makeCsr(key, { ...serviceSpec(), signWith: otherKey.keys.privateKey });
     const res = await register(csr);
@@ -422,6 +461,33 @@ describe('refresh over mTLS', () => {
     expect(a.json).toEqual({ code: 400, message: 'CSR validation failed - instance id mismatch' });
     const b = await refreshWith(cert, key, otherIdCsr, {}, refreshUrl('another-task'));
     expect(b.json).toEqual({ code: 400, message: 'CSR validation failed - instance id mismatch' });
+  });
+
+  it('validates and lower-cases the URL path', async () => {
+    const cert = await registered();
+    const csr = await makeCsr(key, serviceSpec());
+    const upper = await refreshWith(cert, key, csr, {}, refreshUrl(TASK, 'SPORTS', 'API'));
+    expect(upper.status).toBe(200);
+    const badId = await refreshWith(cert, key, csr, {}, refreshUrl('a%20b'));
+    expect(badId.status).toBe(400);
+    expect(badId.json.message).toContain('Invalid PathElement error');
+    const badProvider = await refreshWith(cert, key, csr, {}, refreshUrl().replace(PROVIDER, 'bad..provider'));
+    expect(badProvider.json.message).toContain('Invalid ServiceName error');
+  });
+
+  it('requires the provider to be authorised on refresh too', async () => {
+    const cert = await registered();
+    const res = await refreshWith(
+      cert,
+      key,
+      await makeCsr(key, serviceSpec()),
+      {},
+      refreshUrl().replace(PROVIDER, 'rogue.provider'),
+    );
+    expect(res.json).toEqual({
+      code: 403,
+      message: "provider 'rogue.provider' not authorized to launch instances in Athenz",
+    });
   });
 
   it('requires fresh attestation data', async () => {

@@ -334,7 +334,8 @@ export function subjectOrgUnitValid(
 /**
  * The AWS provider's SAN DNS check (`InstanceUtils.validateCertRequestSanDnsNames`): at least one DNS name; an instance
  * id (from a `<id>.instanceid.athenz.<suffix>` name with a provider suffix, else the `athenz://instanceid/` URI); and
- * every other name `<...>.<domain-with-dashes>.<suffix>` with the service as one of the prefix labels.
+ * every other name (and the requested hostname, if any) `<...>.<domain-with-dashes>.<suffix>` with the service as one
+ * of the leading labels.
  * @public
  */
 export function providerSanDnsValid(
@@ -343,6 +344,7 @@ export function providerSanDnsValid(
   domain: string,
   service: string,
   dnsSuffixes: readonly string[],
+  hostname?: string,
 ): boolean {
   if (dnsSuffixes.length === 0 || providerDnsNames.length === 0) return false;
   let instanceId = '';
@@ -353,23 +355,24 @@ export function providerSanDnsValid(
     if (!dnsSuffixes.includes(host.slice(idx + INSTANCE_ID_DNS.length))) return false;
     instanceId = host.slice(0, idx);
   }
-  if (instanceId === '') {
-    const fromUri = instanceIdFromUris(uris);
-    if (!fromUri) return false;
-  }
+  if (instanceId === '' && !instanceIdFromUris(uris)) return false;
   const hostSuffixes = dnsSuffixes.map((s) => `.${domain.replaceAll('.', '-')}.${s.replace(/^\./, '')}`);
-  let hostSeen = false;
-  for (const host of providerDnsNames) {
-    if (host.includes(INSTANCE_ID_DNS)) continue;
+  // <...>.<domain-with-dashes>.<suffix> with the service as one of the leading labels
+  const serviceHost = (host: string): boolean => {
     const suffix = hostSuffixes.find((s) => host.endsWith(s));
-    if (suffix === undefined) return false;
-    if (
-      !host
+    return (
+      suffix !== undefined &&
+      host
         .slice(0, host.length - suffix.length)
         .split('.')
         .includes(service)
-    )
-      return false;
+    );
+  };
+  if (hostname && !serviceHost(hostname)) return false;
+  let hostSeen = false;
+  for (const host of providerDnsNames) {
+    if (host.includes(INSTANCE_ID_DNS)) continue;
+    if (!serviceHost(host)) return false;
     hostSeen = true;
   }
   return hostSeen;

@@ -147,6 +147,7 @@ async function attest(
   csr: ParsedCsr,
   providerDnsNames: string[],
   refresh: boolean,
+  hostname: string | undefined,
 ): Promise<void> {
   const suffixes = ctx.providers.get(provider)?.dnsSuffixes ?? [];
   const error = await confirmAwsInstance(attestation, {
@@ -154,7 +155,7 @@ async function attest(
     service,
     awsAccount: d.awsAccount,
     partition: ctx.partition,
-    sanDnsValid: providerSanDnsValid(providerDnsNames, csr.uris, d.name, service, suffixes),
+    sanDnsValid: providerSanDnsValid(providerDnsNames, csr.uris, d.name, service, suffixes, hostname),
     refresh,
     callerIdentity: ctx.callerIdentity,
     signingDate: new Date(ctx.now()),
@@ -203,7 +204,17 @@ export async function register(ctx: ZtsContext, body: unknown): Promise<ZtsReply
   if (!verdict.ok) throw new ZtsError(verdict.status, verdict.message);
   const { csr, instanceId, providerDnsNames } = verdict.value;
   await verifyCsrSignature(ctx, csr, 'unable to parse PKCS10 CSR: ');
-  await attest(ctx, d, service, provider, str(info, 'attestationData'), csr, providerDnsNames, false);
+  await attest(
+    ctx,
+    d,
+    service,
+    provider,
+    str(info, 'attestationData'),
+    csr,
+    providerDnsNames,
+    false,
+    str(info, 'hostname'),
+  );
   checkOrgUnit(ctx, csr, provider);
   const cert = await issueServiceCert(ctx, csr, expiryMinutes(ctx, info.expiryTime));
   ctx.records.insert({
@@ -298,7 +309,17 @@ export async function refresh(
   });
   if (!verdict.ok) throw new ZtsError(verdict.status, verdict.message);
   await verifyCsrSignature(ctx, parsed, 'unable to parse PKCS10 CSR: ');
-  await attest(ctx, d, service, provider, str(info, 'attestationData'), parsed, verdict.value.providerDnsNames, true);
+  await attest(
+    ctx,
+    d,
+    service,
+    provider,
+    str(info, 'attestationData'),
+    parsed,
+    verdict.value.providerDnsNames,
+    true,
+    str(info, 'hostname'),
+  );
   checkOrgUnit(ctx, parsed, provider);
   const record = ctx.records.get(provider, instanceId, principalName);
   if (!record) throw forbidden('Unable to find certificate record');
