@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-// CONTRACT STUB (owned by the issue-6 helper).
-console.error('ecs-identity: the CLI is not written yet (issue 6)');
-process.exit(1);
+// The `ecs-identity` binary. Sets the exit status rather than calling process.exit(), so stdout is flushed first;
+// every timer the SDK leaves is unref'd and every provider is closed, so the process then ends by itself.
+import { main } from './node.js';
+
+process.exitCode = await main();

@@ -1,0 +1,313 @@
+/**
+ * What every `ecs-identity athenz` command shares: siad's flags and `ATHENZ_SIA_*` variables, and turning them into
+ * the task facts, the task-role credentials, the ZTS client and the siad file layout.
+ * @packageDocumentation
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  buildX509Identity,
+  createZtsClient,
+  importPrivateKeyPem,
+  type NodeZtsTransport,
+  providerName,
+  type ResolvedService,
+  resolveService,
+  type SiadFileSinkOptions,
+  type SpiffeOptions,
+  siadFileSink,
+  siadPaths,
+  validateProvider,
+  type X509Identity,
+  type ZtsClient,
+  ztsTransport,
+} from '@ecs-identity/athenz-zts/node';
+import { type CredentialProvider, IdentityError } from '@ecs-identity/core';
+import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-identity/ecs-metadata';
+import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import type { CommandContext } from './command.js';
+import { type FlagSpecs, splitList, UsageError } from './flags.js';
+import { ECS_AGENT_FLAG } from './metadata-command.js';
+
+/** Flags of every athenz command: where ZTS is, who we are, where the files go. @internal */
+export const ATHENZ_COMMON_FLAGS: FlagSpecs = {
+  zts: {
+    type: 'string',
+    placeholder: 'HOST',
+    help: 'ZTS host name (siad -zts), or a full URL such as https://zts.example.com:4443/zts/v1 (required)',
+  },
+  ztsport: { type: 'int', min: 1, help: 'ZTS port when -zts is a host name', default: 4443 },
+  ztscacert: {
+    type: 'string',
+    placeholder: 'FILE',
+    help: "CA bundle for ZTS's server certificate (default: system roots)",
+  },
+  dnsdomains: {
+    type: 'string',
+    placeholder: 'LIST',
+    aliases: ['dnsdomain'],
+    help: "comma-separated DNS suffixes of the provider, for the certificate's SAN names (required)",
+  },
+  providerprefix: {
+    type: 'string',
+    placeholder: 'PREFIX',
+    help: 'provider name prefix; the provider is <prefix>.<region>',
+    default: 'athenz.aws-ecs',
+  },
+  domain: {
+    type: 'string',
+    help: 'Athenz domain (with -service; default from ATHENZ_SIA_IAM_ROLE_ARN or the task role)',
+  },
+  service: { type: 'string', help: 'Athenz service (with -domain)' },
+  'iam-role-arn': {
+    type: 'string',
+    placeholder: 'ARN',
+    help: 'role to assume for attestation, arn:aws:iam::<account>:role/<domain>.<service>',
+    env: ['ATHENZ_SIA_IAM_ROLE_ARN'],
+  },
+  regionalsts: {
+    type: 'bool',
+    help: "use the task region's STS endpoint instead of the global one for attestation",
+    env: ['ATHENZ_SIA_REGIONAL_STS'],
+    default: false,
+  },
+  'sts-endpoint': {
+    type: 'string',
+    placeholder: 'URL',
+    help: 'STS URL for attestation (overrides -regionalsts; e.g. a VPC endpoint)',
+    env: ['AWS_ENDPOINT_URL_STS'],
+  },
+  'sia-dir': { type: 'string', placeholder: 'DIR', help: 'root of the siad layout', default: '/var/lib/sia' },
+  keydir: {
+    type: 'string',
+    placeholder: 'DIR',
+    help: 'key directory (default <sia-dir>/keys)',
+    env: ['ATHENZ_SIA_KEY_DIR'],
+  },
+  certdir: {
+    type: 'string',
+    placeholder: 'DIR',
+    help: 'certificate directory (default <sia-dir>/certs)',
+    env: ['ATHENZ_SIA_CERT_DIR'],
+  },
+  tokendir: {
+    type: 'string',
+    placeholder: 'DIR',
+    help: 'access token directory (default <sia-dir>/tokens)',
+    env: ['ATHENZ_SIA_TOKEN_DIR'],
+  },
+  'spiffe-trust-domain': {
+    type: 'string',
+    placeholder: 'TD',
+    help: 'SPIFFE trust domain (spiffe://<td>/ns/default/sa/<domain>.<service>)',
+    env: ['ATHENZ_SIA_SPIFFE_TRUST_DOMAIN'],
+  },
+  'ecs-agent-url': { ...ECS_AGENT_FLAG, aliases: ['meta'] },
+};
+
+/** Flags of the commands that obtain a service certificate (post, rotate, run). @internal */
+export const ATHENZ_IDENTITY_FLAGS: FlagSpecs = {
+  expirytime: {
+    type: 'int',
+    placeholder: 'MINUTES',
+    help: 'requested certificate lifetime; the server may lower it (0: the server default)',
+    env: ['ATHENZ_SIA_EXPIRY_TIME'],
+    default: 0,
+  },
+  'sandns-wildcard': {
+    type: 'bool',
+    help: 'add the wildcard SAN *.<service>.<domain>.<suffix>',
+    env: ['ATHENZ_SIA_SANDNS_WILDCARD'],
+    default: false,
+  },
+  'sandns-x509-cnames': {
+    type: 'string',
+    placeholder: 'LIST',
+    help: 'comma-separated extra SAN DNS names',
+    env: ['ATHENZ_SIA_SANDNS_X509_CNAMES'],
+  },
+};
+
+/** The resolved setting of an athenz command. @internal */
+export interface AthenzSetup {
+  task: TaskIdentity;
+  credentials: CredentialProvider<AwsCredentials>;
+  zts: ZtsClient;
+  transport: NodeZtsTransport;
+  service: ResolvedService;
+  provider: string;
+  sinkOptions: SiadFileSinkOptions;
+  paths: ReturnType<typeof siadPaths>;
+  caBundlePem?: string;
+  spiffe?: SpiffeOptions;
+  close(): Promise<void>;
+}
+
+function opt(values: CommandContext['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** `-zts host` + `-ztsport` → `https://host:port/zts/v1`; a full URL is taken as is. @internal */
+export function ztsBaseUrl(zts: string | undefined, port: number): string {
+  if (!zts) throw new UsageError('-zts is required (the ZTS host name, or its URL)');
+  if (/^https?:\/\//i.test(zts)) return zts;
+  if (!/^[A-Za-z0-9.-]+$/.test(zts) && !/^\[[0-9A-Fa-f:]+\]$/.test(zts)) {
+    throw new UsageError(`-zts ${JSON.stringify(zts)} is neither a host name nor an http(s) URL`);
+  }
+  return `https://${zts}:${port}/zts/v1`;
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    throw new IdentityError(
+      'FILE_IO',
+      `cannot read the ${what} ${path}${typeof code === 'string' ? ` (${code})` : ''}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+/** The DNS suffixes from -dnsdomains (required by every command that builds a service CSR). @internal */
+export function dnsSuffixes(values: CommandContext['values']): string[] {
+  const list = splitList(values.dnsdomains);
+  if (list.length === 0) throw new UsageError('-dnsdomains is required (e.g. -dnsdomains aws.athenz.example.com)');
+  return list;
+}
+
+/**
+ * The STS endpoint for attestation: -sts-endpoint, else regional with -regionalsts, else global as siad does; but
+ * regional outside the `aws` partition, where there is no global endpoint.
+ * @internal
+ */
+export function stsEndpointOf(values: CommandContext['values'], partition: string): string {
+  return opt(values, 'sts-endpoint') ?? (values.regionalsts === true || partition !== 'aws' ? 'regional' : 'global');
+}
+
+/** Reads the task, resolves the service and builds the ZTS client. Call `close()` when done. @internal */
+export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
+  const { values, io, logger } = ctx;
+  const url = ztsBaseUrl(opt(values, 'zts'), values.ztsport as number);
+  if ((opt(values, 'domain') === undefined) !== (opt(values, 'service') === undefined)) {
+    throw new UsageError('-domain and -service go together');
+  }
+  const caFile = opt(values, 'ztscacert');
+  const caBundlePem = caFile ? await readText(caFile, 'ZTS CA file (-ztscacert)') : undefined;
+  const agentUrl = values['ecs-agent-url'] as string;
+  const task = await getTaskIdentity({ env: io.env, v2BaseUrl: agentUrl, logger });
+  const credentials = containerCredentials({
+    env: io.env,
+    relativeBaseUrl: agentUrl,
+    backgroundRefresh: false,
+    logger,
+  });
+  try {
+    const iamRoleArn = opt(values, 'iam-role-arn');
+    const domain = opt(values, 'domain');
+    const service = opt(values, 'service');
+    // Only ask the credentials endpoint for the role when nothing else names the service.
+    const taskRoleArn =
+      domain === undefined && iamRoleArn === undefined ? (await credentials.get()).roleArn : undefined;
+    const resolved = resolveService({
+      ...(domain === undefined ? {} : { domain }),
+      ...(service === undefined ? {} : { service }),
+      ...(iamRoleArn === undefined ? {} : { iamRoleArn }),
+      ...(taskRoleArn === undefined ? {} : { taskRoleArn }),
+      partition: task.partition,
+      accountId: task.accountId,
+    });
+    const prefix = values.providerprefix as string;
+    const provider = validateProvider(providerName(task.region, prefix), '-providerprefix');
+    const sinkOptions: SiadFileSinkOptions = {
+      root: values['sia-dir'] as string,
+      ...(opt(values, 'keydir') ? { keyDir: opt(values, 'keydir') } : {}),
+      ...(opt(values, 'certdir') ? { certDir: opt(values, 'certdir') } : {}),
+      ...(opt(values, 'tokendir') ? { tokenDir: opt(values, 'tokendir') } : {}),
+    };
+    const transport = ztsTransport({ ...(caBundlePem ? { caBundle: caBundlePem } : {}) });
+    const zts = createZtsClient({ url, transport });
+    const trustDomain = opt(values, 'spiffe-trust-domain');
+    return {
+      task,
+      credentials,
+      zts,
+      transport,
+      service: resolved,
+      provider,
+      sinkOptions,
+      paths: siadPaths(resolved.domain, resolved.service, sinkOptions),
+      ...(caBundlePem ? { caBundlePem } : {}),
+      ...(trustDomain ? { spiffe: { trustDomain } } : {}),
+      async close() {
+        transport.close();
+        await credentials.close();
+      },
+    };
+  } catch (e) {
+    await credentials.close();
+    throw e;
+  }
+}
+
+/** A provider that always hands out the same identity (the one siad's files hold). @internal */
+export function staticIdentity(identity: X509Identity): CredentialProvider<X509Identity> {
+  return {
+    get: async () => identity,
+    subscribe: () => () => {},
+    close: async () => {},
+  };
+}
+
+/**
+ * The identity saved in the siad layout, as `rolecert` and `token` use it (siad reads the same files).
+ * @throws IdentityError `FILE_IO` when there is none, `EXPIRED` when its certificate has expired
+ * @internal
+ */
+export async function savedIdentity(setup: AthenzSetup, nowMs: number): Promise<X509Identity> {
+  const { domain, service } = setup.service;
+  const pair = await siadFileSink(setup.sinkOptions).loadIdentity(domain, service);
+  if (!pair) {
+    throw new IdentityError(
+      'FILE_IO',
+      `no key and certificate for ${domain}.${service} at ${setup.paths.keyPath} and ${setup.paths.certPath}: run "ecs-identity athenz post" first`,
+    );
+  }
+  const keys = await importPrivateKeyPem(pair.keyPem);
+  const identity = await buildX509Identity({
+    domain,
+    service,
+    provider: setup.provider,
+    instanceId: setup.task.taskId,
+    keys,
+    privateKeyPem: pair.keyPem,
+    certificatePem: pair.certPem,
+    ...(setup.caBundlePem ? { caBundlePem: setup.caBundlePem } : {}),
+  });
+  if (identity.expiresAt.getTime() <= nowMs) {
+    throw new IdentityError(
+      'EXPIRED',
+      `the certificate ${setup.paths.certPath} expired at ${identity.expiresAt.toISOString()}: run "ecs-identity athenz post"`,
+    );
+  }
+  return identity;
+}
+
+/** The facts of an identity that may be printed. @internal */
+export function identitySummary(id: X509Identity, setup: AthenzSetup) {
+  return {
+    principal: `${id.domain}.${id.service}`,
+    provider: id.provider,
+    instanceId: id.instanceId,
+    serial: id.serialNumber,
+    ...(id.spiffeId ? { spiffeId: id.spiffeId } : {}),
+    notBefore: id.notBefore.toISOString(),
+    expiresAt: id.expiresAt.toISOString(),
+    keyFile: setup.paths.keyPath,
+    certFile: setup.paths.certPath,
+    ...(setup.paths.caCertPath ? { caCertFile: setup.paths.caCertPath } : {}),
+  };
+}
