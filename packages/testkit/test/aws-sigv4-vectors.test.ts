@@ -132,6 +132,14 @@ describe('verifySigV4 against the aws-c-auth suite', () => {
     });
   });
 
+  it('answers a malformed query string with an AWS error, not a crash', async () => {
+    const { req, options } = load('get-vanilla-query-order-key-case');
+    await expect(verifySigV4({ ...req, query: 'Param1=%zz' }, options)).rejects.toMatchObject({
+      code: 'MalformedQueryString',
+      status: 400,
+    });
+  });
+
   it('rejects an unknown key and a missing Authorization header', async () => {
     const { req, options } = load('get-vanilla');
     await expect(verifySigV4(req, { ...options, lookup: () => undefined })).rejects.toMatchObject({

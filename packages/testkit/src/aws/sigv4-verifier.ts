@@ -124,8 +124,18 @@ function parseQuery(raw: string): Record<string, string | string[]> {
   for (const pair of raw.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    const key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
-    const value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    let key: string;
+    let value: string;
+    try {
+      key = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+      value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1));
+    } catch {
+      throw new AwsApiError(
+        'MalformedQueryString',
+        `Query string is malformed: invalid escape in ${JSON.stringify(pair)}`,
+        400,
+      );
+    }
     const prev = out[key];
     out[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }
