@@ -138,18 +138,19 @@ export function parseTaskArn(arn: string): TaskArn {
   requireRegionalEcs(arn, parts, what);
   const segments = parts.resource.split('/');
   if (segments[0] !== 'task') fail(what, arn, 'the resource does not start with "task/"');
-  const base = { arn, partition: parts.partition, region: parts.region, accountId: parts.accountId };
+  // Explicit literals, not spreads: object spread with extra keys is slow in V8 and these run per document.
+  const { partition, region, accountId } = parts;
   if (segments.length === 2) {
     const taskId = segments[1] ?? '';
     if (!TASK_ID.test(taskId)) fail(what, arn, 'the task id is empty or malformed');
-    return { ...base, taskId, format: 'old' };
+    return { arn, partition, region, accountId, taskId, format: 'old' };
   }
   if (segments.length === 3) {
     const clusterName = segments[1] ?? '';
     const taskId = segments[2] ?? '';
     if (!CLUSTER_NAME.test(clusterName)) fail(what, arn, 'the cluster name is empty or malformed');
     if (!TASK_ID.test(taskId)) fail(what, arn, 'the task id is empty or malformed');
-    return { ...base, taskId, clusterName, format: 'new' };
+    return { arn, partition, region, accountId, taskId, clusterName, format: 'new' };
   }
   return fail(what, arn, 'expected task/<task-id> or task/<cluster-name>/<task-id>');
 }
@@ -158,7 +159,13 @@ export function parseTaskArn(arn: string): TaskArn {
 export function formatTaskArn(parts: Omit<TaskArn, 'arn' | 'format'>): string {
   const resource =
     parts.clusterName === undefined ? `task/${parts.taskId}` : `task/${parts.clusterName}/${parts.taskId}`;
-  const arn = formatArn({ ...parts, service: 'ecs', resource });
+  const arn = formatArn({
+    partition: parts.partition,
+    service: 'ecs',
+    region: parts.region,
+    accountId: parts.accountId,
+    resource,
+  });
   return parseTaskArn(arn).arn;
 }
 
@@ -182,7 +189,10 @@ export function formatClusterArn(parts: Omit<ClusterArn, 'arn'>): string {
   if (!CLUSTER_NAME.test(parts.clusterName)) {
     throw new IdentityError('INVALID_ARN', `invalid cluster name ${quote(parts.clusterName)}: empty or malformed`);
   }
-  return parseClusterArn(formatArn({ ...parts, service: 'ecs', resource: `cluster/${parts.clusterName}` })).arn;
+  const { partition, region, accountId, clusterName } = parts;
+  return parseClusterArn(
+    formatArn({ partition, service: 'ecs', region, accountId, resource: `cluster/${clusterName}` }),
+  ).arn;
 }
 
 /**
@@ -214,10 +224,15 @@ export function resolveCluster(
         `invalid Cluster ${quote(cluster)}: neither a cluster ARN nor a cluster name (letters, digits, _ and -)`,
       );
     }
-    return { clusterArn: formatClusterArn({ ...task, clusterName: cluster }), clusterName: cluster };
+    const { partition, region, accountId } = task;
+    return {
+      clusterArn: formatClusterArn({ partition, region, accountId, clusterName: cluster }),
+      clusterName: cluster,
+    };
   }
   if (task.clusterName !== undefined) {
-    return { clusterArn: formatClusterArn({ ...task, clusterName: task.clusterName }), clusterName: task.clusterName };
+    const { partition, region, accountId, clusterName } = task;
+    return { clusterArn: formatClusterArn({ partition, region, accountId, clusterName }), clusterName };
   }
   throw new IdentityError(
     'INVALID_METADATA',
@@ -242,7 +257,7 @@ export function parseRoleArn(arn: string): RoleArn {
   const parts = parseArn(arn, what);
   if (parts.region !== '') fail(what, arn, 'IAM and STS ARNs have an empty region field');
   if (parts.accountId === '') fail(what, arn, 'the account id is empty');
-  const base = { arn, partition: parts.partition, accountId: parts.accountId };
+  const { partition, accountId } = parts;
   if (parts.service === 'iam') {
     if (!parts.resource.startsWith('role/')) fail(what, arn, 'the resource does not start with "role/"');
     const rest = parts.resource.slice('role'.length); // "/<path>/<name>" with the leading slash
@@ -251,7 +266,7 @@ export function parseRoleArn(arn: string): RoleArn {
     const roleName = rest.slice(cut + 1);
     if (!ROLE_NAME.test(roleName)) fail(what, arn, 'the role name is empty or malformed');
     if (path.length > 512 || !IAM_PATH.test(path)) fail(what, arn, 'the role path has an empty or malformed segment');
-    return { ...base, kind: 'role', roleName, path };
+    return { arn, kind: 'role', partition, accountId, roleName, path };
   }
   if (parts.service === 'sts') {
     const segments = parts.resource.split('/');
@@ -261,7 +276,7 @@ export function parseRoleArn(arn: string): RoleArn {
     const sessionName = segments[2] ?? '';
     if (!ROLE_NAME.test(roleName)) fail(what, arn, 'the role name is empty or malformed');
     if (!SESSION_NAME.test(sessionName)) fail(what, arn, 'the session name is empty or malformed');
-    return { ...base, kind: 'assumed-role', roleName, sessionName };
+    return { arn, kind: 'assumed-role', partition, accountId, roleName, sessionName };
   }
   return fail(what, arn, `the service is "${parts.service}", expected "iam" (role) or "sts" (assumed-role)`);
 }
