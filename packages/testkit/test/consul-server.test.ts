@@ -596,6 +596,9 @@ describe('fake Consul: tokens, replication, logout, modes', () => {
     consul.setFault({ match: '/v1/acl/token/self', delayMs: 5_000, times: 1 });
     const slow = fetch(`${consul.url}/v1/acl/token/self`, { signal: AbortSignal.timeout(50) });
     await expect(slow).rejects.toThrow();
+    consul.setFault({ match: '/v1/acl/logout', reset: true, times: 1 });
+    await expect(fetch(`${consul.url}/v1/acl/logout`, { method: 'POST' })).rejects.toThrow();
+    expect((await fetch(`${consul.url}/v1/acl/logout`, { method: 'POST' })).status).toBe(401);
     consul.setFault({ match: '/v1/acl/login', truncate: true, times: 1 });
     const body = JSON.stringify({ AuthMethod: 'entity', BearerToken: (await buildToken(parts())).token });
     // The cut comes after the headers: either the fetch or the body read fails, never a complete answer.
