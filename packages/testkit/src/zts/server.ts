@@ -9,11 +9,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { IdentityError } from '@ecs-identity/core';
 import * as x509 from '@peculiar/x509';
 import type { JWK } from 'jose';
 import { stsCallerIdentity } from './attestation.js';
 import { createCa, issueServerCertificate } from './ca.js';
 import { type ClientIdentity, normalizeConfig, type ZtsContext, type ZtsOptions } from './config.js';
+import { validateZtsOptions } from './config-validation.js';
 import { deleteInstance, instancePath, refresh, register, type ZtsReply } from './instance.js';
 import { accessToken, keys } from './oauth2.js';
 import { CertRecordStore, type ZtsCertRecord } from './records.js';
@@ -115,7 +117,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /**
- * Starts the fake ZTS on 127.0.0.1 with an ephemeral port and a freshly generated CA.
+ * Starts the fake ZTS on 127.0.0.1 with an ephemeral port and a freshly generated CA. Bad options throw an
+ * `INVALID_ARGUMENT` IdentityError naming the field.
  *
  * @example
  * ```ts
@@ -132,6 +135,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * @public
  */
 export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
+  validateZtsOptions(opts);
   const now = opts.clock ? () => opts.clock!.now() : () => Date.now();
   const [ca, signer] = await Promise.all([
     createCa(opts.caKeyAlgorithm ?? 'P-256', now(), 'ecs-identity testkit ZTS CA'),
@@ -289,6 +293,9 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
       });
     },
   );
+  // a client that never finishes its request must not hold the server (the real one sits behind Jetty's timeouts)
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -314,7 +321,7 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     revoke: (instanceId, provider) => ctx.records.revoke(instanceId, provider),
     setRoleMembers: (domain, role, members) => {
       const d = ctx.domains.get(domain.toLowerCase());
-      if (!d) throw new TypeError(`unknown domain ${domain}`);
+      if (!d) throw new IdentityError('INVALID_ARGUMENT', `setRoleMembers: unknown domain ${JSON.stringify(domain)}`);
       d.roles.set(
         role.toLowerCase(),
         members.map((m) => m.toLowerCase()),
