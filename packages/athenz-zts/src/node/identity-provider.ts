@@ -92,6 +92,11 @@ export interface AthenzIdentityOptions extends CryptoOption {
 /** The identity provider: a core RefreshingProvider of {@link X509Identity}. @public */
 export type AthenzIdentityProvider = RefreshingProvider<X509Identity>;
 
+interface Key {
+  keys: CryptoKeyPair;
+  keyPem: string;
+}
+
 interface Context {
   domain: string;
   service: string;
@@ -159,6 +164,10 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   let unsaved: X509Identity | undefined;
 
   async function resolveContext(signal: AbortSignal): Promise<Context> {
+    // The task-role credentials are needed for the attestation anyway (and maybe for the names): fetch them alongside
+    // the task metadata rather than after it.
+    const credsP = credentials.get({ signal });
+    credsP.catch(() => {}); // awaited below when needed; attestation asks again and sees the error then
     const task = typeof taskSource === 'function' ? await taskSource(signal) : taskSource;
     if (!task?.region || !task.accountId || !task.taskId || !task.partition) {
       throw new IdentityError('INVALID_CONFIG', 'the task facts need partition, region, accountId and taskId');
@@ -166,7 +175,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     const iamRoleArn = options.iamRoleArn ?? env.ATHENZ_SIA_IAM_ROLE_ARN;
     let taskRoleArn: string | undefined;
     if (options.domain === undefined && iamRoleArn === undefined) {
-      taskRoleArn = (await credentials.get({ signal })).roleArn;
+      taskRoleArn = (await credsP).roleArn;
     }
     const resolved = resolveService({
       ...(options.domain === undefined ? {} : { domain: options.domain }),
@@ -208,21 +217,24 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   });
   const tlsOf = (id: X509Identity): ClientTls => ({ keyPem: id.privateKeyPem, certPem: id.certificatePem });
 
-  async function csrAndAttestation(ctx: Context, keys: CryptoKeyPair, signal: AbortSignal) {
+  // The attestation (network) runs while the key (CPU; slow for RSA) may still be in the making.
+  async function csrAndAttestation(ctx: Context, key: Key | Promise<Key>, signal: AbortSignal) {
     const [csr, attestationData] = await Promise.all([
-      buildServiceCsr({
-        keys,
-        domain: ctx.domain,
-        service: ctx.service,
-        provider: ctx.provider,
-        instanceId: ctx.task.taskId,
-        dnsSuffixes: options.dnsSuffixes,
-        ...(options.wildcard === undefined ? {} : { wildcard: options.wildcard }),
-        ...(options.extraDnsNames ? { extraDnsNames: options.extraDnsNames } : {}),
-        ...(options.spiffe === undefined ? {} : { spiffe: options.spiffe }),
-        ...(options.subject ? { subject: options.subject } : {}),
-        ...(options.crypto ? { crypto: options.crypto } : {}),
-      }),
+      Promise.resolve(key).then(({ keys }) =>
+        buildServiceCsr({
+          keys,
+          domain: ctx.domain,
+          service: ctx.service,
+          provider: ctx.provider,
+          instanceId: ctx.task.taskId,
+          dnsSuffixes: options.dnsSuffixes,
+          ...(options.wildcard === undefined ? {} : { wildcard: options.wildcard }),
+          ...(options.extraDnsNames ? { extraDnsNames: options.extraDnsNames } : {}),
+          ...(options.spiffe === undefined ? {} : { spiffe: options.spiffe }),
+          ...(options.subject ? { subject: options.subject } : {}),
+          ...(options.crypto ? { crypto: options.crypto } : {}),
+        }),
+      ),
       attest({
         domain: ctx.domain,
         service: ctx.service,
@@ -279,7 +291,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     return identity;
   }
 
-  async function newKeys(): Promise<{ keys: CryptoKeyPair; keyPem: string }> {
+  async function newKeys(): Promise<Key> {
     const keys = await generateKeyPair({
       ...(options.keyType ? { type: options.keyType } : {}),
       ...(options.crypto ? { crypto: options.crypto } : {}),
@@ -287,9 +299,10 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     return { keys, keyPem: await exportPrivateKeyPem(keys.privateKey, options) };
   }
 
-  async function register(ctx: Context, signal: AbortSignal, key?: { keys: CryptoKeyPair; keyPem: string }) {
-    const { keys, keyPem } = key ?? (await newKeys());
-    const { csr, attestationData } = await csrAndAttestation(ctx, keys, signal);
+  async function register(ctx: Context, signal: AbortSignal, key?: Key | Promise<Key>) {
+    const keyP = key ?? newKeys();
+    const { csr, attestationData } = await csrAndAttestation(ctx, keyP, signal);
+    const { keys, keyPem } = await keyP;
     const id = await zts.register(
       {
         provider: ctx.provider,
@@ -308,7 +321,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     const key = options.rotateKey
       ? await newKeys()
       : { keys: { privateKey: current.privateKey, publicKey: current.publicKey }, keyPem: current.privateKeyPem };
-    const { csr, attestationData } = await csrAndAttestation(ctx, key.keys, signal);
+    const { csr, attestationData } = await csrAndAttestation(ctx, key, signal);
     try {
       const id = await zts.refresh(
         refOf(ctx),
@@ -336,18 +349,17 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     }
   }
 
-  /** The identity an earlier run saved, if it is still usable for a refresh; else its key alone, if that parses. */
-  async function fromSink(
-    ctx: Context,
-  ): Promise<{ identity?: X509Identity; key?: { keys: CryptoKeyPair; keyPem: string } }> {
-    let stored: StoredPair | undefined;
+  async function loadStored(domain: string, service: string): Promise<StoredPair | undefined> {
     try {
-      stored = await options.sink?.loadIdentity(ctx.domain, ctx.service);
+      return await options.sink?.loadIdentity(domain, service);
     } catch (e) {
       logger.warn({ code: (e as IdentityError).code }, 'athenz identity: reading the saved key and certificate failed');
-      return {};
+      return undefined;
     }
-    if (!stored) return {};
+  }
+
+  /** The saved identity if it is still usable for a refresh; else the saved key alone, if that parses. */
+  async function fromStored(ctx: Context, stored: StoredPair): Promise<{ identity?: X509Identity; key?: Key }> {
     let keys: CryptoKeyPair;
     try {
       keys = await importPrivateKeyPem(stored.keyPem, options);
@@ -380,14 +392,42 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     }
   }
 
+  /** Domain and service when they are known without any network call (options or ATHENZ_SIA_IAM_ROLE_ARN). */
+  function localNames(): { domain: string; service: string } | undefined {
+    const iamRoleArn = options.iamRoleArn ?? env.ATHENZ_SIA_IAM_ROLE_ARN;
+    if (options.domain === undefined && !iamRoleArn) return undefined;
+    try {
+      return resolveService({
+        ...(options.domain === undefined ? {} : { domain: options.domain }),
+        ...(options.service === undefined ? {} : { service: options.service }),
+        ...(iamRoleArn ? { iamRoleArn } : {}),
+        // only the names are wanted here; the role ARN is resolved for real with the task facts
+        partition: 'aws',
+        accountId: '000000000000',
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
   async function fetch(signal: AbortSignal, previous: X509Identity | undefined): Promise<X509Identity> {
-    const ctx = await ctxOf(signal);
     const base = unsaved ?? previous;
-    if (base) return refresh(ctx, base, signal);
-    const saved = await fromSink(ctx);
+    if (base) return refresh(await ctxOf(signal), base, signal);
+    const ctxP = ctxOf(signal);
+    // Cold start. When no saved key can exist, the new key (the slowest step with RSA) is made while the metadata,
+    // credentials and attestation calls run.
+    const early = localNames();
+    let stored: StoredPair | undefined | 'unknown' = 'unknown';
+    if (!options.sink) stored = undefined;
+    else if (early) stored = await loadStored(early.domain, early.service);
+    const keyP = stored === undefined ? newKeys() : undefined;
+    keyP?.catch(() => {}); // awaited below, unless the context fails first
+    const ctx = await ctxP;
+    if (stored === 'unknown') stored = await loadStored(ctx.domain, ctx.service);
+    const saved = stored ? await fromStored(ctx, stored) : {};
     if (saved.identity) return refresh(ctx, saved.identity, signal);
     // siad keeps an existing key file when it registers again; so do we.
-    return register(ctx, signal, saved.key);
+    return register(ctx, signal, saved.key ?? keyP);
   }
 
   return refreshingProvider<X509Identity>({
