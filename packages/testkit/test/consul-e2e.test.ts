@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Consul bind-name templates are literal ${...} strings
 import { EventEmitter } from 'node:events';
 import { consulLogin, consulTokenProvider, logoutOnSigterm } from '@ecs-identity/consul-login/node';
 import { IdentityError } from '@ecs-identity/core';

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Consul bind-name templates are literal ${...} strings
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsEmulator, type FakeRole, type IssuedCredentials, startAws } from '../src/aws/index.js';
 import { type ConsulEmulator, startConsul } from '../src/consul/index.js';
