@@ -1,0 +1,54 @@
+import { IdentityError, ManualClock } from '@ecs-identity/core';
+import { describe, expect, it } from 'vitest';
+import { drive, memoryAcl } from '../test/memory-acl.js';
+import { parseConsulToken } from './consul-token.js';
+import { waitForReplication } from './replication.js';
+
+const token = parseConsulToken({ AccessorID: 'acc-1', SecretID: 'secret-0123456789' });
+
+describe('waitForReplication', () => {
+  it('reads until the token is found, intervalMs apart', async () => {
+    const clock = new ManualClock(0);
+    const acl = memoryAcl(clock);
+    acl.lagReads = 2;
+    await drive(clock, waitForReplication(acl, token, { clock, intervalMs: 100 }), 10);
+    expect(acl.selfReads).toBe(3);
+    expect(clock.now()).toBeGreaterThanOrEqual(200);
+    expect(clock.now()).toBeLessThan(300);
+  });
+
+  it('throws a non-waitable error at once', async () => {
+    const clock = new ManualClock(0);
+    const acl = memoryAcl(clock);
+    acl.readSelf = async () => {
+      throw new IdentityError('CONSUL_ACL_DISABLED', 'ACL support disabled', { status: 401 });
+    };
+    await expect(drive(clock, waitForReplication(acl, token, { clock }))).rejects.toMatchObject({
+      code: 'CONSUL_ACL_DISABLED',
+    });
+  });
+
+  it('rejects nonsense counts, and never names the secret', async () => {
+    const acl = memoryAcl();
+    await expect(waitForReplication(acl, token, { attempts: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(waitForReplication(acl, token, { intervalMs: -1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    acl.lagReads = 5;
+    const error = await waitForReplication(acl, token, { attempts: 2, intervalMs: 0 }).catch((e: unknown) => e);
+    expect(IdentityError.is(error, 'CONSUL_NOT_REPLICATED')).toBe(true);
+    expect((error as Error).message).toContain('acc-1');
+    expect((error as Error).message).not.toContain('secret-0123456789');
+  });
+});
+
+describe('parseConsulToken', () => {
+  it('treats Go zero times as absent and rejects malformed ones', () => {
+    const t = parseConsulToken({ AccessorID: 'a', SecretID: 's', ExpirationTime: '0001-01-01T00:00:00Z' });
+    expect(t.expiresAt).toBeUndefined();
+    expect(() => parseConsulToken({ AccessorID: 'a', SecretID: 's', ExpirationTime: 'soon' })).toThrow(
+      /ExpirationTime "soon" is not a timestamp/,
+    );
+    expect(() => parseConsulToken([])).toThrow(IdentityError);
+  });
+});
