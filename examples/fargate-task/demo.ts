@@ -37,6 +37,22 @@ export const STEPS = [
   'shutdown',
 ] as const;
 
+/** Which emulator `--fault` breaks. */
+export const DEMO_FAULTS = ['agent', 'consul', 'zts'] as const;
+export type DemoFault = (typeof DEMO_FAULTS)[number];
+
+function injectFault(world: TaskEmulators, fault: DemoFault): void {
+  if (fault === 'agent') world.agent.setFault({ match: 'credentials', status: 500 });
+  if (fault === 'consul') world.consul.setFault({ match: '/v1/acl/login', status: 403, body: 'Permission denied' });
+  if (fault === 'zts') {
+    world.zts.setFault({
+      match: { method: 'POST', path: '/instance' },
+      status: 403,
+      message: 'Instance attestation rejected (fault injected by the demo)',
+    });
+  }
+}
+
 /** @public */
 export interface DemoOptions {
   /** Where the report goes. */
@@ -50,6 +66,11 @@ export interface DemoOptions {
   keyType?: KeyType;
   /** Consul's replication lag, so the wait is visible. Default 250 ms. */
   consulReplicationLagMs?: number;
+  /**
+   * Break one emulator to see what a failure looks like: `agent` (the credentials endpoint answers 500: step 1),
+   * `consul` (login answers 403 Permission denied: step 2), `zts` (register answers 403: step 3).
+   */
+  fault?: DemoFault;
   /**
    * Called with every secret value the run handles (AWS keys, tokens, SecretID, private key), so a test can check
    * that none of them was printed. Never used to print anything.
@@ -165,6 +186,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const started = performance.now();
     world = await startTaskEmulators({ consulReplicationLagMs: options.consulReplicationLagMs ?? 250 });
     cleanups.push(() => world.close());
+    if (options.fault) injectFault(world, options.fault);
     r.line(
       r.dim(
         `  emulators on 127.0.0.1 (${formatMs(performance.now() - started)}): ECS agent ${world.agent.url} · ` +
