@@ -76,4 +76,17 @@ describe('consulTokenProvider', () => {
     broken.acl.logoutError = new IdentityError('LOGOUT_FAILED', 'answered 500: boom', { status: 500 });
     await expect(broken.provider.close()).rejects.toMatchObject({ code: 'LOGOUT_FAILED' });
   });
+  it('close() during a login (waiting for replication) leaves no token behind', async () => {
+    const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
+    const acl = memoryAcl(clock);
+    acl.lagReads = 1000;
+    const provider = consulTokenProvider({ acl, credentials: countingCredentials(), task, clock });
+    const pending = provider.get().catch((e: unknown) => e);
+    await clock.advance(250);
+    expect(acl.logins).toHaveLength(1);
+    await provider.close();
+    expect(await pending).toMatchObject({ code: 'CLOSED' });
+    await clock.advance(100);
+    expect(acl.logouts).toEqual(['secret-1-0123456789']);
+  });
 });
