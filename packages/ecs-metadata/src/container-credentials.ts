@@ -13,6 +13,7 @@ import {
   type Logger,
   type RefreshingProvider,
   refreshingProvider,
+  registerSecret,
   retry,
   safeLogger,
   safeUrl,
@@ -227,6 +228,10 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
     });
+  // The ECS agent's credentials URI ends in a per-task credentials id that works as a capability: keep it out of
+  // messages and logs like a token (core scrubs registered values everywhere).
+  const lastSegment = endpoint.url.pathname.split('/').pop() ?? '';
+  if (lastSegment.length >= 16) registerSecret(decodeURIComponent(lastSegment));
   const where = safeUrl(endpoint.url);
 
   const fetchOnce = (signal: AbortSignal) =>

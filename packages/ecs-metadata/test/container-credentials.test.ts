@@ -257,6 +257,15 @@ describe('containerCredentials', () => {
     expect(a.requests).toHaveLength(0);
   });
 
+  it('keeps the credentials id of the URI out of error messages', async () => {
+    const a = await agent();
+    a.setFault({ match: 'credentials', status: 404 });
+    const e = await failure(provider({ env: a.env }).get());
+    const id = a.credentialsUrl!.split('/').pop()!;
+    expect(e.message).toMatch(/\/v2\/credentials\/\[REDACTED\]/);
+    expect(e.message).not.toContain(id);
+  });
+
   it('retries 5xx and resets, then gives up with CREDENTIALS_UNAVAILABLE', async () => {
     const a = await agent();
     a.setFault({ match: 'credentials', status: 500, times: 2 });
