@@ -262,7 +262,9 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     } catch (e) {
       const err = e instanceof ZtsError ? e : new ZtsError(500, 'Internal Server Error');
       reply = { status: err.status, body: err.toBody() };
-      entry.error = err.message;
+      // a bug in the fake shows in the log (its own error text; request bodies never reach it)
+      entry.error =
+        e instanceof ZtsError ? err.message : `Internal Server Error: ${(e as Error)?.message ?? String(e)}`;
     }
     entry.status = reply.status;
     if (active?.truncate && reply.body !== undefined) {
