@@ -113,6 +113,11 @@ describe('Athenz service CSR fixtures', () => {
     });
   });
 
+  it('sia-util/cert.pem (a ZTS-issued EC2 cert): instance id from the DNS form', () => {
+    const cert = new x509.X509Certificate(fixture('sia-util/cert.pem'));
+    expect(certificateInstanceId(cert)).toBe('i-03d1ae7035f931a90');
+  });
+
   it('athenz.instanceid.pem vs athenz.mismatch.dns.csr: different instance-id DNS names, same id', () => {
     const cert = new x509.X509Certificate(fixture('zts/athenz.instanceid.pem'));
     expect(certificateInstanceId(cert)).toBe('1001');
