@@ -9,6 +9,7 @@
  */
 import {
   athenzIdentityProvider,
+  attest,
   buildServiceCsr,
   createZtsClient,
   generateKeyPair,
@@ -71,6 +72,43 @@ async function parts(keyType: KeyType): Promise<number> {
   return performance.now() - t0;
 }
 
+/**
+ * For the reading of the figures only: one ZTS register alone (fresh TLS connection, the emulator checking the CSR,
+ * calling the AWS emulator's GetCallerIdentity and signing), with the CSR and attestation made beforehand.
+ */
+async function registerAlone(keyType: KeyType): Promise<number> {
+  const keys = await generateKeyPair({ type: keyType });
+  const csr = await buildServiceCsr({
+    keys,
+    domain: 'sports',
+    service: 'api',
+    provider: 'athenz.aws-ecs.us-west-2',
+    instanceId: agent.taskId,
+    dnsSuffixes: [DNS_SUFFIX],
+  });
+  const attestationData = await attest({
+    domain: 'sports',
+    service: 'api',
+    taskId: agent.taskId,
+    roleArn: 'arn:aws:iam::123456789012:role/sports.api',
+    region: 'us-west-2',
+    stsEndpoint: aws.url,
+    credentials: aws.issueRoleCredentials(taskRole.arn),
+  });
+  const t = ztsTransport({ caBundle: zts.caPem, keepAlive: false });
+  const t0 = performance.now();
+  await createZtsClient({ url: zts.baseUrl, transport: t }).register({
+    provider: 'athenz.aws-ecs.us-west-2',
+    domain: 'sports',
+    service: 'api',
+    attestationData,
+    csr: csr.pem,
+  });
+  const ms = performance.now() - t0;
+  t.close();
+  return ms;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
@@ -95,6 +133,8 @@ try {
         ours.push(await coldStart(keyType));
       }
     }
+    const reg: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) reg.push(await registerAlone(keyType));
     const a = median(ours);
     const b = median(base);
     console.log(`cold-start ${label}: ${ROUNDS} rounds`);
@@ -102,6 +142,9 @@ try {
       `  ours   metadata + credentials + AssumeRole + keygen + CSR + ZTS register   median ${a.toFixed(1)} ms`,
     );
     console.log(`  parts  keygen + CSR signing                                            median ${b.toFixed(1)} ms`);
+    console.log(
+      `  (of ours: one ZTS register alone, TLS + the emulators' checks   median ${median(reg).toFixed(1)} ms)`,
+    );
     console.log(`  ratio (ours/theirs) = ${(a / b).toFixed(2)}  target <= 1.2`);
   }
 } finally {
