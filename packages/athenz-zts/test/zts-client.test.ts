@@ -1,0 +1,176 @@
+// The ZTS client's wire format, against a recording loopback HTTP server (plain http is allowed to loopback).
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createZtsClient, USER_AGENT, VERSION, ztsUrl } from '@ecs-identity/athenz-zts';
+import { IdentityError } from '@ecs-identity/core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+let server: Server;
+let base: string;
+const seen: Seen[] = [];
+let reply: { status: number; body: unknown; delayMs?: number } = { status: 200, body: {} };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString('utf8');
+    });
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const send = () => {
+        res.writeHead(reply.status, { 'content-type': 'application/json' });
+        res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
+      };
+      if (reply.delayMs) setTimeout(send, reply.delayMs);
+      else send();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/zts/v1`;
+});
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
+beforeEach(() => {
+  seen.length = 0;
+  reply = { status: 200, body: {} };
+});
+
+const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+describe('createZtsClient', () => {
+  it('register: POST /instance, JSON with lower-cased names, the SIA User-Agent', async () => {
+    reply = { status: 201, body: { provider: 'p', name: 'sports.api', instanceId: 'i', x509Certificate: CERT } };
+    const zts = createZtsClient({ url: `${base}/` });
+    const id = await zts.register({
+      provider: 'Athenz.AWS-ECS.us-west-2',
+      domain: 'Sports',
+      service: 'API',
+      attestationData: '{"role":"sports.api"}',
+      csr: 'CSR',
+      expiryTime: 60,
+    });
+    expect(id.x509Certificate).toBe(CERT);
+    const req = seen[0]!;
+    expect([req.method, req.url]).toEqual(['POST', '/zts/v1/instance']);
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['user-agent']).toBe(`SIA-ecs-identity ${VERSION}`);
+    expect(USER_AGENT).toBe(`SIA-ecs-identity ${VERSION}`);
+    expect(JSON.parse(req.body)).toEqual({
+      provider: 'athenz.aws-ecs.us-west-2',
+      domain: 'sports',
+      service: 'api',
+      attestationData: '{"role":"sports.api"}',
+      csr: 'CSR',
+      expiryTime: 60,
+    });
+  });
+
+  it('VERSION matches package.json', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+  });
+
+  it('jwks: GET /oauth2/keys?rfc=true', async () => {
+    reply = { status: 200, body: { keys: [{ kty: 'EC' }] } };
+    const keys = await createZtsClient({ url: base }).jwks();
+    expect(keys.keys).toHaveLength(1);
+    expect([seen[0]?.method, seen[0]?.url]).toEqual(['GET', '/zts/v1/oauth2/keys?rfc=true']);
+  });
+
+  it('calls that need a client certificate are refused by the browser-safe default transport, before any I/O', async () => {
+    const zts = createZtsClient({ url: base });
+    const tls = { keyPem: 'k', certPem: 'c' };
+    const ref = { provider: 'athenz.aws-ecs.us-west-2', domain: 'sports', service: 'api', instanceId: 'i-1' };
+    for (const call of [
+      () => zts.refresh(ref, { csr: 'x' }, tls),
+      () => zts.deleteInstance(ref, tls),
+      () => zts.roleCertificate({ csr: 'x' }, tls),
+      () => zts.accessToken({ scope: 'sports:domain' }, tls),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    }
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refresh path, access-token form and role cert bodies (through a custom transport)', async () => {
+    const { createHttpClient } = await import('@ecs-identity/core');
+    const http = createHttpClient({ userAgent: USER_AGENT });
+    const zts = createZtsClient({ url: base, transport: () => http });
+    const tls = { keyPem: 'k', certPem: 'c' };
+    reply = { status: 200, body: { x509Certificate: CERT } };
+    await zts.refresh(
+      { provider: 'athenz.aws-ecs.us-west-2', domain: 'sports', service: 'api', instanceId: 'a:b@c' },
+      { csr: 'CSR', attestationData: '{}' },
+      tls,
+    );
+    expect(seen[0]?.url).toBe('/zts/v1/instance/athenz.aws-ecs.us-west-2/sports/api/a%3Ab%40c');
+    await zts.roleCertificate({ csr: 'CSR', expiryTime: 0 }, tls);
+    expect([seen[1]?.url, JSON.parse(seen[1]?.body ?? '{}')]).toEqual([
+      '/zts/v1/rolecert',
+      { csr: 'CSR', expiryTime: 0 },
+    ]);
+    reply = { status: 200, body: { access_token: 'tok', token_type: 'Bearer', expires_in: 60 } };
+    await zts.accessToken({ scope: 'sports:role.readers openid sports:service.api', expiresIn: 60.7 }, tls);
+    expect(seen[2]?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(seen[2]?.body))).toEqual({
+      grant_type: 'client_credentials',
+      scope: 'sports:role.readers openid sports:service.api',
+      expires_in: '60',
+    });
+    reply = { status: 204, body: '' };
+    await zts.deleteInstance(
+      { provider: 'athenz.aws-ecs.us-west-2', domain: 'sports', service: 'api', instanceId: 'i' },
+      tls,
+    );
+    expect(seen[3]?.method).toBe('DELETE');
+  });
+
+  it('answers without the expected fields are INVALID_RESPONSE; bad names are refused before I/O', async () => {
+    reply = { status: 201, body: { provider: 'p', name: 'sports.api' } };
+    const zts = createZtsClient({ url: base });
+    const register = {
+      provider: 'athenz.aws-ecs.us-west-2',
+      domain: 'sports',
+      service: 'api',
+      attestationData: '{}',
+      csr: 'x',
+    };
+    await expect(zts.register(register)).rejects.toMatchObject({ code: 'INVALID_RESPONSE' });
+    reply = { status: 200, body: { nokeys: true } };
+    await expect(zts.jwks()).rejects.toMatchObject({ code: 'INVALID_RESPONSE' });
+    const n = seen.length;
+    await expect(zts.register({ ...register, domain: 'bad domain' })).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    expect(seen).toHaveLength(n);
+  });
+
+  it('times out slow answers (retryable TIMEOUT)', async () => {
+    reply = { status: 200, body: { keys: [] }, delayMs: 500 };
+    const e = await createZtsClient({ url: base, timeoutMs: 50 })
+      .jwks()
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'TIMEOUT')).toBe(true);
+    expect((e as IdentityError).retryable).toBe(true);
+  });
+
+  it('validates the base URL and builds the default one', () => {
+    expect(() => createZtsClient({ url: 'zts.example.com' })).toThrow(/absolute URL/);
+    expect(() => createZtsClient({ url: 'https://zts.example.com/zts/v1?x=1' })).toThrow(/query/);
+    expect(ztsUrl('zts.example.com')).toBe('https://zts.example.com:4443/zts/v1');
+    expect(createZtsClient({ url: 'https://zts.example.com:4443/zts/v1/' }).url).toBe(
+      'https://zts.example.com:4443/zts/v1',
+    );
+  });
+});
