@@ -111,7 +111,7 @@ export async function runCli(program: Program, args: readonly string[], io: CliI
   try {
     found = resolve(program, wanted);
   } catch (e) {
-    io.stderr(`${errorLine([], e)}\n\n${topHelp(program)}`);
+    io.stderr(`${errorLine([], e, program.name)}\n\n${topHelp(program)}`);
     return EXIT_USAGE;
   }
   if ('group' in found) {
@@ -120,13 +120,15 @@ export async function runCli(program: Program, args: readonly string[], io: CliI
       return EXIT_OK;
     }
     const message = found.rest[0] === undefined ? 'a subcommand is required' : `unexpected ${found.rest[0]}`;
-    io.stderr(`${errorLine([found.group.name], new UsageError(message))}\n\n${groupHelp(program, found.group)}`);
+    io.stderr(
+      `${errorLine([found.group.name], new UsageError(message), program.name)}\n\n${groupHelp(program, found.group)}`,
+    );
     return EXIT_USAGE;
   }
 
   const { command, path } = found;
   const usage = (e: unknown): number => {
-    io.stderr(`${errorLine(path, e)}\n\n${commandHelp(program, path, command)}`);
+    io.stderr(`${errorLine(path, e, program.name)}\n\n${commandHelp(program, path, command)}`);
     return EXIT_USAGE;
   };
   let parsed: ReturnType<typeof parseFlags>;
@@ -158,7 +160,7 @@ export async function runCli(program: Program, args: readonly string[], io: CliI
     return status ?? EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) return usage(e);
-    io.stderr(`${errorLine(path, e)}\n`);
+    io.stderr(`${errorLine(path, e, program.name)}\n`);
     return EXIT_FAILURE;
   }
 }

@@ -35,8 +35,8 @@ export function errorCode(error: unknown): string {
  * ```
  * @public
  */
-export function errorLine(command: readonly string[], error: unknown): string {
+export function errorLine(command: readonly string[], error: unknown, program: string = PROGRAM): string {
   const message = error instanceof Error ? error.message : String(error);
   const where = command.length > 0 ? `${command.join(' ')}: ` : '';
-  return `${PROGRAM}: ${where}${errorCode(error)}: ${oneLine(scrubSecrets(message)) || 'unknown error'}`;
+  return `${program}: ${where}${errorCode(error)}: ${oneLine(scrubSecrets(message)) || 'unknown error'}`;
 }

@@ -6,14 +6,7 @@
 import { getTaskMetadata, taskIdentity } from '@ecs-identity/ecs-metadata';
 import type { Command } from './command.js';
 import { printPretty } from './output.js';
-
-/** The ECS agent's base URL, shared by the commands (siad calls it `-meta`; consul login's `-meta` is token meta). @internal */
-export const ECS_AGENT_FLAG = {
-  type: 'string',
-  placeholder: 'URL',
-  help: 'ECS agent base URL for v2 metadata and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-  default: 'http://169.254.170.2',
-} as const;
+import { ECS_AGENT_FLAG } from './shared-flags.js';
 
 /** @public */
 export const metadataCommand: Command = {

@@ -1,0 +1,273 @@
+/**
+ * What the athenz commands do (loaded only when one runs: the ZTS client, x509 and jose take a while to load).
+ * @packageDocumentation
+ */
+import { join } from 'node:path';
+import {
+  type AccessToken,
+  type AthenzIdentityOptions,
+  accessTokenProvider,
+  athenzIdentityProvider,
+  type IdentitySink,
+  type RoleCertificateSet,
+  roleCertificateProvider,
+  siadFileSink,
+  type X509Identity,
+} from '@ecs-identity/athenz-zts/node';
+import { type CredentialProvider, IdentityError, type RefreshingProvider } from '@ecs-identity/core';
+import {
+  type AthenzSetup,
+  athenzSetup,
+  dnsSuffixes,
+  identitySummary,
+  savedIdentity,
+  staticIdentity,
+  stsEndpointOf,
+} from './athenz-setup.js';
+import type { CommandContext } from './command.js';
+import { errorLine } from './error-line.js';
+import { splitList, UsageError } from './flags.js';
+import { printLine } from './output.js';
+
+function opt(values: CommandContext['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** The roles from -roles, or from ATHENZ_SIA_ACCOUNT_ROLES (siad's JSON object keyed by role name). */
+function rolesOf(ctx: CommandContext): string[] {
+  if (ctx.sources.roles === 'env:ATHENZ_SIA_ACCOUNT_ROLES') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(ctx.io.env.ATHENZ_SIA_ACCOUNT_ROLES ?? '');
+    } catch {
+      throw new IdentityError('INVALID_CONFIG', 'ATHENZ_SIA_ACCOUNT_ROLES is not JSON (an object keyed by role name)');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new IdentityError('INVALID_CONFIG', 'ATHENZ_SIA_ACCOUNT_ROLES must be a JSON object keyed by role name');
+    }
+    return Object.keys(parsed);
+  }
+  return splitList(ctx.values.roles);
+}
+
+/** The identity provider options siad's flags describe. */
+function identityOptions(
+  ctx: CommandContext,
+  setup: AthenzSetup,
+  sink: IdentitySink,
+  extra: Partial<AthenzIdentityOptions>,
+): AthenzIdentityOptions {
+  const { values } = ctx;
+  const cnames = splitList(values['sandns-x509-cnames']);
+  const expiry = values.expirytime as number;
+  return {
+    zts: setup.zts,
+    task: setup.task,
+    credentials: setup.credentials,
+    domain: setup.service.domain,
+    service: setup.service.service,
+    iamRoleArn: setup.service.attestationRoleArn,
+    provider: setup.provider,
+    dnsSuffixes: dnsSuffixes(values),
+    wildcard: values['sandns-wildcard'] === true,
+    ...(cnames.length > 0 ? { extraDnsNames: cnames } : {}),
+    ...(setup.spiffe ? { spiffe: setup.spiffe } : {}),
+    ...(expiry > 0 ? { expiryMinutes: expiry } : {}),
+    stsEndpoint: stsEndpointOf(values, setup.task.partition),
+    sink,
+    ...(setup.caBundlePem ? { caBundlePem: setup.caBundlePem } : {}),
+    backgroundRefresh: false,
+    logger: ctx.logger,
+    ...extra,
+  };
+}
+
+async function withSetup(ctx: CommandContext, body: (setup: AthenzSetup) => Promise<number>): Promise<number> {
+  const setup = await athenzSetup(ctx);
+  try {
+    return await body(setup);
+  } finally {
+    await setup.close();
+  }
+}
+
+async function once<C extends { expiresAt?: Date }>(provider: CredentialProvider<C>): Promise<C> {
+  try {
+    return await provider.get();
+  } finally {
+    await provider.close();
+  }
+}
+
+async function writeRoleCerts(
+  ctx: CommandContext,
+  setup: AthenzSetup,
+  identity: CredentialProvider<X509Identity>,
+  roles: string[],
+): Promise<{ provider: RefreshingProvider<RoleCertificateSet> }> {
+  const provider = roleCertificateProvider({
+    zts: setup.zts,
+    identity,
+    roles,
+    sink: siadFileSink(setup.sinkOptions),
+    ...(setup.spiffe ? { spiffe: setup.spiffe } : {}),
+    logger: ctx.logger,
+  });
+  return { provider };
+}
+
+function roleSummary(set: RoleCertificateSet, setup: AthenzSetup) {
+  const certDir = setup.sinkOptions.certDir ?? join(setup.sinkOptions.root ?? '/var/lib/sia', 'certs');
+  return Object.values(set.certificates).map((c) => ({
+    role: c.roleName,
+    serial: c.certificate.serialNumber,
+    expiresAt: c.expiresAt.toISOString(),
+    certFile: join(certDir, `${c.roleName}.cert.pem`),
+  }));
+}
+
+function tokenProvider(ctx: CommandContext, setup: AthenzSetup, identity: CredentialProvider<X509Identity>) {
+  const scope = opt(ctx.values, 'scope');
+  if (!scope) throw new UsageError('-scope is required (e.g. -scope sports:domain)');
+  const issuer = opt(ctx.values, 'verify-issuer');
+  const name = opt(ctx.values, 'token-name');
+  const expiresIn = ctx.values['expires-in'] as number;
+  return accessTokenProvider({
+    zts: setup.zts,
+    identity,
+    scope,
+    ...(expiresIn > 0 ? { expiresInSec: expiresIn } : {}),
+    ...(issuer ? { verify: { issuer } } : {}),
+    sink: siadFileSink(setup.sinkOptions),
+    ...(name ? { sinkName: name } : {}),
+    logger: ctx.logger,
+  });
+}
+
+function tokenSummary(token: AccessToken, ctx: CommandContext, setup: AthenzSetup) {
+  const domain =
+    token.scope
+      .split(/\s+/)
+      .find((s) => s.includes(':'))
+      ?.split(':')[0] ?? '';
+  const name = opt(ctx.values, 'token-name') ?? token.scope.trim().replace(/\s+/g, ',');
+  const tokenDir = setup.sinkOptions.tokenDir ?? join(setup.sinkOptions.root ?? '/var/lib/sia', 'tokens');
+  return {
+    scope: token.scope,
+    expiresAt: token.expiresAt.toISOString(),
+    verified: opt(ctx.values, 'verify-issuer') !== undefined,
+    tokenFile: join(tokenDir, domain, name),
+  };
+}
+
+/** `athenz post`. @internal */
+export function post(ctx: CommandContext): Promise<number> {
+  return withSetup(ctx, async (setup) => {
+    const files = siadFileSink(setup.sinkOptions);
+    // post always registers: the saved pair, if any, is not looked at (siad -cmd post does the same).
+    const sink: IdentitySink = { ...files, loadIdentity: async () => undefined };
+    const id = await once(athenzIdentityProvider(identityOptions(ctx, setup, sink, {})));
+    printLine(ctx.io, { registered: true, ...identitySummary(id, setup) });
+    return 0;
+  });
+}
+
+/** `athenz rotate`. @internal */
+export function rotate(ctx: CommandContext): Promise<number> {
+  return withSetup(ctx, async (setup) => {
+    // Fails clearly when there is nothing (valid) to refresh with, instead of registering anew.
+    const before = await savedIdentity(setup, Date.now());
+    const sink = siadFileSink(setup.sinkOptions);
+    const id = await once(
+      athenzIdentityProvider(
+        identityOptions(ctx, setup, sink, { reRegister: false, rotateKey: ctx.values.rotatekey === true }),
+      ),
+    );
+    if (id.serialNumber === before.serialNumber) {
+      throw new IdentityError('ZTS_ERROR', 'the refresh returned the certificate we already had');
+    }
+    printLine(ctx.io, { refreshed: true, previousSerial: before.serialNumber, ...identitySummary(id, setup) });
+    return 0;
+  });
+}
+
+/** `athenz rolecert`. @internal */
+export function rolecert(ctx: CommandContext): Promise<number> {
+  return withSetup(ctx, async (setup) => {
+    const roles = rolesOf(ctx);
+    if (roles.length === 0) throw new UsageError('-roles is required (e.g. -roles sports:role.readers)');
+    const identity = staticIdentity(await savedIdentity(setup, Date.now()));
+    const { provider } = await writeRoleCerts(ctx, setup, identity, roles);
+    const set = await once(provider);
+    printLine(ctx.io, { roleCertificates: roleSummary(set, setup) });
+    return 0;
+  });
+}
+
+/** `athenz token`. @internal */
+export function token(ctx: CommandContext): Promise<number> {
+  return withSetup(ctx, async (setup) => {
+    const identity = staticIdentity(await savedIdentity(setup, Date.now()));
+    const token = await once(tokenProvider(ctx, setup, identity));
+    printLine(ctx.io, tokenSummary(token, ctx, setup));
+    return 0;
+  });
+}
+
+/** `athenz run`. @internal */
+export function runAgent(ctx: CommandContext): Promise<number> {
+  return withSetup(ctx, async (setup) => {
+    const { io, values, logger } = ctx;
+    const roles = rolesOf(ctx);
+    const failLimit = values['fail-count'] as number;
+    let failures = 0;
+    let fail: (e: unknown) => void = () => {};
+    const fatal = new Promise<unknown>((resolve) => {
+      fail = resolve;
+    });
+    const onError = (e: unknown) => {
+      failures++;
+      logger.warn(`refresh failed (${failures} of ${failLimit}): ${errorLine([], e)}`);
+      if (failures >= failLimit) fail(e);
+    };
+    const identity = athenzIdentityProvider(
+      identityOptions(ctx, setup, siadFileSink(setup.sinkOptions), {
+        backgroundRefresh: true,
+        rotateKey: values.rotatekey === true,
+        refreshIntervalMs: (values.refreshinterval as number) * 60_000,
+        onError,
+      }),
+    );
+    const roleCerts = roles.length > 0 ? (await writeRoleCerts(ctx, setup, identity, roles)).provider : undefined;
+    const token = opt(values, 'scope') ? tokenProvider(ctx, setup, identity) : undefined;
+    // Listen for the stop signal from the start, so a SIGTERM during start-up ends the run cleanly too.
+    const stopped = io.waitForStop().then((signal) => ({ signal }));
+    try {
+      let first = true;
+      identity.subscribe((id) => {
+        failures = 0;
+        if (!first) printLine(io, { event: 'refreshed', ...identitySummary(id, setup) });
+      });
+      roleCerts?.subscribe((set) => printLine(io, { event: 'rolecerts', roleCertificates: roleSummary(set, setup) }));
+      const startup = (async () => {
+        const id = await identity.get();
+        first = false;
+        printLine(io, { event: 'identity', ...identitySummary(id, setup) });
+        await roleCerts?.get();
+        if (token) printLine(io, { event: 'token', ...tokenSummary(await token.get(), ctx, setup) });
+        return { started: true } as const;
+      })();
+      startup.catch(() => {}); // observed below; this only keeps a late failure after a stop from going unhandled
+      const outcome = await Promise.race([startup, stopped]);
+      const end = 'signal' in outcome ? outcome : await Promise.race([stopped, fatal.then((error) => ({ error }))]);
+      if ('error' in end) throw end.error;
+      logger.info(`received ${end.signal}, stopping`);
+      printLine(io, { event: 'stopped', signal: end.signal });
+      return 0;
+    } finally {
+      await Promise.allSettled([token?.close(), roleCerts?.close()]);
+      await identity.close();
+    }
+  });
+}
