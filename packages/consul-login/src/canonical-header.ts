@@ -16,9 +16,17 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * @public
  */
 export function canonicalHeaderKey(key: string): string {
-  if (!TOKEN.test(key)) return key;
-  return key.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const canonical = TOKEN.test(key)
+    ? key.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase())
+    : key;
+  // Header names (never values) repeat on every token; a small bounded memo keeps this off the signing hot path.
+  if (memo.size < 256) memo.set(key, canonical);
+  return canonical;
 }
+
+const memo = new Map<string, string>();
 
 /**
  * Turns signed request headers into the `{ "Canonical-Key": ["value"] }` object Go's `json.Marshal(http.Header)`
