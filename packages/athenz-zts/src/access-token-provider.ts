@@ -18,6 +18,7 @@ import {
 import { decodeJwt } from 'jose';
 import { verifyAccessToken } from './access-token-verify.js';
 import type { AccessToken, X509Identity } from './credentials.js';
+import { type FetchRetryOptions, withRetry } from './fetch-retry.js';
 import { boundToIdentity } from './identity-bound.js';
 import type { IdentitySink } from './identity-sink.js';
 import { validateDomain, validateRole, validateService } from './names.js';
@@ -42,7 +43,7 @@ export function accessTokenScope(input: { domain: string; roles?: string[]; idTo
 }
 
 /** @public */
-export interface AccessTokenOptions {
+export interface AccessTokenOptions extends FetchRetryOptions {
   zts: ZtsClient;
   identity: CredentialProvider<X509Identity>;
   /** See {@link accessTokenScope}. */
@@ -121,49 +122,52 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
 
   const inner = refreshingProvider<AccessToken>({
     name: `athenz access token (${scope})`,
-    async fetch(signal) {
-      const id = await options.identity.get({ signal });
-      const res = await options.zts.accessToken(
-        { scope, ...(options.expiresInSec === undefined ? {} : { expiresIn: options.expiresInSec }) },
-        { keyPem: id.privateKeyPem, certPem: id.certificatePem },
-        { signal },
-      );
-      await verify(res.access_token, id, signal);
-      let expiresMs: number;
-      if (typeof res.expires_in === 'number' && res.expires_in > 0) {
-        expiresMs = clock.now() + res.expires_in * 1000;
-      } else {
-        let exp: number | undefined;
-        try {
-          exp = decodeJwt(res.access_token).exp;
-        } catch {
-          exp = undefined;
-        }
-        if (exp === undefined)
-          throw new IdentityError('INVALID_RESPONSE', 'ZTS access token: no expires_in and no exp claim');
-        expiresMs = exp * 1000;
-      }
-      const token = defineSecrets(
-        {
-          token: res.access_token,
-          tokenType: res.token_type ?? 'Bearer',
-          scope: res.scope ?? scope,
-          ...(res.id_token ? { idToken: res.id_token } : {}),
-          expiresAt: new Date(expiresMs),
-          identitySerial: id.serialNumber,
-        },
-        res.id_token ? ['token', 'idToken'] : ['token'],
-      );
-      if (options.sink?.saveAccessToken && scopeDomain) {
-        await options.sink.saveAccessToken(
-          scopeDomain,
-          options.sinkName ?? scope.replace(/\s+/g, ','),
-          res.access_token,
+    fetch: withRetry<AccessToken, unknown>(
+      async (signal) => {
+        const id = await options.identity.get({ signal });
+        const res = await options.zts.accessToken(
+          { scope, ...(options.expiresInSec === undefined ? {} : { expiresIn: options.expiresInSec }) },
+          { keyPem: id.privateKeyPem, certPem: id.certificatePem },
+          { signal },
         );
-      }
-      logger.debug({ scope, expiresAt: token.expiresAt.toISOString() }, 'athenz access token issued');
-      return token;
-    },
+        await verify(res.access_token, id, signal);
+        let expiresMs: number;
+        if (typeof res.expires_in === 'number' && res.expires_in > 0) {
+          expiresMs = clock.now() + res.expires_in * 1000;
+        } else {
+          let exp: number | undefined;
+          try {
+            exp = decodeJwt(res.access_token).exp;
+          } catch {
+            exp = undefined;
+          }
+          if (exp === undefined)
+            throw new IdentityError('INVALID_RESPONSE', 'ZTS access token: no expires_in and no exp claim');
+          expiresMs = exp * 1000;
+        }
+        const token = defineSecrets(
+          {
+            token: res.access_token,
+            tokenType: res.token_type ?? 'Bearer',
+            scope: res.scope ?? scope,
+            ...(res.id_token ? { idToken: res.id_token } : {}),
+            expiresAt: new Date(expiresMs),
+            identitySerial: id.serialNumber,
+          },
+          res.id_token ? ['token', 'idToken'] : ['token'],
+        );
+        if (options.sink?.saveAccessToken && scopeDomain) {
+          await options.sink.saveAccessToken(
+            scopeDomain,
+            options.sinkName ?? scope.replace(/\s+/g, ','),
+            res.access_token,
+          );
+        }
+        logger.debug({ scope, expiresAt: token.expiresAt.toISOString() }, 'athenz access token issued');
+        return token;
+      },
+      { ...options, clock },
+    ),
     refreshBeforeMs: 0,
     refreshAtFraction: options.refreshAtFraction ?? 0.75,
     onError,

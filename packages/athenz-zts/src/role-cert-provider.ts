@@ -18,6 +18,7 @@ import {
 import type { RoleCertificate, X509Identity } from './credentials.js';
 import { certificateMatchesKey } from './credentials.js';
 import { buildRoleCsr, type CsrSubject, type SpiffeOptions } from './csr.js';
+import { type FetchRetryOptions, withRetry } from './fetch-retry.js';
 import { boundToIdentity } from './identity-bound.js';
 import type { IdentitySink } from './identity-sink.js';
 import type { CryptoOption } from './keys.js';
@@ -37,7 +38,7 @@ export interface RoleCertificateSet extends Credential {
 }
 
 /** @public */
-export interface RoleCertificateOptions extends CryptoOption {
+export interface RoleCertificateOptions extends CryptoOption, FetchRetryOptions {
   zts: ZtsClient;
   /** The service identity (its key signs the role CSRs and its certificate authenticates the calls). */
   identity: CredentialProvider<X509Identity>;
@@ -141,17 +142,20 @@ export function roleCertificateProvider(options: RoleCertificateOptions): Refres
 
   const inner = refreshingProvider<RoleCertificateSet>({
     name: 'athenz role certificates',
-    async fetch(signal) {
-      const id = await options.identity.get({ signal });
-      const certs = await Promise.all(roles.map((r) => one(id, r, signal)));
-      const certificates = Object.fromEntries(certs.map((c) => [c.roleName, c]));
-      const expiresAt = new Date(Math.min(...certs.map((c) => c.expiresAt.getTime())));
-      logger.info(
-        { roles: Object.keys(certificates), expiresAt: expiresAt.toISOString() },
-        'athenz role certificates issued',
-      );
-      return { certificates, expiresAt, identitySerial: id.serialNumber };
-    },
+    fetch: withRetry<RoleCertificateSet, unknown>(
+      async (signal) => {
+        const id = await options.identity.get({ signal });
+        const certs = await Promise.all(roles.map((r) => one(id, r, signal)));
+        const certificates = Object.fromEntries(certs.map((c) => [c.roleName, c]));
+        const expiresAt = new Date(Math.min(...certs.map((c) => c.expiresAt.getTime())));
+        logger.info(
+          { roles: Object.keys(certificates), expiresAt: expiresAt.toISOString() },
+          'athenz role certificates issued',
+        );
+        return { certificates, expiresAt, identitySerial: id.serialNumber };
+      },
+      { ...options, clock },
+    ),
     refreshBeforeMs: 0,
     refreshAtFraction: options.refreshAtFraction ?? 0.5,
     onError,

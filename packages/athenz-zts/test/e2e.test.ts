@@ -263,10 +263,24 @@ describe('ZTS errors reach callers as typed codes with the server message', () =
     expect((e as Error).message).not.toMatch(/ASIA[A-Z0-9]{12,}/);
   });
 
+  it('a transient 503 is retried with a fresh attestation and CSR, and the identity still arrives', async () => {
+    zts.setFault({ match: { path: '/instance' }, status: 503, times: 1 });
+    try {
+      const assumes = aws.requests.filter((r) => r.action === 'AssumeRole').length;
+      const before = instancePosts().length;
+      const id = await identity({ sink: siadFileSink({ root: join(root, 'retry') }), retryBaseDelayMs: 10 }).get();
+      expect(id.serialNumber).toBeTruthy();
+      expect(instancePosts().slice(before).map((r) => r.status)).toEqual([503, 201]);
+      expect(aws.requests.filter((r) => r.action === 'AssumeRole').length - assumes).toBe(2);
+    } finally {
+      zts.setFault();
+    }
+  });
+
   it('429 with Retry-After: ZTS_RATE_LIMITED, retryable', async () => {
     zts.setFault({ match: { path: '/instance' }, status: 429, retryAfterSeconds: 3, times: 1 });
     try {
-      const p = identity({ sink: siadFileSink({ root: join(root, 'rate') }) });
+      const p = identity({ sink: siadFileSink({ root: join(root, 'rate') }), maxAttempts: 1 });
       const e = await p.get().catch((err: unknown) => err);
       expect(IdentityError.is(e, 'ZTS_RATE_LIMITED')).toBe(true);
       expect((e as IdentityError).retryable).toBe(true);

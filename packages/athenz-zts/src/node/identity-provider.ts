@@ -19,6 +19,7 @@ import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import { attest, type StsEndpoint } from '../attestation.js';
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js';
+import { type FetchRetryOptions, withRetry } from '../fetch-retry.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
 import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
@@ -31,7 +32,7 @@ import type { InstanceRef } from '../zts-types.js';
 export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' | 'taskId'>;
 
 /** @public */
-export interface AthenzIdentityOptions extends CryptoOption {
+export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   /** The ZTS client (Node: `createZtsClient({ url, transport: ztsTransport({ caBundle }) })`). */
   zts: ZtsClient;
   /** Region, account, partition and task id, or a function that finds them (called once). Default: the ECS task metadata endpoint. */
@@ -432,7 +433,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
 
   return refreshingProvider<X509Identity>({
     name: 'athenz identity',
-    fetch,
+    fetch: withRetry(fetch, { ...options, clock }),
     refreshBeforeMs: 0,
     refreshAtFraction: Math.min(maxFraction, interval / expectedLifetime),
     jitterMs: options.jitterMs ?? 10 * 60_000,
