@@ -2,7 +2,7 @@
 // The README's two commands (`npm run demo`, `npm test`) land here. Only Node and npm are assumed:
 // pnpm is used when it is on PATH, otherwise fetched through `npx pnpm@10`.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,10 +25,11 @@ function pnpmCommand() {
 const [pnpm, pnpmPrefix] = pnpmCommand();
 const pn = (...args) => run(pnpm, [...pnpmPrefix, ...args]);
 
-function step(name, fn) {
+function step(name, fn, after) {
   const t0 = Date.now();
   console.log(`\n▶ ${name}`);
   const status = fn();
+  after?.();
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   if (status !== 0) {
     console.error(`✖ ${name} failed (exit ${status}, ${secs}s)`);
@@ -41,13 +42,38 @@ step('install dependencies', () =>
   pn('install', '--frozen-lockfile', '--prefer-offline', ...(process.env.CI ? [] : ['--reporter=silent'])),
 );
 
+const results = join(root, 'node_modules', '.cache', 'vitest-results.json');
+
+// One plain closing line ("tests: N passed, N failed, N skipped") that any CI log reader understands.
+function printSummary() {
+  if (!existsSync(results)) return;
+  const r = JSON.parse(readFileSync(results, 'utf8'));
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+}
+
 switch (task) {
   case 'test':
     step('lint (biome)', () => pn('exec', 'biome', 'check', '.'));
     step('typecheck (tsc)', () => pn('exec', 'tsc', '-p', 'tsconfig.json'));
     step('build packages', () => pn('-r', '--filter', './packages/**', 'run', 'build'));
     step('publint', () => run(process.execPath, ['scripts/publint-all.mjs']));
-    step('unit, integration and browser tests (vitest)', () => pn('exec', 'vitest', 'run', ...extra));
+    step(
+      'unit, integration and browser tests (vitest)',
+      () => {
+        rmSync(results, { force: true });
+        return pn(
+          'exec',
+          'vitest',
+          'run',
+          '--reporter=default',
+          '--reporter=json',
+          `--outputFile.json=${results}`,
+          ...extra,
+        );
+      },
+      printSummary,
+    );
     break;
   case 'demo': {
     const demo = join(root, 'examples/fargate-task/main.ts');
