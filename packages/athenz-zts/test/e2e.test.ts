@@ -270,7 +270,11 @@ describe('ZTS errors reach callers as typed codes with the server message', () =
       const before = instancePosts().length;
       const id = await identity({ sink: siadFileSink({ root: join(root, 'retry') }), retryBaseDelayMs: 10 }).get();
       expect(id.serialNumber).toBeTruthy();
-      expect(instancePosts().slice(before).map((r) => r.status)).toEqual([503, 201]);
+      expect(
+        instancePosts()
+          .slice(before)
+          .map((r) => r.status),
+      ).toEqual([503, 201]);
       expect(aws.requests.filter((r) => r.action === 'AssumeRole').length - assumes).toBe(2);
     } finally {
       zts.setFault();
