@@ -196,6 +196,21 @@ describe('buildBearerToken: server ID and entity details', () => {
     expect(user.entity?.body).toBe('Action=GetUser&UserName=deploy%40ci&Version=2010-05-08');
   });
 
+  it('works in a partition without built-in endpoints when both are given', async () => {
+    const t = decodeToken(
+      await buildBearerToken({
+        credentials: { ...creds, roleArn: 'arn:aws-iso-b:iam::123456789012:role/web' },
+        region: 'us-isob-east-1',
+        stsEndpoint: 'https://sts.us-isob-east-1.sc2s.sgov.gov/',
+        iamEndpoint: 'https://iam.us-isob-east-1.sc2s.sgov.gov/',
+        iamRegion: 'us-isob-east-1',
+        signingDate,
+      }),
+    );
+    expect(t.entity?.headers.Authorization?.[0]).toContain('/us-isob-east-1/iam/aws4_request');
+    expect(t.headers.Authorization?.[0]).toContain('/us-isob-east-1/sts/aws4_request');
+  });
+
   it('honours explicit IAM endpoint and region', async () => {
     const t = decodeToken(
       await buildBearerToken({
@@ -282,6 +297,12 @@ describe('buildBearerToken: bad input', () => {
       /serverIdHeaderValue/,
     ],
     ['bad entity', { credentials: creds, region: 'us-west-2', entity: { roleName: 'a/b' } }, /entity must be/],
+    ['entity string', { credentials: creds, region: 'us-west-2', entity: 'web' }, /entity must be/],
+    [
+      'role and user',
+      { credentials: creds, region: 'us-west-2', entity: { roleName: 'a', userName: 'b' } },
+      /entity must be/,
+    ],
     ['bad date', { credentials: creds, region: 'us-west-2', signingDate: new Date('x') }, /signingDate/],
   ];
   for (const [name, options, message] of cases) {

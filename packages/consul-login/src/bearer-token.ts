@@ -99,18 +99,24 @@ function stsEndpointOf(options: BearerTokenOptions, region: string): SigningEndp
 }
 
 function iamEndpointOf(options: BearerTokenOptions, region: string): SigningEndpoint {
-  const fallback = defaultIamEndpoint(region);
-  const signingRegion = options.iamRegion === undefined ? fallback.region : checkRegion(options.iamRegion, 'iamRegion');
-  if (options.iamEndpoint === undefined) return { url: fallback.url, region: signingRegion };
-  return { url: checkEndpointUrl(options.iamEndpoint, 'iamEndpoint').href, region: signingRegion };
+  // The default is only looked up when needed: isolated partitions have none, but work with both options given.
+  const url =
+    options.iamEndpoint === undefined
+      ? defaultIamEndpoint(region).url
+      : checkEndpointUrl(options.iamEndpoint, 'iamEndpoint').href;
+  const signingRegion =
+    options.iamRegion === undefined ? defaultIamEndpoint(region).region : checkRegion(options.iamRegion, 'iamRegion');
+  return { url, region: signingRegion };
 }
 
-function checkEntity(entity: IamEntity): IamEntity {
-  const name = 'roleName' in entity ? entity.roleName : 'userName' in entity ? entity.userName : undefined;
-  if (typeof name !== 'string' || !/^[\w+=,.@-]{1,64}$/.test(name)) {
+function checkEntity(entity: unknown): IamEntity {
+  const e = (typeof entity === 'object' && entity !== null ? entity : {}) as Record<string, unknown>;
+  const both = 'roleName' in e && 'userName' in e;
+  const name = 'roleName' in e ? e.roleName : e.userName;
+  if (both || typeof name !== 'string' || !/^[\w+=,.@-]{1,64}$/.test(name)) {
     throw new IdentityError('INVALID_ARGUMENT', 'entity must be { roleName } or { userName } with a valid IAM name');
   }
-  return entity;
+  return entity as IamEntity;
 }
 
 async function resolveEntity(
