@@ -65,7 +65,10 @@ describe('the demo (child process)', () => {
     expect(ok.code).toBe(0);
     let last = -1;
     STEPS.forEach((title, i) => {
-      const line = new RegExp(`^✔ ${i + 1}\\. ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\d+(\\.\\d)? m?s$`, 'm');
+      const line = new RegExp(
+        `^✔ ${i + 1}\\. ${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +\\d+(\\.\\d)? m?s$`,
+        'm',
+      );
       const at = ok.stdout.search(line);
       expect(at, `step ${i + 1} (${title})`).toBeGreaterThan(last);
       last = at;

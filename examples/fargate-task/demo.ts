@@ -163,6 +163,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     ...(options.color === undefined ? {} : { color: options.color }),
     ...(options.tty === undefined ? {} : { tty: options.tty }),
     ...(options.env === undefined ? {} : { env: options.env }),
+    titleWidth: Math.max(...STEPS.map((t) => t.length)),
   });
   const secret = (value: string | undefined): void => {
     if (value) options.onSecret?.(value);

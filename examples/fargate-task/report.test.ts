@@ -72,6 +72,24 @@ describe('Reporter', () => {
     expect(text).toContain('\r\x1b[2K\x1b[32m✔\x1b[0m'); // the spinner line is erased before the ✔ line
   });
 
+  it('pads titles so the times line up, and cuts the spinner line to the terminal width', async () => {
+    const chunks: string[] = [];
+    const out = { isTTY: true, columns: 40, write: (c: string) => chunks.push(c) };
+    const r = new Reporter({ out, env: { NO_COLOR: '1' }, now: clock(0, 5, 10, 15), titleWidth: 10 });
+    await r.step(1, 'short', async () => ({ value: undefined, facts: [] }));
+    await r.step(2, 'athenz', async (p) => {
+      p.start('a very long message that would wrap on a narrow terminal and break the erase');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return { value: undefined, facts: [] };
+    });
+    const text = chunks.join('');
+    expect(text).toContain('✔ 1. short      5 ms\n');
+    const frames = text.split('\r\x1b[2K').filter((f) => f.includes('athenz:'));
+    expect(frames.length).toBeGreaterThan(0);
+    for (const f of frames) expect([...f].length).toBeLessThanOrEqual(40);
+    expect(frames[0]).toContain('…');
+  });
+
   it('NO_COLOR turns colours off on a TTY (the spinner stays)', async () => {
     const s = sink(true);
     const r = new Reporter({ out: s.out, env: { NO_COLOR: '1' }, now: clock(0, 5) });

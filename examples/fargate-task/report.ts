@@ -10,6 +10,8 @@ import { IdentityError, scrubSecrets } from '@ecs-identity/core';
 export interface Output {
   write(chunk: string): unknown;
   readonly isTTY?: boolean;
+  /** Terminal width: the spinner line is cut to it, so erasing it with `\r` works. */
+  readonly columns?: number;
 }
 
 /** A fact printed under a step: `label  value`. */
@@ -58,6 +60,8 @@ export interface ReporterOptions {
   env?: Record<string, string | undefined>;
   /** Milliseconds, for step times (injectable for tests). */
   now?: () => number;
+  /** Step titles are padded to this width so the times line up. Default 0. */
+  titleWidth?: number;
 }
 
 /** Prints steps. */
@@ -67,6 +71,7 @@ export class Reporter {
   readonly times: { step: number; title: string; ms: number; ok: boolean }[] = [];
   private readonly out: Output;
   private readonly now: () => number;
+  private readonly titleWidth: number;
 
   constructor(options: ReporterOptions) {
     this.out = options.out;
@@ -75,6 +80,11 @@ export class Reporter {
     const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
     this.color = options.color ?? (this.tty && !noColor);
     this.now = options.now ?? (() => performance.now());
+    this.titleWidth = options.titleWidth ?? 0;
+  }
+
+  private heading(n: number, title: string): string {
+    return this.bold(`${n}. ${title}`.padEnd(this.titleWidth + 3));
   }
 
   private paint(code: string, text: string): string {
@@ -102,14 +112,14 @@ export class Reporter {
       const ms = this.now() - t0;
       this.times.push({ step: n, title, ms, ok: false });
       const reason = describeError(e);
-      this.line(`${this.red('✖')} ${this.bold(`${n}. ${title}`)} ${this.dim(formatMs(ms))}`);
+      this.line(`${this.red('✖')} ${this.heading(n, title)} ${this.dim(formatMs(ms))}`);
       this.line(`    ${this.red(reason)}`);
       throw new StepFailure(n, title, reason, { cause: e });
     }
     progress.stop();
     const ms = this.now() - t0;
     this.times.push({ step: n, title, ms, ok: true });
-    this.line(`${this.green('✔')} ${this.bold(`${n}. ${title}`)} ${this.dim(formatMs(ms))}`);
+    this.line(`${this.green('✔')} ${this.heading(n, title)} ${this.dim(formatMs(ms))}`);
     const width = Math.max(0, ...outcome.facts.map(([label]) => label.length));
     for (const [label, value] of outcome.facts) this.line(`    ${this.dim(label.padEnd(width))}  ${value}`);
     return outcome.value;
@@ -127,10 +137,11 @@ export class Reporter {
           return;
         }
         let frame = 0;
+        // One terminal row at most: a wrapped line would not be erased by `\r` + clear-line.
+        const room = Math.max(10, (this.out.columns ?? 80) - `x ${n}. ${title}: `.length - 1);
+        const text = message.length > room ? `${message.slice(0, room - 1)}…` : message;
         const draw = (): void => {
-          this.out.write(
-            `\r\x1b[2K${this.cyan(SPINNER[frame % SPINNER.length]!)} ${n}. ${title}: ${this.dim(message)}`,
-          );
+          this.out.write(`\r\x1b[2K${this.cyan(SPINNER[frame % SPINNER.length]!)} ${n}. ${title}: ${this.dim(text)}`);
           frame++;
         };
         draw();
