@@ -43,6 +43,7 @@ beforeAll(async () => {
   aws = await startAws({ region: 'us-west-2' });
   const taskRole = aws.addRole({ name: 'sports.api-service', path: '/ecs/', trust: ['*'] });
   aws.addRole({ name: 'sports.api', path: '/ecs/', trust: [taskRole.arn] });
+  aws.addRole({ name: 'weather.api', trust: [taskRole.arn] });
   agent = await startEcsAgent({
     region: 'us-west-2',
     taskRoleArn: taskRole.arn,
@@ -60,7 +61,13 @@ beforeAll(async () => {
         roles: { readers: ['sports.api'] },
         instanceDeleters: ['sports.api'],
       },
-      { name: 'weather', services: [], roles: { writers: ['sports.api'], admins: ['other.svc'] } },
+      // registered with another AWS account: attestation from ours must be refused
+      {
+        name: 'weather',
+        awsAccount: '999999999999',
+        services: ['api'],
+        roles: { writers: ['sports.api'], admins: ['other.svc'] },
+      },
     ],
   });
   transport = ztsTransport({ caBundle: zts.caPem });
@@ -255,12 +262,21 @@ describe('ZTS errors reach callers as typed codes with the server message', () =
     expect((e as Error).message).toMatch(/400/);
   });
 
-  it('an unknown provider: ZTS_PROVIDER_NOT_AUTHORIZED (or the server’s 403), never a secret in the message', async () => {
+  it('an unknown provider: ZTS_PROVIDER_NOT_AUTHORIZED, never a secret in the message', async () => {
     const p = identity({ provider: 'athenz.aws-ecs.eu-west-1', sink: siadFileSink({ root: join(root, 'prov') }) });
     const e = await p.get().catch((err: unknown) => err);
-    expect(IdentityError.is(e)).toBe(true);
+    expect(IdentityError.is(e, 'ZTS_PROVIDER_NOT_AUTHORIZED')).toBe(true);
     expect((e as IdentityError).status).toBe(403);
+    expect((e as Error).message).toContain('not authorized to launch');
     expect((e as Error).message).not.toMatch(/ASIA[A-Z0-9]{12,}/);
+  });
+
+  it('attestation from an account the domain is not registered with: ZTS_ATTESTATION_REJECTED', async () => {
+    const p = identity({ domain: 'weather', service: 'api', sink: siadFileSink({ root: join(root, 'att') }) });
+    const e = await p.get().catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ZTS_ATTESTATION_REJECTED')).toBe(true);
+    expect((e as Error).message).toContain('unable to verify attestation data');
+    expect((e as Error).message).not.toMatch(/"secret"|"token"/);
   });
 
   it('a transient 503 is retried with a fresh attestation and CSR, and the identity still arrives', async () => {
