@@ -87,6 +87,13 @@ JSON line per new certificate.`,
     },
     ...ROLES_FLAG,
     ...TOKEN_FLAGS,
+    'log-level': {
+      type: 'string',
+      placeholder: 'LEVEL',
+      help: 'log to stderr at this level and above: debug, info, warn, error',
+      env: ['ECS_IDENTITY_LOG_LEVEL'],
+      default: 'warn',
+    },
   },
   run: async (ctx) => (await actions()).runAgent(ctx),
 };

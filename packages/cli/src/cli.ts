@@ -25,16 +25,28 @@ export const EXIT_FAILURE = 1;
 /** @public */
 export const EXIT_USAGE = 2;
 
-/** Flags every command takes. @public */
+/**
+ * Flags every command takes. A command may declare its own `log-level` to change the default: one-shot commands log
+ * errors only (their failure is the final error line), the long-running `athenz run` logs warnings too.
+ * @public
+ */
 export const COMMON_FLAGS: FlagSpecs = {
   'log-level': {
     type: 'string',
     placeholder: 'LEVEL',
     help: 'log to stderr at this level and above: debug, info, warn, error',
     env: ['ECS_IDENTITY_LOG_LEVEL'],
-    default: 'warn',
+    default: 'error',
   },
 };
+
+/** The command's flags plus the common ones (the command's own spec of a common flag wins). */
+function allFlags(command: Command): FlagSpecs {
+  return {
+    ...command.flags,
+    ...Object.fromEntries(Object.entries(COMMON_FLAGS).map(([k, v]) => [k, command.flags[k] ?? v])),
+  };
+}
 
 function isHelp(arg: string | undefined): boolean {
   return arg === '-h' || arg === '-help' || arg === '--help' || arg === 'help';
@@ -52,10 +64,7 @@ function topHelp(program: Program): string {
 }
 
 function commandHelp(program: Program, path: readonly string[], command: Command): string {
-  return renderHelp(`${program.name} ${path.join(' ')} [flags]`, command.description, {
-    ...command.flags,
-    ...COMMON_FLAGS,
-  });
+  return renderHelp(`${program.name} ${path.join(' ')} [flags]`, command.description, allFlags(command));
 }
 
 function groupHelp(program: Program, group: CommandGroup): string {
@@ -133,7 +142,7 @@ export async function runCli(program: Program, args: readonly string[], io: CliI
   };
   let parsed: ReturnType<typeof parseFlags>;
   try {
-    parsed = parseFlags({ ...command.flags, ...COMMON_FLAGS }, found.rest, io.env);
+    parsed = parseFlags(allFlags(command), found.rest, io.env);
     if (parsed.help) {
       io.stdout(commandHelp(program, path, command));
       return EXIT_OK;

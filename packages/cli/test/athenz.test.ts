@@ -1,0 +1,212 @@
+// `ecs-identity athenz post → rotate → rolecert → token → run` as child processes against the testkit: the ECS
+// agent hands out task-role credentials issued by the strict fake AWS, attestation assumes <domain>.<service> there,
+// and the fake ZTS (its own CA, CSR rules, serial tracking) verifies the attestation against the same fake AWS.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { verifyAccessToken } from '@ecs-identity/athenz-zts';
+import {
+  type AwsEmulator,
+  type EcsAgent,
+  startAws,
+  startEcsAgent,
+  startZts,
+  type ZtsEmulator,
+} from '@ecs-identity/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines, run, start } from './helpers.js';
+
+const PROVIDER = 'athenz.aws-ecs.us-west-2';
+let aws: AwsEmulator;
+let agent: EcsAgent;
+let zts: ZtsEmulator;
+let dir: string;
+let env: Record<string, string>;
+let args: string[];
+let ca: X509Certificate;
+
+beforeAll(async () => {
+  aws = await startAws({ region: 'us-west-2' });
+  const taskRole = aws.addRole({ name: 'sports.api-service', path: '/ecs/' });
+  aws.addRole({ name: 'sports.api', path: '/ecs/', trust: [taskRole.arn] });
+  [agent, zts] = await Promise.all([
+    startEcsAgent({
+      region: 'us-west-2',
+      accountId: aws.accountId,
+      taskRoleArn: taskRole.arn,
+      credentials: async (arn) => aws.issueRoleCredentials(arn),
+    }),
+    startZts({
+      aws,
+      providers: [PROVIDER],
+      dnsSuffix: 'athenz.cloud',
+      domains: [{ name: 'sports', awsAccount: aws.accountId, services: ['api'], roles: { readers: ['sports.api'] } }],
+    }),
+  ]);
+  dir = await mkdtemp(join(tmpdir(), 'ecs-identity-cli-athenz-'));
+  await writeFile(join(dir, 'zts-ca.pem'), zts.caPem);
+  ca = new X509Certificate(zts.caPem);
+  // The attestation's STS calls go to the fake AWS, through the AWS SDKs' own variable.
+  env = { ...agent.env, AWS_ENDPOINT_URL_STS: aws.url };
+  args = [
+    '-zts',
+    '127.0.0.1',
+    '-ztsport',
+    new URL(zts.url).port,
+    '-ztscacert',
+    join(dir, 'zts-ca.pem'),
+    '-dnsdomains',
+    'athenz.cloud',
+    '-sia-dir',
+    join(dir, 'sia'),
+  ];
+});
+
+afterAll(async () => {
+  await Promise.all([zts?.close(), agent?.close(), aws?.close()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const keyFile = () => join(dir, 'sia', 'keys', 'sports.api.key.pem');
+const certFile = () => join(dir, 'sia', 'certs', 'sports.api.cert.pem');
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+const hex = (serial: string) => serial.toLowerCase().replace(/^0+/, '');
+
+function oneErrorLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0] as string;
+}
+
+describe('ecs-identity athenz (child process)', () => {
+  let serial = '';
+
+  it('post registers and writes the key (0400), the cert (0444) and the CA in the siad layout', async () => {
+    const r = await run(['athenz', 'post', ...args], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [out] = jsonLines(r.stdout);
+    expect(out).toMatchObject({
+      registered: true,
+      principal: 'sports.api',
+      provider: PROVIDER,
+      instanceId: agent.taskId,
+      spiffeId: 'spiffe://sports/sa/api',
+      keyFile: keyFile(),
+      certFile: certFile(),
+      caCertFile: join(dir, 'sia', 'certs', 'ca.cert.pem'),
+    });
+    expect(await mode(keyFile())).toBe(0o400);
+    expect(await mode(certFile())).toBe(0o444);
+    const cert = new X509Certificate(await readFile(certFile(), 'utf8'));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(await readFile(keyFile(), 'utf8')))).toBe(true);
+    expect(cert.subject).toContain('CN=sports.api');
+    expect(cert.subjectAltName).toContain('DNS:api.sports.athenz.cloud');
+    expect(cert.subjectAltName).toContain(`athenz://instanceid/${PROVIDER}/${agent.taskId}`);
+    expect(hex(cert.serialNumber)).toBe(hex(String(out?.serial)));
+    expect(await readFile(join(dir, 'sia', 'certs', 'ca.cert.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
+    const record = zts.records().find((x) => x.instanceId === agent.taskId);
+    expect(record && hex(record.currentSerial)).toBe(hex(cert.serialNumber));
+    serial = cert.serialNumber;
+  });
+
+  it('rotate refreshes over mTLS with the saved pair, keeping the key', async () => {
+    const keyBefore = await readFile(keyFile(), 'utf8');
+    const r = await run(['athenz', 'rotate', ...args], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [out] = jsonLines(r.stdout);
+    expect(out).toMatchObject({ refreshed: true, principal: 'sports.api' });
+    expect(hex(String(out?.previousSerial))).toBe(hex(serial));
+    const cert = new X509Certificate(await readFile(certFile(), 'utf8'));
+    expect(hex(cert.serialNumber)).not.toBe(hex(serial));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(await readFile(keyFile(), 'utf8')).toBe(keyBefore);
+    const record = zts.records().find((x) => x.instanceId === agent.taskId);
+    expect(record && hex(record.prevSerial)).toBe(hex(serial));
+    expect(record && hex(record.currentSerial)).toBe(hex(cert.serialNumber));
+    // the refresh was authenticated with the previous certificate
+    const refresh = zts.requests().filter((q) => q.method === 'POST' && q.path.includes(`/${agent.taskId}`));
+    expect(refresh.at(-1)).toMatchObject({ status: 200, principal: 'sports.api' });
+    serial = cert.serialNumber;
+  });
+
+  it('rolecert writes <domain>:role.<role>.cert.pem for the service key', async () => {
+    const r = await run(['athenz', 'rolecert', ...args, '-roles', 'sports:role.readers'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const path = join(dir, 'sia', 'certs', 'sports:role.readers.cert.pem');
+    expect(jsonLines(r.stdout)[0]).toMatchObject({
+      roleCertificates: [{ role: 'sports:role.readers', certFile: path }],
+    });
+    expect(await mode(path)).toBe(0o444);
+    const cert = new X509Certificate(await readFile(path, 'utf8'));
+    expect(cert.subject).toContain('CN=sports:role.readers');
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkPrivateKey(createPrivateKey(await readFile(keyFile(), 'utf8')))).toBe(true);
+  });
+
+  it('token writes a verified access token (0400) bound to the service certificate, and never prints it', async () => {
+    const r = await run(
+      ['athenz', 'token', ...args, '-scope', 'sports:role.readers', '-verify-issuer', zts.issuer],
+      env,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const path = join(dir, 'sia', 'tokens', 'sports', 'sports:role.readers');
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ scope: 'sports:role.readers', verified: true, tokenFile: path });
+    expect(await mode(path)).toBe(0o400);
+    const token = await readFile(path, 'utf8');
+    expect(r.stdout).not.toContain(token);
+    const certDer = new Uint8Array(new X509Certificate(await readFile(certFile(), 'utf8')).raw);
+    await expect(
+      verifyAccessToken(token, { jwks: zts.jwks(), issuer: zts.issuer, audience: 'sports', certificateDer: certDer }),
+    ).resolves.toBeDefined();
+  });
+
+  it('run refreshes the saved identity, gets role certs, then stops on SIGTERM with status 0', async () => {
+    const child = start(['athenz', 'run', ...args, '-roles', 'sports:role.readers'], env);
+    // Bounded wait for the start-up lines (the child is killed by its own timeout otherwise).
+    for (let i = 0; i < 300 && !child.stdoutSoFar().includes('"event":"rolecerts"'); i++) {
+      if (child.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const events = jsonLines(child.stdoutSoFar());
+    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['identity', 'rolecerts']));
+    const identity = events.find((e) => e.event === 'identity');
+    expect(hex(String(identity?.serial))).not.toBe(hex(serial)); // it refreshed, with the saved pair
+    const cert = new X509Certificate(await readFile(certFile(), 'utf8'));
+    expect(hex(cert.serialNumber)).toBe(hex(String(identity?.serial)));
+    child.child.kill('SIGTERM');
+    const done = await child.done;
+    expect(done.stderr).toBe('');
+    expect(done.code).toBe(0);
+    expect(jsonLines(done.stdout).at(-1)).toEqual({ event: 'stopped', signal: 'SIGTERM' });
+  });
+
+  it('rotate with a revoked record exits 1 with one line naming ZTS_REVOKED', async () => {
+    expect(zts.revoke(agent.taskId)).toBeGreaterThan(0);
+    const r = await run(['athenz', 'rotate', ...args], env);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toMatch(/^ecs-identity: athenz rotate: ZTS_REVOKED: /);
+  });
+
+  it('rolecert without saved files fails with one line, and without -zts it is a usage error', async () => {
+    const empty = await run(
+      ['athenz', 'rolecert', ...args.slice(0, -1), join(dir, 'empty'), '-roles', 'sports:role.readers'],
+      env,
+    );
+    expect(empty.code).toBe(1);
+    expect(oneErrorLine(empty.stderr)).toMatch(
+      /^ecs-identity: athenz rolecert: FILE_IO: no key and certificate for sports\.api at /,
+    );
+    const usage = await run(['athenz', 'post', '-dnsdomains', 'athenz.cloud'], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.split('\n')[0]).toBe(
+      'ecs-identity: athenz post: INVALID_ARGUMENT: -zts is required (the ZTS host name, or its URL)',
+    );
+  });
+});
