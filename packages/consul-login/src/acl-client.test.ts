@@ -61,9 +61,17 @@ describe('consulAclClient.login', () => {
       'CONSUL_PRINCIPAL_NOT_TRUSTED',
       false,
     ],
+    // A token check: the same token fails the same way every time, so it is not retryable.
     [
       500,
       'rpc error making call: rpc error making call: invalid request header: X-Amz-User-Agent',
+      'CONSUL_LOGIN_FAILED',
+      false,
+    ],
+    // AWS refused (e.g. credentials just rotated): another attempt with a new token may pass.
+    [
+      500,
+      'received error code 403: <ErrorResponse><Error><Code>ExpiredToken</Code></Error></ErrorResponse>',
       'CONSUL_LOGIN_FAILED',
       true,
     ],

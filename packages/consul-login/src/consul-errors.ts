@@ -40,6 +40,21 @@ export function classifyConsulError(call: ConsulCall, status: number, text: stri
   return undefined;
 }
 
+// consul-awsauth's token checks (500s): the same client and auth method get the same answer on every attempt, so
+// retrying only delays the error. AWS's answers (expired or rotated credentials, throttling) stay retryable.
+const DETERMINISTIC_LOGIN_ERRORS = [
+  /^invalid token: /,
+  /^iam_http_request_method must be POST/,
+  /^iam_request_(?:url|body|headers)/,
+  /^invalid (?:STS|IAM) hostname: /,
+  /^invalid request header: /,
+  /^missing header "/,
+  /^invalid value for header "/,
+  /^expected ".*" but got "/s,
+  /header wasn't signed/,
+  /^url is invalid: /,
+];
+
 const NEVER_RETRY = new Set<IdentityErrorCode>([
   'CONSUL_ACL_DISABLED',
   'CONSUL_AUTH_METHOD_NOT_FOUND',
@@ -62,7 +77,10 @@ export function toConsulError(call: ConsulCall, what: string, error: unknown): u
   const shown = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}...` : text;
   return new IdentityError(code, scrubSecrets(`${what} answered ${error.status}: ${shown || '(empty body)'}`), {
     status: error.status,
-    retryable: NEVER_RETRY.has(code) ? false : error.retryable,
+    retryable:
+      NEVER_RETRY.has(code) || (code === 'CONSUL_LOGIN_FAILED' && DETERMINISTIC_LOGIN_ERRORS.some((r) => r.test(text)))
+        ? false
+        : error.retryable,
     ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
     cause: error,
   });
