@@ -9,7 +9,7 @@ export * from './access-token-verify.js';
 export * from './attestation.js';
 export * from './credentials.js';
 export * from './csr.js';
-export * from './fetch-retry.js';
+export type { FetchRetryOptions } from './fetch-retry.js';
 export * from './identity-sink.js';
 export * from './keys.js';
 export * from './names.js';
