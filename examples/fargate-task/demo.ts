@@ -156,6 +156,7 @@ function closeServer(server: Server): Promise<void> {
  * const result = await runDemo({ out: process.stdout });
  * process.exitCode = result.ok ? 0 : 1;
  * ```
+ * @public
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const r = new Reporter({
@@ -400,7 +401,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         throw new IdentityError('INVALID_RESPONSE', `a call without a client certificate was ${refused}`);
       }
       return {
-        value: { server, address, target, agents, before: seen.serverSerial },
+        value: { server, address, target, agents, before: seen.serverSerial, clientSerial: seen.body.serial ?? '?' },
         facts: [
           ['server', `https://${servername}:${address.port} on 127.0.0.1, requestCert + rejectUnauthorized, ZTS CA`],
           ['server cert', `serial ${seen.serverSerial} (the service identity, seen by the client over TLS)`],
@@ -416,14 +417,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       if (sameSerial(fresh.serialNumber, athenz.id.serialNumber)) {
         throw new IdentityError('INVALID_RESPONSE', 'the forced refresh returned the same certificate');
       }
-      // Role certificates are bound to the identity they were issued with: this gets one for the new certificate.
-      await athenz.roleCerts.get();
+      // Role certificates are bound to the identity they were issued with; the provider re-issues them on rotation
+      // (this waits for that), and the client's rotatingAgent switches to the new one.
+      const roles = await athenz.roleCerts.get();
       const seen = await call({ ...mtls.target, agent: mtls.agents.current() });
       if (seen.status !== 200) throw new IdentityError('INVALID_RESPONSE', `the service answered ${seen.status}`);
       if (!sameSerial(seen.serverSerial, fresh.serialNumber)) {
         throw new IdentityError(
           'INVALID_RESPONSE',
           `the server still presents serial ${seen.serverSerial}, not the refreshed ${fresh.serialNumber}`,
+        );
+      }
+      // The server saw the new role certificate too: the client's agent followed the role-cert provider.
+      const newRoleSerial = roles.certificates[athenz.roleName]?.certificate.serialNumber ?? '';
+      if (!sameSerial(seen.body.serial ?? '', newRoleSerial)) {
+        throw new IdentityError(
+          'INVALID_RESPONSE',
+          'the client still presented the role certificate of the old identity',
         );
       }
       const address = mtls.server.address() as AddressInfo;
@@ -438,6 +448,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             `same listener 127.0.0.1:${address.port} (${address.port === mtls.address.port ? 'not restarted' : 'MOVED'}), new handshakes get the new cert`,
           ],
           ['key', 'reused, as siad does (rotateKey: true for a new one)'],
+          [
+            'role cert',
+            `re-issued for the new identity; the server saw it (client serial ${seen.body.serial ?? '?'}, ` +
+              `was ${mtls.clientSerial})`,
+          ],
           ['zts record', record ? `current ${record.currentSerial}, previous ${record.prevSerial}` : '(none)'],
         ] satisfies Fact[],
       };

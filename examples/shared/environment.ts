@@ -31,6 +31,7 @@ export interface TaskEnvironment {
 /**
  * The real environment, or the emulators' when `--emulators` is among `argv` or `env` has no ECS variable.
  * `say` is told which one was chosen.
+ * @public
  */
 export async function taskEnvironment(
   argv: readonly string[],

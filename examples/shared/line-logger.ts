@@ -12,7 +12,7 @@ function fields(obj: unknown): string {
     .join('');
 }
 
-/** A {@link Logger} writing `level message key=value` lines with `write` (default: stderr). */
+/** A {@link Logger} writing `level message key=value` lines with `write` (default: stderr). @public */
 export function lineLogger(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
   const at =
     (level: string) =>

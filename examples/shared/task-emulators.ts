@@ -68,6 +68,7 @@ export interface TaskEmulators {
  * const id = await getTaskIdentity({ env: world.env });
  * await world.close();
  * ```
+ * @public
  */
 export async function startTaskEmulators(options: TaskEmulatorsOptions = {}): Promise<TaskEmulators> {
   const started: { close(): Promise<void> }[] = [];
