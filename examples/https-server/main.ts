@@ -59,11 +59,13 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
-const port = Number(values.port ?? 0);
-if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be 0..65535\n${usage}`, 2);
+if (values.port !== undefined && !/^\d{1,5}$/.test(values.port)) fail(`--port must be 0..65535\n${usage}`, 2);
 
 const task = await taskEnvironment(process.argv.slice(2));
 const { env, world } = task;
+// A fixed port in a task (the load balancer targets it); any free one on the emulators.
+const port = Number(values.port ?? (world ? 0 : 8443));
+if (port > 65535) fail(`--port must be 0..65535\n${usage}`, 2);
 // On the emulators, ZTS and its CA are known; in a task, say where your ZTS is and which CA signed it.
 const ztsUrl = values.zts ?? world?.zts.baseUrl;
 const caPem = world ? world.zts.caPem : values['zts-ca-file'] && (await readFile(values['zts-ca-file'], 'utf8'));
