@@ -34,8 +34,8 @@ function opt(values: CommandContext['values'], name: string): string | undefined
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** The roles from -roles, or from ATHENZ_SIA_ACCOUNT_ROLES (siad's JSON object keyed by role name). */
-function rolesOf(ctx: CommandContext): string[] {
+/** The roles from -roles, or from ATHENZ_SIA_ACCOUNT_ROLES (siad's JSON object keyed by role name). @internal */
+export function rolesOf(ctx: CommandContext): string[] {
   if (ctx.sources.roles === 'env:ATHENZ_SIA_ACCOUNT_ROLES') {
     let parsed: unknown;
     try {

@@ -2,23 +2,16 @@
 // agent hands out task-role credentials issued by the strict fake AWS, attestation assumes <domain>.<service> there,
 // and the fake ZTS (its own CA, CSR rules, serial tracking) verifies the attestation against the same fake AWS.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyAccessToken } from '@ecs-identity/athenz-zts';
-import {
-  type AwsEmulator,
-  type EcsAgent,
-  startAws,
-  startEcsAgent,
-  startZts,
-  type ZtsEmulator,
-} from '@ecs-identity/testkit';
+import type { EcsAgent, ZtsEmulator } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AthenzWorld, ZTS_PROVIDER as PROVIDER, startAthenzWorld } from './emulators.js';
 import { jsonLines, run, start } from './helpers.js';
 
-const PROVIDER = 'athenz.aws-ecs.us-west-2';
-let aws: AwsEmulator;
+let world: AthenzWorld;
 let agent: EcsAgent;
 let zts: ZtsEmulator;
 let dir: string;
@@ -27,44 +20,15 @@ let args: string[];
 let ca: X509Certificate;
 
 beforeAll(async () => {
-  aws = await startAws({ region: 'us-west-2' });
-  const taskRole = aws.addRole({ name: 'sports.api-service', path: '/ecs/' });
-  aws.addRole({ name: 'sports.api', path: '/ecs/', trust: [taskRole.arn] });
-  [agent, zts] = await Promise.all([
-    startEcsAgent({
-      region: 'us-west-2',
-      accountId: aws.accountId,
-      taskRoleArn: taskRole.arn,
-      credentials: async (arn) => aws.issueRoleCredentials(arn),
-    }),
-    startZts({
-      aws,
-      providers: [PROVIDER],
-      dnsSuffix: 'athenz.cloud',
-      domains: [{ name: 'sports', awsAccount: aws.accountId, services: ['api'], roles: { readers: ['sports.api'] } }],
-    }),
-  ]);
   dir = await mkdtemp(join(tmpdir(), 'ecs-identity-cli-athenz-'));
-  await writeFile(join(dir, 'zts-ca.pem'), zts.caPem);
+  world = await startAthenzWorld(dir);
+  ({ agent, zts, env } = world);
+  args = world.args(join(dir, 'sia'));
   ca = new X509Certificate(zts.caPem);
-  // The attestation's STS calls go to the fake AWS, through the AWS SDKs' own variable.
-  env = { ...agent.env, AWS_ENDPOINT_URL_STS: aws.url };
-  args = [
-    '-zts',
-    '127.0.0.1',
-    '-ztsport',
-    new URL(zts.url).port,
-    '-ztscacert',
-    join(dir, 'zts-ca.pem'),
-    '-dnsdomains',
-    'athenz.cloud',
-    '-sia-dir',
-    join(dir, 'sia'),
-  ];
 });
 
 afterAll(async () => {
-  await Promise.all([zts?.close(), agent?.close(), aws?.close()]);
+  await world?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

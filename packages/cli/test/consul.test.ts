@@ -3,67 +3,26 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type AwsEmulator,
-  type ConsulEmulator,
-  type EcsAgent,
-  startAws,
-  startConsul,
-  startEcsAgent,
-} from '@ecs-identity/testkit';
+import type { AwsEmulator, ConsulEmulator } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsulWorld, CONSUL_METHOD as METHOD, startConsulWorld } from './emulators.js';
 import { jsonLines, run } from './helpers.js';
 
-const METHOD = 'iam-ecs-service-token';
+let world: ConsulWorld;
 let aws: AwsEmulator;
-let agent: EcsAgent;
 let consul: ConsulEmulator;
 let dir: string;
 let env: Record<string, string>;
-const issued: string[] = [];
+let issued: string[];
 
 beforeAll(async () => {
-  aws = await startAws({ region: 'us-west-2' });
-  const role = aws.addRole({
-    name: 'web-task',
-    path: '/ecs/',
-    tags: { 'consul.hashicorp.com.service-name': 'web' },
-  });
-  agent = await startEcsAgent({
-    region: 'us-west-2',
-    accountId: aws.accountId,
-    taskRoleArn: role.arn,
-    credentials: async (arn) => {
-      const c = aws.issueRoleCredentials(arn);
-      issued.push(c.secretAccessKey, c.sessionToken ?? '');
-      return c;
-    },
-  });
-  consul = await startConsul({
-    aws,
-    authMethods: [
-      {
-        name: METHOD,
-        config: {
-          BoundIAMPrincipalARNs: [`arn:aws:iam::${aws.accountId}:role/ecs/*`],
-          EnableIAMEntityDetails: true,
-          IAMEntityTags: ['consul.hashicorp.com.service-name'],
-          ServerIDHeaderValue: 'consul.dc1',
-        },
-      },
-    ],
-    bindingRules: [
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: Consul's own interpolation syntax
-      { authMethod: METHOD, bindType: 'service', bindName: '${entity_tags.consul.hashicorp.com.service-name}' },
-    ],
-    replicationLagMs: 200,
-  });
+  world = await startConsulWorld();
+  ({ aws, consul, env, issuedSecrets: issued } = world);
   dir = await mkdtemp(join(tmpdir(), 'ecs-identity-cli-consul-'));
-  env = { ...agent.env, CONSUL_HTTP_ADDR: consul.url };
 });
 
 afterAll(async () => {
-  await Promise.all([consul?.close(), agent?.close(), aws?.close()]);
+  await world?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -133,7 +92,8 @@ describe('ecs-identity consul (child process)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^ecs-identity: consul login: CONSUL_AUTH_METHOD_NOT_FOUND: .*no-such-method/);
     await expect(stat(sink)).rejects.toMatchObject({ code: 'ENOENT' });
-    for (const secret of issued.filter((s) => s.length > 0)) expect(r.stderr).not.toContain(secret);
+    expect(issued.length).toBeGreaterThan(0);
+    for (const secret of issued) expect(r.stderr).not.toContain(secret);
   });
 
   it('login without -token-sink-file is a usage error (exit 2)', async () => {
