@@ -100,13 +100,13 @@ async function once<C extends { expiresAt?: Date }>(provider: CredentialProvider
   }
 }
 
-async function writeRoleCerts(
+function roleCertProvider(
   ctx: CommandContext,
   setup: AthenzSetup,
   identity: CredentialProvider<X509Identity>,
   roles: string[],
-): Promise<{ provider: RefreshingProvider<RoleCertificateSet> }> {
-  const provider = roleCertificateProvider({
+): RefreshingProvider<RoleCertificateSet> {
+  return roleCertificateProvider({
     zts: setup.zts,
     identity,
     roles,
@@ -114,7 +114,6 @@ async function writeRoleCerts(
     ...(setup.spiffe ? { spiffe: setup.spiffe } : {}),
     logger: ctx.logger,
   });
-  return { provider };
 }
 
 function roleSummary(set: RoleCertificateSet, setup: AthenzSetup) {
@@ -145,16 +144,19 @@ function tokenProvider(ctx: CommandContext, setup: AthenzSetup, identity: Creden
   });
 }
 
+/** The printable facts of a token. The file is named after the requested scope (ZTS may answer a wider one). */
 function tokenSummary(token: AccessToken, ctx: CommandContext, setup: AthenzSetup) {
+  const requested = (opt(ctx.values, 'scope') ?? token.scope).trim();
   const domain =
-    token.scope
+    requested
       .split(/\s+/)
       .find((s) => s.includes(':'))
       ?.split(':')[0] ?? '';
-  const name = opt(ctx.values, 'token-name') ?? token.scope.trim().replace(/\s+/g, ',');
+  const name = opt(ctx.values, 'token-name') ?? requested.replace(/\s+/g, ',');
   const tokenDir = setup.sinkOptions.tokenDir ?? join(setup.sinkOptions.root ?? '/var/lib/sia', 'tokens');
   return {
-    scope: token.scope,
+    scope: requested,
+    grantedScope: token.scope,
     expiresAt: token.expiresAt.toISOString(),
     verified: opt(ctx.values, 'verify-issuer') !== undefined,
     tokenFile: join(tokenDir, domain, name),
@@ -198,8 +200,7 @@ export function rolecert(ctx: CommandContext): Promise<number> {
     const roles = rolesOf(ctx);
     if (roles.length === 0) throw new UsageError('-roles is required (e.g. -roles sports:role.readers)');
     const identity = staticIdentity(await savedIdentity(setup, Date.now()));
-    const { provider } = await writeRoleCerts(ctx, setup, identity, roles);
-    const set = await once(provider);
+    const set = await once(roleCertProvider(ctx, setup, identity, roles));
     printLine(ctx.io, { roleCertificates: roleSummary(set, setup) });
     return 0;
   });
@@ -239,23 +240,23 @@ export function runAgent(ctx: CommandContext): Promise<number> {
         onError,
       }),
     );
-    const roleCerts = roles.length > 0 ? (await writeRoleCerts(ctx, setup, identity, roles)).provider : undefined;
+    const roleCerts = roles.length > 0 ? roleCertProvider(ctx, setup, identity, roles) : undefined;
     const token = opt(values, 'scope') ? tokenProvider(ctx, setup, identity) : undefined;
     // Listen for the stop signal from the start, so a SIGTERM during start-up ends the run cleanly too.
     const stopped = io.waitForStop().then((signal) => ({ signal }));
     try {
-      let first = true;
+      // Providers tell their subscribers of each new credential (the first one included) before get() resolves, so
+      // every event is printed from here, once.
+      let identities = 0;
       identity.subscribe((id) => {
         failures = 0;
-        if (!first) printLine(io, { event: 'refreshed', ...identitySummary(id, setup) });
+        printLine(io, { event: identities++ === 0 ? 'identity' : 'refreshed', ...identitySummary(id, setup) });
       });
       roleCerts?.subscribe((set) => printLine(io, { event: 'rolecerts', roleCertificates: roleSummary(set, setup) }));
+      token?.subscribe((t) => printLine(io, { event: 'token', ...tokenSummary(t, ctx, setup) }));
       const startup = (async () => {
-        const id = await identity.get();
-        first = false;
-        printLine(io, { event: 'identity', ...identitySummary(id, setup) });
-        await roleCerts?.get();
-        if (token) printLine(io, { event: 'token', ...tokenSummary(await token.get(), ctx, setup) });
+        await identity.get();
+        await Promise.all([roleCerts?.get(), token?.get()]);
         return { started: true } as const;
       })();
       startup.catch(() => {}); // observed below; this only keeps a late failure after a stop from going unhandled

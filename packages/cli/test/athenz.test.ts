@@ -130,19 +130,28 @@ describe('ecs-identity athenz (child process)', () => {
     ).resolves.toBeDefined();
   });
 
-  it('run refreshes the saved identity, gets role certs, then stops on SIGTERM with status 0', async () => {
-    const child = start(['athenz', 'run', ...args, '-roles', 'sports:role.readers'], env);
+  it('run refreshes the saved identity, gets role certs and a token, then stops on SIGTERM with status 0', async () => {
+    const child = start(['athenz', 'run', ...args, '-roles', 'sports:role.readers', '-scope', 'sports:domain'], env);
+    const started = () => ['"event":"rolecerts"', '"event":"token"'].every((e) => child.stdoutSoFar().includes(e));
     // Bounded wait for the start-up lines (the child is killed by its own timeout otherwise).
-    for (let i = 0; i < 300 && !child.stdoutSoFar().includes('"event":"rolecerts"'); i++) {
+    for (let i = 0; i < 300 && !started(); i++) {
       if (child.child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const events = jsonLines(child.stdoutSoFar());
-    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['identity', 'rolecerts']));
-    const identity = events.find((e) => e.event === 'identity');
+    expect(events[0]?.event).toBe('identity');
+    expect(events.map((e) => e.event).sort()).toEqual(['identity', 'rolecerts', 'token']);
+    const identity = events[0];
     expect(hex(String(identity?.serial))).not.toBe(hex(serial)); // it refreshed, with the saved pair
     const cert = new X509Certificate(await readFile(certFile(), 'utf8'));
     expect(hex(cert.serialNumber)).toBe(hex(String(identity?.serial)));
+    const tokenFile = join(dir, 'sia', 'tokens', 'sports', 'sports:domain');
+    expect(events.find((e) => e.event === 'token')).toMatchObject({
+      scope: 'sports:domain',
+      grantedScope: 'sports:role.readers sports:role.writers',
+      tokenFile,
+    });
+    expect(await mode(tokenFile)).toBe(0o400);
     child.child.kill('SIGTERM');
     const done = await child.done;
     expect(done.stderr).toBe('');
