@@ -65,7 +65,7 @@ export const athenzRunCommand: Command = {
 the -roles certificates and the -scope token if asked, then refreshes every -refreshinterval minutes (never later
 than half the certificate's lifetime) with fresh attestation, rewriting the files before each new certificate is
 used. Stops on SIGTERM or SIGINT with status 0; exits 1 after -fail-count refreshes in a row have failed. Prints one
-JSON line per new certificate.`,
+JSON line per event: identity, refreshed, rolecerts, token, stopped.`,
   flags: {
     ...ATHENZ_COMMON_FLAGS,
     ...ATHENZ_IDENTITY_FLAGS,

@@ -93,7 +93,7 @@ export const ATHENZ_IDENTITY_FLAGS: FlagSpecs = {
   },
   'sandns-wildcard': {
     type: 'bool',
-    help: 'add the wildcard SAN *.<service>.<domain>.<suffix>',
+    help: 'add the wildcard SAN *.<service>.<dashed-domain>.<suffix>',
     env: ['ATHENZ_SIA_SANDNS_WILDCARD'],
     default: false,
   },
