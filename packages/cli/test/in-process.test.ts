@@ -37,9 +37,8 @@ describe('consul commands in-process', () => {
   it('logout reads CONSUL_HTTP_TOKEN_FILE when neither -token-file nor CONSUL_HTTP_TOKEN is set', async () => {
     const sink = join(dir, 'token-a');
     const login = fakeIo(world.env);
-    expect(
-      await main(['consul', 'login', '-token-sink-file', sink, '-aws-server-id-header-value', 'consul.dc1'], login.io),
-    ).toBe(0);
+    const loginArgs = ['consul', 'login', '-token-sink-file', sink, '-aws-server-id-header-value', 'consul.dc1'];
+    expect(await main(loginArgs, login.io), login.err()).toBe(0);
     expect(world.consul.tokens()).toHaveLength(1);
     const logout = fakeIo({ ...world.env, CONSUL_HTTP_TOKEN_FILE: sink });
     expect(await main(['consul', 'logout'], logout.io)).toBe(0);
