@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { type ConsulAclClient, consulAclClient } from '@ecs-identity/consul-login';
 import { consulLogin, consulTlsAgent } from '@ecs-identity/consul-login/node';
-import { IdentityError, sleep } from '@ecs-identity/core';
+import { IdentityError, registerSecret, sleep } from '@ecs-identity/core';
 import type { CommandContext } from './command.js';
 import { UsageError } from './flags.js';
 import { printLine } from './output.js';
@@ -55,6 +55,13 @@ async function readTokenFile(path: string, what: string): Promise<string> {
 
 /** The token SecretID, in the Consul CLI's order: -token-file, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE. */
 async function tokenSecret(ctx: CommandContext): Promise<{ secret: string; from: string }> {
+  const found = await findTokenSecret(ctx);
+  // Registered so that no error or log line can show it, whatever a server echoes back.
+  registerSecret(found.secret);
+  return found;
+}
+
+async function findTokenSecret(ctx: CommandContext): Promise<{ secret: string; from: string }> {
   const file = str(ctx.values, 'token-file');
   if (file) return { secret: await readTokenFile(file, 'token file'), from: file };
   const fromEnv = ctx.io.env.CONSUL_HTTP_TOKEN?.trim();
@@ -93,6 +100,10 @@ function summary(token: {
   };
 }
 
+/**
+ * consul-login's `waitForReplication` takes the ConsulToken a login returned; here only a SecretID from a file or the
+ * environment is known, so this is the same loop (same rules: wait out `ACL not found` and transient errors) on it.
+ */
 async function waitReadable(
   acl: ConsulAclClient,
   secret: string,
