@@ -123,9 +123,194 @@ export function stsEndpointFor(
   }
 }
 
+/** What one attestation needs besides the STS client: the names, the task and the role. @public */
+export type AttestationRequest = Omit<AttestationOptions, 'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs'>;
+
+/** Settings of an {@link StsAttestor}: fixed for its life (one task, one credential source). @public */
+export type StsAttestorOptions = Pick<AttestationOptions, 'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs'>;
+
+/**
+ * One STS client kept for every attestation of a task (the providers make one each), so its set-up is paid once.
+ * Every {@link StsAttestor.attest} call still asks the credential source afresh and makes a new `sts:AssumeRole`.
+ * @public
+ */
+export interface StsAttestor {
+  /** Like {@link attest}: a new `sts:AssumeRole`, the attestation JSON string. */
+  attest(request: AttestationRequest): Promise<string>;
+  /** Releases the client's sockets. */
+  close(): void;
+}
+
+type StsModule = typeof import('@aws-sdk/client-sts');
+let stsModule: Promise<StsModule> | undefined;
+
+// Lazy: only attestation pulls in the AWS SDK.
+async function loadSts(): Promise<StsModule> {
+  return await import('@aws-sdk/client-sts');
+}
+
+/**
+ * Starts loading `@aws-sdk/client-sts` (a one-time cost per process) without waiting for it, so a cold start can
+ * overlap it with its first network calls. Attestation loads it anyway when it is needed.
+ * @internal
+ */
+export function preloadSts(): Promise<StsModule> {
+  if (!stsModule) {
+    stsModule = loadSts();
+    // a failed load is tried again by the next attestation, which reports the error
+    stsModule.catch(() => {
+      stsModule = undefined;
+    });
+  }
+  return stsModule;
+}
+
+/** The SDK's failure as an IdentityError: retryable when STS was unreachable, throttled or failing. */
+function stsFailure(cause: unknown, roleArn: string, signal: AbortSignal | undefined): IdentityError {
+  if (signal?.aborted) return new IdentityError('ABORTED', 'attestation was aborted', { cause });
+  const e = cause as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const retryable = status === undefined || status === 429 || status >= 500 || e.name === 'Throttling';
+  // The SDK's own message names the role and the reason; it carries no credentials.
+  return new IdentityError(
+    'ATTESTATION_FAILED',
+    scrubSecrets(
+      `sts:AssumeRole into ${roleArn} failed (${e.name ?? 'error'}${status ? `, HTTP ${status}` : ''}): ${(cause as Error).message}`,
+    ),
+    { retryable, cause, ...(status ? { status } : {}) },
+  );
+}
+
+function checkRegion(region: string | undefined): string {
+  if (!/^[a-z0-9-]+$/.test(region ?? '')) {
+    throw new IdentityError('INVALID_ARGUMENT', 'region must be an AWS region name such as us-west-2');
+  }
+  return region as string;
+}
+
+/**
+ * Creates an {@link StsAttestor}: the STS client is made on the first call and reused until `close()`.
+ * @example
+ * ```ts
+ * const attestor = stsAttestor({ region: 'us-west-2', credentials: containerCredentials() });
+ * const attestationData = await attestor.attest({
+ *   domain: 'sports', service: 'api', taskId, roleArn: 'arn:aws:iam::123456789012:role/sports.api',
+ * });
+ * attestor.close();
+ * ```
+ * @public
+ */
+export function stsAttestor(options: StsAttestorOptions): StsAttestor {
+  const region = checkRegion(options.region);
+  const credentials = options.credentials;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  // The client's region and URL depend on the partition of the role, known with the first request.
+  let client: { key: string; sts: InstanceType<StsModule['STSClient']> } | undefined;
+  let closed = false;
+  // The source credentials of the attestations in flight, asked for once per attestation (the SDK asks for them more
+  // than once while signing one request). Concurrent attestations share the answer: they have the same source.
+  let pending: Promise<AwsCredentials> | undefined;
+  let inFlight = 0;
+  const source = (): Promise<AwsCredentials> =>
+    isProvider(credentials) ? credentials.get() : Promise.resolve(credentials);
+
+  async function clientFor(endpoint: { url: string; region: string }) {
+    const { STSClient } = await preloadSts();
+    const key = `${endpoint.region} ${endpoint.url}`;
+    if (client?.key === key) return client.sts;
+    client?.sts.destroy();
+    // The source is asked at every signing, so each AssumeRole is signed with the current credentials: `memoized`
+    // tells the SDK not to cache what it returns (our providers cache and refresh by themselves).
+    const identity = Object.assign(
+      async () => {
+        const c = await (pending ?? source());
+        return {
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+          ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+          ...(c.expiresAt ? { expiration: c.expiresAt } : {}),
+        };
+      },
+      { memoized: true },
+    );
+    const sts = new STSClient({
+      region: endpoint.region,
+      endpoint: endpoint.url,
+      credentials: identity,
+      maxAttempts: 2,
+      requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs },
+    });
+    client = { key, sts };
+    return sts;
+  }
+
+  async function attestOnce(request: AttestationRequest): Promise<string> {
+    if (closed) throw new IdentityError('INVALID_ARGUMENT', 'the STS attestor is closed');
+    const domain = validateDomain(request.domain);
+    const service = validateService(request.service);
+    const sessionName = validateSessionName(request.sessionName ?? `${domain}.${service}`);
+    const role = parseRoleArn(request.roleArn);
+    if (role.kind !== 'role') {
+      throw new IdentityError('INVALID_ARGUMENT', 'roleArn must be an IAM role ARN (…:role/…)');
+    }
+    const endpoint = stsEndpointFor(options.stsEndpoint ?? 'regional', region, role.partition);
+    inFlight++;
+    let assumed: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined;
+    try {
+      pending ??= source();
+      // awaited before the SDK asks for them, so a failing source reports its own error, not an STS one
+      await pending;
+      const sts = await clientFor(endpoint);
+      const { AssumeRoleCommand } = await preloadSts();
+      if (request.signal?.aborted) throw new IdentityError('ABORTED', 'attestation was aborted');
+      try {
+        const out = await sts.send(
+          new AssumeRoleCommand({
+            RoleArn: role.arn,
+            RoleSessionName: sessionName,
+            DurationSeconds: request.durationSeconds ?? 900,
+          }),
+          request.signal ? { abortSignal: request.signal } : {},
+        );
+        assumed = out.Credentials;
+      } catch (cause) {
+        throw stsFailure(cause, role.arn, request.signal);
+      }
+    } finally {
+      if (--inFlight === 0) pending = undefined;
+    }
+    if (!assumed?.AccessKeyId || !assumed.SecretAccessKey || !assumed.SessionToken) {
+      throw new IdentityError('ATTESTATION_FAILED', `sts:AssumeRole into ${role.arn} returned no credentials`);
+    }
+    // Register so any later error message or log line that might echo them is scrubbed.
+    registerSecret(assumed.SecretAccessKey);
+    registerSecret(assumed.SessionToken);
+    return buildAttestationData({
+      domain,
+      service,
+      taskId: request.taskId,
+      credentials: {
+        accessKeyId: assumed.AccessKeyId,
+        secretAccessKey: assumed.SecretAccessKey,
+        sessionToken: assumed.SessionToken,
+      },
+    });
+  }
+
+  return {
+    attest: attestOnce,
+    close() {
+      closed = true;
+      client?.sts.destroy();
+      client = undefined;
+    },
+  };
+}
+
 /**
  * Assumes the service's role with the task credentials and returns the attestation JSON string for a ZTS register or
- * refresh. Call it afresh for every request: the credentials inside are short-lived.
+ * refresh. Call it afresh for every request: the credentials inside are short-lived. (Repeated attestations for one
+ * task: {@link stsAttestor} keeps the STS client between them.)
  * @example
  * ```ts
  * const attestationData = await attest({
@@ -137,75 +322,16 @@ export function stsEndpointFor(
  * @public
  */
 export async function attest(options: AttestationOptions): Promise<string> {
-  const domain = validateDomain(options.domain);
-  const service = validateService(options.service);
-  const sessionName = validateSessionName(options.sessionName ?? `${domain}.${service}`);
-  const role = parseRoleArn(options.roleArn);
-  if (role.kind !== 'role') throw new IdentityError('INVALID_ARGUMENT', 'roleArn must be an IAM role ARN (…:role/…)');
-  if (!/^[a-z0-9-]+$/.test(options.region ?? '')) {
-    throw new IdentityError('INVALID_ARGUMENT', 'region must be an AWS region name such as us-west-2');
-  }
-  const endpoint = stsEndpointFor(options.stsEndpoint ?? 'regional', options.region, role.partition);
-  const source = isProvider(options.credentials)
-    ? await options.credentials.get(options.signal ? { signal: options.signal } : undefined)
-    : options.credentials;
-  const timeoutMs = options.timeoutMs ?? 5000;
-
-  // Lazy: only attestation pulls in the AWS SDK.
-  const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
-  const client = new STSClient({
-    region: endpoint.region,
-    endpoint: endpoint.url,
-    credentials: async () => ({
-      accessKeyId: source.accessKeyId,
-      secretAccessKey: source.secretAccessKey,
-      ...(source.sessionToken ? { sessionToken: source.sessionToken } : {}),
-      ...(source.expiresAt ? { expiration: source.expiresAt } : {}),
-    }),
-    maxAttempts: 2,
-    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs },
+  const { region, stsEndpoint, credentials, timeoutMs, ...request } = options;
+  const attestor = stsAttestor({
+    region,
+    credentials,
+    ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
-  let assumed: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined;
   try {
-    const out = await client.send(
-      new AssumeRoleCommand({
-        RoleArn: role.arn,
-        RoleSessionName: sessionName,
-        DurationSeconds: options.durationSeconds ?? 900,
-      }),
-      options.signal ? { abortSignal: options.signal } : {},
-    );
-    assumed = out.Credentials;
-  } catch (cause) {
-    if (options.signal?.aborted) throw new IdentityError('ABORTED', 'attestation was aborted', { cause });
-    const e = cause as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-    const status = e.$metadata?.httpStatusCode;
-    const retryable = status === undefined || status === 429 || status >= 500 || e.name === 'Throttling';
-    // The SDK's own message names the role and the reason; it carries no credentials.
-    throw new IdentityError(
-      'ATTESTATION_FAILED',
-      scrubSecrets(
-        `sts:AssumeRole into ${role.arn} failed (${e.name ?? 'error'}${status ? `, HTTP ${status}` : ''}): ${(cause as Error).message}`,
-      ),
-      { retryable, cause, ...(status ? { status } : {}) },
-    );
+    return await attestor.attest(request);
   } finally {
-    client.destroy();
+    attestor.close();
   }
-  if (!assumed?.AccessKeyId || !assumed.SecretAccessKey || !assumed.SessionToken) {
-    throw new IdentityError('ATTESTATION_FAILED', `sts:AssumeRole into ${role.arn} returned no credentials`);
-  }
-  // Register so any later error message or log line that might echo them is scrubbed.
-  registerSecret(assumed.SecretAccessKey);
-  registerSecret(assumed.SessionToken);
-  return buildAttestationData({
-    domain,
-    service,
-    taskId: options.taskId,
-    credentials: {
-      accessKeyId: assumed.AccessKeyId,
-      secretAccessKey: assumed.SecretAccessKey,
-      sessionToken: assumed.SessionToken,
-    },
-  });
 }

@@ -9,6 +9,7 @@ import { IdentityError } from '@ecs-identity/core';
 import {
   type JsonGeneralName,
   type JsonName,
+  type Pkcs10CertificateRequest,
   Pkcs10CertificateRequestGenerator,
   SubjectAlternativeNameExtension,
 } from '@peculiar/x509';
@@ -151,15 +152,18 @@ function checkKeys(keys: CryptoKeyPair | undefined): CryptoKeyPair {
   return keys;
 }
 
+/** Signs the CSR, checks it (selfCheck) and returns its PEM. */
 async function generate(
   keys: CryptoKeyPair,
   name: JsonName,
   san: JsonGeneralName[],
+  cn: string,
   crypto: Crypto | undefined,
 ): Promise<string> {
   const c = resolveCrypto(crypto);
+  let csr: Pkcs10CertificateRequest;
   try {
-    const csr = await Pkcs10CertificateRequestGenerator.create(
+    csr = await Pkcs10CertificateRequestGenerator.create(
       {
         name,
         keys,
@@ -168,18 +172,22 @@ async function generate(
       },
       c,
     );
-    return `${csr.toString('pem')}\n`;
   } catch (cause) {
     if (cause instanceof IdentityError) throw cause;
     throw new IdentityError('INVALID_CSR', 'signing the CSR failed (is the private key usable for signing?)', {
       cause,
     });
   }
+  selfCheck(csr, cn);
+  return `${csr.toString('pem')}\n`;
 }
 
-/** Parses the CSR back and checks the server's structural rules, so a bug here can never reach the server. */
-function selfCheck(pem: string, cn: string): void {
-  const n = describeCsr(pem);
+/**
+ * Checks the server's structural rules on the signed CSR, so a bug here can never reach the server. The generator's
+ * result is already parsed back from the encoded request (the DER the PEM armours), so this reads what is sent.
+ */
+function selfCheck(csr: Pkcs10CertificateRequest, cn: string): void {
+  const n = describeCsr(csr);
   if (n.commonNames.length !== 1 || n.commonNames[0] !== cn) {
     throw new IdentityError('INVALID_CSR', `built CSR has CN ${JSON.stringify(n.commonNames)}, expected ${cn}`);
   }
@@ -240,8 +248,7 @@ export async function buildServiceCsr(options: ServiceCsrOptions): Promise<Built
     ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...uris.map((value) => ({ type: 'url' as const, value })),
   ];
-  const pem = await generate(keys, subjectName(options.subject, provider, cn), san, options.crypto);
-  selfCheck(pem, cn);
+  const pem = await generate(keys, subjectName(options.subject, provider, cn), san, cn, options.crypto);
   return { pem, dnsNames, uris, commonName: cn };
 }
 
@@ -268,7 +275,6 @@ export async function buildRoleCsr(options: RoleCsrOptions): Promise<BuiltCsr> {
     san.push({ type: 'email', value: `${principal}@${validateDnsSuffix(options.emailDomain, 'emailDomain')}` });
   }
   const cn = `${roleDomain}:role.${role}`;
-  const pem = await generate(keys, subjectName(options.subject, provider, cn), san, options.crypto);
-  selfCheck(pem, cn);
+  const pem = await generate(keys, subjectName(options.subject, provider, cn), san, cn, options.crypto);
   return { pem, dnsNames: [], uris, commonName: cn };
 }

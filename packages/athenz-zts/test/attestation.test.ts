@@ -1,7 +1,7 @@
 // Attestation against the testkit's strict fake STS (every SigV4 signature re-verified).
 import { readdirSync, readFileSync } from 'node:fs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { attest, buildAttestationData } from '@ecs-identity/athenz-zts';
+import { attest, buildAttestationData, stsAttestor } from '@ecs-identity/athenz-zts';
 import { IdentityError } from '@ecs-identity/core';
 import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,69 @@ describe('attest', () => {
       roleArn: 'arn:aws-cn:iam::123456789012:role/sports.api',
     }).catch((err: unknown) => err);
     expect(IdentityError.is(e, 'INVALID_CONFIG')).toBe(true);
+  });
+});
+
+describe('stsAttestor', () => {
+  const request = () => ({
+    domain: 'sports',
+    service: 'api',
+    taskId: '7ae8a1c6f1d64e2a8d40f4ac8b2a1a0e',
+    roleArn: serviceRoleArn,
+  });
+
+  it('keeps one client but signs each AssumeRole with what the source gives at that time', async () => {
+    // The second answer is a role the service role does not trust: if the client kept the first credentials
+    // (the SDK caches a credential function by default), the second AssumeRole would still succeed.
+    const answers = [aws.issueRoleCredentials(taskRoleArn), aws.issueRoleCredentials(aws.role('sports.other')!.arn)];
+    let gets = 0;
+    const provider = {
+      get: async () => answers[Math.min(gets++, answers.length - 1)]!,
+      subscribe: () => () => {},
+      close: async () => {},
+    };
+    const attestor = stsAttestor({ region: 'us-west-2', stsEndpoint: aws.url, credentials: provider });
+    try {
+      const first = JSON.parse(await attestor.attest(request())) as Record<string, string>;
+      expect(first.role).toBe('sports.api');
+      expect(gets).toBe(1);
+      const e = await attestor.attest(request()).catch((err: unknown) => err);
+      expect(IdentityError.is(e, 'ATTESTATION_FAILED')).toBe(true);
+      expect(gets).toBe(2);
+    } finally {
+      attestor.close();
+    }
+  });
+
+  it('makes a new AssumeRole per call: each attestation carries its own session credentials', async () => {
+    const attestor = stsAttestor({
+      region: 'us-west-2',
+      stsEndpoint: aws.url,
+      credentials: aws.issueRoleCredentials(taskRoleArn),
+    });
+    const before = aws.requests.filter((r) => r.action === 'AssumeRole').length;
+    const a = JSON.parse(await attestor.attest(request())) as Record<string, string>;
+    const b = JSON.parse(await attestor.attest(request())) as Record<string, string>;
+    attestor.close();
+    expect(aws.requests.filter((r) => r.action === 'AssumeRole').length - before).toBe(2);
+    expect(a.access).not.toBe(b.access);
+    expect(a.token).not.toBe(b.token);
+  });
+
+  it("reports the credential source's own error, and refuses calls after close()", async () => {
+    const broken = new IdentityError('METADATA_UNAVAILABLE', 'no credentials endpoint');
+    const provider = {
+      get: async () => {
+        throw broken;
+      },
+      subscribe: () => () => {},
+      close: async () => {},
+    };
+    const attestor = stsAttestor({ region: 'us-west-2', stsEndpoint: aws.url, credentials: provider });
+    expect(await attestor.attest(request()).catch((err: unknown) => err)).toBe(broken);
+    attestor.close();
+    const e = await attestor.attest(request()).catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'INVALID_ARGUMENT')).toBe(true);
   });
 });
 

@@ -141,6 +141,30 @@ describe('athenzIdentityProvider', () => {
     expect((await p.get()).serialNumber).toBe(second.serialNumber);
   });
 
+  it('attests afresh for the register and for each refresh: a new AssumeRole signed with credentials asked again', async () => {
+    let gets = 0;
+    const counting: CredentialProvider<AwsCredentials> = {
+      get: async (o) => {
+        gets++;
+        return credentials.get(o);
+      },
+      subscribe: () => () => {},
+      close: async () => {},
+    };
+    const assumeRoles = () => aws.requests.filter((r) => r.action === 'AssumeRole' && r.status === 200).length;
+    const before = assumeRoles();
+    const p = identityProvider({ credentials: counting });
+    await p.get();
+    expect(assumeRoles() - before).toBe(1);
+    const getsAfterRegister = gets;
+    const next = nextIdentity(p);
+    await clock.advance(DAY + 1000);
+    await next;
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+    expect(assumeRoles() - before).toBe(2);
+    expect(gets).toBeGreaterThan(getsAfterRegister);
+  });
+
   it('never refreshes later than maxRefreshFraction of a short lifetime', async () => {
     zts.certLifetimeMs = 4 * 3600_000;
     const p = identityProvider({ expiryMinutes: 240 });

@@ -16,7 +16,7 @@ import {
 } from '@ecs-identity/core';
 import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-identity/ecs-metadata';
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
-import { attest, type StsEndpoint } from '../attestation.js';
+import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js';
 import { type FetchRetryOptions, withRetry } from '../fetch-retry.js';
@@ -95,7 +95,8 @@ export type AthenzIdentityProvider = RefreshingProvider<X509Identity>;
 
 interface Key {
   keys: CryptoKeyPair;
-  keyPem: string;
+  /** A new key's PEM is exported while the network calls run; it is needed only once the certificate is back. */
+  keyPem: string | Promise<string>;
 }
 
 interface Context {
@@ -104,6 +105,8 @@ interface Context {
   provider: string;
   task: TaskFacts;
   attestationRoleArn: string;
+  /** One STS client for every attestation of this provider; each attestation is still a new AssumeRole. */
+  attestor: StsAttestor;
 }
 
 const DEFAULT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -196,6 +199,11 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       provider,
       task,
       attestationRoleArn: resolved.attestationRoleArn,
+      attestor: stsAttestor({
+        region: task.region,
+        credentials,
+        ...(options.stsEndpoint ? { stsEndpoint: options.stsEndpoint } : {}),
+      }),
     };
   }
 
@@ -236,30 +244,27 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
           ...(options.crypto ? { crypto: options.crypto } : {}),
         }),
       ),
-      attest({
+      ctx.attestor.attest({
         domain: ctx.domain,
         service: ctx.service,
         taskId: ctx.task.taskId,
         roleArn: ctx.attestationRoleArn,
-        region: ctx.task.region,
-        credentials,
         signal,
-        ...(options.stsEndpoint ? { stsEndpoint: options.stsEndpoint } : {}),
         ...(options.sessionName ? { sessionName: options.sessionName } : {}),
       }),
     ]);
     return { csr: csr.pem, attestationData };
   }
 
-  async function finish(
+  /** The identity for a certificate of ours: checked against the names and the key (buildX509Identity). */
+  function identityOf(
     ctx: Context,
     keys: CryptoKeyPair,
     keyPem: string,
     certPem: string,
-    chainPem: string | null | undefined,
-    how: string,
+    chainPem?: string | null,
   ): Promise<X509Identity> {
-    const identity = await buildX509Identity({
+    return buildX509Identity({
       domain: ctx.domain,
       service: ctx.service,
       provider: ctx.provider,
@@ -271,6 +276,18 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       ...(options.caBundlePem ? { caBundlePem: options.caBundlePem } : {}),
       ...(options.crypto ? { crypto: options.crypto } : {}),
     });
+  }
+
+  async function finish(
+    ctx: Context,
+    key: Key,
+    certPem: string,
+    chainPem: string | null | undefined,
+    how: string,
+  ): Promise<X509Identity> {
+    const keys = key.keys;
+    const keyPem = await key.keyPem;
+    const identity = await identityOf(ctx, keys, keyPem, certPem, chainPem);
     if (options.sink) {
       try {
         await options.sink.saveIdentity(ctx.domain, ctx.service, { keyPem, certPem }, chainPem ?? undefined);
@@ -297,13 +314,15 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       ...(options.keyType ? { type: options.keyType } : {}),
       ...(options.crypto ? { crypto: options.crypto } : {}),
     });
-    return { keys, keyPem: await exportPrivateKeyPem(keys.privateKey, options) };
+    const keyPem = exportPrivateKeyPem(keys.privateKey, options);
+    keyPem.catch(() => {}); // awaited in finish(), unless the register fails first
+    return { keys, keyPem };
   }
 
-  async function register(ctx: Context, signal: AbortSignal, key?: Key | Promise<Key>) {
-    const keyP = key ?? newKeys();
+  async function register(ctx: Context, signal: AbortSignal, existing?: Key | Promise<Key>) {
+    const keyP = existing ?? newKeys();
     const { csr, attestationData } = await csrAndAttestation(ctx, keyP, signal);
-    const { keys, keyPem } = await keyP;
+    const key = await keyP;
     const id = await zts.register(
       {
         provider: ctx.provider,
@@ -315,7 +334,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       },
       { signal },
     );
-    return finish(ctx, keys, keyPem, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
+    return finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
   }
 
   async function refresh(ctx: Context, current: X509Identity, signal: AbortSignal): Promise<X509Identity> {
@@ -330,14 +349,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
         tlsOf(current),
         { signal },
       );
-      return await finish(
-        ctx,
-        key.keys,
-        key.keyPem,
-        id.x509Certificate as string,
-        id.x509CertificateSigner,
-        'refreshed',
-      );
+      return await finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
     } catch (e) {
       if (reRegister && IdentityError.is(e, 'ZTS_REVOKED', 'ZTS_NOT_FOUND')) {
         logger.warn(
@@ -376,18 +388,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       const cert = parseCertificate(stored.certPem);
       const now = clock.now();
       if (!isCertificateValidAt(cert, now) || cert.notAfter.getTime() - now < STORED_CERT_MARGIN_MS) return { key };
-      const identity = await buildX509Identity({
-        domain: ctx.domain,
-        service: ctx.service,
-        provider: ctx.provider,
-        instanceId: ctx.task.taskId,
-        keys,
-        privateKeyPem: stored.keyPem,
-        certificatePem: stored.certPem,
-        ...(options.caBundlePem ? { caBundlePem: options.caBundlePem } : {}),
-        ...(options.crypto ? { crypto: options.crypto } : {}),
-      });
-      return { identity, key };
+      return { identity: await identityOf(ctx, keys, stored.keyPem, stored.certPem), key };
     } catch {
       return { key };
     }
@@ -414,6 +415,8 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   async function fetch(signal: AbortSignal, previous: X509Identity | undefined): Promise<X509Identity> {
     const base = unsaved ?? previous;
     if (base) return refresh(await ctxOf(signal), base, signal);
+    // Loading the AWS SDK is a one-time cost; in a fresh process it overlaps the metadata calls and the key.
+    preloadSts().catch(() => {});
     const ctxP = ctxOf(signal);
     // Cold start. When no saved key can exist, the new key (the slowest step with RSA) is made while the metadata,
     // credentials and attestation calls run.
@@ -439,9 +442,10 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     jitterMs: options.jitterMs ?? 10 * 60_000,
     backgroundRefresh: options.backgroundRefresh ?? true,
     dispose: async (last) => {
+      const ctx = await context?.catch(() => undefined);
+      ctx?.attestor.close();
       await ownCredentials?.close();
-      if (!options.deleteOnClose || !last || !context) return;
-      const ctx = await context;
+      if (!options.deleteOnClose || !last || !ctx) return;
       await zts.deleteInstance(refOf(ctx), tlsOf(last));
       logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
     },
