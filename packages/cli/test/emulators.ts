@@ -11,6 +11,7 @@ import {
   startEcsAgent,
   startZts,
   type ZtsEmulator,
+  type ZtsOptions,
 } from '@ecs-identity/testkit';
 
 export const CONSUL_METHOD = 'iam-ecs-service-token';
@@ -83,8 +84,8 @@ export interface AthenzWorld {
   close(): Promise<void>;
 }
 
-/** `dir` receives the ZTS CA file. */
-export async function startAthenzWorld(dir: string): Promise<AthenzWorld> {
+/** `dir` receives the ZTS CA file; `ztsOptions` override the fake ZTS's (e.g. a short certificate lifetime). */
+export async function startAthenzWorld(dir: string, ztsOptions: Partial<ZtsOptions> = {}): Promise<AthenzWorld> {
   const aws = await startAws({ region: 'us-west-2' });
   const taskRole = aws.addRole({ name: 'sports.api-service', path: '/ecs/' });
   aws.addRole({ name: 'sports.api', path: '/ecs/', trust: [taskRole.arn] });
@@ -107,9 +108,10 @@ export async function startAthenzWorld(dir: string): Promise<AthenzWorld> {
           roles: { readers: ['sports.api'], writers: ['sports.api'] },
         },
       ],
+      ...ztsOptions,
     }),
   ]);
-  const caFile = join(dir, 'zts-ca.pem');
+  const caFile = join(dir, `zts-ca-${new URL(zts.url).port}.pem`);
   await writeFile(caFile, zts.caPem);
   return {
     aws,
