@@ -4,19 +4,11 @@
  * @packageDocumentation
  */
 import { safeLogger } from '@ecs-identity/core';
-import {
-  type CliIo,
-  type Command,
-  type CommandGroup,
-  isGroup,
-  LOG_LEVELS,
-  type LogLevel,
-  lineLogger,
-  type Program,
-} from './command.js';
+import { type CliIo, type Command, type CommandGroup, isGroup, type Program } from './command.js';
 import { errorLine } from './error-line.js';
 import { type FlagSpecs, parseFlags, UsageError } from './flags.js';
 import { renderGroupHelp, renderHelp } from './help.js';
+import { LOG_LEVELS, type LogLevel, lineLogger } from './line-logger.js';
 
 /** Exit statuses. @public */
 export const EXIT_OK = 0;

@@ -9,4 +9,5 @@ export * from './command.js';
 export * from './error-line.js';
 export * from './flags.js';
 export * from './help.js';
+export * from './line-logger.js';
 export * from './version.js';
