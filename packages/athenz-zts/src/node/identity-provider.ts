@@ -24,7 +24,6 @@ import type { IdentitySink, StoredPair } from '../identity-sink.js';
 import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
 import { resolveService } from '../resolve-identity.js';
-import { parseCertificate } from '../x509-info.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
 
@@ -385,10 +384,12 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     }
     const key = { keys, keyPem: stored.keyPem };
     try {
-      const cert = parseCertificate(stored.certPem);
+      // parses the certificate once and checks it is ours (names, key); then whether it is still worth refreshing with
+      const identity = await identityOf(ctx, keys, stored.keyPem, stored.certPem);
       const now = clock.now();
+      const cert = identity.certificate;
       if (!isCertificateValidAt(cert, now) || cert.notAfter.getTime() - now < STORED_CERT_MARGIN_MS) return { key };
-      return { identity: await identityOf(ctx, keys, stored.keyPem, stored.certPem), key };
+      return { identity, key };
     } catch {
       return { key };
     }
