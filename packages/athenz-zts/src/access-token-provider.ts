@@ -4,22 +4,11 @@
  * and optionally verified against the ZTS JWKS.
  * @packageDocumentation
  */
-import {
-  type Clock,
-  type CredentialProvider,
-  defineSecrets,
-  IdentityError,
-  type Logger,
-  type RefreshingProvider,
-  refreshingProvider,
-  safeLogger,
-  systemClock,
-} from '@ecs-identity/core';
+import { defineSecrets, IdentityError, type RefreshingProvider, safeLogger, systemClock } from '@ecs-identity/core';
 import { decodeJwt } from 'jose';
 import { verifyAccessToken } from './access-token-verify.js';
 import type { AccessToken, X509Identity } from './credentials.js';
-import { type FetchRetryOptions, withRetry } from './fetch-retry.js';
-import { boundToIdentity } from './identity-bound.js';
+import { type IdentityBoundOptions, identityBoundProvider } from './identity-bound.js';
 import type { IdentitySink } from './identity-sink.js';
 import { validateDomain, validateRole, validateService } from './names.js';
 import type { ZtsClient } from './zts-client.js';
@@ -43,9 +32,8 @@ export function accessTokenScope(input: { domain: string; roles?: string[]; idTo
 }
 
 /** @public */
-export interface AccessTokenOptions extends FetchRetryOptions {
+export interface AccessTokenOptions extends IdentityBoundOptions {
   zts: ZtsClient;
-  identity: CredentialProvider<X509Identity>;
   /** See {@link accessTokenScope}. */
   scope: string;
   /** Requested lifetime in seconds. Default: the server's. */
@@ -60,10 +48,6 @@ export interface AccessTokenOptions extends FetchRetryOptions {
   /** Saves each token (siad: `tokens/<domain>/<name>`), under `sinkName` (default: the scope with spaces as `,`). */
   sink?: IdentitySink;
   sinkName?: string;
-  onError?: (error: unknown) => void;
-  logger?: Logger;
-  clock?: Clock;
-  random?: () => number;
 }
 
 /**
@@ -90,9 +74,6 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
     ?.split(':')[0];
   const logger = safeLogger(options.logger);
   const clock = options.clock ?? systemClock;
-  const onError =
-    options.onError ??
-    ((e: unknown) => logger.warn({ code: (e as IdentityError).code }, 'athenz access token: refresh failed'));
   let jwks: JwkSet | undefined;
 
   async function verify(token: string, id: X509Identity, signal: AbortSignal): Promise<void> {
@@ -120,60 +101,54 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
     }
   }
 
-  const inner = refreshingProvider<AccessToken>({
+  return identityBoundProvider<AccessToken>({
     name: `athenz access token (${scope})`,
-    fetch: withRetry<AccessToken, unknown>(
-      async (signal) => {
-        const id = await options.identity.get({ signal });
-        const res = await options.zts.accessToken(
-          { scope, ...(options.expiresInSec === undefined ? {} : { expiresIn: options.expiresInSec }) },
-          { keyPem: id.privateKeyPem, certPem: id.certificatePem },
-          { signal },
-        );
-        await verify(res.access_token, id, signal);
-        let expiresMs: number;
-        if (typeof res.expires_in === 'number' && res.expires_in > 0) {
-          expiresMs = clock.now() + res.expires_in * 1000;
-        } else {
-          let exp: number | undefined;
-          try {
-            exp = decodeJwt(res.access_token).exp;
-          } catch {
-            exp = undefined;
-          }
-          if (exp === undefined)
-            throw new IdentityError('INVALID_RESPONSE', 'ZTS access token: no expires_in and no exp claim');
-          expiresMs = exp * 1000;
-        }
-        const token = defineSecrets(
-          {
-            token: res.access_token,
-            tokenType: res.token_type ?? 'Bearer',
-            scope: res.scope ?? scope,
-            ...(res.id_token ? { idToken: res.id_token } : {}),
-            expiresAt: new Date(expiresMs),
-            identitySerial: id.serialNumber,
-          },
-          res.id_token ? ['token', 'idToken'] : ['token'],
-        );
-        if (options.sink?.saveAccessToken && scopeDomain) {
-          await options.sink.saveAccessToken(
-            scopeDomain,
-            options.sinkName ?? scope.replace(/\s+/g, ','),
-            res.access_token,
-          );
-        }
-        logger.debug({ scope, expiresAt: token.expiresAt.toISOString() }, 'athenz access token issued');
-        return token;
-      },
-      { ...options, clock },
-    ),
-    refreshBeforeMs: 0,
+    label: 'athenz access token',
+    options,
     refreshAtFraction: options.refreshAtFraction ?? 0.75,
-    onError,
     logger,
     clock,
-    ...(options.random ? { random: options.random } : {}),
+    fetch: async (id, signal) => {
+      const res = await options.zts.accessToken(
+        { scope, ...(options.expiresInSec === undefined ? {} : { expiresIn: options.expiresInSec }) },
+        { keyPem: id.privateKeyPem, certPem: id.certificatePem },
+        { signal },
+      );
+      await verify(res.access_token, id, signal);
+      let expiresMs: number;
+      if (typeof res.expires_in === 'number' && res.expires_in > 0) {
+        expiresMs = clock.now() + res.expires_in * 1000;
+      } else {
+        let exp: number | undefined;
+        try {
+          exp = decodeJwt(res.access_token).exp;
+        } catch {
+          exp = undefined;
+        }
+        if (exp === undefined)
+          throw new IdentityError('INVALID_RESPONSE', 'ZTS access token: no expires_in and no exp claim');
+        expiresMs = exp * 1000;
+      }
+      const token = defineSecrets(
+        {
+          token: res.access_token,
+          tokenType: res.token_type ?? 'Bearer',
+          scope: res.scope ?? scope,
+          ...(res.id_token ? { idToken: res.id_token } : {}),
+          expiresAt: new Date(expiresMs),
+          identitySerial: id.serialNumber,
+        },
+        res.id_token ? ['token', 'idToken'] : ['token'],
+      );
+      if (options.sink?.saveAccessToken && scopeDomain) {
+        await options.sink.saveAccessToken(
+          scopeDomain,
+          options.sinkName ?? scope.replace(/\s+/g, ','),
+          res.access_token,
+        );
+      }
+      logger.debug({ scope, expiresAt: token.expiresAt.toISOString() }, 'athenz access token issued');
+      return token;
+    },
   });
-  return boundToIdentity(inner, options.identity, onError);
 }

@@ -5,13 +5,28 @@
  * @packageDocumentation
  */
 import {
+  type Clock,
   type Credential,
   type CredentialProvider,
   type GetOptions,
   IdentityError,
+  type Logger,
   type RefreshingProvider,
+  refreshingProvider,
 } from '@ecs-identity/core';
 import type { X509Identity } from './credentials.js';
+import { type FetchRetryOptions, withRetry } from './fetch-retry.js';
+
+/** Options shared by the providers of credentials obtained with the service identity. @public */
+export interface IdentityBoundOptions extends FetchRetryOptions {
+  /** The service identity (its certificate authenticates the calls). */
+  identity: CredentialProvider<X509Identity>;
+  /** Called when a background refresh fails. Default: a warning through `logger`. */
+  onError?: (error: unknown) => void;
+  logger?: Logger;
+  clock?: Clock;
+  random?: () => number;
+}
 
 /** A credential that remembers which identity certificate it was obtained with. @internal */
 export interface BoundCredential extends Credential {
@@ -53,4 +68,41 @@ export function boundToIdentity<C extends BoundCredential>(
       await inner.close();
     },
   };
+}
+
+/**
+ * A refreshing provider of credentials obtained with the current service identity: every fetch (retried on transient
+ * errors) starts from `identity.get()`, the result is bound to that identity ({@link boundToIdentity}), and a failed
+ * background refresh is logged as `<label>: refresh failed` unless `onError` is given.
+ * @internal
+ */
+export function identityBoundProvider<C extends BoundCredential>(spec: {
+  /** The refreshing provider's name (in its log lines). */
+  name: string;
+  /** How a failed refresh is logged by default. */
+  label: string;
+  options: IdentityBoundOptions;
+  refreshAtFraction: number;
+  logger: Logger;
+  clock: Clock;
+  fetch: (identity: X509Identity, signal: AbortSignal) => Promise<C>;
+}): RefreshingProvider<C> {
+  const { options, logger, clock } = spec;
+  const onError =
+    options.onError ??
+    ((e: unknown) => logger.warn({ code: (e as IdentityError).code }, `${spec.label}: refresh failed`));
+  const inner = refreshingProvider<C>({
+    name: spec.name,
+    fetch: withRetry<C, unknown>(async (signal) => spec.fetch(await options.identity.get({ signal }), signal), {
+      ...options,
+      clock,
+    }),
+    refreshBeforeMs: 0,
+    refreshAtFraction: spec.refreshAtFraction,
+    onError,
+    logger,
+    clock,
+    ...(options.random ? { random: options.random } : {}),
+  });
+  return boundToIdentity(inner, options.identity, onError);
 }

@@ -10,6 +10,7 @@ export * from './attestation.js';
 export * from './credentials.js';
 export * from './csr.js';
 export type { FetchRetryOptions } from './fetch-retry.js';
+export type { IdentityBoundOptions } from './identity-bound.js';
 export * from './identity-sink.js';
 export * from './keys.js';
 export * from './names.js';

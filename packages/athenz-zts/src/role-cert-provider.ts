@@ -4,22 +4,17 @@
  * @packageDocumentation
  */
 import {
-  type Clock,
   type Credential,
-  type CredentialProvider,
   defineSecrets,
   IdentityError,
-  type Logger,
   type RefreshingProvider,
-  refreshingProvider,
   safeLogger,
   systemClock,
 } from '@ecs-identity/core';
 import type { RoleCertificate, X509Identity } from './credentials.js';
 import { certificateMatchesKey } from './credentials.js';
 import { buildRoleCsr, type CsrSubject, type SpiffeOptions } from './csr.js';
-import { type FetchRetryOptions, withRetry } from './fetch-retry.js';
-import { boundToIdentity } from './identity-bound.js';
+import { type IdentityBoundOptions, identityBoundProvider } from './identity-bound.js';
 import type { IdentitySink } from './identity-sink.js';
 import type { CryptoOption } from './keys.js';
 import { validateDomain, validateRole } from './names.js';
@@ -38,10 +33,9 @@ export interface RoleCertificateSet extends Credential {
 }
 
 /** @public */
-export interface RoleCertificateOptions extends CryptoOption, FetchRetryOptions {
+export interface RoleCertificateOptions extends CryptoOption, IdentityBoundOptions {
   zts: ZtsClient;
-  /** The service identity (its key signs the role CSRs and its certificate authenticates the calls). */
-  identity: CredentialProvider<X509Identity>;
+  /** The role CSRs are signed with the service identity's key. */
   roles: RoleRef[];
   /** Requested lifetime in minutes. Default: the server's. */
   expiryMinutes?: number;
@@ -53,10 +47,6 @@ export interface RoleCertificateOptions extends CryptoOption, FetchRetryOptions 
   sink?: IdentitySink;
   /** Refresh once this share of the lifetime has passed. Default 0.5. */
   refreshAtFraction?: number;
-  onError?: (error: unknown) => void;
-  logger?: Logger;
-  clock?: Clock;
-  random?: () => number;
 }
 
 /** Parses `<domain>:role.<role>` (or the parts) into the canonical name and its parts. @public */
@@ -94,10 +84,6 @@ export function roleCertificateProvider(options: RoleCertificateOptions): Refres
   }
   const roles = options.roles.map(parseRoleRef);
   const logger = safeLogger(options.logger);
-  const clock = options.clock ?? systemClock;
-  const onError =
-    options.onError ??
-    ((e: unknown) => logger.warn({ code: (e as IdentityError).code }, 'athenz role certificates: refresh failed'));
 
   async function one(id: X509Identity, r: (typeof roles)[number], signal: AbortSignal): Promise<RoleCertificate> {
     const csr = await buildRoleCsr({
@@ -140,28 +126,22 @@ export function roleCertificateProvider(options: RoleCertificateOptions): Refres
     );
   }
 
-  const inner = refreshingProvider<RoleCertificateSet>({
+  return identityBoundProvider<RoleCertificateSet>({
     name: 'athenz role certificates',
-    fetch: withRetry<RoleCertificateSet, unknown>(
-      async (signal) => {
-        const id = await options.identity.get({ signal });
-        const certs = await Promise.all(roles.map((r) => one(id, r, signal)));
-        const certificates = Object.fromEntries(certs.map((c) => [c.roleName, c]));
-        const expiresAt = new Date(Math.min(...certs.map((c) => c.expiresAt.getTime())));
-        logger.info(
-          { roles: Object.keys(certificates), expiresAt: expiresAt.toISOString() },
-          'athenz role certificates issued',
-        );
-        return { certificates, expiresAt, identitySerial: id.serialNumber };
-      },
-      { ...options, clock },
-    ),
-    refreshBeforeMs: 0,
+    label: 'athenz role certificates',
+    options,
     refreshAtFraction: options.refreshAtFraction ?? 0.5,
-    onError,
     logger,
-    clock,
-    ...(options.random ? { random: options.random } : {}),
+    clock: options.clock ?? systemClock,
+    fetch: async (id, signal) => {
+      const certs = await Promise.all(roles.map((r) => one(id, r, signal)));
+      const certificates = Object.fromEntries(certs.map((c) => [c.roleName, c]));
+      const expiresAt = new Date(Math.min(...certs.map((c) => c.expiresAt.getTime())));
+      logger.info(
+        { roles: Object.keys(certificates), expiresAt: expiresAt.toISOString() },
+        'athenz role certificates issued',
+      );
+      return { certificates, expiresAt, identitySerial: id.serialNumber };
+    },
   });
-  return boundToIdentity(inner, options.identity, onError);
 }
