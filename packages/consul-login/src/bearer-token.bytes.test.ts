@@ -1,4 +1,5 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
+import { formEncode } from '@ecs-identity/core';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { type BearerTokenOptions, buildBearerToken } from './bearer-token.js';
@@ -168,15 +169,76 @@ const cases: Case[] = [
       body: 'Action=GetRole&RoleName=api_role.v2&Version=2010-05-08',
     },
   },
+  {
+    name: 'credentials with JSON-special characters (quotes, backslashes)',
+    options: {
+      credentials: {
+        accessKeyId: 'ASIA"QUOTED\\KEY0001',
+        secretAccessKey: 'secret"with\\specials',
+        sessionToken: 'tok"en\\with/"both"\\',
+        roleArn: 'arn:aws:iam::123456789012:role/web',
+      },
+      region: 'us-east-2',
+      serverIdHeaderValue: 'id\\with"specials',
+      signingDate,
+    },
+    creds: {
+      accessKeyId: 'ASIA"QUOTED\\KEY0001',
+      secretAccessKey: 'secret"with\\specials',
+      sessionToken: 'tok"en\\with/"both"\\',
+    },
+    sts: { url: 'https://sts.us-east-2.amazonaws.com/', region: 'us-east-2' },
+    serverId: 'id\\with"specials',
+    entity: {
+      url: 'https://iam.amazonaws.com/',
+      region: 'us-east-1',
+      body: 'Action=GetRole&RoleName=web&Version=2010-05-08',
+    },
+  },
+  {
+    name: 'a session token beyond ASCII and with a control character (UTF-8 in base64, JSON escapes)',
+    options: {
+      credentials: { ...sessionCreds, sessionToken: 'tök€n\u0001✓' },
+      region: 'eu-west-1',
+      entity: { roleName: 'web' },
+      signingDate,
+    },
+    creds: { ...sessionCreds, sessionToken: 'tök€n\u0001✓' },
+    sts: { url: 'https://sts.eu-west-1.amazonaws.com/', region: 'eu-west-1' },
+    entity: {
+      url: 'https://iam.amazonaws.com/',
+      region: 'us-east-1',
+      body: 'Action=GetRole&RoleName=web&Version=2010-05-08',
+    },
+  },
 ];
 
 describe('buildBearerToken: exact token bytes', () => {
   for (const c of cases) {
     it(`matches the token assembled from SignatureV4 directly: ${c.name}`, async () => {
       const expected = await expectedToken(c);
+      expect(JSON.parse(expected)).toBeTypeOf('object');
       expect(await buildBearerToken(c.options)).toBe(expected);
       // Nothing is carried from one call to the next: the same inputs give the same bytes again.
       expect(await buildBearerToken(c.options)).toBe(expected);
     });
   }
+});
+
+it('form-encodes every character IAM allows in a name exactly as formEncode does', async () => {
+  const name = 'Az09_+=,.@-';
+  const token = await buildBearerToken({
+    credentials: sessionCreds,
+    region: 'us-west-2',
+    entity: { roleName: name },
+    signingDate,
+  });
+  const headers = JSON.parse(atob(JSON.parse(token).iam_request_headers)) as Record<string, string[]>;
+  expect(headers['X-Consul-Iam-Getentity-Body']).toEqual([
+    formEncode([
+      ['Action', 'GetRole'],
+      ['RoleName', name],
+      ['Version', '2010-05-08'],
+    ]),
+  ]);
 });

@@ -12,7 +12,7 @@ import {
   safeUrl,
   scrubSecrets,
 } from '@ecs-identity/core';
-import { type SigningCredentials, signQueryRequest } from './aws-query-request.js';
+import { type SigningCredentials, signQueryRequest, targetOfUrl } from './aws-query-request.js';
 import type { SigningEndpoint } from './endpoints.js';
 
 /** @public */
@@ -77,7 +77,7 @@ export function parseAwsError(body: string): { code: string; message: string } |
 export async function getCallerIdentity(options: CallerIdentityOptions): Promise<CallerIdentity> {
   const url = new URL(options.endpoint.url);
   const signed = await signQueryRequest({
-    url,
+    target: targetOfUrl(url),
     region: options.endpoint.region,
     service: 'sts',
     body: formEncode([

@@ -40,14 +40,38 @@ export function checkRegion(region: unknown, field: string): string {
 }
 
 /**
+ * The regional STS host (`sts.<region>.amazonaws.com`, `.amazonaws.com.cn` in China) of a region that already passed
+ * `checkRegion`. Throws INVALID_ARGUMENT in partitions without built-in endpoints.
+ * @internal
+ */
+export function defaultStsHost(region: string): string {
+  return `sts.${region}.${partitionOf(region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
+}
+
+/** IAM is global per partition: one host and one signing region each. */
+const IAM_HOSTS: Readonly<Record<Partition, { readonly host: string; readonly region: string }>> = {
+  aws: { host: 'iam.amazonaws.com', region: 'us-east-1' },
+  'aws-cn': { host: 'iam.cn-north-1.amazonaws.com.cn', region: 'cn-north-1' },
+  'aws-us-gov': { host: 'iam.us-gov.amazonaws.com', region: 'us-gov-west-1' },
+};
+
+/**
+ * The IAM host and signing region of the partition of a region that already passed `checkRegion`. Throws
+ * INVALID_ARGUMENT in partitions without built-in endpoints.
+ * @internal
+ */
+export function defaultIamHost(region: string): { readonly host: string; readonly region: string } {
+  return IAM_HOSTS[partitionOf(region)];
+}
+
+/**
  * The regional STS endpoint (`https://sts.<region>.amazonaws.com/`, `.amazonaws.com.cn` in China), signed for
  * `region`.
  * @public
  */
 export function defaultStsEndpoint(region: string): SigningEndpoint {
   checkRegion(region, 'region');
-  const suffix = partitionOf(region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return { url: `https://sts.${region}.${suffix}/`, region };
+  return { url: `https://${defaultStsHost(region)}/`, region };
 }
 
 /**
@@ -57,14 +81,8 @@ export function defaultStsEndpoint(region: string): SigningEndpoint {
  */
 export function defaultIamEndpoint(region: string): SigningEndpoint {
   checkRegion(region, 'region');
-  switch (partitionOf(region)) {
-    case 'aws-cn':
-      return { url: 'https://iam.cn-north-1.amazonaws.com.cn/', region: 'cn-north-1' };
-    case 'aws-us-gov':
-      return { url: 'https://iam.us-gov.amazonaws.com/', region: 'us-gov-west-1' };
-    default:
-      return { url: 'https://iam.amazonaws.com/', region: 'us-east-1' };
-  }
+  const iam = defaultIamHost(region);
+  return { url: `https://${iam.host}/`, region: iam.region };
 }
 
 /**

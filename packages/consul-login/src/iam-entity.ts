@@ -10,6 +10,12 @@ export type IamEntity = { readonly roleName: string } | { readonly userName: str
 // IAM: role and user names are [\w+=,.@-]{1,64}.
 const NAME = /^[\w+=,.@-]{1,64}$/;
 
+// The quoted ARN is only built when there is an error to report: entityFromArn runs for every token.
+function invalidArn(arn: unknown, why: string): never {
+  const shown = JSON.stringify(typeof arn === 'string' ? arn.slice(0, 120) : String(arn));
+  throw new IdentityError('INVALID_ARN', `cannot tell the IAM entity of ${shown}: ${why}`);
+}
+
 /**
  * The entity an IAM role ARN (`arn:aws:iam::<acct>:role/<path>/<name>`), STS assumed-role ARN
  * (`arn:aws:sts::<acct>:assumed-role/<name>/<session>`) or IAM user ARN (`arn:aws:iam::<acct>:user/<path>/<name>`)
@@ -22,14 +28,10 @@ const NAME = /^[\w+=,.@-]{1,64}$/;
  * @public
  */
 export function entityFromArn(arn: string): IamEntity {
-  const shown = JSON.stringify(typeof arn === 'string' ? arn.slice(0, 120) : String(arn));
-  const fail = (why: string): never => {
-    throw new IdentityError('INVALID_ARN', `cannot tell the IAM entity of ${shown}: ${why}`);
-  };
-  if (typeof arn !== 'string') return fail('expected a string');
+  if (typeof arn !== 'string') return invalidArn(arn, 'expected a string');
   const parts = arn.split(':');
   if (parts.length !== 6 || parts[0] !== 'arn' || parts[1] === '') {
-    return fail('expected arn:<partition>:<service>::<account>:<resource>');
+    return invalidArn(arn, 'expected arn:<partition>:<service>::<account>:<resource>');
   }
   const service = parts[2];
   const segments = (parts[5] ?? '').split('/');
@@ -37,16 +39,16 @@ export function entityFromArn(arn: string): IamEntity {
   const last = segments[segments.length - 1] ?? '';
   let entity: IamEntity;
   if (service === 'sts' && type === 'assumed-role') {
-    if (segments.length !== 3) return fail('expected assumed-role/<role-name>/<session-name>');
+    if (segments.length !== 3) return invalidArn(arn, 'expected assumed-role/<role-name>/<session-name>');
     entity = { roleName: segments[1] ?? '' };
   } else if (service === 'iam' && type === 'role' && segments.length >= 2) {
     entity = { roleName: last };
   } else if (service === 'iam' && type === 'user' && segments.length >= 2) {
     entity = { userName: last };
   } else {
-    return fail('only IAM roles, assumed roles and IAM users can log in with entity details');
+    return invalidArn(arn, 'only IAM roles, assumed roles and IAM users can log in with entity details');
   }
   const name = 'roleName' in entity ? entity.roleName : entity.userName;
-  if (!NAME.test(name)) fail('the name is empty or has characters IAM does not allow');
+  if (!NAME.test(name)) invalidArn(arn, 'the name is empty or has characters IAM does not allow');
   return entity;
 }
