@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { rejection } from '../test/rejection.js';
 import { IdentityError } from './errors.js';
 import { createHttpClient, formEncode, isAllowedPlainHttpHost, parseXml, safeUrl } from './transport.js';
-
-async function rejection(p: Promise<unknown>): Promise<IdentityError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IdentityError);
-    return e as IdentityError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('transport in a real browser', () => {
   it('runs in Chromium', () => {

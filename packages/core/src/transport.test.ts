@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import crossFetch from 'cross-fetch';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rejection } from '../test/rejection.js';
 import { IdentityError } from './errors.js';
 import { registerSecret } from './secrets.js';
 import {
@@ -96,16 +97,6 @@ function deferred<T = void>() {
     resolve = r;
   });
   return { promise, resolve };
-}
-
-async function rejection(p: Promise<unknown>): Promise<IdentityError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IdentityError);
-    return e as IdentityError;
-  }
-  throw new Error('expected a rejection');
 }
 
 const MiB = 1024 * 1024;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdentityError } from './errors.js';
+import { rejection } from '../test/rejection.js';
 import { createHttpClient } from './transport.js';
 
 // A throwaway PKI made with the openssl CLI at test start: CA, server cert for 127.0.0.1, two client certs.
@@ -106,16 +106,6 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function rejection(p: Promise<unknown>): Promise<IdentityError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(IdentityError);
-    return e as IdentityError;
-  }
-  throw new Error('expected a rejection');
-}
 
 const agentFor = (client: 'client-a' | 'client-b', withCa = true) =>
   new https.Agent({

@@ -98,6 +98,15 @@ async function serverFingerprint(port: number): Promise<string> {
   }
 }
 
+/** A promise and the function that resolves it: to hold a request in the server, and to learn it arrived. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((r) => {
+    open = r;
+  });
+  return { open, opened };
+}
+
 function get(port: number, agent: Agent, path = '/'): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
@@ -183,14 +192,8 @@ describe('rotatingAgent', () => {
   });
 
   it('lets an in-flight request on the old agent finish before destroying it', async () => {
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let arrived: () => void = () => undefined;
-    const arrival = new Promise<void>((r) => {
-      arrived = r;
-    });
+    const { open: release, opened: held } = gate();
+    const { open: arrived, opened: arrival } = gate();
     const { port } = await mtlsServer(s1, async (path) => {
       if (path !== '/slow') return;
       arrived();
@@ -216,14 +219,8 @@ describe('rotatingAgent', () => {
   });
 
   it('destroys the old agent after graceMs even if a request is still running', async () => {
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let arrived: () => void = () => undefined;
-    const arrival = new Promise<void>((r) => {
-      arrived = r;
-    });
+    const { open: release, opened: held } = gate();
+    const { open: arrived, opened: arrival } = gate();
     const { port } = await mtlsServer(s1, async () => {
       arrived();
       await held;
