@@ -75,6 +75,18 @@ export interface SignedRequest {
   headers: Record<string, string>;
 }
 
+/** The request handed to `SignatureV4.sign` (a structural `HttpRequest`). */
+interface UnsignedRequest {
+  method: 'POST';
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: string;
+}
+
 /** The Content-Type the AWS SDKs send for Query-protocol bodies. @internal */
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
 
@@ -92,27 +104,29 @@ export async function signQueryRequest(input: QueryRequestInput): Promise<Signed
   const signer = new SignatureV4({
     service: input.service,
     region: input.region,
+    // Only the three signing fields (an absent session token is simply not signed).
     credentials: {
       accessKeyId: input.credentials.accessKeyId,
       secretAccessKey: input.credentials.secretAccessKey,
-      ...(input.credentials.sessionToken === undefined ? {} : { sessionToken: input.credentials.sessionToken }),
+      sessionToken: input.credentials.sessionToken,
     },
     sha256: Sha256,
     applyChecksum: false,
   });
-  const signed = await signer.sign(
-    {
-      method: 'POST',
-      protocol: target.protocol,
-      hostname: target.hostname,
-      ...(target.port === undefined ? {} : { port: target.port }),
-      path: target.path,
-      query: {},
-      headers: { ...input.headers, host: target.host, 'content-type': FORM_CONTENT_TYPE },
-      body: input.body,
-    },
-    { signingDate: input.signingDate },
-  );
+  const headers: Record<string, string> = { ...input.headers };
+  headers.host = target.host;
+  headers['content-type'] = FORM_CONTENT_TYPE;
+  const request: UnsignedRequest = {
+    method: 'POST',
+    protocol: target.protocol,
+    hostname: target.hostname,
+    path: target.path,
+    query: {},
+    headers,
+    body: input.body,
+  };
+  if (target.port !== undefined) request.port = target.port;
+  const signed = await signer.sign(request, { signingDate: input.signingDate });
   // No normalising pass: every key given above is lower-case, and the ones SignatureV4 adds (x-amz-date,
   // x-amz-security-token, authorization) are too; its header values are strings.
   return { method: 'POST', url: target.href, body: input.body, headers: signed.headers };

@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { AwsApiError, type ReceivedRequest, verifySigV4 } from '../src/aws/index.js';
 
@@ -129,6 +131,58 @@ describe('verifySigV4 against the aws-c-auth suite', () => {
     await expect(verifySigV4(req, { ...options, regions: ['us-west-2'] })).rejects.toMatchObject({
       code: 'SignatureDoesNotMatch',
       message: 'Credential should be scoped to a valid region. ',
+    });
+  });
+
+  it('rejects a credential scope whose date is not the X-Amz-Date day', async () => {
+    const { req, options } = load('get-vanilla');
+    const auth = req.headers.authorization![0]!.replace('/20150830/', '/20150831/');
+    await expect(
+      verifySigV4({ ...req, headers: { ...req.headers, authorization: [auth] } }, options),
+    ).rejects.toMatchObject({
+      code: 'SignatureDoesNotMatch',
+      message:
+        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20150831' != '20150830', from '20150830T123600Z'.",
+    });
+  });
+
+  it('rejects a correctly signed request whose SignedHeaders leave out host', async () => {
+    // Signed for real (so only the host rule can refuse it): x-amz-date is the one signed header.
+    const { options } = load('get-vanilla');
+    const signer = new SignatureV4({
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      region: 'us-east-1',
+      service: 'service',
+      sha256: Sha256,
+      applyChecksum: false,
+    });
+    const signed = await signer.sign(
+      {
+        method: 'GET',
+        protocol: 'https:',
+        hostname: 'example.amazonaws.com',
+        path: '/',
+        headers: { host: 'example.amazonaws.com' },
+      },
+      { signingDate: new Date(options.now), unsignableHeaders: new Set(['host']) },
+    );
+    const authorization = String(signed.headers.authorization);
+    expect(authorization).toContain('SignedHeaders=x-amz-date,');
+    const req: ReceivedRequest = {
+      method: 'GET',
+      path: '/',
+      query: '',
+      headers: {
+        host: ['example.amazonaws.com'],
+        'x-amz-date': [String(signed.headers['x-amz-date'])],
+        authorization: [authorization],
+      },
+      body: new Uint8Array(),
+    };
+    await expect(verifySigV4(req, options)).rejects.toMatchObject({
+      code: 'IncompleteSignature',
+      status: 400,
+      message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
     });
   });
 
