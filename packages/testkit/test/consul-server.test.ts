@@ -296,6 +296,91 @@ describe('fake Consul: every server check rejects its near miss with the real te
     );
   });
 
+  it('1-5. the checks run in the real order: method, STS host, body, X-Amz-* headers, then the entity headers', async () => {
+    // Every later check is also broken, so each answer names the first check that still fails.
+    const broken: Partial<TokenParts> = {
+      method: 'GET',
+      stsUrl: 'https://sts.example.com/',
+      stsParams: [
+        ['Action', 'GetCallerIdentity'],
+        ['Extra', '1'],
+      ],
+      stsHeaders: { 'x-amz-user-agent': 'aws-sdk-js/3' },
+      entity: undefined,
+    };
+    await rejected(broken, 500, 'iam_http_request_method must be POST');
+    await rejected({ ...broken, method: 'POST' }, 500, 'invalid STS hostname: "sts.example.com"');
+    const goodHost = { ...broken, method: 'POST', stsUrl: `https://sts.${REGION}.amazonaws.com/` };
+    await rejected(goodHost, 500, 'iam_request_body error: unexpected field "Extra"');
+    await rejected({ ...goodHost, stsParams: undefined }, 500, 'invalid request header: X-Amz-User-Agent');
+    await rejected(
+      { ...goodHost, stsParams: undefined, stsHeaders: undefined },
+      500,
+      'missing header "X-Consul-IAM-GetEntity-Method"',
+    );
+  });
+
+  it('5. the embedded IAM URL may not carry a query string', async () => {
+    await rejected(
+      { entity: { ...parts().entity!, iamUrl: 'https://iam.amazonaws.com/?Action=GetRole' } },
+      500,
+      'iam_request_headers[X-Consul-IAM-GetEntity-URL] must not contain a query string',
+    );
+  });
+
+  describe('auth method settings', () => {
+    let c: ConsulEmulator;
+    beforeAll(async () => {
+      c = await startConsul({
+        aws,
+        clock,
+        authMethods: [
+          {
+            name: 'entity-server-id',
+            config: {
+              BoundIAMPrincipalARNs: [`arn:aws:iam::${ACCOUNT}:role/ecs/services/web`],
+              EnableIAMEntityDetails: true,
+              ServerIDHeaderValue: 'consul.example',
+            },
+          },
+          {
+            name: 'allowed-amz',
+            config: {
+              BoundIAMPrincipalARNs: [`arn:aws:iam::${ACCOUNT}:role/web`],
+              AllowedSTSHeaderValues: ['X-Amz-User-Agent'],
+            },
+          },
+        ],
+        bindingRules: ['entity-server-id', 'allowed-amz'].map((authMethod) => ({
+          authMethod,
+          bindType: 'service' as const,
+          bindName: '${entity_name}',
+        })),
+      });
+    });
+    afterAll(() => c.close());
+
+    it('6. with entity details the server ID must be on the IAM request too (checked after STS answered)', async () => {
+      const ok = await buildToken(parts({ serverId: 'consul.example' }));
+      expect((await login(ok.token, 'entity-server-id', undefined, c)).status).toBe(200);
+      // The STS request carries the signed header; the embedded IAM request does not.
+      const { token } = await buildToken(parts({ stsHeaders: { 'x-consul-iam-serverid': 'consul.example' } }));
+      expect(await login(token, 'entity-server-id', undefined, c)).toMatchObject({
+        status: 500,
+        text: 'missing header "X-Consul-IAM-ServerID"',
+      });
+      expect(aws.requests.at(-1)).toMatchObject({ action: 'GetCallerIdentity', status: 200 });
+    });
+
+    it("4. an X-Amz-* header in the method's AllowedSTSHeaderValues is accepted", async () => {
+      const { token } = await buildToken(
+        parts({ entity: undefined, stsHeaders: { 'x-amz-user-agent': 'aws-sdk-js/3' } }),
+      );
+      expect((await login(token, 'allowed-amz', undefined, c)).status).toBe(200);
+      expect((await login(token, 'plain')).text).toBe('invalid request header: X-Amz-User-Agent');
+    });
+  });
+
   it('7. AWS must accept the signature and answer text/xml; RoleId must match; the principal must be bound', async () => {
     const tampered = await buildToken(
       parts({ entity: undefined, body: 'Action=GetCallerIdentity&Version=2011-06-15 ' }),
