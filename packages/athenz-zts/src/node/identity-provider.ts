@@ -314,7 +314,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       ...(options.crypto ? { crypto: options.crypto } : {}),
     });
     const keyPem = exportPrivateKeyPem(keys.privateKey, options);
-    keyPem.catch(() => {}); // awaited in finish(), unless the register fails first
+    keyPem.catch(() => {}); // awaited before the register, unless the context or attestation fails first
     return { keys, keyPem };
   }
 
@@ -322,6 +322,8 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     const keyP = existing ?? newKeys();
     const { csr, attestationData } = await csrAndAttestation(ctx, keyP, signal);
     const key = await keyP;
+    // Exported while the metadata and STS calls ran; a key that cannot be written out fails here, before ZTS is asked.
+    await key.keyPem;
     const id = await zts.register(
       {
         provider: ctx.provider,
@@ -341,6 +343,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       ? await newKeys()
       : { keys: { privateKey: current.privateKey, publicKey: current.publicKey }, keyPem: current.privateKeyPem };
     const { csr, attestationData } = await csrAndAttestation(ctx, key, signal);
+    await key.keyPem; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
       const id = await zts.refresh(
         refOf(ctx),
