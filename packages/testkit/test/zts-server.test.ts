@@ -699,6 +699,30 @@ describe('role certificates, access tokens, JWKS and delete', () => {
     }
   });
 
+  it('refuses a role certificate as the client identity (rolecert, delete, tokens beyond its role)', async () => {
+    const roleCert = (await rolecert(await roleCsr('readers'))).json.x509Certificate as string;
+    const again = await rolecert(await roleCsr('readers'), roleCert);
+    expect(again.json).toEqual({ code: 403, message: 'Role Identity not authorized for request' });
+    const del = await call(refreshUrl('roles-task'), 'DELETE', { ca: zts.caPem, cert: roleCert, key: key.pem });
+    expect(del.json).toEqual({ code: 403, message: 'Role Identity not authorized for request' });
+    // Even when the role principal is a member, a token for another role is refused.
+    zts.setRoleMembers('sports', 'writers', ['sports.backend', 'sports:role.readers']);
+    try {
+      const res = await token('grant_type=client_credentials&scope=sports:role.writers', roleCert);
+      expect(res.json).toEqual({ code: 403, message: 'Role based Principal does not include all roles' });
+    } finally {
+      zts.setRoleMembers('sports', 'writers', ['sports.backend']);
+    }
+  });
+
+  it('refuses a proxy access token request', async () => {
+    const res = await token('grant_type=client_credentials&scope=sports:role.readers&proxy_for_principal=sports.web');
+    expect(res.json).toEqual({
+      code: 403,
+      message: 'Principal: sports.api not authorized for proxy access token request',
+    });
+  });
+
   it('serves the non-RFC curve name without rfc=true', async () => {
     const res = await call(`${zts.baseUrl}/oauth2/keys`, 'GET', { ca: zts.caPem });
     expect(res.json.keys[0].crv).toBe('prime256v1');
