@@ -165,6 +165,25 @@ describe('athenzIdentityProvider', () => {
     expect(gets).toBeGreaterThan(getsAfterRegister);
   });
 
+  it('a new key that cannot be written out as PEM fails the start before ZTS is asked', async () => {
+    // A Web Crypto that refuses to export private keys (the PEM is made while the network calls run).
+    const real = globalThis.crypto.subtle;
+    const subtle = new Proxy(real, {
+      get(target, name) {
+        if (name === 'exportKey') {
+          return (format: KeyFormat, key: CryptoKey) =>
+            format === 'pkcs8' ? Promise.reject(new Error('export refused')) : target.exportKey(format as 'spki', key);
+        }
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const crypto = { subtle, getRandomValues: (a: Uint8Array) => globalThis.crypto.getRandomValues(a) } as Crypto;
+    const p = identityProvider({ crypto, maxAttempts: 1 });
+    await expect(p.get()).rejects.toThrow(/export refused/);
+    expect(zts.ops()).toEqual([]);
+  });
+
   it('never refreshes later than maxRefreshFraction of a short lifetime', async () => {
     zts.certLifetimeMs = 4 * 3600_000;
     const p = identityProvider({ expiryMinutes: 240 });
