@@ -177,6 +177,18 @@ describe('register', () => {
       400,
       'Invalid InstanceRegisterInformation error',
     ],
+    [
+      'malformed service name',
+      () => bad({}, { service: 'api web' }),
+      400,
+      'Invalid InstanceRegisterInformation error: pattern mismatch: service',
+    ],
+    [
+      'malformed provider name',
+      () => bad({}, { provider: 'athenz..aws-ecs' }),
+      400,
+      'Invalid InstanceRegisterInformation error: pattern mismatch: provider',
+    ],
     ['missing attestation data', () => bad({}, { attestationData: undefined }), 400, 'missing required field'],
     ['CSR not PEM', () => register('not a csr'), 400, 'unable to parse PKCS10 CSR: Invalid csr provided'],
     [
@@ -473,6 +485,10 @@ describe('refresh over mTLS', () => {
     expect(badId.json.message).toContain('Invalid PathElement error');
     const badProvider = await refreshWith(cert, key, csr, {}, refreshUrl().replace(PROVIDER, 'bad..provider'));
     expect(badProvider.json.message).toContain('Invalid ServiceName error');
+    const badDomain = await refreshWith(cert, key, csr, {}, refreshUrl(TASK, 'sports..x'));
+    expect(badDomain.json).toEqual({ code: 400, message: 'Invalid DomainName error: pattern mismatch: domain' });
+    const badService = await refreshWith(cert, key, csr, {}, refreshUrl(TASK, 'sports', 'api.v2'));
+    expect(badService.json).toEqual({ code: 400, message: 'Invalid SimpleName error: pattern mismatch: service' });
   });
 
   it('requires the provider to be authorised on refresh too', async () => {
