@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { MAX_TIMER_DELAY_MS } from './clock.js';
+import { type Clock, MAX_TIMER_DELAY_MS } from './clock.js';
 import { IdentityError } from './errors.js';
 import type { Logger } from './logger.js';
 import { ManualClock } from './manual-clock.js';
@@ -198,6 +198,31 @@ describe('refreshingProvider', () => {
       expect(fetch).toHaveBeenCalledTimes(2);
       await provider.close();
     }
+  });
+
+  it('arms its background timer without keepAlive, so it never holds a Node process open', async () => {
+    const clock = new ManualClock(T0);
+    const timerOptions: unknown[] = [];
+    const recording: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms, options) => {
+        timerOptions.push(options);
+        return clock.setTimeout(fn, ms);
+      },
+      clearTimeout: (h) => clock.clearTimeout(h),
+    };
+    let n = 0;
+    const provider = refreshingProvider<Cred>({
+      name: 'unref test',
+      clock: recording,
+      fetch: async () => ({ id: ++n, secret: 'x', expiresAt: new Date(clock.now() + HOUR) }),
+    });
+    await provider.get();
+    await clock.advance(HOUR - MIN); // past the refresh time: the timer fired and re-armed
+    expect(n).toBe(2);
+    expect(timerOptions.length).toBeGreaterThanOrEqual(2);
+    expect(timerOptions.every((o) => (o as { keepAlive?: boolean } | undefined)?.keepAlive !== true)).toBe(true);
+    await provider.close();
   });
 
   it('uses the absolute window when it comes before the fraction', async () => {

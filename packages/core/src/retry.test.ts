@@ -109,6 +109,33 @@ describe('retry', () => {
     expect(onRetry).toHaveBeenCalledWith({ error: expect.any(IdentityError), attempt: 1, delayMs: 7000 });
   });
 
+  it('full jitter: each delay is random() times the doubling cap, from 0 up to the cap', async () => {
+    for (const r of [0, 0.25, 0.999]) {
+      const clock = new ManualClock(0);
+      const delays: number[] = [];
+      const result = await drive(
+        clock,
+        retry(
+          async (attempt) => {
+            if (attempt < 5) throw retryable();
+            return 'ok';
+          },
+          {
+            clock,
+            maxAttempts: 5,
+            baseDelayMs: 100,
+            maxDelayMs: 500,
+            random: () => r,
+            onRetry: ({ delayMs }) => delays.push(delayMs),
+          },
+        ),
+      );
+      expect(result.ok).toBe(true);
+      // caps 100, 200, 400, then 500 (maxDelayMs)
+      expect(delays).toEqual([100 * r, 200 * r, 400 * r, 500 * r]);
+    }
+  });
+
   it('throws at once rather than sleep past the deadline', async () => {
     const clock = new ManualClock(0);
     const fn = vi.fn(async () => {
