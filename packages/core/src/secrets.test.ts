@@ -232,6 +232,21 @@ describe('the logger path', () => {
     expect(lines[3]).toContain('login failed for [REDACTED]');
   });
 
+  it('redact() shows a credential as its fields with each secret field REDACTED (so a log says it was there)', async () => {
+    expect(redact({ creds: new AwsCredentials(), token: consulToken() })).toEqual({
+      creds: {
+        accessKeyId: 'ASIAEXAMPLEACCESSKEY',
+        secretAccessKey: REDACTED,
+        sessionToken: REDACTED,
+        expiresAt: new Date('2026-01-01T00:00:00Z'),
+        roleArn: 'arn:aws:iam::012345678901:role/app',
+      },
+      token: { accessorId: 'acc-1234', secretId: REDACTED, authMethod: 'aws-iam' },
+    });
+    const id = redact(await x509Identity()) as Record<string, unknown>;
+    expect([id.privateKey, id.privateKeyPem, id.accessToken]).toEqual([REDACTED, REDACTED, REDACTED]);
+  });
+
   it('redact() keeps Error identity and fields, and cuts cycles', () => {
     const e = new IdentityError('TIMEOUT', `slow ${SECRET_KEY}`, { retryable: true });
     const cyclic: Record<string, unknown> = { e };
