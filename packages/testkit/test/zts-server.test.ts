@@ -748,6 +748,8 @@ describe('role certificates, access tokens, JWKS and delete', () => {
     const task = 'delete-task';
     const own = await registered(task);
     const url = refreshUrl(task);
+    const anonymous = await call(url, 'DELETE', { ca: zts.caPem });
+    expect(anonymous.json).toEqual({ code: 401, message: 'Invalid credentials' });
     const denied = await call(url, 'DELETE', { ca: zts.caPem, cert: own, key: key.pem });
     expect(denied.json).toEqual({
       code: 403,
