@@ -19,6 +19,8 @@ export interface TokenParts {
   afterSigning?: (headers: Record<string, string[]>) => void;
   method?: string;
   body?: string;
+  /** The STS URL written into the token, when it should differ from the one signed (`stsUrl`). */
+  tokenUrl?: string;
 }
 
 /** `x-amz-date` → `X-Amz-Date` (Go's canonical MIME form). */
@@ -84,7 +86,7 @@ export async function buildToken(p: TokenParts): Promise<BuiltToken> {
   p.afterSigning?.(stsHeaders);
   const token = JSON.stringify({
     iam_http_request_method: p.method ?? 'POST',
-    iam_request_url: b64(stsUrl),
+    iam_request_url: b64(p.tokenUrl ?? stsUrl),
     iam_request_body: b64(p.body ?? sts.body),
     iam_request_headers: b64(JSON.stringify(stsHeaders)),
   });

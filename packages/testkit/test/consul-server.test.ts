@@ -432,6 +432,16 @@ describe('fake Consul: every server check rejects its near miss with the real te
     );
   });
 
+  it("7. the signed host must be the token URL's host: AWS sees the URL's host and refuses the signature", async () => {
+    const { token } = await buildToken(
+      parts({ entity: undefined, tokenUrl: `https://sts-fips.${REGION}.amazonaws.com/` }),
+    );
+    const res = await login(token, 'plain');
+    expect(res.status).toBe(500);
+    expect(res.text).toMatch(/^received error code 403: <\?xml[\s\S]*<Code>SignatureDoesNotMatch<\/Code>/);
+    expect(aws.requests.at(-1)).toMatchObject({ host: `sts-fips.${REGION}.amazonaws.com`, status: 403 });
+  });
+
   it('7. expired session credentials fail at AWS with ExpiredToken', async () => {
     const short = aws.issueRoleCredentials(webRole.arn, { lifetimeMs: 900_000 });
     now = T0 + 900_000;
