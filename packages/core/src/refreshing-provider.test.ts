@@ -329,6 +329,22 @@ describe('refreshingProvider', () => {
     await h2.provider.close();
   });
 
+  it('refuses a fetch result that is not an object without quoting it (it may be a raw secret)', async () => {
+    const raw = 'hvs.CAESIRAWTOKENTHATMUSTNOTLEAK';
+    for (const value of [raw, null, 42]) {
+      const provider = refreshingProvider<Cred>({
+        name: 'raw',
+        clock: new ManualClock(T0),
+        fetch: async () => value as unknown as Cred,
+      });
+      const e = (await provider.get().catch((x: unknown) => x)) as IdentityError;
+      expect(e).toMatchObject({ code: 'INVALID_RESPONSE' });
+      expect(e.message).toBe(`raw: fetch returned ${value === null ? 'null' : typeof value}, not a credential object`);
+      expect(e.message).not.toContain('RAWTOKEN');
+      await provider.close();
+    }
+  });
+
   it('refuses a credential whose expiresAt is not a valid Date', async () => {
     const { provider, calls } = harness({ auto: false });
     const p = provider.get();

@@ -259,7 +259,9 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
 
   function accept(credential: C): void {
     if (credential === null || typeof credential !== 'object') {
-      throw new IdentityError('INVALID_RESPONSE', `${name}: fetch returned ${String(credential)}, not a credential`);
+      // Only the type: a fetch that wrongly returns the raw secret (a token string) must not put it in the message.
+      const got = credential === null ? 'null' : typeof credential;
+      throw new IdentityError('INVALID_RESPONSE', `${name}: fetch returned ${got}, not a credential object`);
     }
     const expiresAt = credential.expiresAt;
     if (expiresAt !== undefined && !(expiresAt instanceof Date && Number.isFinite(expiresAt.getTime()))) {
