@@ -58,6 +58,10 @@ describe('fake ECS agent: metadata', () => {
     expect(v4.Cluster).toBe(a.clusterArn);
     expect(v4.LaunchType).toBe('FARGATE');
     expect(v4.Limits).toEqual({ CPU: 0.25, Memory: 512 });
+    // Wire types as ECS writes them: Revision a string, timestamps RFC 3339 with nanoseconds.
+    expect(typeof v4.Revision).toBe('string');
+    expect(v4.PullStartedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/);
+    expect(v4.Containers[0].StartedAt).toMatch(/\.\d{9}Z$/);
     expect(taskIdentity(v4)).toMatchObject({ taskArn: a.taskArn, clusterArn: a.clusterArn, partition: 'aws-cn' });
     const v3 = JSON.parse((await get(`${a.env.ECS_CONTAINER_METADATA_URI}/task`)).text);
     expect(v3.LaunchType).toBeUndefined();
