@@ -163,6 +163,8 @@ function checkToken(token: string, where: string): string {
       `${where} contains characters other than printable ASCII (CR, LF...); it cannot be sent as a header`,
     );
   }
+  // The token authorises the credentials request: scrub it from any message or log line an endpoint's echo could reach.
+  registerSecret(token);
   return token;
 }
 

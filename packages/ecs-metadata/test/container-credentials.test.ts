@@ -1,6 +1,8 @@
 // containerCredentials against the testkit's fake ECS agent, plus endpoint resolution against smithy-rs' table.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -124,6 +126,32 @@ describe('containerCredentials', () => {
       expect.objectContaining({ endpoint: 'credentials', authorization: 'valid', status: 200 }),
     ]);
     expect(JSON.stringify(a.requests)).not.toContain(a.authToken);
+  });
+
+  it('keeps the authorization token out of errors even when the endpoint echoes it back', async () => {
+    const token = 'echoed-authorization-token-0123456789';
+    const server = createServer((req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`bad request, authorization was ${req.headers.authorization}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as AddressInfo;
+    const env = {
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/creds`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: token,
+    };
+    const e = await failure(provider({ env, maxAttempts: 1 }).get());
+    expect(e.code).toBe('CREDENTIALS_UNAVAILABLE');
+    expect(e.message).toContain('500');
+    for (const shown of [
+      e.message,
+      String(e),
+      inspect(e),
+      JSON.stringify((e.cause as { responseText?: string }) ?? {}),
+    ]) {
+      expect(shown).not.toContain(token);
+    }
   });
 
   it('works with a RELATIVE URI against an injected base', async () => {
