@@ -9,6 +9,8 @@ import {
   type AthenzIdentityOptions,
   accessTokenProvider,
   athenzIdentityProvider,
+  exportPrivateKeyPem,
+  generateKeyPair,
   type IdentitySink,
   roleCertificateProvider,
   siadFileSink,
@@ -283,6 +285,167 @@ describe('athenzIdentityProvider', () => {
       },
     });
     await expect(p.get()).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+});
+
+/** The stub ZTS with every method call recorded, failed ones included (the stub logs only the calls it answered). */
+function watched(stub: StubZts) {
+  const asked: string[] = [];
+  const client = new Proxy(stub, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        asked.push(String(name));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { client, asked };
+}
+
+describe("athenzIdentityProvider's start option", () => {
+  it('refuses an unknown mode, and refresh without a sink, when the provider is made', () => {
+    expect(() => identityProvider({ start: 'post' as never })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/start must be one of auto, register, refresh/),
+      }),
+    );
+    expect(() => identityProvider({ start: 'refresh', sink: undefined })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/start 'refresh' needs a sink/),
+      }),
+    );
+  });
+
+  it('register: a new key and a new registration although valid saved files exist; the sink is not read but written', async () => {
+    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const files = siadFileSink({ root });
+    let loads = 0;
+    const sink: IdentitySink = {
+      loadIdentity: (d, s) => {
+        loads++;
+        return files.loadIdentity(d, s);
+      },
+      saveIdentity: (...args) => files.saveIdentity(...args),
+    };
+    const { client, asked } = watched(zts);
+    const again = await identityProvider({ zts: client, sink, start: 'register' }).get();
+    expect(asked).toEqual(['register']);
+    expect(zts.ops()).toEqual(['register', 'register']);
+    expect(loads).toBe(0);
+    expect(again.privateKeyPem).not.toBe(first.privateKeyPem);
+    expect(again.serialNumber).not.toBe(first.serialNumber);
+    expect(readFileSync(paths().keyPath, 'utf8')).toBe(again.privateKeyPem);
+    expect(readFileSync(paths().certPath, 'utf8')).toBe(again.certificatePem);
+  });
+
+  it('refresh: refreshes with the saved key and certificate, and later refreshes go on as usual', async () => {
+    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const { client, asked } = watched(zts);
+    const p = identityProvider({ zts: client, start: 'refresh' });
+    const again = await p.get();
+    expect(asked).toEqual(['refresh']);
+    expect(zts.calls[1]?.clientSerial).toBe(first.serialNumber);
+    expect(again.privateKeyPem).toBe(first.privateKeyPem);
+    expect(again.serialNumber).not.toBe(first.serialNumber);
+    expect(readFileSync(paths().certPath, 'utf8')).toBe(again.certificatePem);
+    // only the start is limited: a later refresh whose record is gone registers anew (reRegister)
+    zts.records.clear();
+    const third = await p.get({ forceRefresh: true });
+    expect(asked).toEqual(['refresh', 'refresh', 'register']);
+    expect(third.privateKeyPem).not.toBe(first.privateKeyPem);
+  });
+
+  it('refresh with nothing saved: INVALID_CONFIG naming the service, and ZTS is never asked', async () => {
+    const { client, asked } = watched(zts);
+    const e = await identityProvider({ zts: client, start: 'refresh' })
+      .get()
+      .catch((err: unknown) => err);
+    expect(e).toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/no saved key and certificate for sports\.api/),
+    });
+    expect(asked).toEqual([]);
+  });
+
+  it('refresh with nothing saved and the names given: fails before any network call', async () => {
+    let gets = 0;
+    const counting: CredentialProvider<AwsCredentials> = {
+      get: async (o) => {
+        gets++;
+        return credentials.get(o);
+      },
+      subscribe: () => () => {},
+      close: async () => {},
+    };
+    const { client, asked } = watched(zts);
+    const p = identityProvider({
+      zts: client,
+      start: 'refresh',
+      domain: 'sports',
+      service: 'api',
+      credentials: counting,
+    });
+    await expect(p.get()).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    expect(asked).toEqual([]);
+    expect(gets).toBe(0);
+  });
+
+  it('refresh with an expired saved certificate: EXPIRED, and no register', async () => {
+    await identityProvider({ backgroundRefresh: false }).get();
+    await clock.advance(8 * DAY);
+    const { client, asked } = watched(zts);
+    const e = await identityProvider({ zts: client, start: 'refresh' })
+      .get()
+      .catch((err: unknown) => err);
+    expect(e).toMatchObject({
+      code: 'EXPIRED',
+      message: expect.stringMatching(/saved certificate of sports\.api expired at /),
+    });
+    expect(asked).toEqual([]);
+  });
+
+  it('refresh with a saved certificate that does not fit the saved key: INVALID_CONFIG, ZTS not asked', async () => {
+    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const otherKey = await exportPrivateKeyPem((await generateKeyPair({ type: 'ec' })).privateKey);
+    // (the file sink refuses to write such a pair; a store edited by hand could still hold one)
+    const sink: IdentitySink = {
+      loadIdentity: async () => ({ keyPem: otherKey, certPem: first.certificatePem }),
+      saveIdentity: async () => {},
+    };
+    const { client, asked } = watched(zts);
+    const e = await identityProvider({ zts: client, sink, start: 'refresh' })
+      .get()
+      .catch((err: unknown) => err);
+    expect(e).toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/saved certificate of sports\.api is not usable/),
+    });
+    expect(String((e as Error).message)).not.toContain(otherKey.split('\n')[1]);
+    expect(asked).toEqual([]);
+  });
+
+  it('refresh refused by ZTS (record gone) is thrown as is, never followed by a register, even with reRegister on', async () => {
+    await identityProvider({ backgroundRefresh: false }).get();
+    zts.records.clear();
+    const { client, asked } = watched(zts);
+    const e = await identityProvider({ zts: client, start: 'refresh', reRegister: true })
+      .get()
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ZTS_NOT_FOUND')).toBe(true);
+    expect(asked).toEqual(['refresh']);
+    expect(zts.records.size).toBe(0);
+  });
+
+  it('auto (the default) still refreshes valid saved files and registers without them', async () => {
+    const { client, asked } = watched(zts);
+    const first = await identityProvider({ zts: client, start: 'auto', backgroundRefresh: false }).get();
+    const again = await identityProvider({ zts: client }).get();
+    expect(asked).toEqual(['register', 'refresh']);
+    expect(again.privateKeyPem).toBe(first.privateKeyPem);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * The service identity provider: what `siad -cmd post` and `-cmd rotate` do on Fargate, in-process. The first get()
- * registers (or refreshes with the key and certificate an earlier run saved); then it refreshes ahead of expiry with
- * fresh attestation, persisting every new certificate before handing it out.
+ * registers or refreshes with the key and certificate an earlier run saved (the `start` option chooses which, or
+ * leaves it to what is saved); then it refreshes ahead of expiry with fresh attestation, persisting every new
+ * certificate before handing it out.
  * @packageDocumentation
  */
 import {
@@ -29,6 +30,23 @@ import type { InstanceRef } from '../zts-types.js';
 
 /** The task facts the identity needs (ecs-metadata's `taskIdentity()` gives them). @public */
 export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' | 'taskId'>;
+
+/**
+ * How the first `get()` obtains the identity (siad's `post` and `rotate`).
+ * - `auto`: refresh with the key and certificate the sink holds when they are still valid, else register (keeping
+ *   a saved key that still parses).
+ * - `register`: register a new identity with a new key; what the sink holds is not read (the new pair is still
+ *   saved to it).
+ * - `refresh`: refresh with the saved key and certificate, never registering instead. Fails with `INVALID_CONFIG`
+ *   when the sink holds no usable pair for the service and with `EXPIRED` when the saved certificate has expired,
+ *   both before ZTS is called; a refusal of that first refresh (`ZTS_REVOKED`, `ZTS_NOT_FOUND`) is thrown as is.
+ *
+ * Only the start differs: later refreshes (and `reRegister`) work the same in every mode.
+ * @public
+ */
+export type AthenzStartMode = 'auto' | 'register' | 'refresh';
+
+const START_MODES: readonly AthenzStartMode[] = ['auto', 'register', 'refresh'];
 
 /** @public */
 export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
@@ -75,11 +93,19 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   sessionName?: string;
   /** Persists each identity before it is handed out, and finds the last one after a restart. */
   sink?: IdentitySink;
+  /**
+   * Register or refresh on the first `get()` ({@link AthenzStartMode}). Default `auto`. `refresh` (rotate what an
+   * earlier run registered, failing rather than registering anew) needs a `sink`.
+   */
+  start?: AthenzStartMode;
   /** The CA bundle (PEM) to expose on the identity (`caBundlePem`). */
   caBundlePem?: string;
   /** Delete the instance record on close(). Default false. */
   deleteOnClose?: boolean;
-  /** When a refresh is refused because the certificate was revoked or its record is gone, register anew with a new key. Default true. */
+  /**
+   * When a refresh is refused because the certificate was revoked or its record is gone, register anew with a new key.
+   * Default true. Never for the first refresh of `start: 'refresh'`.
+   */
   reRegister?: boolean;
   /** Background refresh timer. Default true. */
   backgroundRefresh?: boolean;
@@ -152,6 +178,19 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   if (!(interval > 0))
     throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: refreshIntervalMs must be > 0');
   const expectedLifetime = options.expiryMinutes ? options.expiryMinutes * 60_000 : DEFAULT_LIFETIME_MS;
+  const start = options.start ?? 'auto';
+  if (!START_MODES.includes(start)) {
+    throw new IdentityError(
+      'INVALID_ARGUMENT',
+      `athenzIdentityProvider: start must be one of ${START_MODES.join(', ')} (got ${JSON.stringify(start)})`,
+    );
+  }
+  if (start === 'refresh' && !options.sink) {
+    throw new IdentityError(
+      'INVALID_ARGUMENT',
+      "athenzIdentityProvider: start 'refresh' needs a sink to read the saved key and certificate from",
+    );
+  }
   const clock = options.clock ?? systemClock;
   const logger = safeLogger(options.logger);
   const zts = options.zts;
@@ -338,7 +377,12 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     return finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
   }
 
-  async function refresh(ctx: Context, current: X509Identity, signal: AbortSignal): Promise<X509Identity> {
+  async function refresh(
+    ctx: Context,
+    current: X509Identity,
+    signal: AbortSignal,
+    mayReRegister = reRegister,
+  ): Promise<X509Identity> {
     const key = options.rotateKey
       ? await newKeys()
       : { keys: { privateKey: current.privateKey, publicKey: current.publicKey }, keyPem: current.privateKeyPem };
@@ -353,7 +397,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       );
       return await finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
     } catch (e) {
-      if (reRegister && IdentityError.is(e, 'ZTS_REVOKED', 'ZTS_NOT_FOUND')) {
+      if (mayReRegister && IdentityError.is(e, 'ZTS_REVOKED', 'ZTS_NOT_FOUND')) {
         logger.warn(
           { code: e.code, domain: ctx.domain, service: ctx.service },
           'athenz refresh refused; registering anew with a new key',
@@ -373,28 +417,31 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     }
   }
 
-  /** The saved identity if it is still usable for a refresh; else the saved key alone, if that parses. */
-  async function fromStored(ctx: Context, stored: StoredPair): Promise<{ identity?: X509Identity; key?: Key }> {
+  /**
+   * The saved pair read back: its key if it parses, and its identity if the certificate is ours and fits the key;
+   * `problem` says why not. Whether the certificate is still valid is the caller's question.
+   */
+  async function readStored(
+    ctx: Context,
+    stored: StoredPair,
+  ): Promise<{ key?: Key; identity?: X509Identity; problem?: IdentityError }> {
+    const who = `${ctx.domain}.${ctx.service}`;
     let keys: CryptoKeyPair;
     try {
       keys = await importPrivateKeyPem(stored.keyPem, options);
-    } catch {
-      logger.warn(
-        { domain: ctx.domain, service: ctx.service },
-        'athenz identity: the saved key is unusable; a new one is made',
-      );
-      return {};
+    } catch (cause) {
+      // the import error is not quoted: it is about the saved private key
+      return { problem: new IdentityError('INVALID_CONFIG', `the saved private key of ${who} is unusable`, { cause }) };
     }
     const key = { keys, keyPem: stored.keyPem };
     try {
-      // parses the certificate once and checks it is ours (names, key); then whether it is still worth refreshing with
-      const identity = await identityOf(ctx, keys, stored.keyPem, stored.certPem);
-      const now = clock.now();
-      const cert = identity.certificate;
-      if (!isCertificateValidAt(cert, now) || cert.notAfter.getTime() - now < STORED_CERT_MARGIN_MS) return { key };
-      return { identity, key };
-    } catch {
-      return { key };
+      return { key, identity: await identityOf(ctx, keys, stored.keyPem, stored.certPem) };
+    } catch (cause) {
+      const why = cause instanceof Error ? `: ${cause.message}` : '';
+      return {
+        key,
+        problem: new IdentityError('INVALID_CONFIG', `the saved certificate of ${who} is not usable${why}`, { cause }),
+      };
     }
   }
 
@@ -416,24 +463,80 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     }
   }
 
+  /** Whether a saved certificate is worth refreshing with when registering is the alternative. */
+  function worthRefreshing(identity: X509Identity): boolean {
+    const now = clock.now();
+    return (
+      isCertificateValidAt(identity.certificate, now) && identity.expiresAt.getTime() - now >= STORED_CERT_MARGIN_MS
+    );
+  }
+
+  /** `start: 'refresh'`: the saved pair must be there, be ours and be unexpired; nothing else is tried. */
+  async function savedForRefresh(signal: AbortSignal): Promise<{ ctx: Context; identity: X509Identity }> {
+    const sink = options.sink as IdentitySink; // checked when the provider was made
+    const load = async (domain: string, service: string): Promise<StoredPair> => {
+      let pair: StoredPair | undefined;
+      try {
+        pair = await sink.loadIdentity(domain, service);
+      } catch (e) {
+        if (IdentityError.is(e)) throw e;
+        throw new IdentityError('FILE_IO', `reading the saved key and certificate of ${domain}.${service} failed`, {
+          cause: e,
+        });
+      }
+      if (!pair) {
+        throw new IdentityError(
+          'INVALID_CONFIG',
+          `no saved key and certificate for ${domain}.${service} to refresh with (start 'refresh' does not register): register first`,
+        );
+      }
+      return pair;
+    };
+    // With the names known locally, a missing pair fails before any network call.
+    const early = localNames();
+    const earlyPair = early ? await load(early.domain, early.service) : undefined;
+    const ctx = await ctxOf(signal);
+    const saved = await readStored(ctx, earlyPair ?? (await load(ctx.domain, ctx.service)));
+    if (!saved.identity) throw saved.problem as IdentityError;
+    // No safety margin here (unlike auto): with registering ruled out, a refresh shortly before expiry is still worth trying.
+    const expiresAt = saved.identity.expiresAt;
+    if (expiresAt.getTime() <= clock.now()) {
+      throw new IdentityError(
+        'EXPIRED',
+        `the saved certificate of ${ctx.domain}.${ctx.service} expired at ${expiresAt.toISOString()}; an expired certificate cannot be refreshed: register anew`,
+      );
+    }
+    return { ctx, identity: saved.identity };
+  }
+
   async function fetch(signal: AbortSignal, previous: X509Identity | undefined): Promise<X509Identity> {
     const base = unsaved ?? previous;
     if (base) return refresh(await ctxOf(signal), base, signal);
     // Loading the AWS SDK is a one-time cost; in a fresh process it overlaps the metadata calls and the key.
     preloadSts().catch(() => {});
+    if (start === 'refresh') {
+      const { ctx, identity } = await savedForRefresh(signal);
+      return refresh(ctx, identity, signal, false);
+    }
     const ctxP = ctxOf(signal);
-    // Cold start. When no saved key can exist, the new key (the slowest step with RSA) is made while the metadata,
-    // credentials and attestation calls run.
+    // Cold start. When no saved key can exist (or it is not wanted), the new key (the slowest step with RSA) is made
+    // while the metadata, credentials and attestation calls run.
     const early = localNames();
     let stored: StoredPair | undefined | 'unknown' = 'unknown';
-    if (!options.sink) stored = undefined;
+    if (!options.sink || start === 'register') stored = undefined;
     else if (early) stored = await loadStored(early.domain, early.service);
     const keyP = stored === undefined ? newKeys() : undefined;
     keyP?.catch(() => {}); // awaited below, unless the context fails first
     const ctx = await ctxP;
     if (stored === 'unknown') stored = await loadStored(ctx.domain, ctx.service);
-    const saved = stored ? await fromStored(ctx, stored) : {};
-    if (saved.identity) return refresh(ctx, saved.identity, signal);
+    const saved = stored ? await readStored(ctx, stored) : {};
+    if (stored && !saved.key) {
+      logger.warn(
+        { domain: ctx.domain, service: ctx.service },
+        'athenz identity: the saved key is unusable; a new one is made',
+      );
+    }
+    if (saved.identity && worthRefreshing(saved.identity)) return refresh(ctx, saved.identity, signal);
     // siad keeps an existing key file when it registers again; so do we.
     return register(ctx, signal, saved.key ?? keyP);
   }
