@@ -39,7 +39,8 @@ export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' 
  *   saved to it).
  * - `refresh`: refresh with the saved key and certificate, never registering instead. Fails with `INVALID_CONFIG`
  *   when the sink holds no usable pair for the service and with `EXPIRED` when the saved certificate has expired,
- *   both before ZTS is called; a refusal of that first refresh (`ZTS_REVOKED`, `ZTS_NOT_FOUND`) is thrown as is.
+ *   both before ZTS is called (a failed read of the sink: its IdentityError, else `FILE_IO`); a refusal of that first
+ *   refresh (`ZTS_REVOKED`, `ZTS_NOT_FOUND`) is thrown as is.
  *
  * Only the start differs: later refreshes (and `reRegister`) work the same in every mode.
  * @public
