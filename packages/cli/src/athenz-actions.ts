@@ -9,8 +9,10 @@ import {
   accessTokenProvider,
   athenzIdentityProvider,
   type IdentitySink,
+  parseCertificate,
   type RoleCertificateSet,
   roleCertificateProvider,
+  type StoredPair,
   siadFileSink,
   type X509Identity,
 } from '@ecs-identity/athenz-zts/node';
@@ -163,33 +165,40 @@ function tokenSummary(token: AccessToken, ctx: CommandContext, setup: AthenzSetu
   };
 }
 
-/** `athenz post`. @internal */
+/** `athenz post`: always a new registration with a new key (siad -cmd post), saved in the siad layout. @internal */
 export function post(ctx: CommandContext): Promise<number> {
   return withSetup(ctx, async (setup) => {
-    const files = siadFileSink(setup.sinkOptions);
-    // post always registers: the saved pair, if any, is not looked at (siad -cmd post does the same).
-    const sink: IdentitySink = { ...files, loadIdentity: async () => undefined };
-    const id = await once(athenzIdentityProvider(identityOptions(ctx, setup, sink, {})));
+    const sink = siadFileSink(setup.sinkOptions);
+    const id = await once(athenzIdentityProvider(identityOptions(ctx, setup, sink, { start: 'register' })));
     printLine(ctx.io, { registered: true, ...identitySummary(id, setup) });
     return 0;
   });
 }
 
-/** `athenz rotate`. @internal */
+/**
+ * `athenz rotate`: refreshes the saved identity (siad -cmd rotate); the provider fails when there is none to refresh
+ * (`INVALID_CONFIG`) or it has expired (`EXPIRED`), and never registers instead.
+ * @internal
+ */
 export function rotate(ctx: CommandContext): Promise<number> {
   return withSetup(ctx, async (setup) => {
-    // Fails clearly when there is nothing (valid) to refresh with, instead of registering anew.
-    const before = await savedIdentity(setup, Date.now());
-    const sink = siadFileSink(setup.sinkOptions);
+    const files = siadFileSink(setup.sinkOptions);
+    // Only noted, for the "previousSerial" output: the pair the provider read and refreshed with.
+    let saved: StoredPair | undefined;
+    const sink: IdentitySink = {
+      ...files,
+      loadIdentity: async (domain, service) => {
+        saved = await files.loadIdentity(domain, service);
+        return saved;
+      },
+    };
     const id = await once(
       athenzIdentityProvider(
-        identityOptions(ctx, setup, sink, { reRegister: false, rotateKey: ctx.values.rotatekey === true }),
+        identityOptions(ctx, setup, sink, { start: 'refresh', rotateKey: ctx.values.rotatekey === true }),
       ),
     );
-    if (id.serialNumber === before.serialNumber) {
-      throw new IdentityError('ZTS_ERROR', 'the refresh returned the certificate we already had');
-    }
-    printLine(ctx.io, { refreshed: true, previousSerial: before.serialNumber, ...identitySummary(id, setup) });
+    const previousSerial = saved ? parseCertificate(saved.certPem).serialNumber : undefined;
+    printLine(ctx.io, { refreshed: true, previousSerial, ...identitySummary(id, setup) });
     return 0;
   });
 }

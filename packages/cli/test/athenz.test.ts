@@ -97,6 +97,27 @@ describe('ecs-identity athenz (child process)', () => {
     serial = cert.serialNumber;
   });
 
+  it('post again, with valid saved files, registers anew with a new key instead of refreshing', async () => {
+    const keyBefore = await readFile(keyFile(), 'utf8');
+    const registers = () => zts.requests().filter((q) => q.method === 'POST' && q.path.endsWith('/instance')).length;
+    const refreshes = () => zts.requests().filter((q) => q.method === 'POST' && q.path.includes(`/${agent.taskId}`));
+    const [registersBefore, refreshesBefore] = [registers(), refreshes().length];
+    const r = await run(['athenz', 'post', ...args], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ registered: true });
+    expect(registers()).toBe(registersBefore + 1);
+    expect(refreshes()).toHaveLength(refreshesBefore);
+    const keyAfter = await readFile(keyFile(), 'utf8');
+    expect(keyAfter).not.toBe(keyBefore);
+    const cert = new X509Certificate(await readFile(certFile(), 'utf8'));
+    expect(hex(cert.serialNumber)).not.toBe(hex(serial));
+    expect(cert.checkPrivateKey(createPrivateKey(keyAfter))).toBe(true);
+    const record = zts.records().find((x) => x.instanceId === agent.taskId);
+    expect(record && hex(record.currentSerial)).toBe(hex(cert.serialNumber));
+    serial = cert.serialNumber;
+  });
+
   it('rolecert writes <domain>:role.<role>.cert.pem for the service key', async () => {
     const r = await run(['athenz', 'rolecert', ...args, '-roles', 'sports:role.readers'], env);
     expect(r.stderr).toBe('');
@@ -165,6 +186,17 @@ describe('ecs-identity athenz (child process)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(oneErrorLine(r.stderr)).toMatch(/^ecs-identity: athenz rotate: ZTS_REVOKED: /);
+  });
+
+  it('rotate without saved files exits 1 with one INVALID_CONFIG line, never registering and never asking ZTS', async () => {
+    const before = zts.requests().length;
+    const r = await run(['athenz', 'rotate', ...args.slice(0, -1), join(dir, 'nothing-saved')], env);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(oneErrorLine(r.stderr)).toMatch(
+      /^ecs-identity: athenz rotate: INVALID_CONFIG: no saved key and certificate for sports\.api /,
+    );
+    expect(zts.requests()).toHaveLength(before);
   });
 
   it('rolecert without saved files fails with one line, and without -zts it is a usage error', async () => {
