@@ -1,0 +1,8 @@
+export {
+  type AllTaskEmulators,
+  type StartTaskEmulatorsOptions,
+  startTaskEmulators,
+  TASK_EMULATOR_DEFAULTS,
+  type TaskEmulatorNames,
+  type TaskEmulators,
+} from './task-emulators.js';
