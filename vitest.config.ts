@@ -30,6 +30,8 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'node',
+          // A test that asserts nothing fails.
+          expect: { requireAssertions: true },
           environment: 'node',
           include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/dist/**', '**/*.browser.test.ts'],
@@ -43,6 +45,7 @@ export default defineConfig({
               resolve: { alias },
               test: {
                 name: 'browser',
+                expect: { requireAssertions: true },
                 include: ['packages/*/src/**/*.browser.test.ts', 'packages/*/test/**/*.browser.test.ts'],
                 testTimeout: 30_000,
                 browser: {

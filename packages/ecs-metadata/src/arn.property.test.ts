@@ -1,6 +1,6 @@
 import { IdentityError } from '@ecs-identity/core';
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   formatClusterArn,
   formatRoleArn,
@@ -11,6 +11,11 @@ import {
   parseTaskArn,
   resolveCluster,
 } from './arn.js';
+
+/** fast-check's assert, as a vitest assertion: a counterexample fails the test with fast-check's report. */
+function assertProperty<Ts extends unknown[]>(property: fc.IProperty<Ts>, params?: fc.Parameters<Ts>): void {
+  expect(() => fc.assert(property, params)).not.toThrow();
+}
 
 const RUNS = 10_000;
 
@@ -66,7 +71,7 @@ const arnish = fc.oneof(
 
 describe('ARN properties', () => {
   it('task ARNs round-trip (new and old format, any partition)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(partition, region, account, fc.option(clusterName, { nil: undefined }), taskId, (p, r, a, c, t) => {
         const arn = formatTaskArn({
           partition: p,
@@ -93,7 +98,7 @@ describe('ARN properties', () => {
   });
 
   it('cluster and role ARNs round-trip', () => {
-    fc.assert(
+    assertProperty(
       fc.property(partition, region, account, clusterName, roleName, iamPath, (p, r, a, c, name, path) => {
         const clusterArn = formatClusterArn({ partition: p, region: r, accountId: a, clusterName: c });
         const cluster = parseClusterArn(clusterArn);
@@ -122,7 +127,7 @@ describe('ARN properties', () => {
   });
 
   it('no input makes a parser throw anything but INVALID_ARN', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         arnish,
         (s) =>
@@ -136,7 +141,7 @@ describe('ARN properties', () => {
   });
 
   it('a parsed task ARN always yields a non-empty cluster name, or a typed error', () => {
-    fc.assert(
+    assertProperty(
       fc.property(arnish, fc.option(fc.string({ maxLength: 30 }), { nil: undefined }), (s, cluster) => {
         try {
           const r = resolveCluster(cluster, s);
@@ -150,7 +155,7 @@ describe('ARN properties', () => {
   });
 
   it('single-character edits of a valid task ARN either parse consistently or fail with INVALID_ARN', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         partition,
         region,

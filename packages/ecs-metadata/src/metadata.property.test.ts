@@ -5,6 +5,11 @@ import { parseContainerCredentials } from './aws-credentials.js';
 import { parseContainerMetadata, parseTaskMetadata } from './metadata.js';
 import { taskIdentity } from './task-identity.js';
 
+/** fast-check's assert, as a vitest assertion: a counterexample fails the test with fast-check's report. */
+function assertProperty<Ts extends unknown[]>(property: fc.IProperty<Ts>, params?: fc.Parameters<Ts>): void {
+  expect(() => fc.assert(property, params)).not.toThrow();
+}
+
 const RUNS = 10_000;
 // Shallow values keep 10,000 runs to about a second; depth adds nothing the parsers look at.
 const json = fc.jsonValue({ maxDepth: 2 });
@@ -34,7 +39,7 @@ function typedOnly(fn: () => unknown): boolean {
 
 describe('metadata document properties', () => {
   it('any JSON value or string gives a document or a typed error, never another exception', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.oneof(json, fc.string(), fc.constant(null)), (input) => {
         return (
           typedOnly(() => parseTaskMetadata(input)) &&
@@ -61,7 +66,7 @@ describe('metadata document properties', () => {
 
   it('unknown fields are kept and never change the identity', () => {
     const expected = taskIdentity(VALID);
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.dictionary(
           fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !(k in VALID)),
@@ -84,7 +89,7 @@ describe('metadata document properties', () => {
 
   it('a known field replaced by any JSON value parses or fails naming that field', () => {
     const fields = [...Object.keys(VALID), 'ServiceName', 'ClockDrift', 'TaskTags'];
-    fc.assert(
+    assertProperty(
       fc.property(fc.constantFrom(...fields), json, (field, value) => {
         const doc: Record<string, unknown> = { ...VALID, [field]: value };
         try {
@@ -114,7 +119,7 @@ describe('metadata document properties', () => {
       },
       { requiredKeys: [] },
     );
-    fc.assert(
+    assertProperty(
       fc.property(fc.oneof(shaped, json, fc.string()), (input) => {
         try {
           const creds = parseContainerCredentials(input, Date.UTC(2020, 0, 1));
