@@ -13,7 +13,6 @@ import { consulTokenProvider, logoutOnSigterm } from '@ecs-identity/consul-login
 import { IdentityError } from '@ecs-identity/core';
 import { taskEnvironment } from '../shared/environment.js';
 import { lineLogger } from '../shared/line-logger.js';
-import { WORLD } from '../shared/task-emulators.js';
 
 const usage =
   'usage: tsx examples/consul-sidecar/main.ts [--sink <file>] [--method <name>] [--server-id <value>] [--meta key=value]... [--emulators]';
@@ -51,7 +50,7 @@ const task = await taskEnvironment(process.argv.slice(2));
 const { env, world } = task;
 const sink = values.sink ?? join(tmpdir(), 'consul-service-token');
 // On the emulators, the auth method's names are known; in a task, pass what your Consul servers are configured with.
-const serverId = values['server-id'] ?? (world ? WORLD.consulServerId : undefined);
+const serverId = values['server-id'] ?? world?.names.consulServerId;
 
 const logger = lineLogger((line) => console.log(line));
 const tokens = consulTokenProvider({

@@ -7,8 +7,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTaskEmulators, type TaskEmulators, WORLD } from '../shared/task-emulators.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -40,7 +40,7 @@ describe('consul-sidecar (child process)', () => {
     const env = { ...process.env, ...world.env };
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', main, '--sink', sink, '--server-id', WORLD.consulServerId, '--meta', 'team=blue'],
+      ['--import', 'tsx', main, '--sink', sink, '--server-id', world.names.consulServerId, '--meta', 'team=blue'],
       { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -59,10 +59,10 @@ describe('consul-sidecar (child process)', () => {
       expect(secretId).toMatch(/^[0-9a-f-]{36}$/);
       expect(((await stat(sink)).mode & 0o777).toString(8)).toBe('600');
       const token = world.consul.tokens().find((t) => t.secretId === secretId);
-      expect(token?.authMethod).toBe(WORLD.consulAuthMethod);
+      expect(token?.authMethod).toBe(world.names.consulAuthMethod);
       expect(token?.description).toContain('"team":"blue"');
       expect(token?.description).toContain(`"consul.hashicorp.com/task-id":"${world.agent.taskId}"`);
-      expect(token?.serviceIdentities).toEqual([{ ServiceName: WORLD.consulService }]);
+      expect(token?.serviceIdentities).toEqual([{ ServiceName: world.names.consulService }]);
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -24,7 +24,7 @@ import { IdentityError } from '@ecs-identity/core';
 import { keepServerRotated, type RotatingAgent, rotatingAgent } from '@ecs-identity/core/node';
 import { getTaskIdentity } from '@ecs-identity/ecs-metadata';
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
-import { startTaskEmulators, type TaskEmulators, WORLD } from '../shared/task-emulators.js';
+import { startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
 import { type Fact, formatMs, type Output, Reporter, StepFailure } from './report.js';
 
 /** The six steps, in order (the CI test looks for each one's ✔ line). */
@@ -36,6 +36,9 @@ export const STEPS = [
   'forced refresh, no restart',
   'shutdown',
 ] as const;
+
+/** The Athenz role the service is a member of in the emulated domain: its role certificate and access token. */
+const READER_ROLE = 'readers';
 
 /** Which emulator `--fault` breaks. */
 export const DEMO_FAULTS = ['agent', 'consul', 'zts'] as const;
@@ -186,7 +189,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let world: TaskEmulators;
   try {
     const started = performance.now();
-    world = await startTaskEmulators({ consulReplicationLagMs: options.consulReplicationLagMs ?? 250 });
+    world = await startTaskEmulators({
+      consulReplicationLagMs: options.consulReplicationLagMs ?? 250,
+      athenzRoles: [READER_ROLE],
+    });
     cleanups.push(() => world.close());
     if (options.fault) injectFault(world, options.fault);
     r.line(
@@ -243,8 +249,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         env,
         task,
         credentials,
-        authMethod: WORLD.consulAuthMethod,
-        serverIdHeaderValue: WORLD.consulServerId,
+        authMethod: world.names.consulAuthMethod,
+        serverIdHeaderValue: world.names.consulServerId,
         includeEntity: true,
       });
       cleanups.push(() => provider.close());
@@ -260,7 +266,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         value: { provider, token },
         facts: [
           ['accessor id', token.accessorId],
-          ['auth method', `${token.authMethod ?? WORLD.consulAuthMethod} (server ID ${WORLD.consulServerId})`],
+          [
+            'auth method',
+            `${token.authMethod ?? world.names.consulAuthMethod} (server ID ${world.names.consulServerId})`,
+          ],
           ['principal', login?.principalArn ?? '(not logged)'],
           ['service', token.serviceIdentities.map((s) => s.serviceName).join(', ') || '(none)'],
           ['meta', token.description ?? '(none)'],
@@ -282,7 +291,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         env,
         task,
         credentials,
-        dnsSuffixes: [WORLD.dnsSuffix],
+        dnsSuffixes: [world.names.dnsSuffix],
         // Attestation's AssumeRole goes to the emulated STS (on a real task: the regional STS, the default).
         stsEndpoint: world.aws.url,
         caBundlePem: world.zts.caPem,
@@ -296,7 +305,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const id = await identity.get();
       progress.stop();
       secret(id.privateKeyPem);
-      const roleName = `${WORLD.athenzDomain}:role.${WORLD.athenzRole}`;
+      const roleName = `${world.names.athenzDomain}:role.${READER_ROLE}`;
       const roleCerts = roleCertificateProvider({ zts, identity, roles: [roleName] });
       cleanups.push(() => roleCerts.close());
       const roleCert = (await roleCerts.get()).certificates[roleName];
@@ -304,7 +313,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const tokens = accessTokenProvider({
         zts,
         identity,
-        scope: accessTokenScope({ domain: WORLD.athenzDomain, roles: [WORLD.athenzRole] }),
+        scope: accessTokenScope({ domain: world.names.athenzDomain, roles: [READER_ROLE] }),
       });
       cleanups.push(() => tokens.close());
       const access = await tokens.get();
@@ -316,7 +325,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const claims = await verifyAccessToken(access.token, {
         jwks,
         issuer: world.zts.issuer,
-        audience: WORLD.athenzDomain,
+        audience: world.names.athenzDomain,
         certificateDer: new Uint8Array(id.certificate.rawData),
       });
       const names = describeCertificate(id.certificate);

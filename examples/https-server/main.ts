@@ -23,7 +23,6 @@ import { IdentityError } from '@ecs-identity/core';
 import { keepServerRotated } from '@ecs-identity/core/node';
 import { taskEnvironment } from '../shared/environment.js';
 import { lineLogger } from '../shared/line-logger.js';
-import { WORLD } from '../shared/task-emulators.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -69,7 +68,7 @@ if (port > 65535) fail(`--port must be 0..65535\n${usage}`, 2);
 // On the emulators, ZTS and its CA are known; in a task, say where your ZTS is and which CA signed it.
 const ztsUrl = values.zts ?? world?.zts.baseUrl;
 const caPem = world ? world.zts.caPem : values['zts-ca-file'] && (await readFile(values['zts-ca-file'], 'utf8'));
-const dnsDomain = values['dns-domain'] ?? (world ? WORLD.dnsSuffix : undefined);
+const dnsDomain = values['dns-domain'] ?? world?.names.dnsSuffix;
 if (!ztsUrl || !caPem || !dnsDomain) {
   await task.close();
   fail(`in an ECS task, --zts, --zts-ca-file and --dns-domain are required\n${usage}`, 2);

@@ -1,7 +1,7 @@
 import { getTaskIdentity } from '@ecs-identity/ecs-metadata';
+import { TASK_EMULATOR_DEFAULTS as DEFAULTS } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
 import { inEcsTask, taskEnvironment } from './environment.js';
-import { WORLD } from './task-emulators.js';
 
 describe('inEcsTask', () => {
   it('is true with any ECS agent variable and false without (empty values do not count)', () => {
@@ -35,7 +35,11 @@ describe('taskEnvironment', () => {
       expect(t.env.ECS_CONTAINER_METADATA_URI_V4).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//); // ...the task's win
       expect(t.env.CONSUL_HTTP_ADDR).toBe(t.world?.consul.url);
       const id = await getTaskIdentity({ env: t.env });
-      expect(id).toMatchObject({ region: WORLD.region, accountId: WORLD.accountId, clusterName: WORLD.clusterName });
+      expect(id).toMatchObject({
+        region: DEFAULTS.region,
+        accountId: DEFAULTS.accountId,
+        clusterName: DEFAULTS.clusterName,
+      });
     } finally {
       await t.close();
       await t.close(); // idempotent

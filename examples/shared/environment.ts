@@ -3,7 +3,7 @@
  * emulators (`--emulators`, or automatically when no ECS variable is set).
  * @packageDocumentation
  */
-import { startTaskEmulators, type TaskEmulators } from './task-emulators.js';
+import { startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
 
 /** The variables that say "this process runs in an ECS task". */
 export const ECS_VARIABLES = [
