@@ -1,5 +1,4 @@
 export {
-  type AllTaskEmulators,
   type StartTaskEmulatorsOptions,
   startTaskEmulators,
   TASK_EMULATOR_DEFAULTS,

@@ -72,23 +72,28 @@ export interface StartTaskEmulatorsOptions extends Partial<TaskEmulatorNames> {
   onAgentCredentials?: (credentials: IssuedCredentials) => void;
 }
 
-/** The options type that starts every emulator: the default of {@link TaskEmulators}. @public */
-export interface AllTaskEmulators extends StartTaskEmulatorsOptions {
-  consul?: Partial<StartConsulOptions>;
-  zts?: Partial<ZtsOptions>;
-}
-
-/** `T` when option `K` of `O` cannot be `false`, `undefined` when it is `false`, else `T | undefined`. */
-type Started<O, K extends 'consul' | 'zts', T> = O extends { readonly [P in K]?: infer C }
-  ? [C] extends [false]
+/**
+ * `T` when option `K` of `O` is absent or cannot be `false`, `undefined` when it is `false`, else `T | undefined`.
+ */
+type Started<O, K extends 'consul' | 'zts', T> = K extends keyof O
+  ? [O[K]] extends [false]
     ? undefined
-    : false extends C
+    : false extends O[K]
       ? T | undefined
       : T
   : T;
 
-/** The running emulators and the environment ECS would give the task. @public */
-export interface TaskEmulators<O extends StartTaskEmulatorsOptions = AllTaskEmulators> {
+/**
+ * The running emulators and the environment ECS would give the task. `O` is the options' `consul` / `zts` shape:
+ * `TaskEmulators` has all four, `TaskEmulators<{ consul: false }>` no Consul.
+ * @public
+ */
+export interface TaskEmulators<
+  O extends Pick<StartTaskEmulatorsOptions, 'consul' | 'zts'> = {
+    consul: Partial<StartConsulOptions>;
+    zts: Partial<ZtsOptions>;
+  },
+> {
   readonly aws: AwsEmulator;
   readonly agent: EcsAgent;
   /** Absent with `consul: false`. */
@@ -145,9 +150,12 @@ const SERVICE_NAME_TAG = 'consul.hashicorp.com.service-name';
  * ```
  * @public
  */
-export async function startTaskEmulators<const O extends StartTaskEmulatorsOptions = AllTaskEmulators>(
-  options: O = {} as O,
-): Promise<TaskEmulators<O>> {
+export async function startTaskEmulators<
+  // Inferred from `consul` / `zts` alone: a callback elsewhere in the options (context-sensitive) would otherwise
+  // stop the inference of a whole-options type parameter.
+  const C extends false | Partial<StartConsulOptions> = Partial<StartConsulOptions>,
+  const Z extends false | Partial<ZtsOptions> = Partial<ZtsOptions>,
+>(options: StartTaskEmulatorsOptions & { consul?: C; zts?: Z } = {}): Promise<TaskEmulators<{ consul: C; zts: Z }>> {
   const athenzDomain = options.athenzDomain ?? TASK_EMULATOR_DEFAULTS.athenzDomain;
   const athenzService = options.athenzService ?? TASK_EMULATOR_DEFAULTS.athenzService;
   const names: TaskEmulatorNames = {
@@ -264,7 +272,7 @@ export async function startTaskEmulators<const O extends StartTaskEmulatorsOptio
       close,
     };
     // consul / zts are present exactly when the options did not turn them off, which is what the type says.
-    return world as TaskEmulators<O>;
+    return world as TaskEmulators<{ consul: C; zts: Z }>;
   } catch (e) {
     await close();
     throw e;
