@@ -30,7 +30,7 @@ import {
   type KeyType,
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
-import { startAws, startEcsAgent, startZts } from '@ecs-identity/testkit';
+import { startTaskEmulators } from '@ecs-identity/testkit';
 
 // RSA key generation times vary widely (a random prime search), so the RSA medians need more rounds to settle.
 const ROUNDS: Record<KeyType, number> = {
@@ -65,20 +65,10 @@ if (CHILD) {
   process.exit(0);
 }
 
-const aws = await startAws({ region: 'us-west-2' });
-const taskRole = aws.addRole({ name: 'sports.api-service', trust: ['*'] });
-aws.addRole({ name: 'sports.api', trust: [taskRole.arn] });
-const agent = await startEcsAgent({
-  region: 'us-west-2',
-  taskRoleArn: taskRole.arn,
-  credentials: async (arn) => aws.issueRoleCredentials(arn),
-});
-const zts = await startZts({
-  aws: { url: aws.url, region: 'us-west-2' },
-  providers: ['athenz.aws-ecs.us-west-2'],
-  dnsSuffix: DNS_SUFFIX,
-  domains: [{ name: 'sports', awsAccount: '123456789012', services: ['api'] }],
-});
+// The task role sports.api-service, the role sports.api it assumes, the agent on credentials the fake AWS issued,
+// the ZTS with the domain sports and its service api (no Consul: a cold start here is Athenz only).
+const world = await startTaskEmulators({ consul: false, rolePath: '/', dnsSuffix: DNS_SUFFIX, athenzRoles: [] });
+const { aws, agent, zts, taskRole, serviceRole, athenzProvider } = world;
 
 /** One cold start: a provider with no state, from nothing to the first certificate. */
 async function coldStart(keyType: KeyType): Promise<number> {
@@ -109,7 +99,7 @@ async function parts(keyType: KeyType): Promise<number> {
     keys,
     domain: 'sports',
     service: 'api',
-    provider: 'athenz.aws-ecs.us-west-2',
+    provider: athenzProvider,
     instanceId: agent.taskId,
     dnsSuffixes: [DNS_SUFFIX],
   });
@@ -125,7 +115,7 @@ async function registerAlone(keys: CryptoKeyPair): Promise<number> {
     keys,
     domain: 'sports',
     service: 'api',
-    provider: 'athenz.aws-ecs.us-west-2',
+    provider: athenzProvider,
     instanceId: agent.taskId,
     dnsSuffixes: [DNS_SUFFIX],
   });
@@ -133,15 +123,15 @@ async function registerAlone(keys: CryptoKeyPair): Promise<number> {
     domain: 'sports',
     service: 'api',
     taskId: agent.taskId,
-    roleArn: 'arn:aws:iam::123456789012:role/sports.api',
-    region: 'us-west-2',
+    roleArn: serviceRole.arn,
+    region: aws.region,
     stsEndpoint: aws.url,
     credentials: aws.issueRoleCredentials(taskRole.arn),
   });
   const t = ztsTransport({ caBundle: zts.caPem, keepAlive: false });
   const t0 = performance.now();
   await createZtsClient({ url: zts.baseUrl, transport: t }).register({
-    provider: 'athenz.aws-ecs.us-west-2',
+    provider: athenzProvider,
     domain: 'sports',
     service: 'api',
     attestationData,
@@ -328,5 +318,5 @@ try {
   for (const line of summary) console.log(`  ${line}`);
 } finally {
   probe = undefined;
-  await Promise.all([zts.close(), agent.close(), aws.close()]);
+  await world.close();
 }
