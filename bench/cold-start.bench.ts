@@ -44,41 +44,23 @@ const CHILD = process.env.COLD_START_BENCH_CHILD;
 const TARGET = 1.2;
 const DNS_SUFFIX = 'aws.athenz.cloud';
 
-if (CHILD) {
-  // One start in this fresh process; our modules are loaded (as in an application), the AWS SDK is not yet.
-  const emu = JSON.parse(CHILD) as { env: Record<string, string>; awsUrl: string; ztsUrl: string; caPem: string };
-  const keyType = process.argv[2] as KeyType;
+/** Where the emulators are (handed to the fresh processes as JSON). */
+interface Emulated {
+  env: Readonly<Record<string, string>>;
+  awsUrl: string;
+  ztsUrl: string;
+  caPem: string;
+}
+
+/** One cold start: a provider with no state, from nothing to the first certificate (ms). */
+async function timedColdStart(emu: Emulated, keyType: KeyType): Promise<number> {
   const t0 = performance.now();
+  // A new client per start too, so the TLS handshake to ZTS is part of it, as in a fresh process.
   const t = ztsTransport({ caBundle: emu.caPem, keepAlive: false });
   const provider = athenzIdentityProvider({
     zts: createZtsClient({ url: emu.ztsUrl, transport: t }),
     env: emu.env,
     stsEndpoint: emu.awsUrl,
-    dnsSuffixes: [DNS_SUFFIX],
-    keyType,
-    backgroundRefresh: false,
-  });
-  await provider.get();
-  console.log(`cold-start-child ${(performance.now() - t0).toFixed(2)}`);
-  await provider.close();
-  t.close();
-  process.exit(0);
-}
-
-// The task role sports.api-service, the role sports.api it assumes, the agent on credentials the fake AWS issued,
-// the ZTS with the domain sports and its service api (no Consul: a cold start here is Athenz only).
-const world = await startTaskEmulators({ consul: false, rolePath: '/', dnsSuffix: DNS_SUFFIX, athenzRoles: [] });
-const { aws, agent, zts, taskRole, serviceRole, athenzProvider } = world;
-
-/** One cold start: a provider with no state, from nothing to the first certificate. */
-async function coldStart(keyType: KeyType): Promise<number> {
-  const t0 = performance.now();
-  // A new client per start too, so the TLS handshake to ZTS is part of it, as in a fresh process.
-  const t = ztsTransport({ caBundle: zts.caPem, keepAlive: false });
-  const provider = athenzIdentityProvider({
-    zts: createZtsClient({ url: zts.baseUrl, transport: t }),
-    env: agent.env,
-    stsEndpoint: aws.url,
     dnsSuffixes: [DNS_SUFFIX],
     keyType,
     backgroundRefresh: false,
@@ -91,11 +73,26 @@ async function coldStart(keyType: KeyType): Promise<number> {
   return ms;
 }
 
-/** The unavoidable parts: a new key pair and the signed CSR. */
-async function parts(keyType: KeyType): Promise<number> {
-  const t0 = performance.now();
-  const keys = await generateKeyPair({ type: keyType });
-  await buildServiceCsr({
+if (CHILD) {
+  // One start in this fresh process; our modules are loaded (as in an application), the AWS SDK is not yet.
+  const ms = await timedColdStart(JSON.parse(CHILD) as Emulated, process.argv[2] as KeyType);
+  console.log(`cold-start-child ${ms.toFixed(2)}`);
+  process.exit(0);
+}
+
+// The task role sports.api-service, the role sports.api it assumes, the agent on credentials the fake AWS issued,
+// the ZTS with the domain sports and its service api (no Consul: a cold start here is Athenz only).
+const world = await startTaskEmulators({ consul: false, rolePath: '/', dnsSuffix: DNS_SUFFIX, athenzRoles: [] });
+const { aws, agent, zts, taskRole, serviceRole, athenzProvider } = world;
+
+const emulated: Emulated = { env: agent.env, awsUrl: aws.url, ztsUrl: zts.baseUrl, caPem: zts.caPem };
+
+/** One cold start in this process. */
+const coldStart = (keyType: KeyType) => timedColdStart(emulated, keyType);
+
+/** The service CSR a cold start sends, for `keys`. */
+const serviceCsr = (keys: CryptoKeyPair) =>
+  buildServiceCsr({
     keys,
     domain: 'sports',
     service: 'api',
@@ -103,6 +100,11 @@ async function parts(keyType: KeyType): Promise<number> {
     instanceId: agent.taskId,
     dnsSuffixes: [DNS_SUFFIX],
   });
+
+/** The unavoidable parts: a new key pair and the signed CSR. */
+async function parts(keyType: KeyType): Promise<number> {
+  const t0 = performance.now();
+  await serviceCsr(await generateKeyPair({ type: keyType }));
   return performance.now() - t0;
 }
 
@@ -111,14 +113,7 @@ async function parts(keyType: KeyType): Promise<number> {
  * the CSR, calling the AWS emulator's GetCallerIdentity and signing), with the CSR and attestation made beforehand.
  */
 async function registerAlone(keys: CryptoKeyPair): Promise<number> {
-  const csr = await buildServiceCsr({
-    keys,
-    domain: 'sports',
-    service: 'api',
-    provider: athenzProvider,
-    instanceId: agent.taskId,
-    dnsSuffixes: [DNS_SUFFIX],
-  });
+  const csr = await serviceCsr(keys);
   const attestationData = await attest({
     domain: 'sports',
     service: 'api',
@@ -144,7 +139,7 @@ async function registerAlone(keys: CryptoKeyPair): Promise<number> {
 
 /** One start in a fresh Node process (same loader as this one), against this process's emulators. */
 function coldProcess(keyType: KeyType): Promise<number> {
-  const emu = JSON.stringify({ env: agent.env, awsUrl: aws.url, ztsUrl: zts.baseUrl, caPem: zts.caPem });
+  const emu = JSON.stringify(emulated);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, keyType], {
       env: { ...process.env, COLD_START_BENCH_CHILD: emu },
