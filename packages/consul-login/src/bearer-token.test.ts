@@ -46,6 +46,9 @@ describe('buildBearerToken: the STS request', () => {
   it('encodes a POST GetCallerIdentity to the regional endpoint with the session token signed', async () => {
     const token = await buildBearerToken({ credentials: creds, region: 'us-west-2', entity: false, signingDate });
     const outer = JSON.parse(token);
+    // Exactly the four fields consul-awsauth's BearerToken JSON has.
+    const fields = 'iam_http_request_method iam_request_body iam_request_headers iam_request_url';
+    expect(Object.keys(outer).sort()).toEqual(fields.split(' '));
     expect(outer.iam_http_request_method).toBe('POST');
     const t = serverChecks(token);
     expect(t.url).toBe('https://sts.us-west-2.amazonaws.com/');
@@ -99,7 +102,7 @@ describe('buildBearerToken: the STS request', () => {
       entity: false,
       signingDate,
     });
-    const t = serverChecks(token, { stsEndpoint: 'http://127.0.0.1:4566' });
+    const t = serverChecks(token, { STSEndpoint: 'http://127.0.0.1:4566' });
     expect(t.url).toBe('http://127.0.0.1:4566/');
     expect(t.headers.Authorization?.[0]).toBe(await recompute(t, 'us-west-2', 'sts'));
     // Without the auth method's STSEndpoint the real server refuses this host.
@@ -131,11 +134,13 @@ describe('buildBearerToken: server ID and entity details', () => {
       serverIdHeaderValue: 'consul.dc1',
       signingDate,
     });
-    const t = serverChecks(token, { serverIdHeaderValue: 'consul.dc1' });
+    const t = serverChecks(token, { ServerIDHeaderValue: 'consul.dc1' });
     expect(t.headers['X-Consul-Iam-Serverid']).toEqual(['consul.dc1']);
     expect(signedHeaders(t.headers)).toContain('x-consul-iam-serverid');
     expect(t.headers.Authorization?.[0]).toBe(await recompute(t, 'us-west-2', 'sts'));
-    expect(() => serverChecks(token, { serverIdHeaderValue: 'other' })).toThrow('server ID');
+    expect(() => serverChecks(token, { ServerIDHeaderValue: 'other' })).toThrow(
+      'expected "other" but got "consul.dc1"',
+    );
   });
 
   it('embeds a signed GetRole for a role with a path, by NAME only, signed for iam/us-east-1', async () => {
@@ -145,7 +150,7 @@ describe('buildBearerToken: server ID and entity details', () => {
       serverIdHeaderValue: 'consul.dc1',
       signingDate,
     });
-    const t = serverChecks(token, { enableIamEntityDetails: true, serverIdHeaderValue: 'consul.dc1' });
+    const t = serverChecks(token, { EnableIAMEntityDetails: true, ServerIDHeaderValue: 'consul.dc1' });
     const e = t.entity as DecodedRequest;
     expect(e.method).toBe('POST');
     expect(e.url).toBe('https://iam.amazonaws.com/');
@@ -191,7 +196,7 @@ describe('buildBearerToken: server ID and entity details', () => {
     expect(assumed.entity?.body).toBe('Action=GetRole&RoleName=web-task&Version=2010-05-08');
     const user = serverChecks(
       await buildBearerToken({ credentials: creds, region: 'us-west-2', entity: { userName: 'deploy@ci' } }),
-      { enableIamEntityDetails: true },
+      { EnableIAMEntityDetails: true },
     );
     expect(user.entity?.body).toBe('Action=GetUser&UserName=deploy%40ci&Version=2010-05-08');
   });
@@ -241,7 +246,7 @@ describe('buildBearerToken: server ID and entity details', () => {
             serverIdHeaderValue: sid,
             signingDate,
           });
-          const t = serverChecks(token, { enableIamEntityDetails: true, serverIdHeaderValue: sid });
+          const t = serverChecks(token, { EnableIAMEntityDetails: true, ServerIDHeaderValue: sid });
           expect(new URLSearchParams(t.entity?.body).get('RoleName')).toBe(role);
         },
       ),

@@ -204,11 +204,20 @@ export function checkServerIdHeader(headers: GoHeader, required: string): void {
   }
   if (provided === '') throw new TokenRejected(`missing header ${goQuote(SERVER_ID_HEADER)}`);
   if (provided !== required) throw new TokenRejected(`expected ${goQuote(required)} but got ${goQuote(provided)}`);
+  if (headers.Authorization === undefined) throw new TokenRejected('missing Authorization header');
+  const signed = signedHeaders(headers);
+  if (signed === undefined) throw new TokenRejected("server id header wasn't signed");
+  if (!signed.includes(SERVER_ID_HEADER.toLowerCase())) throw new TokenRejected("header wasn't signed");
+}
+
+/**
+ * The lower-case names listed in the `Authorization` header's `SignedHeaders=`, read as `validateHeaderValue` reads
+ * them; `undefined` when there is no Authorization header or no list.
+ */
+export function signedHeaders(headers: GoHeader): string[] | undefined {
   const authz = headers.Authorization;
-  if (authz === undefined) throw new TokenRejected('missing Authorization header');
-  const m = /.*SignedHeaders=([^,]+)/.exec(authz.join(','));
-  if (!m) throw new TokenRejected("server id header wasn't signed");
-  if (!m[1]!.split(';').includes(SERVER_ID_HEADER.toLowerCase())) throw new TokenRejected("header wasn't signed");
+  const m = authz === undefined ? null : /.*SignedHeaders=([^,]+)/.exec(authz.join(','));
+  return m ? m[1]!.split(';') : undefined;
 }
 
 /** `buildHttpRequest`'s header handling: `Header.Add` canonicalises every key (merging keys that differ in case). */
