@@ -33,7 +33,14 @@ export default defineConfig({
           // A test that asserts nothing fails.
           expect: { requireAssertions: true },
           environment: 'node',
-          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'packages/*/test/**/*.test.ts',
+            'examples/**/*.test.ts',
+            'test-support/**/*.test.ts',
+          ],
+          // Tests may only connect to loopback (also in the child processes they spawn).
+          setupFiles: ['test-support/vitest-setup-node.ts'],
           exclude: ['**/node_modules/**', '**/dist/**', '**/*.browser.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
