@@ -57,7 +57,7 @@ switch (task) {
     step('lint (biome)', () => pn('exec', 'biome', 'check', '.'));
     step('typecheck (tsc)', () => pn('exec', 'tsc', '-p', 'tsconfig.json'));
     step('build packages', () => pn('-r', '--filter', './packages/**', 'run', 'build'));
-    step('publint', () => run(process.execPath, ['scripts/publint-all.mjs']));
+    step('publint and attw', () => run(process.execPath, ['scripts/publint-all.mjs']));
     step(
       'unit, integration and browser tests (vitest)',
       () => {
