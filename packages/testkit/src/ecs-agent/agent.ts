@@ -52,7 +52,7 @@ export interface StartEcsAgentOptions {
   availabilityZone?: string;
   /** Default `app`. */
   containerName?: string;
-  /** Task tags (served by `/taskWithTags`). */
+  /** Task tags (served by `/taskWithTags`). Default `{ team: 'sports' }`. */
   tags?: Record<string, string>;
   /** Which metadata endpoints exist (and appear in `env`). Default all three; `['v2']` is an old Fargate platform. */
   metadataVersions?: ReadonlyArray<'v4' | 'v3' | 'v2'>;
