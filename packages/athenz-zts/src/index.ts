@@ -1,7 +1,8 @@
 /**
  * Athenz ZTS identity for ECS / Fargate tasks, browser-safe part: names, keys, CSRs, attestation, the ZTS client
- * (over any transport), credentials, access-token verification and the providers. The Node entry (`./node`) adds the
- * mTLS transport and the siad-compatible file sink.
+ * (over any transport), credentials, access-token verification and the role-certificate and access-token providers.
+ * The Node entry (`./node`) adds the service identity provider (`athenzIdentityProvider`), the mTLS transport and the
+ * siad-compatible file sink.
  * @packageDocumentation
  */
 export * from './access-token-provider.js';
