@@ -34,8 +34,10 @@ function yieldMacrotask(): Promise<void> {
  * @example
  * ```ts
  * const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+ * const fetch = async () => ({ expiresAt: new Date(clock.now() + 120_000) }); // a 2-minute credential
  * const provider = refreshingProvider({ name: 'test', fetch, clock });
- * await clock.advance(60_000); // runs the refresh timer if it was due within the minute
+ * await provider.get(); // the first fetch arms the refresh timer (due within the first minute here)
+ * await clock.advance(60_000); // runs that timer: a second fetch
  * ```
  * @public
  */
