@@ -1,20 +1,19 @@
 /**
  * Test helper: the builder's tokens judged by the fake Consul's own parser (testkit's `bearer-token.ts`, the
  * consul-awsauth token.go rules), not by a second copy of them; flattened to the fields the tests read.
- * Imported by relative path so the browser test can use it too (testkit's index starts servers).
  */
-import type { AwsIamAuthMethodConfig } from '../../testkit/src/consul/auth-method.js';
 import {
+  type AwsIamAuthMethodConfig,
   canonicalHeaders,
+  canonicalMimeKey,
   checkServerIdHeader,
   type EmbeddedRequest,
   ENTITY_METHOD_HEADER,
   type GoHeader,
   parseBearerToken,
-} from '../../testkit/src/consul/bearer-token.js';
-import { canonicalMimeKey } from '../../testkit/src/consul/go-compat.js';
+} from '@ecs-identity/testkit';
 
-export { signedHeaders } from '../../testkit/src/consul/bearer-token.js';
+export { signedHeaders } from '@ecs-identity/testkit';
 
 export interface DecodedRequest {
   method: string;
