@@ -27,7 +27,8 @@ export const athenzRotateCommand: Command = {
   summary: 'refresh the service certificate over mTLS with the saved one (siad -cmd rotate)',
   description: `Refreshes the identity with ZTS (POST /instance/<provider>/<domain>/<service>/<task id>) over mTLS
 with the key and certificate in siad's layout, with fresh attestation, and replaces them (the key is kept unless
--rotatekey). Fails when there is no saved certificate, or ZTS refuses (revoked, record gone): use post then.`,
+-rotatekey). Fails when there is no saved certificate (INVALID_CONFIG), it has expired (EXPIRED), or ZTS refuses
+(revoked, record gone): use post then.`,
   flags: {
     ...ATHENZ_COMMON_FLAGS,
     ...ATHENZ_IDENTITY_FLAGS,
