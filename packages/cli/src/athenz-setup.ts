@@ -3,7 +3,6 @@
  * the task facts, the task-role credentials, the ZTS client and the siad file layout.
  * @packageDocumentation
  */
-import { readFile } from 'node:fs/promises';
 import {
   buildX509Identity,
   createZtsClient,
@@ -26,6 +25,7 @@ import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-id
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import type { CommandContext } from './command.js';
 import { splitList, UsageError } from './flags.js';
+import { readTextFile } from './read-file.js';
 
 /** The resolved setting of an athenz command. @internal */
 export interface AthenzSetup {
@@ -57,21 +57,6 @@ export function ztsBaseUrl(zts: string | undefined, port: number): string {
   return `https://${zts}:${port}/zts/v1`;
 }
 
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    throw new IdentityError(
-      'FILE_IO',
-      `cannot read the ${what} ${path}${typeof code === 'string' ? ` (${code})` : ''}`,
-      {
-        cause: e,
-      },
-    );
-  }
-}
-
 /** The DNS suffixes from -dnsdomains (required by every command that builds a service CSR). @internal */
 export function dnsSuffixes(values: CommandContext['values']): string[] {
   const list = splitList(values.dnsdomains);
@@ -96,7 +81,7 @@ export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
     throw new UsageError('-domain and -service go together');
   }
   const caFile = opt(values, 'ztscacert');
-  const caBundlePem = caFile ? await readText(caFile, 'ZTS CA file (-ztscacert)') : undefined;
+  const caBundlePem = caFile ? await readTextFile(caFile, 'ZTS CA file (-ztscacert)') : undefined;
   const agentUrl = values['ecs-agent-url'] as string;
   const task = await getTaskIdentity({ env: io.env, v2BaseUrl: agentUrl, logger });
   const credentials = containerCredentials({

@@ -2,13 +2,13 @@
  * What the consul commands do (loaded only when one runs).
  * @packageDocumentation
  */
-import { readFile } from 'node:fs/promises';
 import { type ConsulAclClient, consulAclClient } from '@ecs-identity/consul-login';
 import { consulLogin, consulTlsAgent } from '@ecs-identity/consul-login/node';
 import { IdentityError, registerSecret, sleep } from '@ecs-identity/core';
 import type { CommandContext } from './command.js';
 import { UsageError } from './flags.js';
 import { printLine } from './output.js';
+import { readTextFile } from './read-file.js';
 
 function str(values: CommandContext['values'], name: string): string | undefined {
   const v = values[name];
@@ -35,20 +35,7 @@ function connection(ctx: CommandContext) {
 }
 
 async function readTokenFile(path: string, what: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    throw new IdentityError(
-      'FILE_IO',
-      `cannot read the ${what} ${path}${typeof code === 'string' ? ` (${code})` : ''}`,
-      {
-        cause: e,
-      },
-    );
-  }
-  const token = text.trim();
+  const token = (await readTextFile(path, what)).trim();
   if (token === '') throw new IdentityError('INVALID_CONFIG', `the ${what} ${path} is empty`);
   return token;
 }
