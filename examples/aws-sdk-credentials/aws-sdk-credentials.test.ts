@@ -2,34 +2,16 @@
  * Smoke test: the example runs as a child process on its own emulators (`--emulators`) and the AWS SDK's STS client,
  * signing with the container credentials, gets the task role's identity back from the strict fake AWS.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startExample } from '../shared/child.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
-      cwd: root,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+async function run(args: string[]): Promise<{ code: number | null; out: string }> {
+  const example = startExample(main, args);
+  const code = await example.exited;
+  return { code, out: example.output() };
 }
 
 describe('aws-sdk-credentials (child process)', () => {

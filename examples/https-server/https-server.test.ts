@@ -3,15 +3,14 @@
  * service's DNS name gets an answer; SIGHUP forces a refresh and the next handshake presents the new certificate from
  * the same listener; SIGTERM stops it with exit 0.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startExample } from '../shared/child.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 async function waitFor(check: () => boolean, what: string): Promise<void> {
@@ -42,24 +41,11 @@ const sameSerial = (a: string, b: string) => a.toLowerCase().replace(/^0+/, '') 
 
 describe('https-server (child process)', () => {
   it('serves on the service cert, rotates it in place on SIGHUP, stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', main, '--emulators'], {
-      cwd: root,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    const { child, output, exited } = startExample(main, ['--emulators']);
     try {
-      await waitFor(() => out.includes('ready (pid') || child.exitCode !== null, 'the server to be ready');
-      const m = /--cacert (\S+) --resolve ([^:]+):(\d+):127\.0\.0\.1/.exec(out);
-      expect(m, out).toBeTruthy();
+      await waitFor(() => output().includes('ready (pid') || child.exitCode !== null, 'the server to be ready');
+      const m = /--cacert (\S+) --resolve ([^:]+):(\d+):127\.0\.0\.1/.exec(output());
+      expect(m, output()).toBeTruthy();
       const [, caFile, host, portText] = m!;
       const ca = await readFile(caFile!, 'utf8');
       const port = Number(portText);
@@ -70,19 +56,18 @@ describe('https-server (child process)', () => {
       expect(sameSerial(first.serial, String(first.body.serial))).toBe(true);
 
       child.kill('SIGHUP');
-      await waitFor(() => out.includes('certificate rotated in place'), 'the rotation');
+      await waitFor(() => output().includes('certificate rotated in place'), 'the rotation');
       const second = await get(port, host!, ca);
       expect(second.body).toMatchObject({ service: 'sports.api', rotations: 1 });
       expect(sameSerial(second.serial, first.serial)).toBe(false);
       expect(sameSerial(second.serial, String(second.body.serial))).toBe(true);
-      expect(out).toMatch(new RegExp(`serial ${String(first.body.serial)} -> ${String(second.body.serial)}`));
+      expect(output()).toMatch(new RegExp(`serial ${String(first.body.serial)} -> ${String(second.body.serial)}`));
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(existsSync(caFile!)).toBe(false);
-      expect(out).not.toContain('PRIVATE KEY');
+      expect(output()).not.toContain('PRIVATE KEY');
     } finally {
-      clearTimeout(killer);
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
