@@ -51,7 +51,12 @@ export function validateDomain(domain: unknown, field = 'domain'): string {
   return check(field, domain, isCompoundName, COMPOUND_PATTERN).toLowerCase();
 }
 
-const SIMPLE_PATTERN = 'SimpleName [a-zA-Z0-9_][a-zA-Z0-9_-]* (a service name has no dots)';
+const SIMPLE_PATTERN = 'SimpleName [a-zA-Z0-9_][a-zA-Z0-9_-]*';
+
+/** Validates a SimpleName (a SPIFFE namespace, say) and returns it lower-cased. @throws IdentityError `INVALID_NAME` @internal */
+export function validateSimpleName(name: unknown, field: string): string {
+  return check(field, name, isSimpleName, SIMPLE_PATTERN).toLowerCase();
+}
 
 /**
  * Validates an Athenz service name and returns it lower-cased. A service is a SimpleName (ZTS `Instance.rdli` and
@@ -60,7 +65,7 @@ const SIMPLE_PATTERN = 'SimpleName [a-zA-Z0-9_][a-zA-Z0-9_-]* (a service name ha
  * @public
  */
 export function validateService(service: unknown, field = 'service'): string {
-  return check(field, service, isSimpleName, SIMPLE_PATTERN).toLowerCase();
+  return check(field, service, isSimpleName, `${SIMPLE_PATTERN} (a service name has no dots)`).toLowerCase();
 }
 
 /** Validates a provider service name (`<prefix>.<region>`) and returns it lower-cased. @public */

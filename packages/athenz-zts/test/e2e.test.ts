@@ -12,12 +12,15 @@ import {
   athenzIdentityProvider,
   createZtsClient,
   describeCertificate,
+  type InstanceRefreshInformation,
+  type InstanceRegisterInformation,
   type NodeZtsTransport,
   roleCertificateProvider,
   siadFileSink,
   siadPaths,
   verifyAccessToken,
   type ZtsClient,
+  type ZtsTransport,
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
 import { IdentityError } from '@ecs-identity/core';
@@ -44,6 +47,8 @@ beforeAll(async () => {
   const taskRole = aws.addRole({ name: 'sports.api-service', path: '/ecs/', trust: ['*'] });
   aws.addRole({ name: 'sports.api', path: '/ecs/', trust: [taskRole.arn] });
   aws.addRole({ name: 'weather.api', trust: [taskRole.arn] });
+  // siad's omit_domain: an IAM role named after the service alone (and no sports.web role at all)
+  aws.addRole({ name: 'web', path: '/ecs/', trust: [taskRole.arn] });
   agent = await startEcsAgent({
     region: 'us-west-2',
     taskRoleArn: taskRole.arn,
@@ -57,7 +62,7 @@ beforeAll(async () => {
       {
         name: 'sports',
         awsAccount: '123456789012',
-        services: ['api'],
+        services: ['api', 'web'],
         roles: { readers: ['sports.api'] },
         instanceDeleters: ['sports.api'],
       },
@@ -192,6 +197,109 @@ describe('identity against the testkit ZTS', () => {
     await p.close();
     const del = zts.requests().find((r) => r.method === 'DELETE');
     expect(del?.status).toBe(204);
+  });
+});
+
+/** A ZTS client whose transport notes every JSON body it sends (what went over the wire to the fake ZTS). */
+function recordingClient(): {
+  client: ZtsClient;
+  bodies: (InstanceRegisterInformation | InstanceRefreshInformation)[];
+} {
+  const bodies: (InstanceRegisterInformation | InstanceRefreshInformation)[] = [];
+  const recording: ZtsTransport = (tls) => {
+    const http = transport(tls);
+    return {
+      request: (req) => {
+        if (typeof req.body === 'string' && req.url.includes('/instance')) bodies.push(JSON.parse(req.body));
+        return http.request(req);
+      },
+    };
+  };
+  return { client: createZtsClient({ url: zts.baseUrl, transport: recording }), bodies };
+}
+
+describe("siad's naming against the testkit ZTS", () => {
+  it('a SPIFFE namespace: register and refresh send it, and the ZTS (which checks the URI against it) accepts both', async () => {
+    const { client: spied, bodies } = recordingClient();
+    const p = identity({
+      zts: spied,
+      spiffe: { trustDomain: 'athenz.io', namespace: 'prod' },
+      sink: siadFileSink({ root: join(root, 'namespace') }),
+    });
+    const first = await p.get();
+    expect(first.spiffeId).toBe('spiffe://athenz.io/ns/prod/sa/sports.api');
+    const second = await p.get({ forceRefresh: true });
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(bodies.map((b) => b.namespace)).toEqual(['prod', 'prod']);
+    expect(
+      instancePosts()
+        .slice(-2)
+        .map((r) => r.status),
+    ).toEqual([201, 200]);
+    // the trust-domain form without a namespace means `default`, which is sent too (as siad does)
+    const { client: spied2, bodies: bodies2 } = recordingClient();
+    const q = identity({
+      zts: spied2,
+      spiffe: { trustDomain: 'athenz.io' },
+      sink: siadFileSink({ root: join(root, 'namespace-default') }),
+    });
+    expect((await q.get()).spiffeId).toBe('spiffe://athenz.io/ns/default/sa/sports.api');
+    expect(bodies2[0]?.namespace).toBe('default');
+    // the basic form names no namespace: none is sent
+    const { client: spied3, bodies: bodies3 } = recordingClient();
+    await identity({ zts: spied3, sink: siadFileSink({ root: join(root, 'namespace-none') }) }).get();
+    expect(bodies3[0] && 'namespace' in bodies3[0]).toBe(false);
+  });
+
+  it('rolePath /ecs (siad role_path, here from ATHENZ_SIA_ROLE_PATH) assumes role/ecs/sports.api', async () => {
+    const p = identity({
+      domain: 'sports',
+      service: 'api',
+      env: { ...agent.env, ATHENZ_SIA_ROLE_PATH: '/ecs' },
+      sink: siadFileSink({ root: join(root, 'role-path') }),
+    });
+    const id = await p.get();
+    expect(id.service).toBe('api');
+    const assume = aws.requests.filter((r) => r.action === 'AssumeRole').at(-1);
+    expect(assume?.status).toBe(200);
+    expect(aws.requests.filter((r) => r.action === 'GetCallerIdentity').at(-1)?.callerArn).toMatch(
+      /:assumed-role\/sports\.api\/sports\.api$/,
+    );
+  });
+
+  it('omitDomain: assumes the role <service>, attests role and session <service>; ZTS accepts register and refresh', async () => {
+    const p = identity({
+      domain: 'sports',
+      service: 'web',
+      rolePath: 'ecs',
+      env: { ...agent.env, ATHENZ_SIA_OMIT_DOMAIN: 'true' },
+      sink: siadFileSink({ root: join(root, 'omit-domain') }),
+    });
+    const first = await p.get();
+    expect(describeCertificate(first.certificatePem).commonNames).toEqual(['sports.web']);
+    const second = await p.get({ forceRefresh: true });
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(
+      instancePosts()
+        .slice(-2)
+        .map((r) => r.status),
+    ).toEqual([201, 200]);
+    // ZTS's GetCallerIdentity saw the role `web`, session `web`
+    const checks = aws.requests.filter((r) => r.action === 'GetCallerIdentity').slice(-2);
+    expect(checks.map((r) => r.callerArn)).toEqual([
+      'arn:aws:sts::123456789012:assumed-role/web/web',
+      'arn:aws:sts::123456789012:assumed-role/web/web',
+    ]);
+  });
+
+  it('a dotted service never reaches ZTS: INVALID_NAME before any request', async () => {
+    const before = zts.requests().length;
+    const e = await identity({ domain: 'sports', service: 'api.v1', sink: siadFileSink({ root: join(root, 'dot') }) })
+      .get()
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'INVALID_NAME')).toBe(true);
+    expect((e as Error).message).toMatch(/service "api\.v1"/);
+    expect(zts.requests()).toHaveLength(before);
   });
 });
 
