@@ -210,7 +210,7 @@ function recordingClient(): {
     const http = transport(tls);
     return {
       request: (req) => {
-        if (typeof req.body === 'string' && req.url.includes('/instance')) bodies.push(JSON.parse(req.body));
+        if (typeof req.body === 'string' && String(req.url).includes('/instance')) bodies.push(JSON.parse(req.body));
         return http.request(req);
       },
     };
