@@ -322,8 +322,28 @@ describe('role certificates and access tokens against the testkit ZTS', () => {
     const notMember = roleCertificateProvider({ zts: client, identity: id, roles: ['weather:role.admins'] });
     open.push(notMember);
     const e = await notMember.get().catch((err: unknown) => err);
-    expect(IdentityError.is(e)).toBe(true);
+    expect(IdentityError.is(e, 'ZTS_NOT_ROLE_MEMBER')).toBe(true);
     expect((e as IdentityError).status).toBe(403);
+    expect((e as IdentityError).retryable).toBe(false);
+    expect((e as Error).message).toContain('is not included in the requested role(s) in domain weather');
+  });
+
+  it('an access token for roles we are not in: ZTS_NOT_ROLE_MEMBER; a delete we may not make: ZTS_NOT_AUTHORIZED', async () => {
+    const id = identity({ sink: siadFileSink({ root: join(root, 'not-member') }) });
+    const tokens = accessTokenProvider({ zts: client, identity: id, scope: 'weather:role.admins' });
+    open.push(tokens);
+    const e = await tokens.get().catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ZTS_NOT_ROLE_MEMBER')).toBe(true);
+    expect((e as Error).message).toContain('postaccesstokenrequest: principal sports.api is not included');
+    const current = await id.get();
+    const denied = await client
+      .deleteInstance(
+        { provider: 'athenz.aws-ecs.us-west-2', domain: 'weather', service: 'api', instanceId: agent.taskId },
+        { keyPem: current.privateKeyPem, certPem: current.certificatePem },
+      )
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(denied, 'ZTS_NOT_AUTHORIZED')).toBe(true);
+    expect((denied as IdentityError).status).toBe(403);
   });
 
   it('access tokens verify against the JWKS, are bound to the cert, and are replaced when the cert rotates', async () => {
