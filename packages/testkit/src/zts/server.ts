@@ -148,7 +148,7 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     providers,
     domains,
     emailSuffixes: opts.emailSuffixes ?? dnsSuffixes,
-    partition: opts.partition ?? 'aws',
+    partitions: [opts.partition ?? 'aws'].flat(),
     callerIdentity: opts.callerIdentity ?? (opts.aws ? stsCallerIdentity(opts.aws.url, opts.aws.region) : undefined),
     ca,
     signer,
