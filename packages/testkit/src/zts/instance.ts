@@ -244,6 +244,7 @@ export async function register(ctx: ZtsContext, body: unknown): Promise<ZtsReply
   );
   checkOrgUnit(ctx, csr, provider);
   const cert = await issueServiceCert(ctx, csr, expiryMinutes(ctx, info.expiryTime));
+  // ZTSImpl.insertX509CertRecord
   ctx.records.insert({
     provider,
     instanceId,
@@ -287,7 +288,11 @@ export interface InstancePath {
   instanceId: string;
 }
 
-/** Validates `{provider}/{domain}/{service}/{instanceId}` (ServiceName, DomainName, SimpleName, PathElement). @internal */
+/**
+ * Validates `{provider}/{domain}/{service}/{instanceId}` (ServiceName, DomainName, SimpleName, PathElement), as
+ * `ZTSImpl.validate(..., TYPE_SERVICE_NAME / TYPE_DOMAIN_NAME / TYPE_SIMPLE_NAME / TYPE_PATH_ELEMENT)` does.
+ * @internal
+ */
 export function instancePath(segments: string[]): InstancePath {
   const [provider = '', domain = '', service = '', instanceId = ''] = segments;
   if (!isDomainName(provider)) throw invalidType('ServiceName', 'pattern mismatch: provider');
@@ -309,7 +314,7 @@ export async function refresh(
   body: unknown,
   client: ClientIdentity | undefined,
 ): Promise<ZtsReply> {
-  // the real server authenticates (mTLS) before the handler runs
+  // the real server authenticates (mTLS, CertificateAuthority) before the handler runs
   if (!client) throw new ZtsError(401, 'Invalid credentials');
   const info = validateStruct('InstanceRefreshInformation', body, {}, []);
   const { provider, domain, service, instanceId } = path;
@@ -321,6 +326,7 @@ export async function refresh(
   const ssh = str(info, 'ssh') || undefined;
   const sshRequest = info.sshCertRequest ?? undefined;
   if (!csrPem && !ssh && sshRequest === undefined) throw badRequest('no csr provided');
+  // ZTSImpl.postInstanceRefreshInformation: the client certificate is the service's own
   const principalName = `${domain}.${service}`;
   if (principalName !== client.principal) {
     throw badRequest(`Principal mismatch: ${principalName} vs. ${client.principal}`);
@@ -361,6 +367,7 @@ export async function refresh(
     str(info, 'hostname'),
   );
   checkOrgUnit(ctx, parsed, provider);
+  // ZTSImpl.getValidatedX509CertRecord: the record, then the serial (current / previous, else revoke)
   const record = ctx.records.get(provider, instanceId, principalName);
   if (!record) throw forbidden('Unable to find certificate record');
   if (ctx.records.present(record, client.certificate.serialNumber) === 'revoked') {
@@ -374,7 +381,9 @@ export async function refresh(
 /** `DELETE /instance/{provider}/{domain}/{service}/{instanceId}` (`ZTSImpl.deleteInstanceIdentity`): the provider itself or an authorised principal. @internal */
 export function deleteInstance(ctx: ZtsContext, path: InstancePath, client: ClientIdentity | undefined): ZtsReply {
   if (!client) throw new ZtsError(401, 'Invalid credentials');
+  // ZTSImpl.validatePrincipalNotRoleIdentity
   if (client.principal.includes(':role.')) throw forbidden('Role Identity not authorized for request');
+  // the provider itself, or authorizer.access("delete", "<domain>:instance.<id>")
   const d = ctx.domains.get(path.domain);
   const allowed = client.principal === path.provider || (d?.instanceDeleters.includes(client.principal) ?? false);
   if (!allowed) throw forbidden('principal not authorized to delete the requested instance record');

@@ -133,7 +133,7 @@ export async function accessToken(
   return { status: 200, body };
 }
 
-/** `GET /oauth2/keys[?rfc=true]`. @internal */
+/** `GET /oauth2/keys[?rfc=true]` (`ZTSImpl.getJWKList`). @internal */
 export function keys(ctx: ZtsContext, rfc: boolean): ZtsReply {
   return { status: 200, body: jwks(ctx.signer, rfc) };
 }
