@@ -30,7 +30,12 @@ export interface AttestationOptions {
   stsEndpoint?: StsEndpoint;
   /** Source credentials (the task role): a provider (fresh credentials are asked for each time) or a value. */
   credentials: CredentialProvider<AwsCredentials> | AwsCredentials;
-  /** Default `<domain>.<service>`; at most 64 characters of `[\w+=,.@-]`. */
+  /**
+   * siad's `omit_domain`: the attestation's `role` is `<service>` (the IAM role assumed is then named `<service>`, see
+   * {@link resolveService}); `commonName` stays `<domain>.<service>`. Default false.
+   */
+  omitDomain?: boolean;
+  /** Default: the attestation role, `<domain>.<service>` (`<service>` with `omitDomain`); at most 64 characters of `[\w+=,.@-]`. */
   sessionName?: string;
   /** Lifetime of the assumed-role credentials. Default 900 (the STS minimum: they are used once, right away). */
   durationSeconds?: number;
@@ -61,9 +66,12 @@ export function buildAttestationData(input: {
   domain: string;
   service: string;
   taskId: string;
+  /** `role` is `<service>` instead of `<domain>.<service>` (siad's `omit_domain`). */
+  omitDomain?: boolean;
   credentials: Pick<AwsCredentials, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
 }): string {
-  const principal = `${validateDomain(input.domain)}.${validateService(input.service)}`;
+  const service = validateService(input.service);
+  const principal = `${validateDomain(input.domain)}.${service}`;
   const c = input.credentials;
   if (!c?.accessKeyId || !c.secretAccessKey || !c.sessionToken) {
     throw new IdentityError(
@@ -72,7 +80,9 @@ export function buildAttestationData(input: {
     );
   }
   const data: AttestationData = {
-    role: principal,
+    // ZTS (InstanceAWSProvider.confirmInstance) accepts <domain>.<service> or <service> here, and checks the attested
+    // credentials' ARN against assumed-role/<role>/.
+    role: input.omitDomain ? service : principal,
     commonName: principal,
     access: c.accessKeyId,
     secret: c.secretAccessKey,
@@ -248,7 +258,9 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
     if (closed) throw new IdentityError('INVALID_ARGUMENT', 'the STS attestor is closed');
     const domain = validateDomain(request.domain);
     const service = validateService(request.service);
-    const sessionName = validateSessionName(request.sessionName ?? `${domain}.${service}`);
+    const sessionName = validateSessionName(
+      request.sessionName ?? (request.omitDomain ? service : `${domain}.${service}`),
+    );
     const role = parseRoleArn(request.roleArn);
     if (role.kind !== 'role') {
       throw new IdentityError('INVALID_ARGUMENT', 'roleArn must be an IAM role ARN (…:role/…)');
@@ -289,6 +301,7 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
       domain,
       service,
       taskId: request.taskId,
+      ...(request.omitDomain ? { omitDomain: true } : {}),
       credentials: {
         accessKeyId: assumed.AccessKeyId,
         secretAccessKey: assumed.SecretAccessKey,

@@ -117,6 +117,7 @@ describe('buildServiceCsr', () => {
       [{ instanceId: 'a/b' }, 'INVALID_NAME', /instanceId/],
       [{ domain: 'sports..prod' }, 'INVALID_NAME', /domain/],
       [{ service: '-api' }, 'INVALID_NAME', /service/],
+      [{ service: 'api.v1' }, 'INVALID_NAME', /service "api\.v1" .*SimpleName/],
       [{ provider: 'athenz aws' }, 'INVALID_NAME', /provider/],
       [{ dnsSuffixes: [] }, 'INVALID_ARGUMENT', /dnsSuffixes/],
       [{ dnsSuffixes: ['.aws.athenz.cloud'] }, 'INVALID_NAME', /dnsSuffixes\[0\]/],
@@ -135,7 +136,7 @@ describe('buildServiceCsr', () => {
     const label = fc.stringMatching(/^[a-z0-9_][a-z0-9_-]{0,8}$/);
     const compound = fc.array(label, { minLength: 1, maxLength: 3 }).map((p) => p.join('.'));
     await fc.assert(
-      fc.asyncProperty(compound, compound, fc.stringMatching(/^[a-zA-Z0-9._~=+@$,:-]{1,20}$/), async (d, s, id) => {
+      fc.asyncProperty(compound, label, fc.stringMatching(/^[a-zA-Z0-9._~=+@$,:-]{1,20}$/), async (d, s, id) => {
         const n = describeCsr(
           (await buildServiceCsr(service({ keys: ec, domain: d, service: s, instanceId: id }))).pem,
         );

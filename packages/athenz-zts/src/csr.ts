@@ -23,6 +23,7 @@ import {
   validateProvider,
   validateRole,
   validateService,
+  validateSimpleName,
 } from './names.js';
 import { describeCsr } from './x509-info.js';
 
@@ -38,7 +39,10 @@ export interface CsrSubject {
 export interface SpiffeOptions {
   /** With a trust domain the form is `spiffe://<td>/ns/<namespace>/sa/<domain>.<service>` (roles: `.../ns/<domain>/ra/<role>`); without it, `spiffe://<domain>/sa/<service>` (roles: `spiffe://<domain>/ra/<role>`). */
   trustDomain?: string;
-  /** Namespace for the trust-domain service form. Default `default`. */
+  /**
+   * Namespace for the trust-domain service form (a SimpleName: ZTS takes it as the request's `namespace` and checks the
+   * URI against it). Default `default`.
+   */
   namespace?: string;
 }
 
@@ -122,14 +126,25 @@ function spiffeSegment(value: string, field: string): string {
   return value.toLowerCase();
 }
 
+/**
+ * The namespace a service CSR's SPIFFE URI names: `spiffe.namespace` (default `default`) in the trust-domain form,
+ * undefined in the basic form or without a SPIFFE URI. Register and refresh send it as `namespace` (siad does), since
+ * ZTS checks the URI against the request's namespace (`X509ServiceCertRequest.validateSpiffeURI`, default `default`).
+ * @throws IdentityError `INVALID_NAME` when the namespace is not a SimpleName
+ * @public
+ */
+export function spiffeNamespace(spiffe: SpiffeOptions | false | undefined): string | undefined {
+  if (!spiffe || spiffe.trustDomain === undefined) return undefined;
+  return validateSimpleName(spiffe.namespace ?? 'default', 'spiffe.namespace');
+}
+
 /** `spiffe://<domain>/sa/<service>` or, with a trust domain, `spiffe://<td>/ns/<ns>/sa/<domain>.<service>`. @public */
 export function serviceSpiffeUri(domain: string, service: string, spiffe: SpiffeOptions = {}): string {
   const d = validateDomain(domain);
   const s = validateService(service);
   if (spiffe.trustDomain === undefined) return `spiffe://${d}/sa/${s}`;
   const td = spiffeSegment(spiffe.trustDomain, 'spiffe.trustDomain');
-  const ns = spiffeSegment(spiffe.namespace ?? 'default', 'spiffe.namespace');
-  return `spiffe://${td}/ns/${ns}/sa/${d}.${s}`;
+  return `spiffe://${td}/ns/${spiffeNamespace(spiffe)}/sa/${d}.${s}`;
 }
 
 /** `spiffe://<roleDomain>/ra/<role>` or, with a trust domain, `spiffe://<td>/ns/<roleDomain>/ra/<role>`. @public */

@@ -38,14 +38,24 @@ describe('name patterns', () => {
       fc.property(compoundName, (name) => {
         expect(isCompoundName(name)).toBe(true);
         expect(validateDomain(name)).toBe(name.toLowerCase());
-        expect(validateService(name)).toBe(name.toLowerCase());
       }),
     );
     fc.assert(
       fc.property(simpleName, (name) => {
         expect(isSimpleName(name)).toBe(true);
+        expect(validateService(name)).toBe(name.toLowerCase());
       }),
     );
+  });
+
+  it('services are SimpleNames: a dotted service is refused with the field named, as ZTS refuses it', () => {
+    fc.assert(
+      fc.property(simpleName, simpleName, (a, b) => {
+        expect(code(() => validateService(`${a}.${b}`))).toBe('INVALID_NAME');
+      }),
+    );
+    expect(() => validateService('api.v1')).toThrow(/service "api\.v1" does not match the ZTS pattern SimpleName/);
+    expect(() => principalName('sports', 'api.v1')).toThrow(/service "api\.v1"/);
   });
 
   it('rejects names with a leading dash, empty labels or characters outside the pattern', () => {

@@ -16,7 +16,7 @@ export function isSimpleName(name: string): boolean {
   return SIMPLE_RE.test(name);
 }
 
-/** True when `name` matches the ZTS DomainName / ServiceName pattern (dot-separated SimpleNames). @public */
+/** True when `name` matches the ZTS DomainName / ServiceName pattern (dot-separated SimpleNames: a domain, a provider). @public */
 export function isCompoundName(name: string): boolean {
   return COMPOUND_RE.test(name);
 }
@@ -51,9 +51,21 @@ export function validateDomain(domain: unknown, field = 'domain'): string {
   return check(field, domain, isCompoundName, COMPOUND_PATTERN).toLowerCase();
 }
 
-/** Validates an Athenz service name and returns it lower-cased. @throws IdentityError `INVALID_NAME` @public */
+const SIMPLE_PATTERN = 'SimpleName [a-zA-Z0-9_][a-zA-Z0-9_-]*';
+
+/** Validates a SimpleName (a SPIFFE namespace, say) and returns it lower-cased. @throws IdentityError `INVALID_NAME` @internal */
+export function validateSimpleName(name: unknown, field: string): string {
+  return check(field, name, isSimpleName, SIMPLE_PATTERN).toLowerCase();
+}
+
+/**
+ * Validates an Athenz service name and returns it lower-cased. A service is a SimpleName (ZTS `Instance.rdli` and
+ * `ZTSImpl` validate it so on register and refresh): `api.v1` is refused here, as ZTS would refuse it with a 400.
+ * @throws IdentityError `INVALID_NAME`
+ * @public
+ */
 export function validateService(service: unknown, field = 'service'): string {
-  return check(field, service, isCompoundName, COMPOUND_PATTERN).toLowerCase();
+  return check(field, service, isSimpleName, `${SIMPLE_PATTERN} (a service name has no dots)`).toLowerCase();
 }
 
 /** Validates a provider service name (`<prefix>.<region>`) and returns it lower-cased. @public */

@@ -1,10 +1,11 @@
 /**
  * Which Athenz service a task is, and which IAM role it assumes for attestation, the way siad on Fargate decides:
- * explicit options, else `ATHENZ_SIA_IAM_ROLE_ARN`, else the task role named `<domain>.<service>-service`.
+ * explicit options, else `ATHENZ_SIA_IAM_ROLE_ARN`, else the task role named `<domain>.<service>-service`. siad's
+ * `role_path` and `omit_domain` settings shape the role that is assumed.
  * @packageDocumentation
  */
 import { IdentityError } from '@ecs-identity/core';
-import { formatRoleArn, parseRoleArn } from '@ecs-identity/ecs-metadata';
+import { formatRoleArn, parseRoleArn, type RoleArn } from '@ecs-identity/ecs-metadata';
 import { validateDomain, validateService } from './names.js';
 
 /** @public */
@@ -12,15 +13,28 @@ export interface ResolveServiceInput {
   /** Explicit Athenz domain (with `service`, wins over everything else). */
   domain?: string;
   service?: string;
-  /** `ATHENZ_SIA_IAM_ROLE_ARN`: `arn:<partition>:iam::<account>:role/[<path>/]<domain>.<service>`. */
+  /**
+   * `ATHENZ_SIA_IAM_ROLE_ARN`: `arn:<partition>:iam::<account>:role/[<path>/]<domain>.<service>`. It names the service
+   * (when `domain` / `service` are not given) and is the role assumed; with `omitDomain`, the role `<service>` beside
+   * it (same account and path) is assumed instead, as siad does.
+   */
   iamRoleArn?: string;
   /** The task role's ARN (from the container credentials): `role/[<path>/]<domain>.<service>-service`. */
   taskRoleArn?: string;
   /** Partition and account for the attestation role when only `domain` / `service` are given. */
   partition?: string;
   accountId?: string;
-  /** IAM path of the attestation role when only `domain` / `service` are given (`/` or `/a/b/`). Default `/`. */
+  /**
+   * IAM path of the attestation role (siad's `role_path`, `ATHENZ_SIA_ROLE_PATH`): `ecs`, `/ecs` and `/ecs/` all mean
+   * `/ecs/` (see {@link normalizeRolePath}). Default: `/` when the names come from the options, the task role's own
+   * path when they come from the task role; an `iamRoleArn` carries its own path, which this must then equal.
+   */
   rolePath?: string;
+  /**
+   * siad's `omit_domain` (`ATHENZ_SIA_OMIT_DOMAIN`): the IAM role is named `<service>`, not `<domain>.<service>`, and
+   * the attestation's `role` and the STS session name are `<service>` too. ZTS accepts either form. Default false.
+   */
+  omitDomain?: boolean;
 }
 
 /** @public */
@@ -30,11 +44,49 @@ export interface ResolvedService {
   service: string;
   /** Where the names came from. */
   source: 'options' | 'ATHENZ_SIA_IAM_ROLE_ARN' | 'task role';
-  /** The role the attestation assumes: `arn:<partition>:iam::<account>:role/[<path>/]<domain>.<service>`. */
+  /**
+   * The role the attestation assumes: `arn:<partition>:iam::<account>:role/[<path>/]<domain>.<service>`, or
+   * `.../<service>` with `omitDomain`.
+   */
   attestationRoleArn: string;
+  /**
+   * The attestation's `role` and the default STS session name: `<domain>.<service>`, or `<service>` with `omitDomain`.
+   * ZTS requires the attested credentials' ARN to start with `assumed-role/<attestationRole>/`.
+   */
+  attestationRole: string;
 }
 
 const SERVICE_SUFFIX = '-service';
+const MAX_PATH_LENGTH = 512;
+// IAM's path rule (a slash, then segments of printable ASCII other than the slash, each ending with a slash).
+const IAM_PATH = /^\/(?:[\x21-\x2e\x30-\x7e]+\/)*$/;
+
+/**
+ * Normalises siad's `role_path` the way siad reads it: `ecs`, `/ecs` and `/ecs/` all become `/ecs/`, `a/b` becomes
+ * `/a/b/`, and an empty value or `/` is the root `/`. What cannot be an IAM path (spaces, `//`, characters outside
+ * printable ASCII, more than 512 characters) is refused.
+ * @example
+ * ```ts
+ * normalizeRolePath('/ecs'); // '/ecs/'
+ * ```
+ * @throws IdentityError `INVALID_CONFIG`, naming `field`
+ * @public
+ */
+export function normalizeRolePath(path: string, field = 'rolePath'): string {
+  if (typeof path !== 'string') {
+    throw new IdentityError('INVALID_CONFIG', `${field} must be a string such as /ecs/ (an IAM path)`);
+  }
+  let p = path;
+  if (!p.startsWith('/')) p = `/${p}`;
+  if (!p.endsWith('/')) p = `${p}/`;
+  if (p.length > MAX_PATH_LENGTH || !IAM_PATH.test(p)) {
+    throw new IdentityError(
+      'INVALID_CONFIG',
+      `${field} ${JSON.stringify(path)} is not an IAM path: write it as ecs, /ecs or /ecs/ (segments of printable ASCII without spaces, separated by single slashes, at most ${MAX_PATH_LENGTH} characters)`,
+    );
+  }
+  return p;
+}
 
 function splitPrincipal(name: string, field: string): { domain: string; service: string } {
   const dot = name.lastIndexOf('.');
@@ -50,27 +102,78 @@ function splitPrincipal(name: string, field: string): { domain: string; service:
   };
 }
 
+function iamRole(arnText: string, field: string): RoleArn & { kind: 'role' } {
+  const arn = parseRoleArn(arnText);
+  if (arn.kind !== 'role') throw new IdentityError('INVALID_CONFIG', `${field} must be an IAM role ARN (…:role/…)`);
+  return arn as RoleArn & { kind: 'role' };
+}
+
+/**
+ * The role to assume given an `iamRoleArn`: the ARN itself when it is named after the attestation role; with
+ * `omitDomain`, an ARN named `<domain>.<service>` (siad's `ATHENZ_SIA_IAM_ROLE_ARN`) stands for the `<service>` role
+ * beside it.
+ */
+function fromIamRoleArn(
+  arn: RoleArn & { kind: 'role' },
+  names: { domain: string; service: string },
+  attestationRole: string,
+  rolePath: string | undefined,
+  field: string,
+): string {
+  const arnPath = arn.path ?? '/';
+  if (rolePath !== undefined && rolePath !== arnPath) {
+    throw new IdentityError(
+      'INVALID_CONFIG',
+      `the role path ${rolePath} and the path ${arnPath} of ${field} ${arn.arn} disagree: give one of them`,
+    );
+  }
+  const name = arn.roleName.toLowerCase();
+  if (name === attestationRole) return arn.arn;
+  if (attestationRole === names.service && name === `${names.domain}.${names.service}`) {
+    return formatRoleArn({
+      partition: arn.partition,
+      accountId: arn.accountId,
+      roleName: names.service,
+      path: arnPath,
+    });
+  }
+  throw new IdentityError(
+    'INVALID_CONFIG',
+    `${field} ${arn.arn} names the role ${arn.roleName}, but ZTS checks the attestation against the role ${attestationRole}: name the role ${attestationRole}${attestationRole === names.service ? '' : ' (or set omitDomain for a role named <service>)'}`,
+  );
+}
+
 /**
  * Resolves the Athenz domain and service and the attestation role.
  * @example
  * ```ts
  * resolveService({ taskRoleArn: 'arn:aws:iam::123456789012:role/sports.api-service' });
  * // { domain: 'sports', service: 'api', source: 'task role',
- * //   attestationRoleArn: 'arn:aws:iam::123456789012:role/sports.api' }
+ * //   attestationRoleArn: 'arn:aws:iam::123456789012:role/sports.api', attestationRole: 'sports.api' }
+ * resolveService({ domain: 'sports', service: 'api', accountId: '123456789012', partition: 'aws',
+ *   rolePath: 'ecs', omitDomain: true }).attestationRoleArn;
+ * // 'arn:aws:iam::123456789012:role/ecs/api'
  * ```
- * @throws IdentityError `INVALID_CONFIG` when nothing names the service, `INVALID_NAME` for bad names
+ * @throws IdentityError `INVALID_CONFIG` when nothing names the service or the role settings disagree,
+ *   `INVALID_NAME` for bad names
  * @public
  */
 export function resolveService(input: ResolveServiceInput): ResolvedService {
   if ((input.domain === undefined) !== (input.service === undefined)) {
     throw new IdentityError('INVALID_CONFIG', 'domain and service must be given together');
   }
+  const rolePath = input.rolePath === undefined ? undefined : normalizeRolePath(input.rolePath);
+  const omitDomain = input.omitDomain === true;
+  const roleFor = (names: { domain: string; service: string }) =>
+    omitDomain ? names.service : `${names.domain}.${names.service}`;
+
   if (input.domain !== undefined && input.service !== undefined) {
-    const domain = validateDomain(input.domain);
-    const service = validateService(input.service);
+    const names = { domain: validateDomain(input.domain), service: validateService(input.service) };
+    const attestationRole = roleFor(names);
     let attestationRoleArn: string;
     if (input.iamRoleArn !== undefined) {
-      attestationRoleArn = parseRoleArn(input.iamRoleArn).arn;
+      const arn = iamRole(input.iamRoleArn, 'iamRoleArn');
+      attestationRoleArn = fromIamRoleArn(arn, names, attestationRole, rolePath, 'iamRoleArn');
     } else {
       const from = input.taskRoleArn === undefined ? undefined : parseRoleArn(input.taskRoleArn);
       const partition = input.partition ?? from?.partition;
@@ -81,24 +184,19 @@ export function resolveService(input: ResolveServiceInput): ResolvedService {
           'the attestation role needs an AWS partition and account: pass accountId (or a task role ARN)',
         );
       }
-      attestationRoleArn = formatRoleArn({
-        partition,
-        accountId,
-        roleName: `${domain}.${service}`,
-        path: input.rolePath ?? '/',
-      });
+      attestationRoleArn = formatRoleArn({ partition, accountId, roleName: attestationRole, path: rolePath ?? '/' });
     }
-    return { domain, service, source: 'options', attestationRoleArn };
+    return { ...names, source: 'options', attestationRoleArn, attestationRole };
   }
   if (input.iamRoleArn !== undefined) {
-    const arn = parseRoleArn(input.iamRoleArn);
-    if (arn.kind !== 'role') {
-      throw new IdentityError('INVALID_CONFIG', 'ATHENZ_SIA_IAM_ROLE_ARN must be an IAM role ARN (…:role/…)');
-    }
+    const arn = iamRole(input.iamRoleArn, 'ATHENZ_SIA_IAM_ROLE_ARN');
+    const names = splitPrincipal(arn.roleName, 'ATHENZ_SIA_IAM_ROLE_ARN');
+    const attestationRole = roleFor(names);
     return {
-      ...splitPrincipal(arn.roleName, 'ATHENZ_SIA_IAM_ROLE_ARN'),
+      ...names,
       source: 'ATHENZ_SIA_IAM_ROLE_ARN',
-      attestationRoleArn: arn.arn,
+      attestationRoleArn: fromIamRoleArn(arn, names, attestationRole, rolePath, 'ATHENZ_SIA_IAM_ROLE_ARN'),
+      attestationRole,
     };
   }
   if (input.taskRoleArn !== undefined) {
@@ -109,17 +207,18 @@ export function resolveService(input: ResolveServiceInput): ResolvedService {
         `the task role ${arn.roleName} is not named <domain>.<service>${SERVICE_SUFFIX}: set domain and service, or ATHENZ_SIA_IAM_ROLE_ARN`,
       );
     }
-    const { domain, service } = splitPrincipal(arn.roleName.slice(0, -SERVICE_SUFFIX.length), 'task role');
+    const names = splitPrincipal(arn.roleName.slice(0, -SERVICE_SUFFIX.length), 'task role');
+    const attestationRole = roleFor(names);
     return {
-      domain,
-      service,
+      ...names,
       source: 'task role',
       attestationRoleArn: formatRoleArn({
         partition: arn.partition,
         accountId: arn.accountId,
-        roleName: arn.roleName.slice(0, -SERVICE_SUFFIX.length),
-        path: arn.path ?? '/',
+        roleName: attestationRole,
+        path: rolePath ?? arn.path ?? '/',
       }),
+      attestationRole,
     };
   }
   throw new IdentityError(

@@ -20,7 +20,16 @@ export function parseZtsErrorBody(text: string): { code?: number; message: strin
   return undefined;
 }
 
-/** The typed code for a ZTS status and message. @public */
+/**
+ * The typed code for a ZTS status and message. The 403s ZTS distinguishes (`ZTSImpl`) get their own codes:
+ * `Certificate revoked`, `Unable to find certificate record`, `unable to verify attestation data: ...`,
+ * `provider '...' not authorized to launch ...`, `<api>: principal <p> is not included in the requested role(s) in
+ * domain <d>` (or `in any role`: not a member, on rolecert and access tokens), and the principal refusals (`Role
+ * Identity not authorized for request`, `Principal: <p> not authorized for proxy ... request`, `Authorized Service
+ * Principals not allowed`, `Role based Principal does not include all roles`, `principal not authorized to delete the
+ * requested instance record`).
+ * @public
+ */
 export function ztsErrorCode(status: number, message: string): IdentityErrorCode {
   const m = message.toLowerCase();
   if (status === 429) return 'ZTS_RATE_LIMITED';
@@ -30,6 +39,10 @@ export function ztsErrorCode(status: number, message: string): IdentityErrorCode
     if (m.includes('unable to find certificate record')) return 'ZTS_NOT_FOUND';
     if (m.includes('attestation')) return 'ZTS_ATTESTATION_REJECTED';
     if (m.includes('not authorized to launch') || m.includes('provider')) return 'ZTS_PROVIDER_NOT_AUTHORIZED';
+    if (m.includes('is not included in')) return 'ZTS_NOT_ROLE_MEMBER';
+    if (m.includes('not authorized') || m.includes('not allowed') || m.includes('does not include all roles')) {
+      return 'ZTS_NOT_AUTHORIZED';
+    }
   }
   if (status === 400 && (m.includes('csr') || m.includes('certificate request'))) return 'ZTS_CSR_REJECTED';
   return 'ZTS_ERROR';

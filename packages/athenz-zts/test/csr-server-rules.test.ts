@@ -1,6 +1,12 @@
 // "The builders never produce a CSR the server would reject": whatever valid names they are given, the service and
 // role CSRs pass the testkit ZTS's CSR rules (the same functions its HTTPS handlers run).
-import { buildRoleCsr, buildServiceCsr, generateKeyPair } from '@ecs-identity/athenz-zts';
+import {
+  buildRoleCsr,
+  buildServiceCsr,
+  generateKeyPair,
+  type SpiffeOptions,
+  spiffeNamespace,
+} from '@ecs-identity/athenz-zts';
 import { validateRoleCsr, validateServiceCsr } from '@ecs-identity/testkit';
 import fc from 'fast-check';
 import { beforeAll, expect, it } from 'vitest';
@@ -11,21 +17,29 @@ beforeAll(async () => {
 });
 
 const label = fc.stringMatching(/^[a-z0-9_][a-z0-9_-]{0,10}$/);
+// domains and roles are dotted names; a service is a SimpleName
 const name = fc.array(label, { minLength: 1, maxLength: 3 }).map((p) => p.join('.'));
 const instanceId = fc.stringMatching(/^[a-zA-Z0-9][a-zA-Z0-9._~=+@$,:-]{0,35}$/);
 const suffix = fc.constantFrom('aws.athenz.cloud', 'us-west-2.aws.example.com', 'athenz.io');
 const PROVIDER = 'athenz.aws-ecs.us-west-2';
 
-it('service CSRs pass the server rules (basic and trust-domain SPIFFE, wildcard, several suffixes)', async () => {
+it('service CSRs pass the server rules (basic and trust-domain SPIFFE with the namespace sent, wildcard, several suffixes)', async () => {
   await fc.assert(
     fc.asyncProperty(
       name,
-      name,
+      label,
       instanceId,
       fc.uniqueArray(suffix, { minLength: 1, maxLength: 3 }),
       fc.boolean(),
       fc.constantFrom<'basic' | 'trust-domain' | 'none'>('basic', 'trust-domain', 'none'),
-      async (domain, service, id, dnsSuffixes, wildcard, spiffeForm) => {
+      fc.option(label, { nil: undefined }),
+      async (domain, service, id, dnsSuffixes, wildcard, spiffeForm, ns) => {
+        const spiffe: SpiffeOptions | false =
+          spiffeForm === 'none'
+            ? false
+            : spiffeForm === 'trust-domain'
+              ? { trustDomain: 'athenz.io', ...(ns === undefined ? {} : { namespace: ns }) }
+              : {};
         const { pem } = await buildServiceCsr({
           keys,
           domain,
@@ -34,13 +48,16 @@ it('service CSRs pass the server rules (basic and trust-domain SPIFFE, wildcard,
           instanceId: id,
           dnsSuffixes,
           wildcard,
-          spiffe: spiffeForm === 'none' ? false : spiffeForm === 'trust-domain' ? { trustDomain: 'athenz.io' } : {},
+          spiffe,
         });
+        // the namespace the identity provider sends with this CSR (register and refresh)
+        const namespace = spiffeNamespace(spiffe);
         const verdict = validateServiceCsr(pem, {
           domain,
           service,
           provider: PROVIDER,
           providerDnsSuffixes: dnsSuffixes,
+          ...(namespace === undefined ? {} : { namespace }),
         });
         expect(verdict).toMatchObject({ ok: true });
         if (verdict.ok) expect(verdict.value.instanceId).toBe(id);
@@ -50,6 +67,7 @@ it('service CSRs pass the server rules (basic and trust-domain SPIFFE, wildcard,
           service,
           provider: PROVIDER,
           providerDnsSuffixes: dnsSuffixes,
+          ...(namespace === undefined ? {} : { namespace }),
           refreshInstanceId: id,
           currentCertInstanceId: id,
         });
@@ -81,7 +99,7 @@ it('role CSRs pass the server rules for the principal that asks (with and withou
   await fc.assert(
     fc.asyncProperty(
       name,
-      name,
+      label,
       name,
       name,
       instanceId,

@@ -12,12 +12,15 @@ import {
   athenzIdentityProvider,
   createZtsClient,
   describeCertificate,
+  type InstanceRefreshInformation,
+  type InstanceRegisterInformation,
   type NodeZtsTransport,
   roleCertificateProvider,
   siadFileSink,
   siadPaths,
   verifyAccessToken,
   type ZtsClient,
+  type ZtsTransport,
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
 import { IdentityError } from '@ecs-identity/core';
@@ -44,6 +47,8 @@ beforeAll(async () => {
   const taskRole = aws.addRole({ name: 'sports.api-service', path: '/ecs/', trust: ['*'] });
   aws.addRole({ name: 'sports.api', path: '/ecs/', trust: [taskRole.arn] });
   aws.addRole({ name: 'weather.api', trust: [taskRole.arn] });
+  // siad's omit_domain: an IAM role named after the service alone (and no sports.web role at all)
+  aws.addRole({ name: 'web', path: '/ecs/', trust: [taskRole.arn] });
   agent = await startEcsAgent({
     region: 'us-west-2',
     taskRoleArn: taskRole.arn,
@@ -57,7 +62,7 @@ beforeAll(async () => {
       {
         name: 'sports',
         awsAccount: '123456789012',
-        services: ['api'],
+        services: ['api', 'web'],
         roles: { readers: ['sports.api'] },
         instanceDeleters: ['sports.api'],
       },
@@ -195,6 +200,109 @@ describe('identity against the testkit ZTS', () => {
   });
 });
 
+/** A ZTS client whose transport notes every JSON body it sends (what went over the wire to the fake ZTS). */
+function recordingClient(): {
+  client: ZtsClient;
+  bodies: (InstanceRegisterInformation | InstanceRefreshInformation)[];
+} {
+  const bodies: (InstanceRegisterInformation | InstanceRefreshInformation)[] = [];
+  const recording: ZtsTransport = (tls) => {
+    const http = transport(tls);
+    return {
+      request: (req) => {
+        if (typeof req.body === 'string' && String(req.url).includes('/instance')) bodies.push(JSON.parse(req.body));
+        return http.request(req);
+      },
+    };
+  };
+  return { client: createZtsClient({ url: zts.baseUrl, transport: recording }), bodies };
+}
+
+describe("siad's naming against the testkit ZTS", () => {
+  it('a SPIFFE namespace: register and refresh send it, and the ZTS (which checks the URI against it) accepts both', async () => {
+    const { client: spied, bodies } = recordingClient();
+    const p = identity({
+      zts: spied,
+      spiffe: { trustDomain: 'athenz.io', namespace: 'prod' },
+      sink: siadFileSink({ root: join(root, 'namespace') }),
+    });
+    const first = await p.get();
+    expect(first.spiffeId).toBe('spiffe://athenz.io/ns/prod/sa/sports.api');
+    const second = await p.get({ forceRefresh: true });
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(bodies.map((b) => b.namespace)).toEqual(['prod', 'prod']);
+    expect(
+      instancePosts()
+        .slice(-2)
+        .map((r) => r.status),
+    ).toEqual([201, 200]);
+    // the trust-domain form without a namespace means `default`, which is sent too (as siad does)
+    const { client: spied2, bodies: bodies2 } = recordingClient();
+    const q = identity({
+      zts: spied2,
+      spiffe: { trustDomain: 'athenz.io' },
+      sink: siadFileSink({ root: join(root, 'namespace-default') }),
+    });
+    expect((await q.get()).spiffeId).toBe('spiffe://athenz.io/ns/default/sa/sports.api');
+    expect(bodies2[0]?.namespace).toBe('default');
+    // the basic form names no namespace: none is sent
+    const { client: spied3, bodies: bodies3 } = recordingClient();
+    await identity({ zts: spied3, sink: siadFileSink({ root: join(root, 'namespace-none') }) }).get();
+    expect(bodies3[0] && 'namespace' in bodies3[0]).toBe(false);
+  });
+
+  it('rolePath /ecs (siad role_path, here from ATHENZ_SIA_ROLE_PATH) assumes role/ecs/sports.api', async () => {
+    const p = identity({
+      domain: 'sports',
+      service: 'api',
+      env: { ...agent.env, ATHENZ_SIA_ROLE_PATH: '/ecs' },
+      sink: siadFileSink({ root: join(root, 'role-path') }),
+    });
+    const id = await p.get();
+    expect(id.service).toBe('api');
+    const assume = aws.requests.filter((r) => r.action === 'AssumeRole').at(-1);
+    expect(assume?.status).toBe(200);
+    expect(aws.requests.filter((r) => r.action === 'GetCallerIdentity').at(-1)?.callerArn).toMatch(
+      /:assumed-role\/sports\.api\/sports\.api$/,
+    );
+  });
+
+  it('omitDomain: assumes the role <service>, attests role and session <service>; ZTS accepts register and refresh', async () => {
+    const p = identity({
+      domain: 'sports',
+      service: 'web',
+      rolePath: 'ecs',
+      env: { ...agent.env, ATHENZ_SIA_OMIT_DOMAIN: 'true' },
+      sink: siadFileSink({ root: join(root, 'omit-domain') }),
+    });
+    const first = await p.get();
+    expect(describeCertificate(first.certificatePem).commonNames).toEqual(['sports.web']);
+    const second = await p.get({ forceRefresh: true });
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(
+      instancePosts()
+        .slice(-2)
+        .map((r) => r.status),
+    ).toEqual([201, 200]);
+    // ZTS's GetCallerIdentity saw the role `web`, session `web`
+    const checks = aws.requests.filter((r) => r.action === 'GetCallerIdentity').slice(-2);
+    expect(checks.map((r) => r.callerArn)).toEqual([
+      'arn:aws:sts::123456789012:assumed-role/web/web',
+      'arn:aws:sts::123456789012:assumed-role/web/web',
+    ]);
+  });
+
+  it('a dotted service never reaches ZTS: INVALID_NAME before any request', async () => {
+    const before = zts.requests().length;
+    const e = await identity({ domain: 'sports', service: 'api.v1', sink: siadFileSink({ root: join(root, 'dot') }) })
+      .get()
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'INVALID_NAME')).toBe(true);
+    expect((e as Error).message).toMatch(/service "api\.v1"/);
+    expect(zts.requests()).toHaveLength(before);
+  });
+});
+
 describe('role certificates and access tokens against the testkit ZTS', () => {
   it('issues role certs for member roles, chained to the ZTS CA; refuses a role we are not in', async () => {
     const id = identity({ sink: siadFileSink({ root: join(root, 'roles') }) });
@@ -214,8 +322,28 @@ describe('role certificates and access tokens against the testkit ZTS', () => {
     const notMember = roleCertificateProvider({ zts: client, identity: id, roles: ['weather:role.admins'] });
     open.push(notMember);
     const e = await notMember.get().catch((err: unknown) => err);
-    expect(IdentityError.is(e)).toBe(true);
+    expect(IdentityError.is(e, 'ZTS_NOT_ROLE_MEMBER')).toBe(true);
     expect((e as IdentityError).status).toBe(403);
+    expect((e as IdentityError).retryable).toBe(false);
+    expect((e as Error).message).toContain('is not included in the requested role(s) in domain weather');
+  });
+
+  it('an access token for roles we are not in: ZTS_NOT_ROLE_MEMBER; a delete we may not make: ZTS_NOT_AUTHORIZED', async () => {
+    const id = identity({ sink: siadFileSink({ root: join(root, 'not-member') }) });
+    const tokens = accessTokenProvider({ zts: client, identity: id, scope: 'weather:role.admins' });
+    open.push(tokens);
+    const e = await tokens.get().catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ZTS_NOT_ROLE_MEMBER')).toBe(true);
+    expect((e as Error).message).toContain('postaccesstokenrequest: principal sports.api is not included');
+    const current = await id.get();
+    const denied = await client
+      .deleteInstance(
+        { provider: 'athenz.aws-ecs.us-west-2', domain: 'weather', service: 'api', instanceId: agent.taskId },
+        { keyPem: current.privateKeyPem, certPem: current.certificatePem },
+      )
+      .catch((err: unknown) => err);
+    expect(IdentityError.is(denied, 'ZTS_NOT_AUTHORIZED')).toBe(true);
+    expect((denied as IdentityError).status).toBe(403);
   });
 
   it('access tokens verify against the JWKS, are bound to the cert, and are replaced when the cert rotates', async () => {

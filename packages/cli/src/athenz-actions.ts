@@ -75,6 +75,7 @@ function identityOptions(
     wildcard: values['sandns-wildcard'] === true,
     ...(cnames.length > 0 ? { extraDnsNames: cnames } : {}),
     ...(setup.spiffe ? { spiffe: setup.spiffe } : {}),
+    ...setup.naming,
     ...(expiry > 0 ? { expiryMinutes: expiry } : {}),
     stsEndpoint: stsEndpointOf(values, setup.task.partition),
     sink,

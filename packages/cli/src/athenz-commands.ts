@@ -12,8 +12,9 @@ export const athenzPostCommand: Command = {
   name: 'post',
   summary: 'register the task with ZTS and write a new key and service certificate (siad -cmd post)',
   description: `Registers this task as an instance of <domain>.<service> with ZTS (POST /instance): reads the task
-metadata, assumes the <domain>.<service> IAM role with the task role for attestation, generates an RSA 2048 key and
-a CSR, and writes the key (0400), certificate (0444) and CA chain in siad's layout:
+metadata, assumes the <domain>.<service> IAM role (-role-path, -omit-domain) with the task role for attestation,
+generates a key (RSA 2048; ECDSA P-256 with -key-type ec) and a CSR, and writes the key (0400), certificate (0444)
+and CA chain in siad's layout:
   <keydir>/<domain>.<service>.key.pem, <certdir>/<domain>.<service>.cert.pem, <certdir>/ca.cert.pem
 The service comes from -domain/-service, else ATHENZ_SIA_IAM_ROLE_ARN, else the task role <domain>.<service>-service.
 On stdout: one JSON line with the principal, serial, SPIFFE id, expiry and file paths.`,

@@ -42,6 +42,18 @@ export const ATHENZ_COMMON_FLAGS: FlagSpecs = {
     help: 'role to assume for attestation, arn:aws:iam::<account>:role/<domain>.<service>',
     env: ['ATHENZ_SIA_IAM_ROLE_ARN'],
   },
+  'role-path': {
+    type: 'string',
+    placeholder: 'PATH',
+    help: "IAM path of the attestation role (siad's role_path): ecs, /ecs and /ecs/ all mean /ecs/",
+    env: ['ATHENZ_SIA_ROLE_PATH'],
+  },
+  'omit-domain': {
+    type: 'bool',
+    help: "the attestation role is named <service>, not <domain>.<service> (siad's omit_domain)",
+    env: ['ATHENZ_SIA_OMIT_DOMAIN'],
+    default: false,
+  },
   regionalsts: {
     type: 'bool',
     help: "use the task region's STS endpoint instead of the global one for attestation",
@@ -84,6 +96,13 @@ export const ATHENZ_COMMON_FLAGS: FlagSpecs = {
 
 /** Flags of the commands that obtain a service certificate (post, rotate, run). @internal */
 export const ATHENZ_IDENTITY_FLAGS: FlagSpecs = {
+  'key-type': {
+    type: 'string',
+    placeholder: 'TYPE',
+    help: 'type of new keys: rsa (RSA 2048, what siad makes) or ec (ECDSA P-256)',
+    env: ['ECS_IDENTITY_KEY_TYPE'],
+    default: 'rsa',
+  },
   expirytime: {
     type: 'int',
     placeholder: 'MINUTES',

@@ -4,10 +4,13 @@
  * @packageDocumentation
  */
 import {
+  type AthenzIdentityOptions,
   buildX509Identity,
   createZtsClient,
   importPrivateKeyPem,
+  type KeyType,
   type NodeZtsTransport,
+  normalizeRolePath,
   providerName,
   type ResolvedService,
   resolveService,
@@ -39,7 +42,21 @@ export interface AthenzSetup {
   paths: ReturnType<typeof siadPaths>;
   caBundlePem?: string;
   spiffe?: SpiffeOptions;
+  /** The identity provider options siad's naming flags set: `omitDomain`, and `keyType` for post, rotate and run. */
+  naming: Pick<AthenzIdentityOptions, 'omitDomain' | 'keyType'>;
   close(): Promise<void>;
+}
+
+const KEY_TYPES: readonly KeyType[] = ['rsa', 'ec'];
+
+/** `-key-type`: `rsa` or `ec` (absent on the commands that make no key). @internal */
+export function keyTypeOf(values: CommandContext['values']): KeyType | undefined {
+  const v = values['key-type'];
+  if (v === undefined) return undefined;
+  if (!KEY_TYPES.includes(v as KeyType)) {
+    throw new UsageError(`-key-type ${JSON.stringify(v)} is not one of ${KEY_TYPES.join(', ')}`);
+  }
+  return v as KeyType;
 }
 
 function opt(values: CommandContext['values'], name: string): string | undefined {
@@ -73,6 +90,23 @@ export function stsEndpointOf(values: CommandContext['values'], partition: strin
   return opt(values, 'sts-endpoint') ?? (values.regionalsts === true || partition !== 'aws' ? 'regional' : 'global');
 }
 
+/**
+ * `-role-path` / `ATHENZ_SIA_ROLE_PATH`, normalised as siad does (`ecs`, `/ecs`, `/ecs/` → `/ecs/`); what cannot be
+ * an IAM path is a usage error naming where it came from, before any network call.
+ * @internal
+ */
+export function rolePathOf(ctx: Pick<CommandContext, 'values' | 'sources'>): string | undefined {
+  const value = opt(ctx.values, 'role-path');
+  if (value === undefined) return undefined;
+  const source = ctx.sources['role-path'];
+  const where = source?.startsWith('env:') ? `environment variable ${source.slice(4)}` : '-role-path';
+  try {
+    return normalizeRolePath(value, where);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Reads the task, resolves the service and builds the ZTS client. Call `close()` when done. @internal */
 export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
   const { values, io, logger } = ctx;
@@ -80,6 +114,9 @@ export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
   if ((opt(values, 'domain') === undefined) !== (opt(values, 'service') === undefined)) {
     throw new UsageError('-domain and -service go together');
   }
+  const keyType = keyTypeOf(values);
+  const omitDomain = values['omit-domain'] === true;
+  const rolePath = rolePathOf(ctx);
   const caFile = opt(values, 'ztscacert');
   const caBundlePem = caFile ? await readTextFile(caFile, 'ZTS CA file (-ztscacert)') : undefined;
   const agentUrl = values['ecs-agent-url'] as string;
@@ -102,6 +139,8 @@ export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
       ...(service === undefined ? {} : { service }),
       ...(iamRoleArn === undefined ? {} : { iamRoleArn }),
       ...(taskRoleArn === undefined ? {} : { taskRoleArn }),
+      ...(rolePath === undefined ? {} : { rolePath }),
+      ...(omitDomain ? { omitDomain } : {}),
       partition: task.partition,
       accountId: task.accountId,
     });
@@ -127,6 +166,7 @@ export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
       paths: siadPaths(resolved.domain, resolved.service, sinkOptions),
       ...(caBundlePem ? { caBundlePem } : {}),
       ...(trustDomain ? { spiffe: { trustDomain } } : {}),
+      naming: { omitDomain, ...(keyType ? { keyType } : {}) },
       async close() {
         transport.close();
         await credentials.close();

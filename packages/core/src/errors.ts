@@ -51,6 +51,8 @@ export type IdentityErrorCode =
   | 'ZTS_PROVIDER_NOT_AUTHORIZED'
   | 'ZTS_REVOKED'
   | 'ZTS_NOT_FOUND'
+  | 'ZTS_NOT_ROLE_MEMBER' // 403: the principal is not a member of the requested role(s) (rolecert, access token)
+  | 'ZTS_NOT_AUTHORIZED' // 403: the principal may not make this request (a role identity, a proxy request, a delete)
   | 'ZTS_RATE_LIMITED'
   | 'ZTS_ERROR'
   | 'TOKEN_VERIFICATION_FAILED';

@@ -27,6 +27,11 @@ const callerIdentity: CallerIdentityFn = async (c) => {
     return `arn:aws:sts::${ACCOUNT}:assumed-role/sports.api/sports.api`;
   if (c.accessKeyId === 'ASIABACKEND') return `arn:aws:sts::${ACCOUNT}:assumed-role/sports.backend/sports.backend`;
   if (c.accessKeyId === 'ASIAOTHERACCT') return 'arn:aws:sts::999999999999:assumed-role/sports.api/sports.api';
+  // siad's omit_domain: the IAM role is named after the service alone
+  if (c.accessKeyId === 'ASIAOMIT') return `arn:aws:sts::${ACCOUNT}:assumed-role/api/api`;
+  // the same role in the other partitions
+  if (c.accessKeyId === 'ASIACHINA') return `arn:aws-cn:sts::${ACCOUNT}:assumed-role/sports.api/sports.api`;
+  if (c.accessKeyId === 'ASIAGOV') return `arn:aws-us-gov:sts::${ACCOUNT}:assumed-role/sports.api/sports.api`;
   throw new Error('InvalidClientTokenId');
 };
 
@@ -51,7 +56,8 @@ beforeAll(async () => {
   [key, otherKey] = await Promise.all([newKey(), newKey()]);
   zts = await startZts({
     callerIdentity,
-    providers: [PROVIDER, 'other.provider'],
+    // PROVIDER may request hostnames under sports.athenz.cloud; other.provider has no allowed hostname suffix
+    providers: [{ name: PROVIDER, hostnameSuffixes: ['sports.athenz.cloud'] }, 'other.provider'],
     dnsSuffix: 'athenz.cloud',
     clock,
     domains: [
@@ -341,12 +347,33 @@ describe('register', () => {
     expect(outside.json.message).toBe(
       'CSR validation failed - Instance/Uri hostname mismatch: host1.example.com vs. host1.api.sports.athenz.cloud',
     );
+    // X509CertRequest.isHostnameAllowed: under the provider's allowed hostname suffixes only
     const notAllowed = await register(await makeCsr(key, serviceSpec()), { hostname: 'host1.example.com' });
     expect(notAllowed.json.message).toBe(
       'CSR validation failed - Unable to validate Instance hostname: host1.example.com',
     );
     const ok = await register(await makeCsr(key, withHost), { hostname: 'host1.api.sports.athenz.cloud' });
     expect(ok.status).toBe(201);
+    // ...and a provider with none configured may request no hostname at all
+    const webSpec = {
+      subject: 'CN=sports.web, OU=other.provider',
+      dns: ['web.sports.athenz.cloud'],
+      uris: [`athenz://instanceid/other.provider/${TASK}`, 'athenz://hostname/h1.web.sports.athenz.cloud'],
+    };
+    const noSuffixes = await register(await makeCsr(key, webSpec), {
+      provider: 'other.provider',
+      service: 'web',
+      hostname: 'h1.web.sports.athenz.cloud',
+    });
+    expect(noSuffixes.json).toEqual({
+      code: 400,
+      message: 'CSR validation failed - Unable to validate Instance hostname: h1.web.sports.athenz.cloud',
+    });
+    // the hostname is looked at only when the CSR has DNS names (X509CertRequest.validateDnsNames returns early)
+    const noDns = await register(await makeCsr(key, serviceSpec({ dns: [] })), { hostname: 'host1.example.com' });
+    expect(noDns.json.message).toBe(
+      'unable to verify attestation data: Unable to validate certificate request hostnames',
+    );
     // the provider also wants the service label in the requested hostname
     const unlabelled = await register(
       await makeCsr(
@@ -614,6 +641,19 @@ describe('role certificates, access tokens, JWKS and delete', () => {
     const res = await rolecert(await csr());
     expect(res.status).toBe(status);
     expect(res.json.message).toContain(message);
+  });
+
+  it('refuses a proxy role certificate request (no proxy user is authorised)', async () => {
+    const res = await call(`${zts.baseUrl}/rolecert`, 'POST', {
+      ca: zts.caPem,
+      cert,
+      key: key.pem,
+      json: { csr: await roleCsr('readers'), proxyForPrincipal: 'user.jane' },
+    });
+    expect(res.json).toEqual({
+      code: 403,
+      message: 'Principal: sports.api not authorized for proxy role certificate request',
+    });
   });
 
   it('refuses a role cert without a client certificate', async () => {
@@ -894,5 +934,165 @@ describe('lifecycle', () => {
     expect(ok.status).toBe(200);
     await other.close();
     await expect(call(`${other.baseUrl}/oauth2/keys`, 'GET', { ca: other.caPem })).rejects.toThrow();
+  });
+});
+
+describe('the Java rules, one test each (what the server mirrors is named in the source)', () => {
+  const namespaced = (ns: string, task = TASK) =>
+    serviceSpec(
+      { uris: [`spiffe://athenz.io/ns/${ns}/sa/sports.api`, `athenz://instanceid/${PROVIDER}/${task}`] },
+      task,
+    );
+
+  it('X509ServiceCertRequest.validateSpiffeURI: the URI namespace must be the request namespace (default `default`)', async () => {
+    const task = 'spiffe-ns';
+    const csr = await makeCsr(key, namespaced('prod', task));
+    const without = await register(csr);
+    expect(without.json).toEqual({
+      code: 400,
+      message: 'CSR validation failed - Unable to validate Service SPIFFE URI',
+    });
+    const other = await register(csr, { namespace: 'test' });
+    expect(other.json.message).toBe('CSR validation failed - Unable to validate Service SPIFFE URI');
+    const ok = await register(csr, { namespace: 'prod' });
+    expect(ok.status).toBe(201);
+    // refresh applies the same rule to its own `namespace`
+    const cert = ok.json.x509Certificate as string;
+    const noNs = await refreshWith(cert, key, csr, {}, refreshUrl(task));
+    expect(noNs.json).toEqual({ code: 400, message: 'CSR validation failed - Unable to validate Service SPIFFE URI' });
+    const refreshed = await refreshWith(cert, key, csr, { namespace: 'prod' }, refreshUrl(task));
+    expect(refreshed.status).toBe(200);
+    // `default` needs no namespace at all
+    expect((await register(await makeCsr(key, namespaced('default', 'spiffe-default')))).status).toBe(201);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a namespace that is not a SimpleName', { namespace: 'prod.eu' }, 'pattern mismatch: namespace'],
+    ['a hostname that is not a DomainName', { hostname: 'host 1' }, 'pattern mismatch: hostname'],
+    [
+      'a host CNAME that is not a DomainName',
+      { hostCnames: ['ok.athenz.cloud', 'bad name'] },
+      'pattern mismatch: hostCnames',
+    ],
+    ['a non-string cloud', { cloud: 42 }, 'bad type: cloud'],
+    ['an expiryTime that is not an Int32', { expiryTime: 1.5 }, 'bad type: expiryTime'],
+    ['an sshCertRequest that is not a struct', { sshCertRequest: 'x' }, 'bad type: sshCertRequest'],
+  ])('ZTSImpl.validate (RDL InstanceRegisterInformation): refuses %s', async (_n, over, message) => {
+    const res = await register(await makeCsr(key, serviceSpec()), over);
+    expect(res.json).toEqual({ code: 400, message: `Invalid InstanceRegisterInformation error: ${message}` });
+  });
+
+  it('ZTSImpl.validate (RDL InstanceRefreshInformation): the same types on refresh', async () => {
+    const cert = await registered();
+    const res = await refreshWith(cert, key, await makeCsr(key, serviceSpec()), { hostname: 'host 1' });
+    expect(res.json).toEqual({
+      code: 400,
+      message: 'Invalid InstanceRefreshInformation error: pattern mismatch: hostname',
+    });
+  });
+
+  it('X509CertRequest.validateInstanceCnames: CNAMEs need a hostname, then a hostname resolver (the fake has none)', async () => {
+    const csr = await makeCsr(key, serviceSpec());
+    const noHost = await register(csr, { hostCnames: ['cname.sports.athenz.cloud'] });
+    expect(noHost.json.message).toBe('CSR validation failed - Instance Host CNAME list provided without Hostname');
+    const noResolver = await register(
+      await makeCsr(
+        key,
+        serviceSpec({
+          uris: [`athenz://instanceid/${PROVIDER}/${TASK}`, 'athenz://hostname/h.api.sports.athenz.cloud'],
+        }),
+      ),
+      { hostname: 'h.api.sports.athenz.cloud', hostCnames: ['cname.sports.athenz.cloud'] },
+    );
+    expect(noResolver.json.message).toBe(
+      'CSR validation failed - Instance host name CNAME list provided without a valid hostname resolver',
+    );
+  });
+
+  it('ZTSImpl.postInstanceRefreshInformation: csr is optional; neither csr nor ssh is 400, ssh alone (no SSH signer) an identity without certificates', async () => {
+    const cert = await registered();
+    const none = await refreshWith(cert, key, '', { csr: undefined });
+    expect(none.json).toEqual({ code: 400, message: 'no csr provided' });
+    const empty = await refreshWith(cert, key, '', { csr: '', ssh: '' });
+    expect(empty.json).toEqual({ code: 400, message: 'no csr provided' });
+    const sshOnly = await refreshWith(cert, key, '', { csr: undefined, ssh: 'ssh-rsa AAAA host-csr' });
+    expect(sshOnly.status).toBe(200);
+    expect(sshOnly.json).toEqual({ provider: PROVIDER, name: 'sports.api', instanceId: TASK });
+  });
+
+  it('InstanceAWSProvider.confirmInstance: the attested role may be <service> (omit_domain) when the credentials are of that role', async () => {
+    const csr = await makeCsr(key, serviceSpec({}, 'omit-domain'));
+    const ok = await register(csr, { attestationData: attestation({ role: 'api', access: 'ASIAOMIT' }) });
+    expect(ok.status).toBe(201);
+    // the role claimed must be the one the credentials belong to (AWSStsCredentialsAttestationValidator)
+    const mismatch = await register(csr, { attestationData: attestation({ role: 'api' }) });
+    expect(mismatch.json).toEqual({
+      code: 403,
+      message: 'unable to verify attestation data: Unable to verify instance identity credentials',
+    });
+    const otherService = await register(csr, { attestationData: attestation({ role: 'backend', access: 'ASIAOMIT' }) });
+    expect(otherService.json.message).toBe(
+      'unable to verify attestation data: Service name mismatch: backend vs. sports.api',
+    );
+  });
+
+  it('AWSStsCredentialsAttestationValidator: only arn:aws:sts:: by default; `partition` widens it', async () => {
+    const csr = await makeCsr(key, serviceSpec({}, 'partition-task'));
+    for (const access of ['ASIACHINA', 'ASIAGOV']) {
+      const res = await register(csr, { attestationData: attestation({ access }) });
+      expect(res.json).toEqual({
+        code: 403,
+        message: 'unable to verify attestation data: Unable to verify instance identity credentials',
+      });
+    }
+    const china = await startZts({
+      callerIdentity,
+      providers: [PROVIDER],
+      dnsSuffix: 'athenz.cloud',
+      domains: [{ name: 'sports', awsAccount: ACCOUNT, services: ['api'] }],
+      partition: ['aws', 'aws-cn'],
+    });
+    try {
+      const send = (access: string) =>
+        call(`${china.baseUrl}/instance`, 'POST', {
+          ca: china.caPem,
+          json: { provider: PROVIDER, domain: 'sports', service: 'api', attestationData: attestation({ access }), csr },
+        });
+      expect((await send('ASIACHINA')).status).toBe(201);
+      expect((await send(goodCreds.access)).status).toBe(201);
+      expect((await send('ASIAGOV')).status).toBe(403);
+    } finally {
+      await china.close();
+    }
+  });
+
+  it('the CSR signature check is stricter than ZTS (which does not verify it); verifyCsrSignature: false behaves as ZTS', async () => {
+    const csr = await makeCsr(key, { ...serviceSpec({}, 'unsigned'), signWith: otherKey.keys.privateKey });
+    expect((await register(csr)).json.message).toBe('unable to parse PKCS10 CSR: CSR signature verification failed');
+    const lenient = await startZts({
+      callerIdentity,
+      providers: [PROVIDER],
+      dnsSuffix: 'athenz.cloud',
+      domains: [{ name: 'sports', awsAccount: ACCOUNT, services: ['api'] }],
+      verifyCsrSignature: false,
+    });
+    try {
+      const res = await call(`${lenient.baseUrl}/instance`, 'POST', {
+        ca: lenient.caPem,
+        json: { provider: PROVIDER, domain: 'sports', service: 'api', attestationData: attestation(), csr },
+      });
+      expect(res.status).toBe(201);
+    } finally {
+      await lenient.close();
+    }
+  });
+
+  it('a body that is not JSON is refused before any rule runs', async () => {
+    const res = await call(`${zts.baseUrl}/instance`, 'POST', {
+      ca: zts.caPem,
+      form: '{not json',
+      contentType: 'application/json',
+    });
+    expect(res.json).toEqual({ code: 400, message: 'Invalid JSON request body' });
   });
 });

@@ -19,7 +19,7 @@ import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-id
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
-import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js';
+import { buildServiceCsr, type CsrSubject, type SpiffeOptions, spiffeNamespace } from '../csr.js';
 import { type FetchRetryOptions, withRetry } from '../fetch-retry.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
 import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
@@ -62,9 +62,18 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   service?: string;
   /** Default: `env.ATHENZ_SIA_IAM_ROLE_ARN`. */
   iamRoleArn?: string;
-  /** IAM path of the `<domain>.<service>` role when domain and service are given. Default `/`. */
+  /**
+   * IAM path of the attestation role (siad's `role_path`): `ecs`, `/ecs` and `/ecs/` all mean `/ecs/`; what cannot be
+   * an IAM path is refused (`INVALID_CONFIG`). Default: `env.ATHENZ_SIA_ROLE_PATH`, else `/` (the task role's own path
+   * when the names come from it; an `iamRoleArn` carries its own path). See {@link resolveService}.
+   */
   rolePath?: string;
-  /** Environment for `ATHENZ_SIA_IAM_ROLE_ARN` and the default task metadata / credentials lookups. Default `process.env`. */
+  /**
+   * siad's `omit_domain`: assume the IAM role named `<service>` (not `<domain>.<service>`), and attest `role` and the
+   * STS session name `<service>`. Default: `env.ATHENZ_SIA_OMIT_DOMAIN` is `true` or `1` (siad's rule), else false.
+   */
+  omitDomain?: boolean;
+  /** Environment for `ATHENZ_SIA_IAM_ROLE_ARN`, `ATHENZ_SIA_ROLE_PATH`, `ATHENZ_SIA_OMIT_DOMAIN` and the default task metadata / credentials lookups. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** The provider name. Default `<providerPrefix>.<region>`. */
   provider?: string;
@@ -74,6 +83,10 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   dnsSuffixes: string[];
   wildcard?: boolean;
   extraDnsNames?: string[];
+  /**
+   * The SPIFFE URI form (see `buildServiceCsr`). With a trust domain the URI is `spiffe://<td>/ns/<namespace>/sa/...`
+   * and register and refresh send `namespace` (default `default`), as siad does: ZTS checks the URI against it.
+   */
   spiffe?: SpiffeOptions | false;
   subject?: CsrSubject;
   /** Key type for new keys. Default `rsa` (RSA 2048). */
@@ -90,7 +103,7 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   jitterMs?: number;
   /** STS endpoint for attestation. Default `regional`. */
   stsEndpoint?: StsEndpoint;
-  /** STS session name. Default `<domain>.<service>`. */
+  /** STS session name. Default `<domain>.<service>` (`<service>` with `omitDomain`). */
   sessionName?: string;
   /** Persists each identity before it is handed out, and finds the last one after a restart. */
   sink?: IdentitySink;
@@ -131,6 +144,8 @@ interface Context {
   provider: string;
   task: TaskFacts;
   attestationRoleArn: string;
+  /** The attestation's `role`: `<domain>.<service>`, or `<service>` with omitDomain. */
+  attestationRole: string;
   /** One STS client for every attestation of this provider; each attestation is still a new AssumeRole. */
   attestor: StsAttestor;
 }
@@ -200,6 +215,24 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   const ownCredentials = options.credentials ? undefined : containerCredentials({ env });
   const credentials = (options.credentials ?? ownCredentials) as CredentialProvider<AwsCredentials>;
   const taskSource = options.task ?? ((signal: AbortSignal) => getTaskIdentity({ signal, env }));
+  const iamRoleArn = options.iamRoleArn ?? (env.ATHENZ_SIA_IAM_ROLE_ARN || undefined);
+  const rolePath = options.rolePath ?? (env.ATHENZ_SIA_ROLE_PATH || undefined);
+  const omitDomain =
+    options.omitDomain ?? (env.ATHENZ_SIA_OMIT_DOMAIN === 'true' || env.ATHENZ_SIA_OMIT_DOMAIN === '1');
+  // The CSR's SPIFFE URI names a namespace only in the trust-domain form; ZTS then checks it against `namespace`.
+  const namespace = spiffeNamespace(options.spiffe);
+
+  /** The names and the attestation role, the same way wherever they are needed (resolveService). */
+  const resolveNames = (account: { partition: string; accountId: string }, taskRoleArn?: string) =>
+    resolveService({
+      ...(options.domain === undefined ? {} : { domain: options.domain }),
+      ...(options.service === undefined ? {} : { service: options.service }),
+      ...(iamRoleArn === undefined ? {} : { iamRoleArn }),
+      ...(taskRoleArn === undefined ? {} : { taskRoleArn }),
+      ...(rolePath === undefined ? {} : { rolePath }),
+      ...(omitDomain ? { omitDomain } : {}),
+      ...account,
+    });
 
   let context: Promise<Context> | undefined;
   // The newest identity ZTS issued whose save failed: the next refresh must use it, not the one before
@@ -215,20 +248,11 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     if (!task?.region || !task.accountId || !task.taskId || !task.partition) {
       throw new IdentityError('INVALID_CONFIG', 'the task facts need partition, region, accountId and taskId');
     }
-    const iamRoleArn = options.iamRoleArn ?? env.ATHENZ_SIA_IAM_ROLE_ARN;
     let taskRoleArn: string | undefined;
     if (options.domain === undefined && iamRoleArn === undefined) {
       taskRoleArn = (await credsP).roleArn;
     }
-    const resolved = resolveService({
-      ...(options.domain === undefined ? {} : { domain: options.domain }),
-      ...(options.service === undefined ? {} : { service: options.service }),
-      ...(iamRoleArn ? { iamRoleArn } : {}),
-      ...(taskRoleArn ? { taskRoleArn } : {}),
-      ...(options.rolePath === undefined ? {} : { rolePath: options.rolePath }),
-      partition: task.partition,
-      accountId: task.accountId,
-    });
+    const resolved = resolveNames({ partition: task.partition, accountId: task.accountId }, taskRoleArn);
     const provider = options.provider
       ? validateProvider(options.provider)
       : providerName(task.region, options.providerPrefix ?? DEFAULT_PROVIDER_PREFIX);
@@ -238,6 +262,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       provider,
       task,
       attestationRoleArn: resolved.attestationRoleArn,
+      attestationRole: resolved.attestationRole,
       attestor: stsAttestor({
         region: task.region,
         credentials,
@@ -288,6 +313,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
         service: ctx.service,
         taskId: ctx.task.taskId,
         roleArn: ctx.attestationRoleArn,
+        ...(omitDomain ? { omitDomain } : {}),
         signal,
         ...(options.sessionName ? { sessionName: options.sessionName } : {}),
       }),
@@ -372,6 +398,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
         attestationData,
         csr,
         ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+        ...(namespace ? { namespace } : {}),
       },
       { signal },
     );
@@ -392,7 +419,12 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     try {
       const id = await zts.refresh(
         refOf(ctx),
-        { csr, attestationData, ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}) },
+        {
+          csr,
+          attestationData,
+          ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+          ...(namespace ? { namespace } : {}),
+        },
         tlsOf(current),
         { signal },
       );
@@ -448,17 +480,10 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
 
   /** Domain and service when they are known without any network call (options or ATHENZ_SIA_IAM_ROLE_ARN). */
   function localNames(): { domain: string; service: string } | undefined {
-    const iamRoleArn = options.iamRoleArn ?? env.ATHENZ_SIA_IAM_ROLE_ARN;
     if (options.domain === undefined && !iamRoleArn) return undefined;
     try {
-      return resolveService({
-        ...(options.domain === undefined ? {} : { domain: options.domain }),
-        ...(options.service === undefined ? {} : { service: options.service }),
-        ...(iamRoleArn ? { iamRoleArn } : {}),
-        // only the names are wanted here; the role ARN is resolved for real with the task facts
-        partition: 'aws',
-        accountId: '000000000000',
-      });
+      // only the names are wanted here; the role ARN is resolved for real with the task facts
+      return resolveNames({ partition: 'aws', accountId: '000000000000' });
     } catch {
       return undefined;
     }

@@ -1,7 +1,9 @@
 /**
  * The ZTS AWS provider's attestation check (`InstanceAWSProvider.confirmInstance` / `refreshInstance`, ECS flavour):
- * the attestation JSON names the role `<domain>.<service>` and carries temporary credentials; the provider calls
- * `sts:GetCallerIdentity` with them and requires `arn:<partition>:sts::<account>:assumed-role/<role>/...`.
+ * the attestation JSON names the role `<domain>.<service>` (or `<service>`, siad's omit_domain) and carries temporary
+ * credentials; the provider calls `sts:GetCallerIdentity` with them and requires
+ * `arn:aws:sts::<account>:assumed-role/<role>/...` (`AWSStsCredentialsAttestationValidator.validateIdentity`; the
+ * `aws` partition unless the fake is told otherwise).
  * @packageDocumentation
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -96,7 +98,8 @@ export interface AttestationContext {
   service: string;
   /** The AWS account registered for the domain (ZMS `awsAccount`), if any. */
   awsAccount: string | undefined;
-  partition: string;
+  /** The partitions the validator accepts (the stock one: `aws` only). */
+  partitions: readonly string[];
   /** The provider's SAN DNS verdict (computed from the CSR by the caller). */
   sanDnsValid: boolean;
   /** Refresh asks the provider to `refreshInstance`, which first requires attestation data. */
@@ -114,6 +117,7 @@ export async function confirmAwsInstance(
   attestation: string | undefined,
   ctx: AttestationContext,
 ): Promise<string | undefined> {
+  // InstanceAWSProvider.refreshInstance: no attestation data on refresh
   if (ctx.refresh && !attestation) return 'No attestation data provided';
   let info: AwsAttestationData;
   try {
@@ -123,16 +127,25 @@ export async function confirmAwsInstance(
   } catch {
     return 'Unable to parse attestation data';
   }
+  // InstanceAWSProvider.confirmInstance / refreshInstance: the domain's AWS account (ZMS) is required
   if (!ctx.awsAccount) return 'Unable to extract AWS Account id';
+  // ...and the attested role is <domain>.<service> or <service> (siad's omit_domain; the account pins the domain)
   const serviceName = `${ctx.domain}.${ctx.service}`;
   if (!(info.role === serviceName || info.role === ctx.service)) {
     return `Service name mismatch: ${info.role ?? 'null'} vs. ${serviceName}`;
   }
+  // InstanceAWSProvider.validateSanDnsNames (InstanceUtils.validateCertRequestSanDnsNames)
   if (!ctx.sanDnsValid) return 'Unable to validate certificate request hostnames';
+  // InstanceAWSProvider.verifyInstanceIdentity -> AWSStsCredentialsAttestationValidator.validateIdentity
   if (!(await identityVerified(info, ctx))) return 'Unable to verify instance identity credentials';
   return undefined;
 }
 
+/**
+ * `AWSStsCredentialsAttestationValidator.validateIdentity`: all three credential parts present (`getInstanceClient`),
+ * `GetCallerIdentity` answers, and its ARN starts with `arn:aws:sts::<account>:assumed-role/<attested role>/` (the
+ * `aws` partition is written into the Java code; `partition` widens it here).
+ */
 async function identityVerified(info: AwsAttestationData, ctx: AttestationContext): Promise<boolean> {
   if (!info.access || !info.secret || !info.token || !ctx.callerIdentity) return false;
   try {
@@ -140,7 +153,7 @@ async function identityVerified(info: AwsAttestationData, ctx: AttestationContex
       { accessKeyId: info.access, secretAccessKey: info.secret, sessionToken: info.token },
       ctx.signingDate,
     );
-    return arn.startsWith(`arn:${ctx.partition}:sts::${ctx.awsAccount}:assumed-role/${info.role}/`);
+    return ctx.partitions.some((p) => arn.startsWith(`arn:${p}:sts::${ctx.awsAccount}:assumed-role/${info.role}/`));
   } catch {
     return false;
   }

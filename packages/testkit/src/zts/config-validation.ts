@@ -40,6 +40,8 @@ export function validateZtsOptions(opts: ZtsOptions): void {
     }
     if (typeof p !== 'string' && p.dnsSuffixes !== undefined)
       checkSuffixes(`providers[${i}].dnsSuffixes`, p.dnsSuffixes);
+    if (typeof p !== 'string' && p.hostnameSuffixes !== undefined)
+      checkSuffixes(`providers[${i}].hostnameSuffixes`, p.hostnameSuffixes);
   });
   const providerNames = new Set(opts.providers.map((p) => (typeof p === 'string' ? p : p.name).toLowerCase()));
   opts.domains.forEach((d, i) => {
@@ -75,6 +77,15 @@ export function validateZtsOptions(opts: ZtsOptions): void {
   checkPositive('idTokenMaxSeconds', opts.idTokenMaxSeconds);
   if (opts.caKeyAlgorithm !== undefined && opts.caKeyAlgorithm !== 'P-256' && opts.caKeyAlgorithm !== 'RSA') {
     throw invalid('caKeyAlgorithm', `must be 'P-256' or 'RSA' (got ${JSON.stringify(opts.caKeyAlgorithm)})`);
+  }
+  if (opts.partition !== undefined) {
+    const list = [opts.partition].flat();
+    if (list.length === 0) throw invalid('partition', 'is empty');
+    for (const p of list) {
+      if (typeof p !== 'string' || !/^[a-z][a-z0-9-]*$/.test(p)) {
+        throw invalid('partition', `${JSON.stringify(p)} is not an ARN partition (aws, aws-cn, aws-us-gov, ...)`);
+      }
+    }
   }
   if (opts.aws !== undefined && !/^https?:\/\//.test(opts.aws.url ?? '')) {
     throw invalid('aws.url', 'must be an http(s) URL');

@@ -37,6 +37,12 @@ export interface ZtsProviderConfig {
   name: string;
   /** The provider's DNS suffixes. Default: the server's `dnsSuffix`. */
   dnsSuffixes?: string[];
+  /**
+   * Suffixes a requested instance `hostname` (and host CNAME) may end with (ZMS: the provider's allowed hostname
+   * suffixes, `DataCache.getProviderHostnameAllowedSuffixList`). Default none: like ZTS with none configured
+   * (`X509CertRequest.isHostnameAllowed`), any hostname is refused.
+   */
+  hostnameSuffixes?: string[];
 }
 
 /** Where the fake ZTS checks attestation credentials (the testkit `AwsEmulator` itself fits). @public */
@@ -53,8 +59,13 @@ export interface ZtsOptions {
   aws?: ZtsAwsConfig;
   /** Overrides `aws`: any function resolving credentials to the caller ARN. */
   callerIdentity?: CallerIdentityFn;
-  /** ARN partition the assumed-role ARN must use. Default `aws` (the real provider knows only `aws`). */
-  partition?: string;
+  /**
+   * ARN partition(s) the attested assumed-role ARN may be in. Default `aws` only: the stock
+   * `AWSStsCredentialsAttestationValidator` accepts nothing but `arn:aws:sts::<account>:assumed-role/<role>/`, so
+   * attestation from aws-cn or aws-us-gov is refused. Another value (or a list, e.g. `['aws', 'aws-cn']`) models a ZTS
+   * whose validator was built for that partition.
+   */
+  partition?: string | readonly string[];
   /** Providers authorised to launch instances (names or configs). */
   providers: Array<string | ZtsProviderConfig>;
   domains: ZtsDomainConfig[];
@@ -84,23 +95,34 @@ export interface ZtsOptions {
   spiffeTrustDomain?: string;
   /** CA key type. Default `P-256` (fast start-up). */
   caKeyAlgorithm?: CaKeyAlgorithm;
-  /** Verify each CSR's self-signature (proof of possession, as ZTS's signers do). Default true. */
+  /**
+   * Verify each CSR's self-signature (proof of possession). Default true, which is stricter than ZTS: the server does
+   * not verify it (`X509CertRequest` only parses the CSR). Kept on so a client that signs with the wrong key fails
+   * here rather than with a certificate it cannot use; `false` behaves as ZTS does.
+   */
   verifyCsrSignature?: boolean;
 }
 
 /** The normalised configuration and live state shared by the handlers. @internal */
 export interface ZtsContext {
   readonly opts: ZtsOptions;
-  readonly providers: Map<string, { dnsSuffixes: string[] }>;
+  readonly providers: Map<string, NormalizedProvider>;
   readonly domains: Map<string, NormalizedDomain>;
   readonly emailSuffixes: string[];
-  readonly partition: string;
+  /** The partitions the attestation validator accepts. */
+  readonly partitions: readonly string[];
   readonly callerIdentity: CallerIdentityFn | undefined;
   readonly ca: ZtsCa;
   readonly signer: TokenSigner;
   readonly records: CertRecordStore;
   issuer: string;
   now(): number;
+}
+
+/** A provider with its suffix lists resolved. @internal */
+export interface NormalizedProvider {
+  dnsSuffixes: string[];
+  hostnameSuffixes: string[];
 }
 
 /** A domain with lower-cased names and resolved provider lists. @internal */
@@ -115,15 +137,18 @@ export interface NormalizedDomain {
 
 /** Lower-cases and resolves the configuration (ZTS stores every name lower-case). @internal */
 export function normalizeConfig(opts: ZtsOptions): {
-  providers: Map<string, { dnsSuffixes: string[] }>;
+  providers: Map<string, NormalizedProvider>;
   domains: Map<string, NormalizedDomain>;
   dnsSuffixes: string[];
 } {
   const dnsSuffixes = [opts.dnsSuffix ?? 'athenz.cloud'].flat();
-  const providers = new Map<string, { dnsSuffixes: string[] }>();
+  const providers = new Map<string, NormalizedProvider>();
   for (const p of opts.providers) {
-    const cfg = typeof p === 'string' ? { name: p } : p;
-    providers.set(cfg.name.toLowerCase(), { dnsSuffixes: cfg.dnsSuffixes ?? dnsSuffixes });
+    const cfg: ZtsProviderConfig = typeof p === 'string' ? { name: p } : p;
+    providers.set(cfg.name.toLowerCase(), {
+      dnsSuffixes: cfg.dnsSuffixes ?? dnsSuffixes,
+      hostnameSuffixes: cfg.hostnameSuffixes ?? [],
+    });
   }
   const domains = new Map<string, NormalizedDomain>();
   for (const d of opts.domains) {

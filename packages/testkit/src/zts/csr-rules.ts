@@ -169,7 +169,10 @@ export interface ServiceCsrExpectations {
   providerDnsSuffixes: readonly string[];
   /** The domain's own cert DNS domain (ZMS `certDnsDomain`), also accepted as a suffix. */
   serviceDnsSuffix?: string;
-  /** Suffixes the provider may request instance hostnames under. Default: `providerDnsSuffixes`. */
+  /**
+   * Suffixes the provider may request instance hostnames (and CNAMEs) under (`DataCache`'s allowed hostname suffixes).
+   * Default none: any `hostname` is refused, as ZTS does when the provider has none (`X509CertRequest.isHostnameAllowed`).
+   */
   hostnameSuffixes?: readonly string[];
   /** `hostname` from the request. */
   hostname?: string;
@@ -198,15 +201,20 @@ export interface AcceptedServiceCsr {
   providerDnsNames: string[];
 }
 
+/** `X509CertRequest.isHostnameAllowed`: under one of the allowed suffixes (`DataCache` keeps them with a leading dot). */
 function hostnameAllowed(name: string, suffixes: readonly string[]): boolean {
   return suffixes.some((s) => name.endsWith(withDot(s)));
 }
 
-/** `X509CertRequest.validateDnsNames`. Returns the provider-checked names, or the error text. */
+/**
+ * `X509CertRequest.validateDnsNames` (with `validateInstanceHostname`, `validateInstanceCnames`, `dnsSuffixCheck`).
+ * Like the server, it looks at the hostname and CNAMEs only when the CSR has DNS names. Returns the names the
+ * provider must vouch for, or the error text.
+ */
 function checkDnsNames(csr: ParsedCsr, exp: ServiceCsrExpectations): { names: string[] } | { error: string } {
   const names: string[] = [];
   if (csr.dnsNames.length === 0) return { names };
-  const hostnameSuffixes = exp.hostnameSuffixes ?? exp.providerDnsSuffixes;
+  const hostnameSuffixes = exp.hostnameSuffixes ?? [];
   if (exp.hostname && !hostnameAllowed(exp.hostname, hostnameSuffixes)) {
     return { error: `Unable to validate Instance hostname: ${exp.hostname}` };
   }
@@ -234,6 +242,7 @@ function checkDnsNames(csr: ParsedCsr, exp: ServiceCsrExpectations): { names: st
   return { names };
 }
 
+/** `X509ServiceCertRequest.validateSpiffeURI`: the basic form, or the trust-domain form with the request's namespace. */
 function serviceSpiffeValid(csr: ParsedCsr, exp: ServiceCsrExpectations): boolean {
   if (csr.spiffeUri === undefined) return true;
   const ns = exp.namespace ? exp.namespace : 'default';
@@ -267,10 +276,13 @@ export function serviceCsrFailures(
   const failures: RuleFailure<ServiceCsrRule>[] = [];
   const invalid = (rule: ServiceCsrRule, why: string) =>
     failures.push({ rule, status: 400, message: `CSR validation failed - ${why}` });
+  // X509ServiceCertRequest.validate, in its order:
   if (!csr.instanceId) invalid('instanceId', 'InstanceId cannot be empty');
+  // X509CertRequest.validateCommonName
   if (csr.cn === undefined || csr.cn.toLowerCase() !== `${exp.domain}.${exp.service}`.toLowerCase()) {
     invalid('cn', 'Unable to validate CSR common name');
   }
+  // X509CertRequest.validateUriHostname
   if (csr.uriHostname && csr.uriHostname !== exp.hostname) {
     invalid('uriHostname', `Instance/Uri hostname mismatch: ${exp.hostname ?? 'null'} vs. ${csr.uriHostname}`);
   }
@@ -278,10 +290,12 @@ export function serviceCsrFailures(
   if ('error' in dns) invalid('dns', dns.error);
   if (!subjectOValid(csr, exp.validSubjectO)) invalid('o', 'Unable to validate Subject O Field');
   if (!serviceSpiffeValid(csr, exp)) invalid('spiffe', 'Unable to validate Service SPIFFE URI');
+  // ZTSImpl.processProviderX509RefreshRequest: X509CertRequest.validateInstanceId (CSR, URL and current certificate)
   const refresh = exp.refreshInstanceId !== undefined;
   if (refresh && (csr.instanceId !== exp.refreshInstanceId || csr.instanceId !== exp.currentCertInstanceId)) {
     invalid('refreshInstanceId', 'instance id mismatch');
   }
+  // ZTSImpl (after the provider answered): X509CertRequest.validateSubjectOUField
   if ((exp.verifySubjectOU ?? true) && !subjectOUValid(csr, exp.provider, undefined, exp.validSubjectOU)) {
     failures.push({ rule: 'ou', status: 400, message: 'CSR Subject OrgUnit validation failed' });
   }
@@ -421,12 +435,14 @@ export function parseRoleCsr(pem: string): AcceptedRoleCsr {
   return { csr, roleDomain: cn.slice(0, idx), role: cn.slice(idx + ROLE_SEP.length) };
 }
 
+/** `X509RoleCertRequest.validateEmail` (old-style principal in the email SAN). */
 function emailValid(emails: readonly string[], principal: string, suffixes: readonly string[]): boolean {
   if (emails.length !== 1) return false;
   const email = emails[0] ?? '';
   return email.startsWith(`${principal}@`) && suffixes.some((s) => email.endsWith(s));
 }
 
+/** `X509RoleCertRequest.validateRolePrincipal`: the `athenz://principal/` URI names the caller, else the email does. */
 function rolePrincipalValid(csr: ParsedCsr, principal: string, suffixes: readonly string[]): boolean {
   if (csr.principalUri) {
     if (csr.principalUri.toLowerCase() !== principal.toLowerCase()) return false;
@@ -435,11 +451,13 @@ function rolePrincipalValid(csr: ParsedCsr, principal: string, suffixes: readonl
   return emailValid(csr.emails, principal, suffixes);
 }
 
+/** `X509RoleCertRequest.validateProxyUserUri`: exactly one `athenz://proxyuser/` URI, naming the proxy user. */
 function proxyUserValid(csr: ParsedCsr, proxyUser: string): boolean {
   const values = csr.uris.filter((u) => u.toLowerCase().startsWith(PROXY_USER_URI));
   return values.length === 1 && values[0] === `${PROXY_USER_URI}${proxyUser}`;
 }
 
+/** `X509RoleCertRequest.validateSpiffeURI`: `spiffe://<domain>/ra/<role>` or the trust-domain form. */
 function roleSpiffeValid(csr: ParsedCsr, roleDomain: string, role: string, trustDomain: string): boolean {
   if (csr.spiffeUri === undefined) return true;
   const uri = csr.spiffeUri.toLowerCase();

@@ -29,13 +29,13 @@ export interface ZtsReply {
   headers?: Record<string, string>;
 }
 
-/** The InstanceIdentity ZTS returns. @public */
+/** The InstanceIdentity ZTS returns (without certificates for an SSH-only refresh, as a ZTS without an SSH signer). @public */
 export interface InstanceIdentity {
   provider: string;
   name: string;
   instanceId: string;
-  x509Certificate: string;
-  x509CertificateSigner: string;
+  x509Certificate?: string;
+  x509CertificateSigner?: string;
 }
 
 function str(body: Record<string, unknown>, field: string): string | undefined {
@@ -47,7 +47,15 @@ function invalidType(type: string, why: string): ZtsError {
   return badRequest(`Invalid ${type} error: ${why}`);
 }
 
-/** RDL validation of a request struct: required strings, the name patterns, Int32 expiry, string hostCnames. */
+// Optional fields typed in both request structs (core/zts RDL `InstanceRegisterInformation`,
+// `InstanceRefreshInformation`): `DomainName hostname`, `SimpleName namespace`, `Array<DomainName> hostCnames`.
+const OPTIONAL_NAMES: Record<string, (v: string) => boolean> = { hostname: isDomainName, namespace: isSimpleName };
+
+/**
+ * `ZTSImpl.validate(info, TYPE_INSTANCE_REGISTER_INFO / TYPE_INSTANCE_REFRESH_INFO)` (the RDL schema validator):
+ * required strings, the name patterns (including the optional `hostname`, `namespace` and `hostCnames`), string
+ * `csr` / `ssh` / `attestationData` / `cloud`, an object `sshCertRequest`, Int32 `expiryTime`.
+ */
 function validateStruct(
   type: string,
   body: unknown,
@@ -60,42 +68,51 @@ function validateStruct(
   for (const field of required) {
     if (typeof obj[field] !== 'string') throw invalidType(type, `missing required field: ${field}`);
   }
-  for (const [field, check] of Object.entries(names)) {
-    const v = obj[field];
-    if (v === undefined) continue;
-    if (typeof v !== 'string' || !check(v)) throw invalidType(type, `pattern mismatch: ${field}`);
-  }
-  for (const field of ['csr', 'attestationData', 'hostname', 'namespace', 'cloud']) {
+  for (const field of ['csr', 'ssh', 'attestationData', 'hostname', 'namespace', 'cloud']) {
     if (obj[field] !== undefined && obj[field] !== null && typeof obj[field] !== 'string') {
       throw invalidType(type, `bad type: ${field}`);
     }
+  }
+  for (const [field, check] of Object.entries({ ...names, ...OPTIONAL_NAMES })) {
+    const v = obj[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !check(v)) throw invalidType(type, `pattern mismatch: ${field}`);
+  }
+  const sshRequest = obj.sshCertRequest;
+  if (
+    sshRequest !== undefined &&
+    sshRequest !== null &&
+    (typeof sshRequest !== 'object' || Array.isArray(sshRequest))
+  ) {
+    throw invalidType(type, 'bad type: sshCertRequest');
   }
   const expiry = obj.expiryTime;
   if (expiry !== undefined && expiry !== null && !(Number.isInteger(expiry) && Math.abs(expiry as number) < 2 ** 31)) {
     throw invalidType(type, 'bad type: expiryTime');
   }
   const cnames = obj.hostCnames;
-  if (
-    cnames !== undefined &&
-    cnames !== null &&
-    !(Array.isArray(cnames) && cnames.every((c) => typeof c === 'string'))
-  ) {
-    throw invalidType(type, 'bad type: hostCnames');
+  if (cnames !== undefined && cnames !== null) {
+    if (!(Array.isArray(cnames) && cnames.every((c) => typeof c === 'string'))) {
+      throw invalidType(type, 'bad type: hostCnames');
+    }
+    if (!cnames.every(isDomainName)) throw invalidType(type, 'pattern mismatch: hostCnames');
   }
   return obj;
 }
 
+/** `ZTSImpl.postInstanceRegisterInformation` / `postInstanceRefreshInformation`: `dataStore.getDomainData` is null. */
 function domainOrThrow(ctx: ZtsContext, domain: string): NormalizedDomain {
   const d = ctx.domains.get(domain);
   if (!d) throw notFound(`Domain not found: ${domain}`);
   return d;
 }
 
+/** `ZTSImpl.validateInstanceServiceIdentity` (enforced, as deployments run it). */
 function serviceRegistered(d: NormalizedDomain, service: string): void {
   if (!d.services.has(service)) throw badRequest('Service not registered in domain');
 }
 
-/** `InstanceCertManager.authorizeLaunch`. */
+/** `InstanceCertManager.authorizeLaunch`: the provider may launch in Athenz, and the service authorised it. */
 function authorizeLaunch(ctx: ZtsContext, d: NormalizedDomain, provider: string, service: string): void {
   if (!ctx.providers.has(provider)) {
     throw forbidden(`provider '${provider}' not authorized to launch instances in Athenz`);
@@ -105,13 +122,20 @@ function authorizeLaunch(ctx: ZtsContext, d: NormalizedDomain, provider: string,
   }
 }
 
-/** `getServiceCertRequestExpiryTime` with the AWS provider's 7-day cap (no instance document on ECS). */
+/**
+ * `ZTSImpl.getServiceCertRequestExpiryTime` with the AWS provider's 7-day cap (`InstanceAWSProvider`'s
+ * `cert_validity_sts_only`: no instance document on ECS).
+ */
 function expiryMinutes(ctx: ZtsContext, requested: unknown): number {
   const cap = ctx.opts.certLifetimeMinutes ?? 10080;
   if (typeof requested !== 'number' || requested <= 0) return cap;
   return Math.min(requested, cap);
 }
 
+/**
+ * Proof of possession. Stricter than ZTS, which never verifies the CSR's own signature (`X509CertRequest` only parses
+ * it); `verifyCsrSignature: false` turns it off.
+ */
 async function verifyCsrSignature(ctx: ZtsContext, csr: ParsedCsr, prefix: string): Promise<void> {
   if (ctx.opts.verifyCsrSignature === false) return;
   let ok = false;
@@ -123,6 +147,7 @@ async function verifyCsrSignature(ctx: ZtsContext, csr: ParsedCsr, prefix: strin
   if (!ok) throw badRequest(`${prefix}CSR signature verification failed`);
 }
 
+/** `InstanceCertManager.generateIdentity` (the cert signer): the CSR's subject and SANs, serverAuth + clientAuth. */
 async function issueServiceCert(ctx: ZtsContext, csr: ParsedCsr, minutes: number): Promise<x509.X509Certificate> {
   const now = ctx.now();
   const san = csr.request.extensions.find(
@@ -138,6 +163,7 @@ async function issueServiceCert(ctx: ZtsContext, csr: ParsedCsr, minutes: number
   });
 }
 
+/** The provider's `confirmInstance` (register) / `refreshInstance` (refresh): 403 `unable to verify attestation data: ...`. */
 async function attest(
   ctx: ZtsContext,
   d: NormalizedDomain,
@@ -154,7 +180,7 @@ async function attest(
     domain: d.name,
     service,
     awsAccount: d.awsAccount,
-    partition: ctx.partition,
+    partitions: ctx.partitions,
     sanDnsValid: providerSanDnsValid(providerDnsNames, csr.uris, d.name, service, suffixes, hostname),
     refresh,
     callerIdentity: ctx.callerIdentity,
@@ -163,6 +189,7 @@ async function attest(
   if (error !== undefined) throw forbidden(`unable to verify attestation data: ${error}`);
 }
 
+/** `X509CertRequest.validateSubjectOUField`, run by ZTSImpl after the provider answered (`verify_cert_subject_ou`). */
 function checkOrgUnit(ctx: ZtsContext, csr: ParsedCsr, provider: string): void {
   if ((ctx.opts.verifySubjectOU ?? true) && !subjectOrgUnitValid(csr, provider, undefined, ctx.opts.validSubjectOU)) {
     throw badRequest('CSR Subject OrgUnit validation failed');
@@ -180,7 +207,7 @@ function identity(ctx: ZtsContext, provider: string, name: string, instanceId: s
   return body;
 }
 
-/** `POST /instance`. @internal */
+/** `POST /instance` (`ZTSImpl.postInstanceRegisterInformation`, in its order of checks). @internal */
 export async function register(ctx: ZtsContext, body: unknown): Promise<ZtsReply> {
   const info = validateStruct(
     'InstanceRegisterInformation',
@@ -199,7 +226,7 @@ export async function register(ctx: ZtsContext, body: unknown): Promise<ZtsReply
     service,
     provider,
     providerDnsSuffixes: ctx.providers.get(provider)?.dnsSuffixes ?? [],
-    ...serviceCsrConfig(ctx, d, info),
+    ...serviceCsrConfig(ctx, d, provider, info),
   });
   if (!verdict.ok) throw new ZtsError(verdict.status, verdict.message);
   const { csr, instanceId, providerDnsNames } = verdict.value;
@@ -217,6 +244,7 @@ export async function register(ctx: ZtsContext, body: unknown): Promise<ZtsReply
   );
   checkOrgUnit(ctx, csr, provider);
   const cert = await issueServiceCert(ctx, csr, expiryMinutes(ctx, info.expiryTime));
+  // ZTSImpl.insertX509CertRecord
   ctx.records.insert({
     provider,
     instanceId,
@@ -232,7 +260,9 @@ export async function register(ctx: ZtsContext, body: unknown): Promise<ZtsReply
   };
 }
 
-function serviceCsrConfig(ctx: ZtsContext, d: NormalizedDomain, info: Record<string, unknown>) {
+/** What `X509ServiceCertRequest.validate` is given: the domain's cert DNS domain, the request's hostname, CNAMEs and
+ * namespace, the provider's allowed hostname suffixes (`DataCache`), the server's O / OU settings. */
+function serviceCsrConfig(ctx: ZtsContext, d: NormalizedDomain, provider: string, info: Record<string, unknown>) {
   const hostname = str(info, 'hostname');
   const namespace = str(info, 'namespace');
   const cnames = info.hostCnames as string[] | undefined | null;
@@ -241,6 +271,7 @@ function serviceCsrConfig(ctx: ZtsContext, d: NormalizedDomain, info: Record<str
     ...(hostname ? { hostname } : {}),
     ...(cnames ? { hostCnames: cnames } : {}),
     ...(namespace ? { namespace } : {}),
+    hostnameSuffixes: ctx.providers.get(provider)?.hostnameSuffixes ?? [],
     ...(ctx.opts.validSubjectO ? { validSubjectO: ctx.opts.validSubjectO } : {}),
     ...(ctx.opts.validSubjectOU ? { validSubjectOU: ctx.opts.validSubjectOU } : {}),
     // ZTS checks the OU only after the provider confirmed the instance (see checkOrgUnit)
@@ -257,7 +288,11 @@ export interface InstancePath {
   instanceId: string;
 }
 
-/** Validates `{provider}/{domain}/{service}/{instanceId}` (ServiceName, DomainName, SimpleName, PathElement). @internal */
+/**
+ * Validates `{provider}/{domain}/{service}/{instanceId}` (ServiceName, DomainName, SimpleName, PathElement), as
+ * `ZTSImpl.validate(..., TYPE_SERVICE_NAME / TYPE_DOMAIN_NAME / TYPE_SIMPLE_NAME / TYPE_PATH_ELEMENT)` does.
+ * @internal
+ */
 export function instancePath(segments: string[]): InstancePath {
   const [provider = '', domain = '', service = '', instanceId = ''] = segments;
   if (!isDomainName(provider)) throw invalidType('ServiceName', 'pattern mismatch: provider');
@@ -272,26 +307,37 @@ export function instancePath(segments: string[]): InstancePath {
   };
 }
 
-/** `POST /instance/{provider}/{domain}/{service}/{instanceId}` over mTLS. @internal */
+/** `POST /instance/{provider}/{domain}/{service}/{instanceId}` over mTLS (`ZTSImpl.postInstanceRefreshInformation`, `processProviderX509RefreshRequest`). @internal */
 export async function refresh(
   ctx: ZtsContext,
   path: InstancePath,
   body: unknown,
   client: ClientIdentity | undefined,
 ): Promise<ZtsReply> {
-  // the real server authenticates (mTLS) before the handler runs
+  // the real server authenticates (mTLS, CertificateAuthority) before the handler runs
   if (!client) throw new ZtsError(401, 'Invalid credentials');
   const info = validateStruct('InstanceRefreshInformation', body, {}, []);
   const { provider, domain, service, instanceId } = path;
   const d = domainOrThrow(ctx, domain);
   serviceRegistered(d, service);
-  const csrPem = str(info, 'csr');
-  if (!csrPem) throw badRequest('no csr provided');
+  // `csr` is optional in InstanceRefreshInformation: the request may ask for an SSH certificate only
+  // (`convertEmptyStringToNull`: an empty string is no value).
+  const csrPem = str(info, 'csr') || undefined;
+  const ssh = str(info, 'ssh') || undefined;
+  const sshRequest = info.sshCertRequest ?? undefined;
+  if (!csrPem && !ssh && sshRequest === undefined) throw badRequest('no csr provided');
+  // ZTSImpl.postInstanceRefreshInformation: the client certificate is the service's own
   const principalName = `${domain}.${service}`;
   if (principalName !== client.principal) {
     throw badRequest(`Principal mismatch: ${principalName} vs. ${client.principal}`);
   }
   authorizeLaunch(ctx, d, provider, service);
+  if (!csrPem) {
+    // ZTSImpl.processProviderSSHRefreshRequest: with no SSH signer configured (the fake has none),
+    // InstanceCertManager.generateSSHIdentity does nothing and succeeds: an identity without certificates.
+    const body: InstanceIdentity = { provider, name: principalName, instanceId };
+    return { status: 200, body };
+  }
   let parsed: ParsedCsr;
   try {
     parsed = parseCsr(csrPem);
@@ -303,7 +349,7 @@ export async function refresh(
     service,
     provider,
     providerDnsSuffixes: ctx.providers.get(provider)?.dnsSuffixes ?? [],
-    ...serviceCsrConfig(ctx, d, info),
+    ...serviceCsrConfig(ctx, d, provider, info),
     refreshInstanceId: instanceId,
     currentCertInstanceId: certificateInstanceId(client.certificate) ?? '',
   });
@@ -321,6 +367,7 @@ export async function refresh(
     str(info, 'hostname'),
   );
   checkOrgUnit(ctx, parsed, provider);
+  // ZTSImpl.getValidatedX509CertRecord: the record, then the serial (current / previous, else revoke)
   const record = ctx.records.get(provider, instanceId, principalName);
   if (!record) throw forbidden('Unable to find certificate record');
   if (ctx.records.present(record, client.certificate.serialNumber) === 'revoked') {
@@ -331,10 +378,12 @@ export async function refresh(
   return { status: 200, body: identity(ctx, provider, principalName, instanceId, cert) };
 }
 
-/** `DELETE /instance/{provider}/{domain}/{service}/{instanceId}`: the provider itself or an authorised principal. @internal */
+/** `DELETE /instance/{provider}/{domain}/{service}/{instanceId}` (`ZTSImpl.deleteInstanceIdentity`): the provider itself or an authorised principal. @internal */
 export function deleteInstance(ctx: ZtsContext, path: InstancePath, client: ClientIdentity | undefined): ZtsReply {
   if (!client) throw new ZtsError(401, 'Invalid credentials');
+  // ZTSImpl.validatePrincipalNotRoleIdentity
   if (client.principal.includes(':role.')) throw forbidden('Role Identity not authorized for request');
+  // the provider itself, or authorizer.access("delete", "<domain>:instance.<id>")
   const d = ctx.domains.get(path.domain);
   const allowed = client.principal === path.provider || (d?.instanceDeleters.includes(client.principal) ?? false);
   if (!allowed) throw forbidden('principal not authorized to delete the requested instance record');

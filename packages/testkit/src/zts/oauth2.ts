@@ -72,6 +72,7 @@ export async function accessToken(
   form: string,
   client: ClientIdentity | undefined,
 ): Promise<ZtsReply> {
+  // ZTSImpl.postAccessTokenRequest, in its order (authentication first: mTLS)
   if (!client) throw new ZtsError(401, 'Invalid credentials');
   if (form === '') throw badRequest('Empty request body');
   let grantType: string | undefined;
@@ -86,16 +87,20 @@ export async function accessToken(
   }
   if (grantType !== 'client_credentials') throw badRequest(`Invalid grant request: ${grantType ?? 'null'}`);
   if (!scope) throw badRequest('Invalid request: no scope provided');
+  // AccessTokenRequest (scope parsing), then validate(domain, TYPE_DOMAIN_NAME)
   const req = parseScope(scope);
   if (!isDomainName(req.domain)) throw badRequest('Invalid DomainName error: pattern mismatch: domain');
+  // isAuthorizedProxyUser (the fake authorises no proxy user)
   if (proxy) throw forbidden(`Principal: ${client.principal} not authorized for proxy access token request`);
   const d = ctx.domains.get(req.domain);
   if (!d) throw notFound(`No such domain: ${req.domain}`);
+  // dataStore.getAccessibleRoles, refused with tokenErrorMessage
   const roles = accessibleRoles(d, client.principal, req.roles);
   if (roles.length === 0) {
     const comment = req.roles === undefined ? 'any role' : 'the requested role(s)';
     throw forbidden(`${CALLER}: principal ${client.principal} is not included in ${comment} in domain ${req.domain}`);
   }
+  // a role certificate as the client identity: its roles must cover the request
   if (client.principal.includes(':role.')) throw forbidden('Role based Principal does not include all roles');
   const max = ctx.opts.accessTokenMaxSeconds ?? 30 * 86400;
   const lifetime = expiresIn > 0 ? Math.min(expiresIn, max) : Math.min(ctx.opts.accessTokenDefaultSeconds ?? 7200, max);
@@ -128,7 +133,7 @@ export async function accessToken(
   return { status: 200, body };
 }
 
-/** `GET /oauth2/keys[?rfc=true]`. @internal */
+/** `GET /oauth2/keys[?rfc=true]` (`ZTSImpl.getJWKList`). @internal */
 export function keys(ctx: ZtsContext, rfc: boolean): ZtsReply {
   return { status: 200, body: jwks(ctx.signer, rfc) };
 }

@@ -65,6 +65,7 @@ export class CertRecordStore {
     record.expiresAt = expiresAt;
   }
 
+  /** `ZTSImpl.revokeCertificateRefresh`: both serials set to -1, for good. */
   revokeRecord(record: ZtsCertRecord): void {
     record.currentSerial = REVOKED;
     record.prevSerial = REVOKED;
@@ -82,6 +83,7 @@ export class CertRecordStore {
     return n;
   }
 
+  /** `InstanceCertManager.deleteX509CertRecord`. */
   delete(provider: string, instanceId: string, service: string): void {
     this.#records.delete(CertRecordStore.key(provider, instanceId, service));
   }

@@ -20,7 +20,9 @@ export async function roleCertificate(
   body: unknown,
   client: ClientIdentity | undefined,
 ): Promise<ZtsReply> {
+  // authentication runs before the handler (mTLS only: the RDL `authenticate` of /rolecert)
   if (!client) throw new ZtsError(401, 'Invalid credentials');
+  // ZTSImpl.validate(req, TYPE_ROLE_CERTIFICATE_REQUEST): the RDL schema
   if (typeof body !== 'object' || body === null || typeof (body as { csr?: unknown }).csr !== 'string') {
     throw badRequest('Invalid RoleCertificateRequest error: missing required field: csr');
   }
@@ -30,18 +32,23 @@ export async function roleCertificate(
   }
   let parsed: AcceptedRoleCsr;
   try {
+    // the X509RoleCertRequest constructor
     parsed = parseRoleCsr(req.csr);
   } catch (e) {
     throw badRequest(`Unable to parse PKCS10 CSR: ${e instanceof ZtsError ? e.message : String(e)}`);
   }
+  // ZTSImpl.processRoleCertificateRequest, in its order: validatePrincipalNotRoleIdentity
   if (client.principal.includes(':role.')) throw forbidden('Role Identity not authorized for request');
+  // ...isAuthorizedProxyUser (the fake authorises no proxy user)
   if (typeof req.proxyForPrincipal === 'string' && req.proxyForPrincipal !== '') {
     throw forbidden(`Principal: ${client.principal} not authorized for proxy role certificate request`);
   }
   const roleDomain = parsed.roleDomain.toLowerCase();
   const role = parsed.role.toLowerCase();
+  // ...dataStore.getDataCache
   const d = ctx.domains.get(roleDomain);
   if (!d) throw notFound(`No such domain: ${roleDomain}`);
+  // ...dataStore.getAccessibleRoles, refused with tokenErrorMessage
   if (accessibleRoles(d, client.principal, [role]).length === 0) {
     throw forbidden(
       `${CALLER}: principal ${client.principal} is not included in the requested role(s) in domain ${roleDomain}`,
@@ -63,9 +70,11 @@ export async function roleCertificate(
     ...(ctx.opts.spiffeTrustDomain ? { spiffeTrustDomain: ctx.opts.spiffeTrustDomain } : {}),
   });
   if (!verdict.ok) throw new ZtsError(verdict.status, verdict.message);
+  // proof of possession: stricter than ZTS, which does not verify the CSR's signature (see verifyCsrSignature)
   if (ctx.opts.verifyCsrSignature !== false && !(await parsed.csr.request.verify().catch(() => false))) {
     throw badRequest('Unable to parse PKCS10 CSR: CSR signature verification failed');
   }
+  // ZTSImpl.determineRoleCertTimeout (the signer's default when nothing is asked)
   const cap = ctx.opts.roleCertLifetimeMinutes ?? 10080;
   const asked = typeof req.expiryTime === 'number' && req.expiryTime > 0 ? req.expiryTime : cap;
   const now = ctx.now();

@@ -104,6 +104,10 @@ function matches(fault: ZtsFault, method: string, path: string): boolean {
   return typeof m.path === 'string' ? path.startsWith(m.path) : m.path.test(path);
 }
 
+/**
+ * The body, bounded. The bound is the fake's own (Jetty and ZTS's JSON mapper bound requests too, with other limits):
+ * an oversized body is 413 before any rule runs.
+ */
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -148,7 +152,7 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     providers,
     domains,
     emailSuffixes: opts.emailSuffixes ?? dnsSuffixes,
-    partition: opts.partition ?? 'aws',
+    partitions: [opts.partition ?? 'aws'].flat(),
     callerIdentity: opts.callerIdentity ?? (opts.aws ? stsCallerIdentity(opts.aws.url, opts.aws.region) : undefined),
     ca,
     signer,
@@ -160,6 +164,7 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
   let fault: (ZtsFault & { left: number }) | undefined;
   const sockets = new Set<Socket>();
 
+  /** `CertificateAuthority.authenticate`: a client certificate chained to the CA, valid now, with one CN. */
   async function authenticate(req: IncomingMessage): Promise<ClientIdentity | undefined> {
     const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
     if (!peer) return undefined;
