@@ -54,8 +54,8 @@ const vitestWithSummary = (name, args) =>
     printSummary,
   );
 
-const lint = (args = []) =>
-  step('lint (biome)', () => run(...tool('@biomejs/biome', 'biome', ['check', '.', ...args])));
+const lint = (args = [], name = 'lint (biome)') =>
+  step(name, () => run(...tool('@biomejs/biome', 'biome', ['check', '.', ...args])));
 const typecheck = (args = []) =>
   step('typecheck (tsc)', () => run(...tool('typescript', 'tsc', ['-p', 'tsconfig.json', ...args])));
 // The filter is one argv entry, never seen by a shell, so its glob reaches pnpm as written.
@@ -79,7 +79,7 @@ const tasks = {
   bench: () => step('benchmarks', () => run(...tool('tsx', 'tsx', ['bench/index.ts', ...extra]))),
   build,
   lint: () => lint(extra),
-  format: () => lint(['--write', ...extra]),
+  format: () => lint(['--write', ...extra], 'format (biome)'),
   typecheck: () => typecheck(extra),
   publint: () => {
     build();
