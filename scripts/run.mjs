@@ -1,29 +1,17 @@
 #!/usr/bin/env node
-// The README's two commands (`npm run demo`, `npm test`) land here. Only Node and npm are assumed:
-// pnpm is used when it is on PATH, otherwise fetched through `npx pnpm@10`.
-import { spawnSync } from 'node:child_process';
+// Every root script (`npm run demo|test|build|lint|typecheck|format|publint|bench|vitest`) lands here, so each works
+// typed in a shell on a machine with only Node and npm: dependencies are installed first, pnpm is found or fetched
+// through npx (scripts/commands.mjs), and no argument goes through a shell.
+//
+//   node scripts/run.mjs <task> [args for the task's main tool]
+//
+// `test-node` is the CI's run on another Node version: the vitest `node` project only, with the closing line.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pnpm, root, run, tool } from './commands.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const task = process.argv[2];
 const extra = process.argv.slice(3);
-
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env, ...opts });
-  if (r.error) throw r.error;
-  return r.status ?? 1;
-}
-
-function pnpmCommand() {
-  const r = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
-  if (r.status === 0 && /^10\./.test(r.stdout.trim())) return ['pnpm', []];
-  return ['npx', ['--yes', 'pnpm@10']];
-}
-
-const [pnpm, pnpmPrefix] = pnpmCommand();
-const pn = (...args) => run(pnpm, [...pnpmPrefix, ...args]);
 
 function step(name, fn, after) {
   const t0 = Date.now();
@@ -38,10 +26,6 @@ function step(name, fn, after) {
   console.log(`✔ ${name} (${secs}s)`);
 }
 
-step('install dependencies', () =>
-  pn('install', '--frozen-lockfile', '--prefer-offline', ...(process.env.CI ? [] : ['--reporter=silent'])),
-);
-
 const results = join(root, 'node_modules', '.cache', 'vitest-results.json');
 
 // One plain closing line ("tests: N passed, N failed, N skipped") that any CI log reader understands.
@@ -52,42 +36,63 @@ function printSummary() {
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
 }
 
-switch (task) {
-  case 'test':
-    step('lint (biome)', () => pn('exec', 'biome', 'check', '.'));
-    step('typecheck (tsc)', () => pn('exec', 'tsc', '-p', 'tsconfig.json'));
-    step('build packages', () => pn('-r', '--filter', './packages/**', 'run', 'build'));
-    step('publint and attw', () => run(process.execPath, ['scripts/publint-all.mjs']));
-    step(
-      'unit, integration and browser tests (vitest)',
-      () => {
-        rmSync(results, { force: true });
-        return pn(
-          'exec',
-          'vitest',
+const vitestWithSummary = (name, args) =>
+  step(
+    name,
+    () => {
+      rmSync(results, { force: true });
+      return run(
+        ...tool('vitest', 'vitest', [
           'run',
           '--reporter=default',
           '--reporter=json',
           `--outputFile.json=${results}`,
-          ...extra,
-        );
-      },
-      printSummary,
-    );
-    break;
-  case 'demo': {
+          ...args,
+        ]),
+      );
+    },
+    printSummary,
+  );
+
+const lint = (args = [], name = 'lint (biome)') =>
+  step(name, () => run(...tool('@biomejs/biome', 'biome', ['check', '.', ...args])));
+const typecheck = (args = []) =>
+  step('typecheck (tsc)', () => run(...tool('typescript', 'tsc', ['-p', 'tsconfig.json', ...args])));
+// The filter is one argv entry, never seen by a shell, so its glob reaches pnpm as written.
+const build = () => step('build packages', () => run(...pnpm(['-r', '--filter', './packages/*', 'run', 'build'])));
+const publint = () => step('publint and attw', () => run(process.execPath, ['scripts/publint-all.mjs']));
+
+const tasks = {
+  test: () => {
+    lint();
+    typecheck();
+    build();
+    publint();
+    vitestWithSummary('unit, integration and browser tests (vitest)', extra);
+  },
+  'test-node': () =>
+    vitestWithSummary(`node tests (vitest --project node) on Node ${process.version}`, ['--project', 'node', ...extra]),
+  demo: () => {
     const demo = join(root, 'examples/fargate-task/main.ts');
-    if (!existsSync(demo)) {
-      console.error('The demo (examples/fargate-task) is not written yet; see issue 6.');
-      process.exit(1);
-    }
-    step('demo: a Fargate task on the embedded emulators', () => pn('exec', 'tsx', demo, ...extra));
-    break;
-  }
-  case 'bench':
-    step('benchmarks', () => pn('exec', 'tsx', 'bench/index.ts', ...extra));
-    break;
-  default:
-    console.error('usage: node scripts/run.mjs test|demo|bench');
-    process.exit(2);
+    step('demo: a Fargate task on the embedded emulators', () => run(...tool('tsx', 'tsx', [demo, ...extra])));
+  },
+  bench: () => step('benchmarks', () => run(...tool('tsx', 'tsx', ['bench/index.ts', ...extra]))),
+  build,
+  lint: () => lint(extra),
+  format: () => lint(['--write', ...extra], 'format (biome)'),
+  typecheck: () => typecheck(extra),
+  publint: () => {
+    build();
+    publint();
+  },
+  vitest: () => step('vitest', () => run(...tool('vitest', 'vitest', ['run', ...extra]))),
+};
+
+if (!Object.hasOwn(tasks, task ?? '')) {
+  console.error(`usage: node scripts/run.mjs ${Object.keys(tasks).join('|')} [args]`);
+  process.exit(2);
 }
+step('install dependencies', () =>
+  run(...pnpm(['install', '--frozen-lockfile', '--prefer-offline', ...(process.env.CI ? [] : ['--reporter=silent'])])),
+);
+tasks[task]();

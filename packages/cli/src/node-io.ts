@@ -38,16 +38,15 @@ export function nodeIo(): CliIo {
 
 /**
  * Makes Node's process warnings one-line records like everything else on stderr
- * (`ecs-identity: warning: <name>: <message>`), so a log shipper reading line by line is not split by them. The AWS
- * SDK's notice about its own future Node requirement is dropped: it concerns SDK releases this CLI does not pin,
- * not anything its user can act on (the CLI's `engines` field is the contract).
+ * (`ecs-identity: warning: <name>: <message>`), so a log shipper reading line by line is not split by them. Every
+ * warning is still printed, the AWS SDK's `NodeVersionSupportWarning` included: only the layout changes. Call it at
+ * start-up: it replaces the `'warning'` listeners present then (Node's own printer). When warnings are off
+ * (`--no-warnings`, `NODE_NO_WARNINGS=1`) Node has no printer and this adds none.
  * @public
  */
 export function foldProcessWarnings(program: string, write: (line: string) => void): void {
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const message = typeof warning === 'string' ? warning : warning.message;
-    const type = typeof rest[0] === 'string' ? rest[0] : typeof warning === 'string' ? 'Warning' : warning.name;
-    if (message.startsWith('NodeVersionSupportWarning')) return;
-    write(`${program}: warning: ${type}: ${oneLine(message)}\n`);
-  }) as typeof process.emitWarning;
+  const printers = process.listeners('warning');
+  if (printers.length === 0) return;
+  for (const printer of printers) process.off('warning', printer);
+  process.on('warning', (warning) => write(`${program}: warning: ${warning.name}: ${oneLine(warning.message)}\n`));
 }
