@@ -4,6 +4,7 @@
  */
 import { ATHENZ_COMMON_FLAGS, ATHENZ_IDENTITY_FLAGS, ROLES_FLAG, TOKEN_FLAGS } from './athenz-flags.js';
 import type { Command, CommandGroup } from './command.js';
+import { withStopListener } from './long-running.js';
 
 const actions = () => import('./athenz-actions.js');
 
@@ -96,7 +97,8 @@ JSON line per event: identity, refreshed, rolecerts, token, stopped.`,
       default: 'warn',
     },
   },
-  run: async (ctx) => (await actions()).runAgent(ctx),
+  // Listens for the stop signal before loading the actions, so a SIGTERM at any moment of start-up ends it cleanly.
+  run: (ctx) => withStopListener(ctx.io, async (stop) => (await actions()).runAgent(ctx, stop)),
 };
 
 /** @public */

@@ -14,8 +14,11 @@ export interface CliIo {
   stdout(text: string): void;
   /** Writes to stderr as is. */
   stderr(text: string): void;
-  /** Resolves with the signal name when the process is asked to stop (SIGTERM / SIGINT). */
-  waitForStop(): Promise<string>;
+  /**
+   * Resolves with the signal name when the process is asked to stop (SIGTERM / SIGINT), and keeps the process alive
+   * while it waits. When `until` aborts, it stops waiting (the promise never settles) and lets the process exit.
+   */
+  waitForStop(until?: AbortSignal): Promise<string>;
 }
 
 /** What a command's `run` gets. @public */
