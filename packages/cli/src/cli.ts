@@ -56,7 +56,12 @@ function topHelp(program: Program): string {
 }
 
 function commandHelp(program: Program, path: readonly string[], command: Command): string {
-  return renderHelp(`${program.name} ${path.join(' ')} [flags]`, command.description, allFlags(command));
+  return renderHelp(
+    `${program.name} ${path.join(' ')} [flags]`,
+    command.description,
+    allFlags(command),
+    command.exitStatus,
+  );
 }
 
 function groupHelp(program: Program, group: CommandGroup): string {

@@ -42,6 +42,8 @@ export interface Command {
   /** The paragraph(s) of its help text. */
   readonly description: string;
   readonly flags: FlagSpecs;
+  /** The exit statuses line(s) ending its help, when they say more than the usual 0 / 1 / 2. */
+  readonly exitStatus?: string;
   /** Returns the exit status (default 0); throws to fail with status 1 (2 for a `UsageError`). */
   run(context: CommandContext): Promise<number | undefined>;
 }

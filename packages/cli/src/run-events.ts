@@ -34,11 +34,15 @@ const iso = (d: Date | undefined) => (d === undefined ? {} : { expiresAt: d.toIS
 
 /**
  * Prints the line of a `refresh-failed` or `expiring` event (`refreshed` events print the new credential where it
- * is known) and says whether the run must end: after `failCount` failed attempts in a row, or when the provider
- * reports that the credential would expire before the next attempt. Returns the error to end with, if any.
+ * is known) and says whether the run must end: after `failCount` failed attempts in a row (when set), or when the
+ * provider reports that the credential would expire before the next attempt. Returns the error to end with, if any.
  * @internal
  */
-export function onProviderEvent(io: CliIo, event: ProviderEvent, failCount: number): IdentityError | undefined {
+export function onProviderEvent(
+  io: CliIo,
+  event: ProviderEvent,
+  failCount: number | undefined,
+): IdentityError | undefined {
   if (event.type === 'expiring') {
     printLine(io, { event: 'expiring', provider: event.provider, ...iso(event.expiresAt) });
     return undefined;
@@ -51,7 +55,7 @@ export function onProviderEvent(io: CliIo, event: ProviderEvent, failCount: numb
     event: 'refresh-failed',
     provider: event.provider,
     attempt,
-    failCount,
+    ...(failCount === undefined ? {} : { failCount }),
     code,
     ...(message ? { message } : {}),
     ...(event.nextAttemptAt ? { nextAttemptAt: event.nextAttemptAt.toISOString() } : {}),
@@ -64,7 +68,7 @@ export function onProviderEvent(io: CliIo, event: ProviderEvent, failCount: numb
       `${event.provider}: the credential expires at ${event.expiresAt?.toISOString() ?? '(unknown)'}, before the next refresh attempt`,
     );
   }
-  if (attempt >= failCount) {
+  if (failCount !== undefined && attempt >= failCount) {
     const why = message ? `: last ${code}: ${message}` : `: last ${code}`;
     return new IdentityError(
       event.error instanceof IdentityError ? event.error.code : 'RETRY_EXHAUSTED',
