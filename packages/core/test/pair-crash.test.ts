@@ -12,9 +12,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readKeyCertPair } from '../src/node/files.js';
+import { transpileFilesModule } from './files-module.js';
 import { makeCert } from './openssl.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,18 +31,8 @@ let variants: { key: number; keyPem: string; certPem: string }[];
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'core-pair-crash-'));
-  // The package is not built during tests and tsx costs ~250 ms per spawn (plain node: ~80 ms), so the real
-  // sources are transpiled once here and the child is plain JS.
   libDir = join(root, 'lib');
-  mkdirSync(join(libDir, 'node'), { recursive: true });
-  writeFileSync(join(libDir, 'package.json'), '{"type":"module"}');
-  for (const file of ['errors.ts', 'node/files.ts']) {
-    const source = readFileSync(join(here, '..', 'src', file), 'utf8');
-    const out = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    });
-    writeFileSync(join(libDir, file.replace(/\.ts$/, '.js')), out.outputText);
-  }
+  transpileFilesModule(libDir);
   // Three keys, two certificates each (so the child can reuse a key and change only the cert).
   const certs = join(root, 'certs');
   mkdirSync(certs);
