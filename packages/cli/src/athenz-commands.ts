@@ -5,6 +5,7 @@
 import { ATHENZ_COMMON_FLAGS, ATHENZ_IDENTITY_FLAGS, ROLES_FLAG, TOKEN_FLAGS } from './athenz-flags.js';
 import type { Command, CommandGroup } from './command.js';
 import { withStopListener } from './long-running.js';
+import { RUN_LOG_LEVEL_FLAG } from './shared-flags.js';
 
 const actions = () => import('./athenz-actions.js');
 
@@ -94,13 +95,7 @@ refreshed, rolecerts, token, refresh-failed (with its attempt count), expiring, 
     },
     ...ROLES_FLAG,
     ...TOKEN_FLAGS,
-    'log-level': {
-      type: 'string',
-      placeholder: 'LEVEL',
-      help: 'log to stderr at this level and above: debug, info, warn, error',
-      env: ['ECS_IDENTITY_LOG_LEVEL'],
-      default: 'warn',
-    },
+    ...RUN_LOG_LEVEL_FLAG,
   },
   // Listens for the stop signal before loading the actions, so a SIGTERM at any moment of start-up ends it cleanly.
   run: (ctx) => withStopListener(ctx.io, async (stop) => (await actions()).runAgent(ctx, stop)),

@@ -19,7 +19,7 @@ export const EXIT_USAGE = 2;
 
 /**
  * Flags every command takes. A command may declare its own `log-level` to change the default: one-shot commands log
- * errors only (their failure is the final error line), the long-running `athenz run` logs warnings too.
+ * errors only (their failure is the final error line), the long-running `athenz run` and `consul run` log warnings too.
  * @public
  */
 export const COMMON_FLAGS: FlagSpecs = {

@@ -6,7 +6,7 @@
 import type { Command, CommandGroup } from './command.js';
 import type { FlagSpec, FlagSpecs } from './flags.js';
 import { withStopListener } from './long-running.js';
-import { ECS_AGENT_FLAG } from './shared-flags.js';
+import { ECS_AGENT_FLAG, RUN_LOG_LEVEL_FLAG } from './shared-flags.js';
 
 const actions = () => import('./consul-actions.js');
 
@@ -157,13 +157,7 @@ event: token, rotated, refresh-failed, logged-out, logout-failed, stopped.`,
       placeholder: 'FILE',
       help: 'also log out the token in this file at SIGTERM (e.g. the service token)',
     },
-    'log-level': {
-      type: 'string',
-      placeholder: 'LEVEL',
-      help: 'log to stderr at this level and above: debug, info, warn, error',
-      env: ['ECS_IDENTITY_LOG_LEVEL'],
-      default: 'warn',
-    },
+    ...RUN_LOG_LEVEL_FLAG,
   },
   // Listens for the stop signal before loading the actions, so a SIGTERM at any moment of start-up ends it cleanly.
   run: (ctx) => withStopListener(ctx.io, async (stop) => (await actions()).runConsul(ctx, stop)),

@@ -1,23 +1,35 @@
 import { IdentityError, ManualClock } from '@ecs-identity/core';
 import { describe, expect, it } from 'vitest';
-import { countingCredentials, drive, memoryAcl } from '../test/memory-acl.js';
+import { countingCredentials, drive, type MemoryAcl, memoryAcl } from '../test/memory-acl.js';
 import type { TokenLogoutEvent } from './token-logouts.js';
-import { consulTokenProvider } from './token-provider.js';
+import { type ConsulTokenProviderOptions, consulTokenProvider } from './token-provider.js';
 
 const task = { region: 'us-west-2', taskId: 'abc', clusterArn: 'arn:aws:ecs:us-west-2:123456789012:cluster/c' };
 
-function setup() {
+function setup(options: Partial<ConsulTokenProviderOptions> = {}, configure: (acl: MemoryAcl) => void = () => {}) {
   const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
   const acl = memoryAcl(clock);
+  configure(acl);
+  const events: TokenLogoutEvent[] = [];
   const provider = consulTokenProvider({
     acl,
     credentials: countingCredentials(),
     task,
     clock,
     replication: false,
+    onLogout: (e) => events.push(e),
     refresh: { jitterMs: 0, backgroundRefresh: false },
+    ...options,
   });
-  return { clock, acl, provider };
+  return { clock, acl, provider, events };
+}
+
+/** With one-hour tokens: lets the refresh come due, and returns the token that replaced the one in use. */
+async function replaced(clock: ManualClock, provider: ReturnType<typeof setup>['provider']) {
+  await clock.advance(3600_000 - 60_000);
+  await drive(clock, provider.get()); // due: served while the new login runs
+  await clock.advance(50);
+  return drive(clock, provider.get());
 }
 
 describe('consulTokenProvider', () => {
@@ -92,29 +104,15 @@ describe('consulTokenProvider', () => {
   });
 
   it('logs a replaced token out after the grace period, not before; close() ends the wait', async () => {
-    const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
-    const acl = memoryAcl(clock);
-    acl.ttlMs = 3600_000;
-    const events: TokenLogoutEvent[] = [];
-    const provider = consulTokenProvider({
-      acl,
-      credentials: countingCredentials(),
-      task,
-      clock,
-      replication: false,
-      supersededGraceMs: 10_000,
-      onLogout: (e) => events.push(e),
-      refresh: { jitterMs: 0, backgroundRefresh: false },
+    const { clock, acl, provider, events } = setup({ supersededGraceMs: 10_000 }, (a) => {
+      a.ttlMs = 3600_000;
     });
     let replacedAt = 0;
     provider.subscribe(() => {
       replacedAt = clock.now();
     });
     const first = await drive(clock, provider.get());
-    await clock.advance(3600_000 - 60_000);
-    await drive(clock, provider.get()); // due: served while the new login runs
-    await clock.advance(50);
-    const second = await drive(clock, provider.get());
+    const second = await replaced(clock, provider);
     expect(second.accessorId).not.toBe(first.accessorId);
     await clock.advance(replacedAt + 10_000 - 100 - clock.now());
     expect(acl.logouts).toEqual([]); // readers of the old token still have time to switch
@@ -123,35 +121,24 @@ describe('consulTokenProvider', () => {
     expect(events).toEqual([{ accessorId: first.accessorId, reason: 'superseded' }]);
 
     // Replaced again, then closed within the grace period: both go at once.
-    await clock.advance(3600_000 - 60_000);
-    await drive(clock, provider.get());
-    await clock.advance(50);
-    const third = await drive(clock, provider.get());
+    const third = await replaced(clock, provider);
     expect(third.accessorId).not.toBe(second.accessorId);
     await provider.close();
     expect(acl.logouts.slice(1).sort()).toEqual([second.secretId, third.secretId].sort());
-    expect(events.slice(1).sort((a, b) => a.accessorId.localeCompare(b.accessorId))).toEqual(
+    const byId = (a: { accessorId: string }, b: { accessorId: string }) => a.accessorId.localeCompare(b.accessorId);
+    expect(events.slice(1).sort(byId)).toEqual(
       [
         { accessorId: second.accessorId, reason: 'superseded' },
         { accessorId: third.accessorId, reason: 'close' },
-      ].sort((a, b) => a.accessorId.localeCompare(b.accessorId)),
+      ].sort(byId),
     );
   });
 
   it('a login answered after its timeout is logged out when the answer arrives; the retry is kept', async () => {
-    const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
-    const acl = memoryAcl(clock);
-    acl.timeoutMs = 1000;
-    acl.loginDelaysMs = [3000]; // the first login takes 3 s against a 1 s timeout; the retry is quick
-    const events: TokenLogoutEvent[] = [];
-    const provider = consulTokenProvider({
-      acl,
-      credentials: countingCredentials(),
-      task,
-      clock,
-      replication: false,
-      onLogout: (e) => events.push(e),
-      refresh: { jitterMs: 0, backgroundRefresh: false },
+    // The first login takes 3 s against a 1 s timeout; the retry is quick.
+    const { clock, acl, provider, events } = setup({}, (a) => {
+      a.timeoutMs = 1000;
+      a.loginDelaysMs = [3000];
     });
     const token = await drive(clock, provider.get());
     expect(acl.logins).toHaveLength(2);
@@ -166,11 +153,10 @@ describe('consulTokenProvider', () => {
   });
 
   it('close() waits for the answer of a login it abandoned and logs that token out too', async () => {
-    const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
-    const acl = memoryAcl(clock);
-    acl.timeoutMs = 1000;
-    acl.loginDelaysMs = [800];
-    const provider = consulTokenProvider({ acl, credentials: countingCredentials(), task, clock, replication: false });
+    const { clock, acl, provider } = setup({}, (a) => {
+      a.timeoutMs = 1000;
+      a.loginDelaysMs = [800];
+    });
     const pending = provider.get().catch((e: unknown) => e);
     await clock.advance(100);
     expect(acl.logins).toHaveLength(1);
@@ -182,24 +168,11 @@ describe('consulTokenProvider', () => {
   });
 
   it('close() rejects with LOGOUT_FAILED when a replaced token cannot be logged out', async () => {
-    const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
-    const acl = memoryAcl(clock);
-    acl.ttlMs = 3600_000;
-    const events: TokenLogoutEvent[] = [];
-    const provider = consulTokenProvider({
-      acl,
-      credentials: countingCredentials(),
-      task,
-      clock,
-      replication: false,
-      onLogout: (e) => events.push(e),
-      refresh: { jitterMs: 0, backgroundRefresh: false },
+    const { clock, acl, provider, events } = setup({}, (a) => {
+      a.ttlMs = 3600_000;
     });
     await drive(clock, provider.get());
-    await clock.advance(3600_000 - 60_000);
-    await drive(clock, provider.get());
-    await clock.advance(50);
-    await drive(clock, provider.get());
+    await replaced(clock, provider);
     acl.logoutError = new IdentityError('LOGOUT_FAILED', 'answered 500: boom', { status: 500 });
     await expect(provider.close()).rejects.toMatchObject({ code: 'LOGOUT_FAILED' });
     expect(events.map((e) => [e.reason, IdentityError.is(e.error, 'LOGOUT_FAILED')])).toEqual(
