@@ -5,63 +5,35 @@
  * logged out.
  */
 import { consulTokenProvider } from '@ecs-identity/consul-login/node';
-import {
-  type AwsEmulator,
-  type ConsulEmulator,
-  type EcsAgent,
-  startAws,
-  startConsul,
-  startEcsAgent,
-} from '@ecs-identity/testkit';
+import { startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TokenLogoutEvent } from '../src/token-logouts.js';
 
-const TAG = 'consul.hashicorp.com.service-name';
-const ACCOUNT = '444455556666';
-const REGION = 'eu-central-1';
-
-let aws: AwsEmulator;
-let consul: ConsulEmulator;
-let agent: EcsAgent;
+let world: TaskEmulators<{ zts: false; consul: object }>;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  aws = await startAws({ region: REGION, accountId: ACCOUNT });
-  const role = aws.addRole({ name: 'api', path: '/ecs/', tags: { [TAG]: 'api' } });
-  agent = await startEcsAgent({
-    region: REGION,
-    accountId: ACCOUNT,
-    taskRoleArn: role.arn,
-    credentials: async (arn) => aws.issueRoleCredentials(arn),
+  world = await startTaskEmulators({ zts: false, consulReplicationLagMs: 0 });
+  const { names } = world;
+  const tag = 'consul.hashicorp.com.service-name';
+  // Consul's shortest MaxTokenTTL: the provider logs in again well before the minute is over.
+  world.consul.addAuthMethod({
+    name: 'short-ttl',
+    maxTokenTtlMs: 60_000,
+    config: {
+      BoundIAMPrincipalARNs: [`arn:aws:iam::${names.accountId}:role${names.rolePath}*`],
+      EnableIAMEntityDetails: true,
+      IAMEntityTags: [tag],
+    },
   });
-  const config = {
-    BoundIAMPrincipalARNs: [`arn:aws:iam::${ACCOUNT}:role/ecs/*`],
-    EnableIAMEntityDetails: true,
-    IAMEntityTags: [TAG],
-  };
-  consul = await startConsul({
-    aws,
-    authMethods: [
-      { name: 'iam-ecs-service-token', config },
-      { name: 'short-ttl', config, maxTokenTtlMs: 60_000 },
-    ],
-    bindingRules: ['iam-ecs-service-token', 'short-ttl'].map((authMethod) => ({
-      authMethod,
-      bindType: 'service' as const,
-      bindName: `\${entity_tags.${TAG}}`,
-    })),
-  });
-  env = { ...agent.env, CONSUL_HTTP_ADDR: consul.url };
+  world.consul.addBindingRule({ authMethod: 'short-ttl', bindType: 'service', bindName: `\${entity_tags.${tag}}` });
+  env = { ...world.env };
 });
-afterAll(async () => {
-  await consul?.close();
-  await agent?.close();
-  await aws?.close();
-});
-beforeEach(() => consul.setFault(undefined));
+afterAll(() => world?.close());
+beforeEach(() => world.consul.setFault(undefined));
 
 const live = () =>
-  consul
+  world.consul
     .liveTokens()
     .map((t) => t.accessorId)
     .sort();
@@ -84,17 +56,18 @@ describe('no leaked Consul tokens', () => {
   it('a login answered after the client timed out: its token is logged out when the answer comes', async () => {
     const before = live();
     // The issue's case: the server makes the token at once and answers 3 s later; the client waits 1 s, then retries.
-    consul.setFault({ match: '/v1/acl/login', answerDelayMs: 3_000, times: 1 });
+    world.consul.setFault({ match: '/v1/acl/login', answerDelayMs: 3_000, times: 1 });
     const events: TokenLogoutEvent[] = [];
     const provider = consulTokenProvider({
       env,
+      serverIdHeaderValue: world.names.consulServerId,
       timeoutMs: 1_000,
       replication: false,
       onLogout: (e) => events.push(e),
     });
     try {
       const token = await provider.get();
-      const logins = consul.requests.filter((r) => r.path === '/v1/acl/login' && r.status === 200);
+      const logins = world.consul.requests.filter((r) => r.path === '/v1/acl/login' && r.status === 200);
       expect(logins.length).toBeGreaterThanOrEqual(2); // the abandoned one and the retry
       const late = await logoutSeen(events, (e) => e.reason === 'late-answer', 'late-answer');
       expect(late.error).toBeUndefined();
@@ -108,8 +81,13 @@ describe('no leaked Consul tokens', () => {
 
   it('close() during a slow login waits for its answer and logs that token out', async () => {
     const before = live();
-    consul.setFault({ match: '/v1/acl/login', answerDelayMs: 1_000, times: 1 });
-    const provider = consulTokenProvider({ env, timeoutMs: 5_000, replication: false });
+    world.consul.setFault({ match: '/v1/acl/login', answerDelayMs: 1_000, times: 1 });
+    const provider = consulTokenProvider({
+      env,
+      serverIdHeaderValue: world.names.consulServerId,
+      timeoutMs: 5_000,
+      replication: false,
+    });
     const pending = provider.get().catch((e: unknown) => e);
     const deadline = Date.now() + 10_000;
     while (live().length === before.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
