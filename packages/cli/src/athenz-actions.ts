@@ -29,7 +29,9 @@ import {
 import type { CommandContext } from './command.js';
 import { errorLine } from './error-line.js';
 import { splitList, UsageError } from './flags.js';
+import { type StopListener, superviseRun } from './long-running.js';
 import { printLine } from './output.js';
+import { expiryBackstop, onProviderEvent, type ProviderEvent } from './run-events.js';
 
 function opt(values: CommandContext['values'], name: string): string | undefined {
   const v = values[name];
@@ -226,59 +228,74 @@ export function token(ctx: CommandContext): Promise<number> {
   });
 }
 
-/** `athenz run`. @internal */
-export function runAgent(ctx: CommandContext): Promise<number> {
-  return withSetup(ctx, async (setup) => {
-    const { io, values, logger } = ctx;
-    const roles = rolesOf(ctx);
-    const failLimit = values['fail-count'] as number;
+/**
+ * `athenz run`: start-up (register or refresh, role certificates, token), then one line per event until a stop signal
+ * (status 0 after the cleanup) or a fatal error (status 1: the failure policy of {@link onProviderEvent}, or the
+ * certificate expired with no refresh). `stop` has listened since the command began.
+ * @internal
+ */
+export async function runAgent(ctx: CommandContext, stop: StopListener): Promise<number> {
+  const { io, values, logger } = ctx;
+  const roles = rolesOf(ctx);
+  const failCount = values['fail-count'] as number;
+  let setup: AthenzSetup | undefined;
+  let identity: RefreshingProvider<X509Identity> | undefined;
+  let roleCerts: RefreshingProvider<RoleCertificateSet> | undefined;
+  let token: RefreshingProvider<AccessToken> | undefined;
+  let backstop: ReturnType<typeof expiryBackstop> | undefined;
+  const end = await superviseRun(stop, async ({ signal, fail }) => {
+    const s = await athenzSetup(ctx, signal);
+    setup = s;
+    backstop = expiryBackstop('the service certificate', fail);
+    // Failed attempts in a row; a new certificate starts the count again.
     let failures = 0;
-    let fail: (e: unknown) => void = () => {};
-    const fatal = new Promise<unknown>((resolve) => {
-      fail = resolve;
-    });
-    const onError = (e: unknown) => {
-      failures++;
-      logger.warn(`refresh failed (${failures} of ${failLimit}): ${errorLine([], e)}`);
-      if (failures >= failLimit) fail(e);
+    let current: X509Identity | undefined;
+    const onEvent = (event: ProviderEvent) => {
+      const error = onProviderEvent(io, event, failCount);
+      if (error) fail(error);
     };
-    const identity = athenzIdentityProvider(
-      identityOptions(ctx, setup, siadFileSink(setup.sinkOptions), {
+    identity = athenzIdentityProvider(
+      identityOptions(ctx, s, siadFileSink(s.sinkOptions), {
         backgroundRefresh: true,
         rotateKey: values.rotatekey === true,
         refreshIntervalMs: (values.refreshinterval as number) * 60_000,
-        onError,
+        onError: (error) => {
+          // Before the first certificate a failure ends start-up by itself (get() rejects).
+          if (current === undefined) return;
+          onEvent({
+            type: 'refresh-failed',
+            provider: 'athenz identity',
+            attempt: ++failures,
+            error,
+            expiresAt: current.expiresAt,
+          });
+        },
       }),
     );
-    const roleCerts = roles.length > 0 ? roleCertProvider(ctx, setup, identity, roles) : undefined;
-    const token = opt(values, 'scope') ? tokenProvider(ctx, setup, identity) : undefined;
-    // Listen for the stop signal from the start, so a SIGTERM during start-up ends the run cleanly too.
-    const stopped = io.waitForStop().then((signal) => ({ signal }));
-    try {
-      // Providers tell their subscribers of each new credential (the first one included) before get() resolves, so
-      // every event is printed from here, once.
-      let identities = 0;
-      identity.subscribe((id) => {
-        failures = 0;
-        printLine(io, { event: identities++ === 0 ? 'identity' : 'refreshed', ...identitySummary(id, setup) });
-      });
-      roleCerts?.subscribe((set) => printLine(io, { event: 'rolecerts', roleCertificates: roleSummary(set, setup) }));
-      token?.subscribe((t) => printLine(io, { event: 'token', ...tokenSummary(t, ctx, setup) }));
-      const startup = (async () => {
-        await identity.get();
-        await Promise.all([roleCerts?.get(), token?.get()]);
-        return { started: true } as const;
-      })();
-      startup.catch(() => {}); // observed below; this only keeps a late failure after a stop from going unhandled
-      const outcome = await Promise.race([startup, stopped]);
-      const end = 'signal' in outcome ? outcome : await Promise.race([stopped, fatal.then((error) => ({ error }))]);
-      if ('error' in end) throw end.error;
-      logger.info(`received ${end.signal}, stopping`);
-      printLine(io, { event: 'stopped', signal: end.signal });
-      return 0;
-    } finally {
-      await Promise.allSettled([token?.close(), roleCerts?.close()]);
-      await identity.close();
-    }
+    roleCerts = roles.length > 0 ? roleCertProvider(ctx, s, identity, roles) : undefined;
+    token = opt(values, 'scope') ? tokenProvider(ctx, s, identity) : undefined;
+    // Providers tell their subscribers of each new credential (the first one included) before get() resolves, so
+    // every event is printed from here, once.
+    identity.subscribe((id) => {
+      failures = 0;
+      printLine(io, { event: current === undefined ? 'identity' : 'refreshed', ...identitySummary(id, s) });
+      current = id;
+      backstop?.set(id.expiresAt);
+    });
+    roleCerts?.subscribe((set) => printLine(io, { event: 'rolecerts', roleCertificates: roleSummary(set, s) }));
+    token?.subscribe((t) => printLine(io, { event: 'token', ...tokenSummary(t, ctx, s) }));
+    await identity.get({ signal });
+    await Promise.all([roleCerts?.get({ signal }), token?.get({ signal })]);
   });
+  // Cleanup before the status: the providers stop their timers and abort what is in flight.
+  backstop?.clear();
+  await Promise.allSettled([token?.close(), roleCerts?.close()]);
+  await identity
+    ?.close()
+    .catch((e: unknown) => logger.warn(`closing the identity provider failed: ${errorLine([], e)}`));
+  await setup?.close();
+  if ('error' in end) throw end.error;
+  logger.info(`received ${end.stopped}, stopped`);
+  printLine(io, { event: 'stopped', signal: end.stopped });
+  return 0;
 }

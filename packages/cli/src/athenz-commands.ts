@@ -4,6 +4,8 @@
  */
 import { ATHENZ_COMMON_FLAGS, ATHENZ_IDENTITY_FLAGS, ROLES_FLAG, TOKEN_FLAGS } from './athenz-flags.js';
 import type { Command, CommandGroup } from './command.js';
+import { withStopListener } from './long-running.js';
+import { RUN_LOG_LEVEL_FLAG } from './shared-flags.js';
 
 const actions = () => import('./athenz-actions.js');
 
@@ -66,8 +68,13 @@ export const athenzRunCommand: Command = {
   description: `The siad agent: refreshes the saved identity if siad's files hold a valid one (else registers), gets
 the -roles certificates and the -scope token if asked, then refreshes every -refreshinterval minutes (never later
 than half the certificate's lifetime) with fresh attestation, rewriting the files before each new certificate is
-used. Stops on SIGTERM or SIGINT with status 0; exits 1 after -fail-count refreshes in a row have failed. Prints one
-JSON line per event: identity, refreshed, rolecerts, token, stopped.`,
+used. A brief ZTS outage is ridden out on the certificate in hand. Prints one JSON line per event: identity,
+refreshed, rolecerts, token, refresh-failed (with its attempt count), expiring, stopped.`,
+  exitStatus: `Exit status (each failure also names its cause on one stderr line):
+  0  stopped by SIGTERM / SIGINT (also during start-up), after closing the providers
+  1  start-up failed (no certificate); or -fail-count refresh attempts in a row failed; or the certificate would
+     expire before the next refresh attempt, or expired, with no refresh succeeding
+  2  usage error`,
   flags: {
     ...ATHENZ_COMMON_FLAGS,
     ...ATHENZ_IDENTITY_FLAGS,
@@ -83,21 +90,16 @@ JSON line per event: identity, refreshed, rolecerts, token, stopped.`,
     'fail-count': {
       type: 'int',
       min: 1,
-      help: 'exit after this many failed refreshes in a row',
+      help: 'exit after this many failed refresh attempts in a row',
       env: ['ATHENZ_SIA_FAIL_COUNT_FOR_EXIT'],
       default: 2,
     },
     ...ROLES_FLAG,
     ...TOKEN_FLAGS,
-    'log-level': {
-      type: 'string',
-      placeholder: 'LEVEL',
-      help: 'log to stderr at this level and above: debug, info, warn, error',
-      env: ['ECS_IDENTITY_LOG_LEVEL'],
-      default: 'warn',
-    },
+    ...RUN_LOG_LEVEL_FLAG,
   },
-  run: async (ctx) => (await actions()).runAgent(ctx),
+  // Listens for the stop signal before loading the actions, so a SIGTERM at any moment of start-up ends it cleanly.
+  run: (ctx) => withStopListener(ctx.io, async (stop) => (await actions()).runAgent(ctx, stop)),
 };
 
 /** @public */

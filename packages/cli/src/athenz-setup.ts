@@ -107,8 +107,12 @@ export function rolePathOf(ctx: Pick<CommandContext, 'values' | 'sources'>): str
   }
 }
 
-/** Reads the task, resolves the service and builds the ZTS client. Call `close()` when done. @internal */
-export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
+/**
+ * Reads the task, resolves the service and builds the ZTS client. Call `close()` when done. `signal` ends the task
+ * metadata and credentials reads early (a stop during start-up).
+ * @internal
+ */
+export async function athenzSetup(ctx: CommandContext, signal?: AbortSignal): Promise<AthenzSetup> {
   const { values, io, logger } = ctx;
   const url = ztsBaseUrl(opt(values, 'zts'), values.ztsport as number);
   if ((opt(values, 'domain') === undefined) !== (opt(values, 'service') === undefined)) {
@@ -120,7 +124,7 @@ export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
   const caFile = opt(values, 'ztscacert');
   const caBundlePem = caFile ? await readTextFile(caFile, 'ZTS CA file (-ztscacert)') : undefined;
   const agentUrl = values['ecs-agent-url'] as string;
-  const task = await getTaskIdentity({ env: io.env, v2BaseUrl: agentUrl, logger });
+  const task = await getTaskIdentity({ env: io.env, v2BaseUrl: agentUrl, logger, ...(signal ? { signal } : {}) });
   const credentials = containerCredentials({
     env: io.env,
     relativeBaseUrl: agentUrl,
@@ -133,7 +137,9 @@ export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
     const service = opt(values, 'service');
     // Only ask the credentials endpoint for the role when nothing else names the service.
     const taskRoleArn =
-      domain === undefined && iamRoleArn === undefined ? (await credentials.get()).roleArn : undefined;
+      domain === undefined && iamRoleArn === undefined
+        ? (await credentials.get(signal ? { signal } : undefined)).roleArn
+        : undefined;
     const resolved = resolveService({
       ...(domain === undefined ? {} : { domain }),
       ...(service === undefined ? {} : { service }),

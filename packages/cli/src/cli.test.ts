@@ -166,6 +166,7 @@ describe('the ecs-identity program', () => {
       'consul login',
       'consul logout',
       'consul wait',
+      'consul run',
       'athenz post',
       'athenz rotate',
       'athenz rolecert',

@@ -19,7 +19,7 @@ export const EXIT_USAGE = 2;
 
 /**
  * Flags every command takes. A command may declare its own `log-level` to change the default: one-shot commands log
- * errors only (their failure is the final error line), the long-running `athenz run` logs warnings too.
+ * errors only (their failure is the final error line), the long-running `athenz run` and `consul run` log warnings too.
  * @public
  */
 export const COMMON_FLAGS: FlagSpecs = {
@@ -56,7 +56,12 @@ function topHelp(program: Program): string {
 }
 
 function commandHelp(program: Program, path: readonly string[], command: Command): string {
-  return renderHelp(`${program.name} ${path.join(' ')} [flags]`, command.description, allFlags(command));
+  return renderHelp(
+    `${program.name} ${path.join(' ')} [flags]`,
+    command.description,
+    allFlags(command),
+    command.exitStatus,
+  );
 }
 
 function groupHelp(program: Program, group: CommandGroup): string {

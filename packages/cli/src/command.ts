@@ -14,8 +14,11 @@ export interface CliIo {
   stdout(text: string): void;
   /** Writes to stderr as is. */
   stderr(text: string): void;
-  /** Resolves with the signal name when the process is asked to stop (SIGTERM / SIGINT). */
-  waitForStop(): Promise<string>;
+  /**
+   * Resolves with the signal name when the process is asked to stop (SIGTERM / SIGINT), and keeps the process alive
+   * while it waits. When `until` aborts, it stops waiting (the promise never settles) and lets the process exit.
+   */
+  waitForStop(until?: AbortSignal): Promise<string>;
 }
 
 /** What a command's `run` gets. @public */
@@ -39,6 +42,8 @@ export interface Command {
   /** The paragraph(s) of its help text. */
   readonly description: string;
   readonly flags: FlagSpecs;
+  /** The exit statuses line(s) ending its help, when they say more than the usual 0 / 1 / 2. */
+  readonly exitStatus?: string;
   /** Returns the exit status (default 0); throws to fail with status 1 (2 for a `UsageError`). */
   run(context: CommandContext): Promise<number | undefined>;
 }

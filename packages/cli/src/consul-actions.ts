@@ -2,13 +2,21 @@
  * What the consul commands do (loaded only when one runs).
  * @packageDocumentation
  */
-import { type ConsulAclClient, consulAclClient } from '@ecs-identity/consul-login';
-import { consulLogin, consulTlsAgent } from '@ecs-identity/consul-login/node';
+import {
+  type ConsulAclClient,
+  type ConsulToken,
+  type ConsulTokenProvider,
+  consulAclClient,
+} from '@ecs-identity/consul-login';
+import { consulLogin, consulTlsAgent, consulTokenProvider, logoutAll } from '@ecs-identity/consul-login/node';
 import { IdentityError, registerSecret, sleep } from '@ecs-identity/core';
 import type { CommandContext } from './command.js';
+import { errorCode, errorLine } from './error-line.js';
 import { UsageError } from './flags.js';
+import { type StopListener, superviseRun } from './long-running.js';
 import { printLine } from './output.js';
 import { readTextFile } from './read-file.js';
+import { expiryBackstop, onProviderEvent } from './run-events.js';
 
 function str(values: CommandContext['values'], name: string): string | undefined {
   const v = values[name];
@@ -31,6 +39,7 @@ function connection(ctx: CommandContext) {
     // CONSUL_HTTP_SSL still applies to a host:port address.
     env: io.env,
     ...(agent === undefined ? {} : { agent }),
+    timeoutMs: values['timeout-ms'] as number,
   };
 }
 
@@ -42,15 +51,15 @@ async function readTokenFile(path: string, what: string): Promise<string> {
 
 /** The token SecretID, in the Consul CLI's order: -token-file, CONSUL_HTTP_TOKEN, CONSUL_HTTP_TOKEN_FILE. */
 async function tokenSecret(ctx: CommandContext): Promise<{ secret: string; from: string }> {
-  const found = await findTokenSecret(ctx);
+  const file = str(ctx.values, 'token-file');
+  const found = file ? { secret: await readTokenFile(file, 'token file'), from: file } : await envTokenSecret(ctx);
   // Registered so that no error or log line can show it, whatever a server echoes back.
   registerSecret(found.secret);
   return found;
 }
 
-async function findTokenSecret(ctx: CommandContext): Promise<{ secret: string; from: string }> {
-  const file = str(ctx.values, 'token-file');
-  if (file) return { secret: await readTokenFile(file, 'token file'), from: file };
+/** The token from CONSUL_HTTP_TOKEN, else from the file named by CONSUL_HTTP_TOKEN_FILE (not yet registered). */
+async function envTokenSecret(ctx: CommandContext): Promise<{ secret: string; from: string }> {
   const fromEnv = ctx.io.env.CONSUL_HTTP_TOKEN?.trim();
   if (fromEnv) return { secret: fromEnv, from: 'CONSUL_HTTP_TOKEN' };
   const envFile = ctx.io.env.CONSUL_HTTP_TOKEN_FILE?.trim();
@@ -118,8 +127,17 @@ async function waitReadable(
   );
 }
 
-/** `consul login`. @internal */
-export async function login(ctx: CommandContext): Promise<number> {
+/** `-token-sink-mode`: an octal file mode like chmod's (`644`, `0644`, `0o644`). @internal */
+export function sinkMode(values: CommandContext['values']): number {
+  const raw = String(values['token-sink-mode'] ?? '0600').trim();
+  if (!/^(?:0o?)?[0-7]{3}$/i.test(raw)) {
+    throw new UsageError(`-token-sink-mode ${JSON.stringify(raw)} must be an octal file mode like 0600 or 0644`);
+  }
+  return Number.parseInt(raw.slice(-3), 8);
+}
+
+/** The login options the login flags describe (`consul login`, `consul run`). */
+function loginOptions(ctx: CommandContext) {
   const { values, io, logger } = ctx;
   if (values.type !== 'aws-iam') throw new UsageError('-type: only aws-iam is supported');
   if (values['aws-auto-bearer-token'] !== true) {
@@ -127,9 +145,10 @@ export async function login(ctx: CommandContext): Promise<number> {
   }
   const sinkFile = str(values, 'token-sink-file');
   if (!sinkFile) throw new UsageError('-token-sink-file is required');
+  const mode = sinkMode(values);
   const attempts = values['replication-attempts'] as number;
   const optional = (name: string) => str(values, name);
-  const token = await consulLogin({
+  return {
     ...connection(ctx),
     authMethod: values.method as string,
     meta: parseMeta(values.meta as string[] | undefined),
@@ -141,24 +160,159 @@ export async function login(ctx: CommandContext): Promise<number> {
     ...(optional('aws-region') ? { region: optional('aws-region') } : {}),
     ...(optional('aws-sts-endpoint') ? { stsEndpoint: optional('aws-sts-endpoint') } : {}),
     ...(optional('aws-iam-endpoint') ? { iamEndpoint: optional('aws-iam-endpoint') } : {}),
-    replication: attempts === 0 ? false : { attempts },
+    replication: attempts === 0 ? (false as const) : { attempts },
     metadata: { env: io.env, v2BaseUrl: values['ecs-agent-url'] as string },
     containerCredentials: { env: io.env, relativeBaseUrl: values['ecs-agent-url'] as string },
     sinkFile,
+    sinkOptions: { mode },
     logger,
-  });
-  printLine(io, { ...summary(token), tokenSinkFile: sinkFile });
+  };
+}
+
+/** `consul login`. @internal */
+export async function login(ctx: CommandContext): Promise<number> {
+  const options = loginOptions(ctx);
+  const token = await consulLogin(options);
+  printLine(ctx.io, { ...summary(token), tokenSinkFile: options.sinkFile });
   return 0;
 }
 
-/** `consul logout`. @internal */
+/** A token to log out, read from its file when the time comes; `undefined` secret when it could not be read. */
+async function tokenFromFile(file: string): Promise<{ from: string; secret?: string; error?: unknown }> {
+  try {
+    const secret = await readTokenFile(file, 'token file');
+    registerSecret(secret);
+    return { from: file, secret };
+  } catch (error) {
+    return { from: file, error };
+  }
+}
+
+/**
+ * Logs out each token, continuing past failures (a token already gone counts as done): one stdout line per token
+ * logged out, one stderr line per failure. Returns the number of failures.
+ */
+async function logoutEach(
+  ctx: CommandContext,
+  acl: ConsulAclClient,
+  tokens: readonly { from: string; secret?: string; error?: unknown }[],
+  line: (fields: Record<string, unknown>) => Record<string, unknown>,
+): Promise<number> {
+  const readable = tokens.filter((t) => t.secret !== undefined);
+  const failures = new Map<string, unknown>(tokens.filter((t) => t.secret === undefined).map((t) => [t.from, t.error]));
+  for (const f of await logoutAll(
+    readable.map((t) => ({ name: t.from, acl, token: t.secret as string })),
+    ctx.logger,
+  )) {
+    failures.set(f.name, f.error);
+  }
+  for (const t of tokens) {
+    const error = failures.get(t.from);
+    if (error === undefined) printLine(ctx.io, line({ loggedOut: true, token: t.from }));
+    else ctx.io.stderr(`${errorLine(ctx.command, error)} (${t.from})\n`);
+  }
+  return failures.size;
+}
+
+/** `consul logout`: every -token-file, else the token from the environment. @internal */
 export async function logout(ctx: CommandContext): Promise<number> {
-  const { secret, from } = await tokenSecret(ctx);
-  const acl = consulAclClient(connection(ctx));
-  await acl.logout(secret);
-  printLine(ctx.io, { loggedOut: true, token: from });
+  const files = (ctx.values['token-file'] as string[] | undefined) ?? [];
+  let tokens: { from: string; secret?: string; error?: unknown }[];
+  if (files.length > 0) {
+    tokens = await Promise.all(files.map(tokenFromFile));
+  } else {
+    const found = await envTokenSecret(ctx);
+    registerSecret(found.secret);
+    tokens = [found];
+  }
+  const failed = await logoutEach(ctx, consulAclClient(connection(ctx)), tokens, (fields) => fields);
+  return failed > 0 ? 1 : 0;
+}
+
+/**
+ * `consul run`: log in, keep the sink current, log out everything at the end. `stop` has listened since the command
+ * began.
+ * @internal
+ */
+export async function runConsul(ctx: CommandContext, stop: StopListener): Promise<number> {
+  const { io, values, logger } = ctx;
+  const options = loginOptions(ctx);
+  const graceMs = values['old-token-grace-ms'] as number;
+  const tokenFiles = (values['token-file'] as string[] | undefined) ?? [];
+  let provider: ConsulTokenProvider | undefined;
+  let backstop: ReturnType<typeof expiryBackstop> | undefined;
+  let logoutFailures = 0;
+  const end = await superviseRun(stop, async ({ signal, fail }) => {
+    backstop = expiryBackstop('the Consul token', fail);
+    let failures = 0;
+    let current: ConsulToken | undefined;
+    const tokens = consulTokenProvider({
+      ...options,
+      supersededGraceMs: graceMs,
+      onLogout: (e) => {
+        if (e.error === undefined) {
+          printLine(io, { event: 'logged-out', accessorId: e.accessorId, reason: e.reason });
+          return;
+        }
+        logoutFailures++;
+        printLine(io, { event: 'logout-failed', accessorId: e.accessorId, reason: e.reason, code: errorCode(e.error) });
+      },
+      refresh: {
+        onError: (error) => {
+          // Before the first token a failure ends start-up by itself (get() rejects).
+          if (current === undefined) return;
+          const end = onProviderEvent(
+            io,
+            { type: 'refresh-failed', provider: 'consul token', attempt: ++failures, error, ...expiry(current) },
+            undefined,
+          );
+          if (end) fail(end);
+        },
+      },
+    });
+    provider = tokens;
+    tokens.subscribe((token) => {
+      failures = 0;
+      const previous = current;
+      current = token;
+      printLine(io, {
+        event: previous === undefined ? 'token' : 'rotated',
+        ...summary(token),
+        tokenSinkFile: options.sinkFile,
+        ...(previous === undefined ? {} : { previousAccessorId: previous.accessorId }),
+      });
+      backstop?.set(token.expiresAt);
+    });
+    await tokens.get({ signal });
+  });
+  backstop?.clear();
+  // Every token this run made: the one in use, replaced ones in their grace period, late login answers.
+  const closed = await provider?.close().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if ('error' in end) throw end.error;
+  // health-sync's part: the tokens other containers' logins made, read now (they may have been rewritten).
+  const extra = await Promise.all(tokenFiles.map(tokenFromFile));
+  const failedFiles = await logoutEach(ctx, consulAclClient(connection(ctx)), extra, (fields) => ({
+    event: 'logged-out',
+    ...fields,
+  }));
+  const failed = failedFiles + (closed === undefined ? 0 : Math.max(1, logoutFailures));
+  logger.info(`received ${end.stopped}, stopped`);
+  printLine(io, { event: 'stopped', signal: end.stopped, ...(failed > 0 ? { failedLogouts: failed } : {}) });
+  if (failed > 0) {
+    throw new IdentityError(
+      'LOGOUT_FAILED',
+      `${failed} logout(s) failed at ${end.stopped} (each is named on a line above)${
+        closed instanceof Error ? `: ${closed.message}` : ''
+      }`,
+    );
+  }
   return 0;
 }
+
+const expiry = (token: ConsulToken) => (token.expiresAt ? { expiresAt: token.expiresAt } : {});
 
 /** `consul wait`. @internal */
 export async function wait(ctx: CommandContext): Promise<number> {

@@ -22,10 +22,15 @@ function flagLine(name: string, spec: FlagSpec): [string, string] {
 
 /**
  * Renders a command's help: `Usage: <usage>`, the description, then one line per flag with its environment
- * variables and default, then the exit statuses.
+ * variables and default, then the exit statuses (`exitStatus`, default {@link EXIT_CODES_HELP}).
  * @public
  */
-export function renderHelp(usage: string, description: string, flags: FlagSpecs): string {
+export function renderHelp(
+  usage: string,
+  description: string,
+  flags: FlagSpecs,
+  exitStatus: string = EXIT_CODES_HELP,
+): string {
   const rows = Object.entries(flags).map(([name, spec]) => flagLine(name, spec));
   const width = Math.min(34, Math.max(0, ...rows.map(([left]) => left.length)));
   const lines = [`Usage: ${usage}`, '', description.trim(), ''];
@@ -38,7 +43,7 @@ export function renderHelp(usage: string, description: string, flags: FlagSpecs)
     }
     lines.push('');
   }
-  lines.push(EXIT_CODES_HELP);
+  lines.push(exitStatus.trim());
   return `${lines.join('\n')}\n`;
 }
 

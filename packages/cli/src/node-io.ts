@@ -6,8 +6,11 @@ import type { CliIo } from './command.js';
 import { oneLine } from './error-line.js';
 
 /**
- * The process's {@link CliIo}. `waitForStop()` resolves on the first SIGTERM or SIGINT after it is called; until
- * then the signals keep their default meaning (a sidecar killed during start-up just dies).
+ * The process's {@link CliIo}. `waitForStop(until)` resolves on the first SIGTERM or SIGINT after it is called; until
+ * then the signals keep their default meaning (a sidecar killed before its command listens just dies). It keeps the
+ * process alive while it waits, and through the command's cleanup after the signal when `until` is given; when
+ * `until` aborts (the command has ended, whichever way) it stops listening and lets go of the process, so the process
+ * exits with its status.
  * @public
  */
 export function nodeIo(): CliIo {
@@ -19,19 +22,29 @@ export function nodeIo(): CliIo {
     stderr: (text) => {
       process.stderr.write(text);
     },
-    waitForStop: () =>
+    waitForStop: (until) =>
       new Promise<string>((resolve) => {
+        if (until?.aborted) return;
         // Signal listeners do not keep the event loop alive, and the SDK's refresh timers are unref'd on purpose:
-        // this timer is what keeps a waiting process running.
+        // this timer is what keeps a waiting process running. With `until` it stays through the command's cleanup
+        // after the signal and goes when the command ends; without, it goes with the signal.
         const keepAlive = setInterval(() => {}, 2 ** 30);
-        const on = (signal: NodeJS.Signals) => {
-          clearInterval(keepAlive);
+        const stopListening = () => {
           process.off('SIGTERM', on);
           process.off('SIGINT', on);
+        };
+        const release = () => {
+          stopListening();
+          clearInterval(keepAlive);
+        };
+        const on = (signal: NodeJS.Signals) => {
+          stopListening();
+          if (until === undefined) clearInterval(keepAlive);
           resolve(signal);
         };
         process.once('SIGTERM', on);
         process.once('SIGINT', on);
+        until?.addEventListener('abort', release, { once: true });
       }),
   };
 }

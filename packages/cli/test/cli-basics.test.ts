@@ -15,7 +15,7 @@ describe('ecs-identity (child process)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: ecs-identity <command>/);
     expect(r.stdout).toContain('athenz post|rotate|rolecert|token|run');
-    expect(r.stdout).toContain('consul login|logout|wait');
+    expect(r.stdout).toContain('consul login|logout|wait|run');
     expect(r.stderr).toBe('');
   });
 

@@ -75,12 +75,13 @@ describe('ecs-identity consul (child process)', () => {
     expect(consul.tokens()).toHaveLength(0);
     expect(consul.requests.at(-1)).toMatchObject({ path: '/v1/acl/logout', status: 200 });
 
-    // the token is gone: a second logout fails, on one line, without the secret
+    // the token is gone: a second logout counts it as done (as health-sync and the SDK's logoutAll do)
     const again = await run(['consul', 'logout', '-token-file', sink], env);
-    expect(again.code).toBe(1);
-    expect(again.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(again.stderr).toMatch(/^ecs-identity: consul logout: [A-Z_]+: /);
-    expect(again.stderr).not.toContain(token.secretId);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toBe('');
+    expect(jsonLines(again.stdout)).toEqual([{ loggedOut: true, token: sink }]);
+    expect(consul.requests.at(-1)).toMatchObject({ path: '/v1/acl/logout', status: 403, error: 'ACL not found' });
+    expect(again.stdout).not.toContain(token.secretId);
   });
 
   it('a login the server refuses exits 1 with one line naming the cause, writes nothing and leaks no secret', async () => {

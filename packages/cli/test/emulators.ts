@@ -12,16 +12,41 @@ export interface ConsulWorld extends TaskEmulators<{ zts: false }> {
   issuedSecrets: string[];
 }
 
-/** Task role `role/ecs/web-task` tagged with the service `web`; the auth method's server ID is `consul.dc1`. */
-export async function startConsulWorld(): Promise<ConsulWorld> {
+/** A second auth method whose tokens live Consul's shortest MaxTokenTTL, one minute. */
+export const SHORT_TTL_METHOD = 'short-ttl';
+
+/**
+ * Task role `role/ecs/web-task` tagged with the service `web`; the auth method's server ID is `consul.dc1`. Besides
+ * the default method there is {@link SHORT_TTL_METHOD}; with `consulBehindMs`, Consul's clock runs that far behind,
+ * so its one-minute tokens have only `60 s - consulBehindMs` left when they arrive.
+ */
+export async function startConsulWorld(options: { consulBehindMs?: number } = {}): Promise<ConsulWorld> {
   const issuedSecrets: string[] = [];
+  const behind = options.consulBehindMs;
   const world = await startTaskEmulators({
     zts: false,
     taskRoleName: 'web-task',
     consulService: 'web',
     consulServerId: 'consul.dc1',
     consulReplicationLagMs: 200,
+    ...(behind === undefined ? {} : { consul: { clock: { now: () => Date.now() - behind } } }),
     onAgentCredentials: (c) => issuedSecrets.push(c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : [])),
+  });
+  const tag = 'consul.hashicorp.com.service-name';
+  world.consul.addAuthMethod({
+    name: SHORT_TTL_METHOD,
+    maxTokenTtlMs: 60_000,
+    config: {
+      BoundIAMPrincipalARNs: [`arn:aws:iam::${world.names.accountId}:role${world.names.rolePath}*`],
+      EnableIAMEntityDetails: true,
+      IAMEntityTags: [tag],
+      ServerIDHeaderValue: world.names.consulServerId,
+    },
+  });
+  world.consul.addBindingRule({
+    authMethod: SHORT_TTL_METHOD,
+    bindType: 'service',
+    bindName: `\${entity_tags.${tag}}`,
   });
   return { ...world, issuedSecrets };
 }

@@ -1,10 +1,11 @@
-// Runs the real binary (the TypeScript source through tsx, as `node dist/bin.js` would run the build) as a child
-// process, with a clean environment: only what the test gives it plus what node and tsx need to start.
+// Runs the real binary (the built packages/cli/dist/bin.js, see binary.ts) as a child process, with a clean
+// environment: only what the test gives it plus what node needs to start, and NODE_OPTIONS, which carries the
+// tests' loopback-only network guard into the child.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { BIN, ensureBinary, REPO_ROOT } from './binary.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = 'packages/cli/src/bin.ts';
+// Once per test file: the binary must be built and current before any test spawns it.
+await ensureBinary();
 
 export interface Run {
   code: number | null;
@@ -15,7 +16,7 @@ export interface Run {
 
 function baseEnv(): Record<string, string> {
   const keep: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) {
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT', 'NODE_OPTIONS']) {
     const v = process.env[k];
     if (v !== undefined) keep[k] = v;
   }
@@ -27,8 +28,8 @@ export function start(
   args: readonly string[],
   env: Record<string, string> = {},
   timeoutMs = 30_000,
-): { child: ChildProcess; done: Promise<Run>; stdoutSoFar: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
+): { child: ChildProcess; done: Promise<Run>; stdoutSoFar: () => string; stderrSoFar: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: REPO_ROOT,
     // On Node < 22 the AWS SDK prints a NodeVersionSupportWarning once per process (warnings.test.ts checks that
     // it reaches stderr, on one line); the other tests switch it off the SDK's documented way, so that their
@@ -52,7 +53,7 @@ export function start(
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return { child, done, stdoutSoFar: () => stdout };
+  return { child, done, stdoutSoFar: () => stdout, stderrSoFar: () => stderr };
 }
 
 /** Runs the binary to completion. */
@@ -66,4 +67,13 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Polls `condition` every 25 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

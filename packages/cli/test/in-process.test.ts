@@ -139,24 +139,4 @@ describe('athenz commands in-process', () => {
     expect(await main(['athenz', 'run', ...world.args(sia)], t.io)).toBe(0);
     expect(t.out().trim().split('\n').at(-1)).toBe('{"event":"stopped","signal":"SIGINT"}');
   });
-
-  it('run keeps refreshing, and exits 1 after -fail-count refreshes in a row failed', async () => {
-    // Certificates that live one minute and a one-minute refresh interval: a refresh is due as soon as each one
-    // arrives, so the loop runs without waiting for the clock.
-    const fast = await startAthenzWorld(dir, { certLifetimeMinutes: 1 });
-    try {
-      const t = fakeIo(fast.env);
-      const done = main(['athenz', 'run', ...fast.args(join(dir, 'sia-fast')), '-refreshinterval', '1'], t.io);
-      for (let i = 0; i < 200 && !t.out().includes('"event":"refreshed"'); i++)
-        await new Promise((r) => setTimeout(r, 25));
-      expect(t.out()).toContain('"event":"refreshed"');
-      fast.zts.setFault({ match: { method: 'POST', path: '/instance/' }, status: 503, message: 'down for a test' });
-      expect(await done).toBe(1);
-      const lines = t.err().trimEnd().split('\n');
-      expect(lines.filter((l) => l.includes('warn: refresh failed (1 of 2)'))).toHaveLength(1);
-      expect(lines.at(-1)).toMatch(/^ecs-identity: athenz run: [A-Z_]+: .*503.*down for a test/);
-    } finally {
-      await fast.close();
-    }
-  });
 });

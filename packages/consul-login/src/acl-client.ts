@@ -40,6 +40,8 @@ export interface LoginParams {
   partition?: string;
   /** Consul Enterprise namespace. */
   namespace?: string;
+  /** This call's timeout in ms, instead of the client's `timeoutMs`. */
+  timeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -47,6 +49,8 @@ export interface LoginParams {
 export interface ConsulAclClient {
   /** The resolved base URL (`http://127.0.0.1:8500`). */
   readonly address: string;
+  /** The per-request timeout in ms (a client of your own may leave it out). */
+  readonly timeoutMs?: number;
   /** `POST /v1/acl/login`: exchanges a bearer token for an ACL token. */
   login(params: LoginParams): Promise<ConsulToken>;
   /** `POST /v1/acl/logout` with the token's SecretID: deletes the token. */
@@ -116,6 +120,7 @@ export function consulAclClient(options: ConsulAclClientOptions = {}): ConsulAcl
 
   return {
     address,
+    timeoutMs,
 
     async login(params) {
       const authMethod = nonEmpty(params?.authMethod, 'authMethod');
@@ -134,7 +139,7 @@ export function consulAclClient(options: ConsulAclClientOptions = {}): ConsulAcl
           headers: { 'content-type': 'application/json' },
           // The bearer token is itself JSON, sent as a string: encoded twice on purpose.
           body: JSON.stringify({ AuthMethod: authMethod, BearerToken: bearerToken, ...(meta ? { Meta: meta } : {}) }),
-          timeoutMs,
+          timeoutMs: params.timeoutMs ?? timeoutMs,
           ...signalOf(params.signal),
         });
       } catch (e) {

@@ -30,8 +30,10 @@ export {
   type TaskFacts,
 } from './login.js';
 export { type ReplicationWaitOptions, waitForReplication } from './replication.js';
+export type { TokenLogoutEvent, TokenLogoutReason } from './token-logouts.js';
 export {
   type ConsulTokenProvider,
   type ConsulTokenProviderOptions,
   consulTokenProvider,
+  DEFAULT_SUPERSEDED_GRACE_MS,
 } from './token-provider.js';

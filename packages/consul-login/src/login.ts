@@ -23,7 +23,9 @@ import {
 import { type ConsulAclClient, type ConsulAclClientOptions, consulAclClient } from './acl-client.js';
 import { type BearerTokenOptions, buildBearerToken } from './bearer-token.js';
 import type { ConsulToken } from './consul-token.js';
+import { DEFAULT_LATE_ANSWER_WINDOW_MS, loginListeningLate } from './late-login.js';
 import { type ReplicationWaitOptions, waitForReplication } from './replication.js';
+import { TokenLogouts } from './token-logouts.js';
 
 /** The consul-ecs default auth method for service tokens (`iam-ecs-client-token` is the client agents'). @public */
 export const DEFAULT_AUTH_METHOD = 'iam-ecs-service-token';
@@ -70,6 +72,11 @@ export interface ConsulLoginOptions extends ConsulAclClientOptions {
    * 5 s, 60 s overall; retryable errors only (network, timeouts, 429, 5xx, expired AWS credentials).
    */
   retry?: RetryOptions;
+  /**
+   * When a login attempt times out (or is aborted), keep listening this long for its answer and log out the token it
+   * brings: Consul completes a login the client gave up on. Default 30 000 ms; 0 cancels the request instead.
+   */
+  lateAnswerWindowMs?: number;
   /** Called with the new token after replication (the `./node` entry's `sinkFile` writes the SecretID here). */
   sink?: (token: ConsulToken) => Promise<void> | void;
   clock?: Clock;
@@ -125,9 +132,23 @@ async function undoLogin(acl: ConsulAclClient, token: ConsulToken, log: Logger):
  * ```
  * @public
  */
-export async function consulLogin(options: ConsulLoginOptions = {}): Promise<ConsulToken> {
+export function consulLogin(options: ConsulLoginOptions = {}): Promise<ConsulToken> {
+  return consulLoginTracked(options);
+}
+
+/**
+ * {@link consulLogin}, with the background logouts (late answers) going to `logouts` (a token provider's, so that its
+ * close() waits for them); else to its own.
+ * @internal
+ */
+export async function consulLoginTracked(options: ConsulLoginOptions, logouts?: TokenLogouts): Promise<ConsulToken> {
   const log = safeLogger(options.logger);
   const acl = options.acl ?? consulAclClient(options);
+  const late = {
+    windowMs: options.lateAnswerWindowMs ?? DEFAULT_LATE_ANSWER_WINDOW_MS,
+    logouts: logouts ?? new TokenLogouts(acl, { ...(options.clock ? { clock: options.clock } : {}), logger: log }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
   const authMethod = options.authMethod ?? DEFAULT_AUTH_METHOD;
   const task = checkTask(await resolveTask(options));
   const region = options.region ?? task.region;
@@ -164,15 +185,19 @@ export async function consulLogin(options: ConsulLoginOptions = {}): Promise<Con
           ...(signal === undefined ? {} : { signal }),
         });
         log.debug({ attempt, authMethod, address: acl.address }, 'consul login');
-        return acl.login({
-          authMethod,
-          bearerToken,
-          meta,
-          ...(options.datacenter === undefined ? {} : { datacenter: options.datacenter }),
-          ...(options.partition === undefined ? {} : { partition: options.partition }),
-          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-          ...(signal === undefined ? {} : { signal }),
-        });
+        return loginListeningLate(
+          acl,
+          {
+            authMethod,
+            bearerToken,
+            meta,
+            ...(options.datacenter === undefined ? {} : { datacenter: options.datacenter }),
+            ...(options.partition === undefined ? {} : { partition: options.partition }),
+            ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+            ...(signal === undefined ? {} : { signal }),
+          },
+          late,
+        );
       },
       {
         maxAttempts: 8,

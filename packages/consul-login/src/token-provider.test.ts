@@ -1,22 +1,35 @@
 import { IdentityError, ManualClock } from '@ecs-identity/core';
 import { describe, expect, it } from 'vitest';
-import { countingCredentials, drive, memoryAcl } from '../test/memory-acl.js';
-import { consulTokenProvider } from './token-provider.js';
+import { countingCredentials, drive, type MemoryAcl, memoryAcl } from '../test/memory-acl.js';
+import type { TokenLogoutEvent } from './token-logouts.js';
+import { type ConsulTokenProviderOptions, consulTokenProvider } from './token-provider.js';
 
 const task = { region: 'us-west-2', taskId: 'abc', clusterArn: 'arn:aws:ecs:us-west-2:123456789012:cluster/c' };
 
-function setup() {
+function setup(options: Partial<ConsulTokenProviderOptions> = {}, configure: (acl: MemoryAcl) => void = () => {}) {
   const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
   const acl = memoryAcl(clock);
+  configure(acl);
+  const events: TokenLogoutEvent[] = [];
   const provider = consulTokenProvider({
     acl,
     credentials: countingCredentials(),
     task,
     clock,
     replication: false,
+    onLogout: (e) => events.push(e),
     refresh: { jitterMs: 0, backgroundRefresh: false },
+    ...options,
   });
-  return { clock, acl, provider };
+  return { clock, acl, provider, events };
+}
+
+/** With one-hour tokens: lets the refresh come due, and returns the token that replaced the one in use. */
+async function replaced(clock: ManualClock, provider: ReturnType<typeof setup>['provider']) {
+  await clock.advance(3600_000 - 60_000);
+  await drive(clock, provider.get()); // due: served while the new login runs
+  await clock.advance(50);
+  return drive(clock, provider.get());
 }
 
 describe('consulTokenProvider', () => {
@@ -88,5 +101,91 @@ describe('consulTokenProvider', () => {
     expect(await pending).toMatchObject({ code: 'CLOSED' });
     await clock.advance(100);
     expect(acl.logouts).toEqual(['secret-1-0123456789']);
+  });
+
+  it('logs a replaced token out after the grace period, not before; close() ends the wait', async () => {
+    const { clock, acl, provider, events } = setup({ supersededGraceMs: 10_000 }, (a) => {
+      a.ttlMs = 3600_000;
+    });
+    let replacedAt = 0;
+    provider.subscribe(() => {
+      replacedAt = clock.now();
+    });
+    const first = await drive(clock, provider.get());
+    const second = await replaced(clock, provider);
+    expect(second.accessorId).not.toBe(first.accessorId);
+    await clock.advance(replacedAt + 10_000 - 100 - clock.now());
+    expect(acl.logouts).toEqual([]); // readers of the old token still have time to switch
+    await clock.advance(200);
+    expect(acl.logouts).toEqual([first.secretId]);
+    expect(events).toEqual([{ accessorId: first.accessorId, reason: 'superseded' }]);
+
+    // Replaced again, then closed within the grace period: both go at once.
+    const third = await replaced(clock, provider);
+    expect(third.accessorId).not.toBe(second.accessorId);
+    await provider.close();
+    expect(acl.logouts.slice(1).sort()).toEqual([second.secretId, third.secretId].sort());
+    const byId = (a: { accessorId: string }, b: { accessorId: string }) => a.accessorId.localeCompare(b.accessorId);
+    expect(events.slice(1).sort(byId)).toEqual(
+      [
+        { accessorId: second.accessorId, reason: 'superseded' },
+        { accessorId: third.accessorId, reason: 'close' },
+      ].sort(byId),
+    );
+  });
+
+  it('a login answered after its timeout is logged out when the answer arrives; the retry is kept', async () => {
+    // The first login takes 3 s against a 1 s timeout; the retry is quick.
+    const { clock, acl, provider, events } = setup({}, (a) => {
+      a.timeoutMs = 1000;
+      a.loginDelaysMs = [3000];
+    });
+    const token = await drive(clock, provider.get());
+    expect(acl.logins).toHaveLength(2);
+    expect(acl.logins[0]?.timeoutMs).toBe(1000 + 30_000); // the request itself listens on
+    expect(token.accessorId).toBe('accessor-1'); // the retry's token (the late one is made after it)
+    expect(acl.logouts).toEqual([]);
+    await clock.advance(3000);
+    expect(acl.logouts).toEqual(['secret-2-0123456789']);
+    expect(events).toEqual([{ accessorId: 'accessor-2', reason: 'late-answer' }]);
+    await provider.close();
+    expect(acl.logouts).toEqual(['secret-2-0123456789', token.secretId]);
+  });
+
+  it('close() waits for the answer of a login it abandoned and logs that token out too', async () => {
+    const { clock, acl, provider } = setup({}, (a) => {
+      a.timeoutMs = 1000;
+      a.loginDelaysMs = [800];
+    });
+    const pending = provider.get().catch((e: unknown) => e);
+    await clock.advance(100);
+    expect(acl.logins).toHaveLength(1);
+    const closing = provider.close();
+    expect(await pending).toMatchObject({ code: 'CLOSED' });
+    await clock.advance(800);
+    await closing;
+    expect(acl.logouts).toEqual(['secret-1-0123456789']);
+  });
+
+  it('close() rejects with LOGOUT_FAILED when a replaced token cannot be logged out', async () => {
+    const { clock, acl, provider, events } = setup({}, (a) => {
+      a.ttlMs = 3600_000;
+    });
+    await drive(clock, provider.get());
+    await replaced(clock, provider);
+    acl.logoutError = new IdentityError('LOGOUT_FAILED', 'answered 500: boom', { status: 500 });
+    await expect(provider.close()).rejects.toMatchObject({ code: 'LOGOUT_FAILED' });
+    expect(events.map((e) => [e.reason, IdentityError.is(e.error, 'LOGOUT_FAILED')])).toEqual(
+      expect.arrayContaining([
+        ['superseded', true],
+        ['close', true],
+      ]),
+    );
+  });
+
+  it('rejects a negative supersededGraceMs', () => {
+    expect(() => consulTokenProvider({ acl: memoryAcl(), supersededGraceMs: -1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('supersededGraceMs') }),
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `consulTokenProvider()`: a core `CredentialProvider<ConsulToken>` that logs in on first use, logs in again when
- * the token expires or is reported gone, and logs out on `close()`.
+ * the token expires or is reported gone, logs out every token it made and no longer uses (a replaced one after a
+ * grace period, one whose login answered too late at once), and logs out the last one on `close()`.
  * @packageDocumentation
  */
 import {
@@ -13,12 +14,23 @@ import {
 } from '@ecs-identity/core';
 import { type ConsulAclClient, consulAclClient } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
-import { type ConsulLoginOptions, consulLogin } from './login.js';
+import { type ConsulLoginOptions, consulLoginTracked } from './login.js';
+import { type TokenLogoutEvent, TokenLogouts } from './token-logouts.js';
+
+/** How long a replaced token stays valid by default before it is logged out. @public */
+export const DEFAULT_SUPERSEDED_GRACE_MS = 30_000;
 
 /** @public */
 export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'signal'> {
   /** Log the token out on `close()`. Default true (what consul-ecs does at shutdown). */
   logoutOnClose?: boolean;
+  /**
+   * How long a token replaced by a newer one stays valid before it is logged out, so that readers of the sink file
+   * (or holders of the old token) can switch. Default 30 000 ms; 0 logs it out at once. `close()` ends the wait.
+   */
+  supersededGraceMs?: number;
+  /** Called after each logout the provider does (superseded, late answer, close), with the error if it failed. */
+  onLogout?: (event: TokenLogoutEvent) => void;
   /** Tuning of core's refreshing provider (refresh window, jitter, background refresh...). */
   refresh?: Partial<Omit<RefreshingProviderOptions<ConsulToken>, 'name' | 'fetch' | 'dispose'>>;
 }
@@ -38,6 +50,9 @@ export interface ConsulTokenProvider extends RefreshingProvider<ConsulToken> {
  * A Consul token provider for a long-running task: the first `get()` logs in (task identity, AWS credentials,
  * bearer token, ACL login, replication wait, sink), concurrent callers share it, a token with an `ExpirationTime`
  * is replaced ahead of expiry, {@link ConsulTokenProvider.invalidate} forces a new login, and `close()` logs out.
+ * No token is left behind: a replaced token is logged out after `supersededGraceMs`, the token of a login whose answer
+ * came after the client gave up is logged out when it arrives (see `lateAnswerWindowMs`), and `close()` logs out
+ * everything still pending and rejects with `LOGOUT_FAILED` if a logout failed (a token already gone counts as done).
  *
  * @example
  * ```ts
@@ -50,26 +65,52 @@ export interface ConsulTokenProvider extends RefreshingProvider<ConsulToken> {
 export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): ConsulTokenProvider {
   const acl = options.acl ?? consulAclClient(options);
   const log = safeLogger(options.logger);
+  const graceMs = options.supersededGraceMs ?? DEFAULT_SUPERSEDED_GRACE_MS;
+  if (!(typeof graceMs === 'number' && graceMs >= 0 && Number.isFinite(graceMs))) {
+    throw new IdentityError(
+      'INVALID_ARGUMENT',
+      `supersededGraceMs must be a finite number >= 0, got ${String(graceMs)}`,
+    );
+  }
+  const logouts = new TokenLogouts(acl, {
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    logger: log,
+    ...(options.onLogout === undefined ? {} : { onLogout: options.onLogout }),
+  });
   // The accessor id of the token reported gone; a new login brings a new id, so the mark clears itself.
   let goneAccessorId: string | undefined;
+  // The newest token handed out: replaced, it is logged out after the grace period.
+  let inUse: ConsulToken | undefined;
 
   const inner = refreshingProvider<ConsulToken>({
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...options.refresh,
     name: 'consul token',
-    fetch: (signal) => consulLogin({ ...options, acl, signal }),
+    fetch: (signal) => consulLoginTracked({ ...options, acl, signal }, logouts),
     dispose: async (last) => {
-      if (last === undefined || options.logoutOnClose === false) return;
-      try {
-        await acl.logout(last);
-        log.info({ accessorId: last.accessorId }, 'logged out of Consul');
-      } catch (e) {
-        // Already gone is what logout wants.
-        if (IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND')) return;
-        throw e;
+      // A login that finished during close() was never handed out: its token goes whatever logoutOnClose says.
+      if (last !== undefined && last !== inUse) logouts.now(last, 'close');
+      if (inUse !== undefined && options.logoutOnClose !== false) logouts.now(inUse, 'close');
+      // Replaced tokens still in their grace period, late answers, and the last token: all now, all waited for.
+      const failures = await logouts.flush();
+      if (failures.length > 0) {
+        const first = failures[0];
+        throw new IdentityError(
+          'LOGOUT_FAILED',
+          `consul token: ${failures.length} logout(s) failed on close (first: ${first instanceof Error ? first.message : String(first)})`,
+          { cause: first },
+        );
       }
     },
+  });
+  inner.subscribe((token) => {
+    const replaced = inUse;
+    inUse = token;
+    // A token reported gone needs no logout.
+    if (replaced !== undefined && replaced !== token && replaced.accessorId !== goneAccessorId) {
+      logouts.after(replaced, graceMs, 'superseded');
+    }
   });
 
   const isGone = (token: ConsulToken | undefined): boolean =>

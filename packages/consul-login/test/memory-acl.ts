@@ -4,13 +4,17 @@
  * testkit's fake Consul over HTTP instead.
  */
 import type { CredentialProvider, ManualClock } from '@ecs-identity/core';
-import { IdentityError } from '@ecs-identity/core';
+import { IdentityError, sleep } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
 import type { ConsulAclClient, LoginParams } from '../src/acl-client.js';
 import { parseConsulToken } from '../src/consul-token.js';
 
 export interface MemoryAcl extends ConsulAclClient {
+  /** Set it to make logins listen late (see late-login.ts); absent, like a client that does not say. */
+  timeoutMs?: number;
   logins: LoginParams[];
+  /** The next logins take this long on the clock (consumed in order); the token exists once the time has passed. */
+  loginDelaysMs: number[];
   logouts: string[];
   selfReads: number;
   /** Throw this from the next login calls (consumed in order). */
@@ -27,12 +31,15 @@ export function memoryAcl(clock?: ManualClock): MemoryAcl {
   const acl: MemoryAcl = {
     address: 'http://127.0.0.1:8500',
     logins: [],
+    loginDelaysMs: [],
     logouts: [],
     selfReads: 0,
     loginErrors: [],
     lagReads: 0,
     async login(params) {
       acl.logins.push(params);
+      const delay = acl.loginDelaysMs.shift();
+      if (delay !== undefined) await sleep(delay, undefined, clock);
       const error = acl.loginErrors.shift();
       if (error !== undefined) throw error;
       n++;

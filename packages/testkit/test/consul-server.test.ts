@@ -702,6 +702,29 @@ describe('fake Consul: tokens, replication, logout, modes', () => {
     await expect(cut).rejects.toThrow();
   });
 
+  it('answerDelayMs: the login is done (its token exists) while the answer is still on its way', async () => {
+    const before = consul.liveTokens().length;
+    consul.setFault({ match: '/v1/acl/login', answerDelayMs: 5_000, times: 1 });
+    const body = JSON.stringify({ AuthMethod: 'entity', BearerToken: (await buildToken(parts())).token });
+    const gaveUp = fetch(`${consul.url}/v1/acl/login`, { method: 'POST', body, signal: AbortSignal.timeout(1_000) });
+    await expect(gaveUp).rejects.toThrow();
+    // The client gave up; Consul made the token all the same, and nobody knows its SecretID.
+    expect(consul.liveTokens()).toHaveLength(before + 1);
+    expect(consul.requests.at(-1)).toMatchObject({ path: '/v1/acl/login', status: 200, authMethod: 'entity' });
+  });
+
+  it('liveTokens leaves out logged-out and expired tokens; tokens() keeps the expired ones', async () => {
+    const live = () => consul.liveTokens().map((t) => t.accessorId);
+    const a = await newToken();
+    const b = await newToken();
+    expect(live()).toEqual(expect.arrayContaining([a.AccessorID, b.AccessorID]));
+    await logout(a.SecretID);
+    expect(live()).not.toContain(a.AccessorID);
+    now = T0 + 3_600_000; // the 'entity' method's MaxTokenTTL
+    expect(live()).not.toContain(b.AccessorID);
+    expect(consul.tokens().map((t) => t.accessorId)).toContain(b.AccessorID);
+  });
+
   it('binds roles that exist and skips those that do not', async () => {
     const c = await startConsul({
       aws,

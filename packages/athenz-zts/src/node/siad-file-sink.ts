@@ -2,7 +2,8 @@
  * A file sink in siad's layout and modes, so tools that read siad's files keep working:
  * `<root>/keys/<domain>.<service>.key.pem` (0400), `<root>/certs/<domain>.<service>.cert.pem` (0444),
  * `<root>/certs/ca.cert.pem` (0444), role certs `<root>/certs/<domain>:role.<role>.cert.pem` (0444), tokens
- * `<root>/tokens/<domain>/<name>` (0400). Key and certificate are written as one crash-safe pair.
+ * `<root>/tokens/<domain>/<name>` (0400), all plain files. Key and certificate are written as one crash-safe pair
+ * (core's `writeKeyCertPair`); `loadIdentity` finishes a key switch a crash interrupted, as a restart needs.
  * @packageDocumentation
  */
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmod, cp, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,94 +136,151 @@ describe('writeKeyCertPair', () => {
     certPath: join(dir, 'certs', 'svc.cert.pem'),
   });
   const pairDir = (dir: string) => join(dir, 'keys', '.svc.key.pem.pair');
-  const generations = async (dir: string) =>
-    (await readdir(pairDir(dir))).filter((name) => name.startsWith('g-')).sort();
-  /** What any independent reader (openssl, nginx) sees: plain reads following symlinks. */
+  /** What any independent reader (openssl, nginx) sees. */
   const asReader = async (dir: string) => ({
     keyPem: await readFile(paths(dir).keyPath, 'utf8'),
     certPem: await readFile(paths(dir).certPath, 'utf8'),
   });
+  const isRegularFile = async (path: string) => (await lstat(path)).isFile();
   const matches = (p: { keyPem: string; certPem: string }) =>
     new X509Certificate(p.certPem).checkPrivateKey(createPrivateKey(p.keyPem));
+  /** A pair as plain files, as siad writes them. */
+  async function plain(dir: string, p: TestPair): Promise<void> {
+    await mkdir(join(dir, 'keys'), { recursive: true });
+    await mkdir(join(dir, 'certs'), { recursive: true });
+    await writeFile(paths(dir).keyPath, p.keyPem, { mode: 0o400 });
+    await writeFile(paths(dir).certPath, p.certPem, { mode: 0o444 });
+  }
+  /** The state a crash leaves after the commit point of a key switch: `next` staged, the files (partly) old. */
+  async function staged(dir: string, next: TestPair): Promise<void> {
+    await mkdir(join(pairDir(dir), 'pending'), { recursive: true, mode: 0o700 });
+    await writeFile(join(pairDir(dir), 'pending', 'key.pem'), next.keyPem, { mode: 0o400 });
+    await writeFile(join(pairDir(dir), 'pending', 'cert.pem'), next.certPem, { mode: 0o444 });
+  }
 
-  it('writes a fresh pair as symlinks into one generation, key 0400 and cert 0444', async () => {
+  it("writes a fresh pair as plain files with siad's modes: key 0400, cert 0444", async () => {
     const dir = fresh();
     await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
     expect(await asReader(dir)).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
-    expect((await lstat(paths(dir).keyPath)).isSymbolicLink()).toBe(true);
-    expect(await readlink(paths(dir).certPath)).toBe('../keys/.svc.key.pem.pair/current/cert.pem');
+    expect(await isRegularFile(paths(dir).keyPath)).toBe(true);
+    expect(await isRegularFile(paths(dir).certPath)).toBe(true);
     expect(await mode(paths(dir).keyPath)).toBe(0o400);
     expect(await mode(paths(dir).certPath)).toBe(0o444);
+    expect(await readdir(pairDir(dir))).toEqual([]); // nothing staged once done
+    expect(await mode(pairDir(dir))).toBe(0o700);
     expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
   });
 
-  it('replaces only the cert when the key is reused, and rotates the generation when the key changes', async () => {
+  it('replaces only the cert when the key is reused (the key file stays), both files when the key changes', async () => {
     const dir = fresh();
     await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
-    const first = await readlink(join(pairDir(dir), 'current'));
+    const keyInode = (await stat(paths(dir).keyPath)).ino;
     await writeKeyCertPair({ ...paths(dir), keyPem: a2.keyPem, certPem: a2.certPem, keyMode: 0o440 });
-    expect(await readlink(join(pairDir(dir), 'current'))).toBe(first);
+    expect((await stat(paths(dir).keyPath)).ino).toBe(keyInode);
     expect(await asReader(dir)).toEqual({ keyPem: a.keyPem, certPem: a2.certPem });
     expect(await mode(paths(dir).keyPath)).toBe(0o440); // a changed keyMode applies to the reused key too
 
     await writeKeyCertPair({ ...paths(dir), keyPem: b.keyPem, certPem: b.certPem });
-    expect(await readlink(join(pairDir(dir), 'current'))).not.toBe(first);
+    expect((await stat(paths(dir).keyPath)).ino).not.toBe(keyInode);
     expect(await asReader(dir)).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+    expect(await readdir(pairDir(dir))).toEqual([]);
   });
 
-  it('keeps a bounded number of generations, the current one and the newest older ones', async () => {
+  it('keys/ closed (0700) and only certs/ copied elsewhere: the copy holds the complete certificate', async () => {
     const dir = fresh();
-    for (const p of [a, b, c, a, b]) await writeKeyCertPair({ ...paths(dir), keyPem: p.keyPem, certPem: p.certPem });
-    const gens = await generations(dir);
-    expect(gens).toHaveLength(2);
-    expect(await readlink(join(pairDir(dir), 'current'))).toBe(gens[1]);
-    expect(await readFile(join(pairDir(dir), gens[0]!, 'key.pem'), 'utf8')).toBe(a.keyPem);
-
-    await writeKeyCertPair({ ...paths(dir), keyPem: c.keyPem, certPem: c.certPem, keepGenerations: 1 });
-    expect(await generations(dir)).toHaveLength(1);
+    await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
+    await chmod(join(dir, 'keys'), 0o700);
+    const copy = join(dir, 'elsewhere');
+    await cp(join(dir, 'certs'), copy, { recursive: true }); // links stay links, as `cp -r` and image builds do
+    await rm(join(dir, 'keys'), { recursive: true, force: true });
+    expect(await isRegularFile(join(copy, 'svc.cert.pem'))).toBe(true);
+    expect(await readFile(join(copy, 'svc.cert.pem'), 'utf8')).toBe(a.certPem);
   });
 
-  it('migrates plain files (siad, older runs) keeping the old pair as the previous generation', async () => {
+  it("keeps siad's plain files as they are and changes them in place", async () => {
     const dir = fresh();
-    await mkdir(join(dir, 'keys'));
-    await mkdir(join(dir, 'certs'));
-    await writeFile(paths(dir).keyPath, a.keyPem, { mode: 0o400 });
-    await writeFile(paths(dir).certPath, a.certPem, { mode: 0o444 });
+    await plain(dir, a);
     expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
-
     await writeKeyCertPair({ ...paths(dir), keyPem: b.keyPem, certPem: b.certPem });
     expect(await asReader(dir)).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
-    expect((await lstat(paths(dir).certPath)).isSymbolicLink()).toBe(true);
-    const gens = await generations(dir);
-    expect(gens).toHaveLength(2);
-    expect(await readFile(join(pairDir(dir), gens[0]!, 'cert.pem'), 'utf8')).toBe(a.certPem);
+    expect(await isRegularFile(paths(dir).certPath)).toBe(true);
   });
 
-  it('finishes a migration that crashed between the two links before changing the key', async () => {
+  it('migrates the symlinked layout of earlier versions on load: plain files, same pair, generations gone', async () => {
     const dir = fresh();
-    await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
-    // the state a crash can leave: keyPath already a link, certPath still the old plain file
+    const generation = join(pairDir(dir), 'g-000000000001-0a0b0c0d');
+    await mkdir(generation, { recursive: true });
+    await mkdir(join(dir, 'certs'));
+    await writeFile(join(generation, 'key.pem'), a.keyPem, { mode: 0o400 });
+    await writeFile(join(generation, 'cert.pem'), a.certPem, { mode: 0o444 });
+    await symlink('g-000000000001-0a0b0c0d', join(pairDir(dir), 'current'));
+    await symlink('.svc.key.pem.pair/current/key.pem', paths(dir).keyPath);
+    await symlink('../keys/.svc.key.pem.pair/current/cert.pem', paths(dir).certPath);
+    expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+    expect(await isRegularFile(paths(dir).keyPath)).toBe(true);
+    expect(await isRegularFile(paths(dir).certPath)).toBe(true);
+    expect(await asReader(dir)).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+    expect(await mode(paths(dir).keyPath)).toBe(0o400);
+    expect(await mode(paths(dir).certPath)).toBe(0o444);
+    expect(await readdir(pairDir(dir))).toEqual([]);
+  });
+
+  it('leaves a symlink that is not ours alone on load', async () => {
+    const dir = fresh();
+    await plain(dir, a);
+    const elsewhere = join(dir, 'mounted-cert.pem');
+    await writeFile(elsewhere, a.certPem);
     rmSync(paths(dir).certPath);
-    writeFileSync(paths(dir).certPath, a.certPem);
-    expect(matches(await asReader(dir))).toBe(true);
-    await writeKeyCertPair({ ...paths(dir), keyPem: b.keyPem, certPem: b.certPem });
-    expect(await asReader(dir)).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+    await symlink(elsewhere, paths(dir).certPath);
+    expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
     expect((await lstat(paths(dir).certPath)).isSymbolicLink()).toBe(true);
   });
 
-  it('removes what a crashed write left behind: orphan generations and temp files', async () => {
+  it('finishes on the next load a key switch a crash interrupted between the two renames', async () => {
+    const dir = fresh();
+    await plain(dir, a);
+    await staged(dir, b);
+    await writeFile(paths(dir).keyPath, b.keyPem); // the key was replaced, the cert not yet
+    expect(matches(await asReader(dir))).toBe(false); // what an outside reader sees in that window
+    expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+    expect(await asReader(dir)).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+    expect(await mode(paths(dir).keyPath)).toBe(0o400);
+    expect(await mode(paths(dir).certPath)).toBe(0o444);
+    expect(await readdir(pairDir(dir))).toEqual([]);
+  });
+
+  it('finishes a committed switch before the files changed, and before the next write', async () => {
+    const dir = fresh();
+    await plain(dir, a);
+    await staged(dir, b);
+    expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
+
+    const again = fresh();
+    await plain(again, a);
+    await staged(again, b);
+    // A refresh for the staged key: the switch is finished first, then only the cert changes.
+    await writeKeyCertPair({ ...paths(again), keyPem: c.keyPem, certPem: c.certPem });
+    expect(await asReader(again)).toEqual({ keyPem: c.keyPem, certPem: c.certPem });
+  });
+
+  it('drops a staging that never committed: the old pair stays', async () => {
+    const dir = fresh();
+    await plain(dir, a);
+    const half = join(pairDir(dir), '.pending.0123456789ab.tmp');
+    await mkdir(half, { recursive: true });
+    await writeFile(join(half, 'key.pem'), b.keyPem);
+    expect(await readKeyCertPair(paths(dir))).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+    expect(await readdir(pairDir(dir))).toEqual([]);
+  });
+
+  it('removes the temp files of a crashed write', async () => {
     const dir = fresh();
     await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
-    const current = await readlink(join(pairDir(dir), 'current'));
-    await mkdir(join(pairDir(dir), 'g-ffffffffffff-00000000')); // newer than current, never made current
-    await writeFile(join(pairDir(dir), '.current.0123456789ab.tmp'), '');
     await writeFile(join(dir, 'certs', '.svc.cert.pem.0123456789ab.tmp'), 'half');
-    await writeFile(join(pairDir(dir), current, '.cert.pem.0123456789ab.tmp'), 'half');
+    await writeFile(join(dir, 'keys', '.svc.key.pem.0123456789ab.tmp'), 'half');
     await writeKeyCertPair({ ...paths(dir), keyPem: a2.keyPem, certPem: a2.certPem });
-    expect(await generations(dir)).toEqual([current]);
-    expect((await readdir(pairDir(dir))).sort()).toEqual(['current', current]);
     expect(await readdir(join(dir, 'certs'))).toEqual(['svc.cert.pem']);
-    expect((await readdir(join(pairDir(dir), current))).sort()).toEqual(['cert.pem', 'key.pem']);
+    expect((await readdir(join(dir, 'keys'))).sort()).toEqual(['.svc.key.pem.pair', 'svc.key.pem']);
   });
 
   it('applies custom modes, owner and a custom pairDir', async () => {
@@ -231,21 +288,24 @@ describe('writeKeyCertPair', () => {
     const uid = process.getuid?.() === 0 ? 4321 : (process.getuid?.() ?? 0);
     const gid = process.getgid?.() ?? 0;
     const custom = join(dir, 'state', 'pair');
-    await writeKeyCertPair({
-      ...paths(dir),
-      keyPem: a.keyPem,
-      certPem: a.certPem,
-      keyMode: 0o440,
-      certMode: 0o644,
-      uid,
-      gid,
-      pairDir: custom,
-    });
+    for (const p of [a, b]) {
+      await writeKeyCertPair({
+        ...paths(dir),
+        keyPem: p.keyPem,
+        certPem: p.certPem,
+        keyMode: 0o440,
+        certMode: 0o644,
+        uid,
+        gid,
+        pairDir: custom,
+      });
+    }
     const key = await stat(paths(dir).keyPath);
     expect([key.mode & 0o7777, key.uid, key.gid]).toEqual([0o440, uid, gid]);
     expect(await mode(paths(dir).certPath)).toBe(0o644);
-    expect(await readlink(paths(dir).keyPath)).toBe('../state/pair/current/key.pem');
-    expect(await readKeyCertPair({ ...paths(dir), pairDir: custom })).toEqual({ keyPem: a.keyPem, certPem: a.certPem });
+    expect(await readdir(custom)).toEqual([]);
+    await expect(stat(pairDir(dir))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readKeyCertPair({ ...paths(dir), pairDir: custom })).toEqual({ keyPem: b.keyPem, certPem: b.certPem });
   });
 
   it('serializes concurrent writes in one process: the last one wins, never a mix', async () => {
@@ -292,9 +352,9 @@ describe('writeKeyCertPair', () => {
       /must differ/,
     );
     await expectError(
-      writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem, keepGenerations: 0 }),
+      writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem, keyMode: 0o10000 }),
       'INVALID_ARGUMENT',
-      /keepGenerations/,
+      /keyMode/,
     );
     expect(await readdir(dir)).toEqual([]);
   });
@@ -312,7 +372,7 @@ describe('writeKeyCertPair', () => {
     expect(await readKeyCertPair(paths(dir)).catch((err: unknown) => err)).toBeInstanceOf(IdentityError);
   });
 
-  it('readKeyCertPair reads one generation: a matching pair even while another write rotates keys', async () => {
+  it('readKeyCertPair in the same process never sees a switch half done, while writes rotate keys', async () => {
     const dir = fresh();
     await writeKeyCertPair({ ...paths(dir), keyPem: a.keyPem, certPem: a.certPem });
     let writing = true;

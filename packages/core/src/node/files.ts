@@ -1,5 +1,6 @@
 /**
- * Node-only file writing: atomic single files, and a key + certificate pair that a crash can never leave mixed.
+ * Node-only file writing: atomic single files, and a key + certificate pair as plain files that a crash never
+ * leaves mixed for the next load.
  *
  * This module imports nothing but `node:*` and `../errors.js`, so the crash test can run it in a bare child process.
  * @packageDocumentation
@@ -17,10 +18,10 @@ import {
   readlink,
   rename,
   rm,
-  symlink,
+  stat,
   unlink,
 } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { IdentityError } from '../errors.js';
 
 /** @public */
@@ -169,15 +170,31 @@ export async function writeFileAtomic(
       throw fileError(path, `creating directory ${dir}`, e);
     }
   }
-  const temp = tempPathFor(path);
-  await writeNewFile(temp, data, { mode, uid: options.uid, gid: options.gid }, path);
-  try {
-    await rename(temp, path);
-  } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    throw fileError(path, 'rename over the target', e);
-  }
+  await (await prepareFile(path, data, { mode, uid: options.uid, gid: options.gid })).commit();
   await syncDir(dir, path);
+}
+
+/** A complete, fsynced temp file beside its target; `commit()` renames it over the target (the directory unsynced). */
+interface PreparedFile {
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+async function prepareFile(path: string, data: string | Uint8Array, own: Ownership): Promise<PreparedFile> {
+  const temp = tempPathFor(path);
+  await writeNewFile(temp, data, own, path);
+  const discard = () => unlink(temp).catch(() => undefined);
+  return {
+    async commit() {
+      try {
+        await rename(temp, path);
+      } catch (e) {
+        await discard();
+        throw fileError(path, 'rename over the target', e);
+      }
+    },
+    discard,
+  };
 }
 
 /** @public */
@@ -186,63 +203,61 @@ export interface KeyCertPair {
   certPath: string;
   keyPem: string;
   certPem: string;
-  /** Default 0o400 (siad's). */
+  /** Default 0o400 (siad's; 0o440 when a group shares the key). */
   keyMode?: number;
   /** Default 0o444 (siad's). */
   certMode?: number;
   uid?: number;
   gid?: number;
   /**
-   * Where the generations live. Default `<dir of keyPath>/.<key file name>.pair`. Readers of `certPath` must be able
-   * to traverse it (it holds the real cert file), so pick another place if the key directory is closed to them.
+   * The private working directory where a new pair is staged (complete and fsynced) before the files change, so the
+   * next load can finish a switch a crash interrupted. Default `<dir of keyPath>/.<key file name>.pair` (mode 0700).
+   * It must be on the same file system as `keyPath`; readers of the files never look there.
    */
   pairDir?: string;
-  /** Mode of created directories (pairDir, generations, missing parents). Default 0o755. */
+  /** Mode of created parent directories. Default 0o755 (`certPath`'s must stay readable by its readers). */
   dirMode?: number;
-  /** Generations kept on disk, the current one included (older ones let a slow reader finish). Default 2, minimum 1. */
-  keepGenerations?: number;
   /** Refuse a key that does not belong to the certificate (checked with node:crypto). Default true. */
   verifyMatch?: boolean;
 }
 
 /*
  * Why this layout. keyPath and certPath are read by other tools at fixed paths in different directories (siad:
- * /var/lib/sia/keys/<name>.key.pem and /var/lib/sia/certs/<name>.cert.pem), and two renames are never atomic together.
- * So both paths become symlinks through ONE symlink that is swapped atomically:
+ * /var/lib/sia/keys/<name>.key.pem and /var/lib/sia/certs/<name>.cert.pem), often from another container that mounts
+ * only certs/, or copies it; so both are plain regular files with siad's modes. Two renames in two directories are
+ * never atomic together, so:
  *
- *   keyPath  -> <pairDir>/current/key.pem          (relative links, so a bind-mounted tree keeps working)
- *   certPath -> <pairDir>/current/cert.pem
- *   <pairDir>/current -> g-<time>-<random>        (a complete, fsynced generation directory)
+ * - The same key with a new certificate (the common refresh): one atomic rename of the cert. Old and new cert both
+ *   belong to the key, so a reader sees a matching pair at every instant.
+ * - A new key: first the new pair is staged in <pairDir>/pending (written in a temp directory, fsynced, then renamed
+ *   into place: the commit point). Then the key file is replaced, then the cert file (each an atomic rename, in that
+ *   order, as siad does), then the staging directory goes. A reader outside the SDK that reads both files between the
+ *   two renames sees the new key beside the old certificate; the new certificate is never visible before its key is.
+ *   If the process dies in that window, the files stay mixed until the next load (readKeyCertPair, which is what a
+ *   restart does first) finds the staged pair and finishes the switch; a crash before the commit point leaves the
+ *   old pair untouched, and the half-staged directory is dropped.
  *
- * A new key: write a new generation, then rename a new `current` link over the old one: one atomic step.
- * The same key with a new cert (the common refresh): rename the new cert over cert.pem inside the current
- * generation: also one atomic step, and the old and new cert both match the key.
- * Any reader that follows the links (fs.readFile, openssl, nginx) therefore sees a complete pair at every instant
- * and no recovery step is needed after a crash. The alternative (a journal plus recovery) would leave the plain
- * paths mixed until our code runs again, which other tools reading the files would not wait for.
+ * Migration: the symlinked layout of earlier versions (keyPath/certPath -> <pairDir>/current/{key,cert}.pem) is turned
+ * into plain files with the same bytes, key first (each path shows the same content before and after), then the
+ * generations are removed. siad's plain files need nothing.
  *
- * Migration (plain files from siad or an older run): the existing pair is first copied into a generation and the
- * plain files are replaced by links to it one at a time; each link shows the same bytes as the file it replaced, so
- * readers still see the old pair. Only then does the new pair go in as above. With no complete old pair there is
- * nothing to keep; a crash then can leave only one of the two paths present (the new one), which readers treat as "no
- * pair yet", but never a new key beside an old cert.
- *
- * Writers are serialized within the process; two processes writing the same pair at once are not supported.
+ * Writers (and repairing readers) are serialized within the process; two processes writing one pair at once are not
+ * supported.
  */
 
 interface Layout {
   keyPath: string;
   certPath: string;
   pairDir: string;
-  current: string;
-  keyLink: string;
-  certLink: string;
+  pending: string;
 }
 
-const CURRENT = 'current';
+const PENDING = 'pending';
 const KEY_FILE = 'key.pem';
 const CERT_FILE = 'cert.pem';
-const GENERATION = /^g-[0-9a-f]{12}-[0-9a-f]{8}$/;
+/** What the symlinked layout of earlier versions left in pairDir. */
+const OLD_LAYOUT = /^(?:current|g-[0-9a-f]{12}-[0-9a-f]{8}|\.current\.[0-9a-f]{12}\.tmp)$/;
+const STAGING = /^\.pending\.[0-9a-f]{12}\.tmp$/;
 
 function layoutOf(paths: { keyPath: string; certPath: string; pairDir?: string | undefined }): Layout {
   const keyPath = resolve(checkPath('keyPath', paths.keyPath));
@@ -253,24 +268,19 @@ function layoutOf(paths: { keyPath: string; certPath: string; pairDir?: string |
       ? join(dirname(keyPath), `.${basename(keyPath)}.pair`)
       : checkPath('pairDir', paths.pairDir),
   );
-  const current = join(pairDir, CURRENT);
-  return {
-    keyPath,
-    certPath,
-    pairDir,
-    current,
-    keyLink: relative(dirname(keyPath), join(current, KEY_FILE)),
-    certLink: relative(dirname(certPath), join(current, CERT_FILE)),
-  };
+  return { keyPath, certPath, pairDir, pending: join(pairDir, PENDING) };
 }
 
-async function readlinkOrUndefined(path: string): Promise<string | undefined> {
+/** Whether `path` is a symlink of the earlier layout: one that leads into `pairDir`. Other links are the user's. */
+async function isOurSymlink(path: string, pairDir: string): Promise<boolean> {
   try {
-    return await readlink(path);
+    if (!(await lstat(path)).isSymbolicLink()) return false;
+    const target = resolve(dirname(path), await readlink(path));
+    return target.startsWith(`${pairDir}/`);
   } catch (e) {
     const code = errnoCode(e);
-    if (code === 'ENOENT' || code === 'EINVAL' || code === 'ENOTDIR') return undefined; // EINVAL: not a symlink
-    throw fileError(path, 'readlink', e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw fileError(path, 'lstat', e);
   }
 }
 
@@ -284,70 +294,130 @@ async function readOrUndefined(path: string): Promise<string | undefined> {
   }
 }
 
-/** The generation `current` points at, when keyPath is one of our links and the generation is there. */
-async function managedGeneration(layout: Layout): Promise<string | undefined> {
-  if ((await readlinkOrUndefined(layout.keyPath)) !== layout.keyLink) return undefined;
-  const generation = await readlinkOrUndefined(layout.current);
-  if (generation === undefined || !GENERATION.test(generation)) return undefined;
+/** How a file is written: its mode and owner (undefined fields: as the process makes them). */
+type Own = { mode: number; uid?: number | undefined; gid?: number | undefined };
+
+/** The mode and owner of an existing file (following links), to keep them when it is rewritten by a repair. */
+async function ownOf(path: string): Promise<Own> {
   try {
-    await lstat(join(layout.pairDir, generation, KEY_FILE));
-    return generation;
+    const st = await stat(path);
+    const uid = process.getuid?.();
+    const gid = process.getgid?.();
+    return {
+      mode: st.mode & 0o7777,
+      ...(uid === undefined || st.uid === uid ? {} : { uid: st.uid }),
+      ...(gid === undefined || st.gid === gid ? {} : { gid: st.gid }),
+    };
+  } catch (e) {
+    throw fileError(path, 'stat', e);
+  }
+}
+
+/** Replaces `path` (a file, or a symlink of the old layout) with a plain file, atomically. */
+function putFile(path: string, data: string, own: Own): Promise<void> {
+  return writeFileAtomic(path, data, { ...own, mkdir: false });
+}
+
+/** Stages the new pair: complete and fsynced under a temp name, then renamed to `pending` (the commit point). */
+async function stagePair(layout: Layout, pem: { keyPem: string; certPem: string }, key: Own, cert: Own): Promise<void> {
+  const staging = join(layout.pairDir, `.${PENDING}.${randomSuffix()}.tmp`);
+  try {
+    await mkdir(staging, { mode: 0o700 });
+  } catch (e) {
+    throw fileError(layout.keyPath, `creating staging directory ${staging}`, e);
+  }
+  try {
+    await writeNewFile(join(staging, KEY_FILE), pem.keyPem, key, layout.keyPath);
+    await writeNewFile(join(staging, CERT_FILE), pem.certPem, cert, layout.certPath);
+    await syncDir(staging, layout.keyPath);
+    await rename(staging, layout.pending);
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw IdentityError.is(e) ? e : fileError(layout.keyPath, `rename of ${staging} to ${layout.pending}`, e);
+  }
+  await syncDir(layout.pairDir, layout.keyPath);
+}
+
+/**
+ * Finishes a committed switch: both new files are written and fsynced beside their targets first, so the window
+ * between the key's rename and the cert's is as short as two renames; then the staging goes.
+ */
+async function finishSwitch(layout: Layout, key: Own | undefined, cert: Own | undefined): Promise<void> {
+  const keyPem = await readOrUndefined(join(layout.pending, KEY_FILE));
+  const certPem = await readOrUndefined(join(layout.pending, CERT_FILE));
+  if (keyPem !== undefined && certPem !== undefined) {
+    const newKey = await prepareFile(layout.keyPath, keyPem, key ?? (await ownOf(join(layout.pending, KEY_FILE))));
+    let newCert: PreparedFile;
+    try {
+      newCert = await prepareFile(layout.certPath, certPem, cert ?? (await ownOf(join(layout.pending, CERT_FILE))));
+    } catch (e) {
+      await newKey.discard();
+      throw e;
+    }
+    try {
+      await newKey.commit();
+    } catch (e) {
+      await newCert.discard();
+      throw e;
+    }
+    await newCert.commit();
+    await syncDir(dirname(layout.keyPath), layout.keyPath);
+    await syncDir(dirname(layout.certPath), layout.certPath);
+  }
+  // Without both files it was never committed (rename makes the directory appear complete): nothing to finish.
+  try {
+    await rm(layout.pending, { recursive: true, force: true });
+  } catch (e) {
+    throw fileError(layout.keyPath, `removing ${layout.pending}`, e);
+  }
+  await syncDir(layout.pairDir, layout.keyPath);
+}
+
+/** The earlier symlinked layout becomes plain files with the same bytes (key first), then its generations go. */
+async function migrateSymlinks(layout: Layout, key: Own | undefined, cert: Own | undefined): Promise<void> {
+  for (const [path, own] of [
+    [layout.keyPath, key],
+    [layout.certPath, cert],
+  ] as const) {
+    if (!(await isOurSymlink(path, layout.pairDir))) continue;
+    const content = await readOrUndefined(path);
+    if (content === undefined) {
+      // A dangling link shows nothing to readers; removing it changes nothing they see.
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    await putFile(path, content, own ?? (await ownOf(path)));
+  }
+  let names: string[];
+  try {
+    names = await readdir(layout.pairDir);
   } catch {
-    return undefined;
+    return;
   }
+  await Promise.all(
+    names.filter((n) => OLD_LAYOUT.test(n)).map((n) => rm(join(layout.pairDir, n), { recursive: true, force: true })),
+  );
 }
 
-/** A fresh, complete, fsynced generation directory holding the pair; not yet visible to readers. */
-async function writeGeneration(
-  layout: Layout,
-  pem: { keyPem: string; certPem: string },
-  own: { keyMode: number; certMode: number; dirMode: number; uid?: number | undefined; gid?: number | undefined },
-): Promise<string> {
-  const stamp = Date.now().toString(16).padStart(12, '0');
-  const name = `g-${stamp}-${randomBytes(4).toString('hex')}`;
-  const dir = join(layout.pairDir, name);
+/**
+ * Brings the files to a consistent state before anything reads or changes them: migrates the old symlinked layout,
+ * drops a staging directory that never committed, finishes a committed switch. `key` / `cert` say how files are
+ * written; undefined keeps the mode and owner of the file the content comes from (a repair on load).
+ */
+async function repair(layout: Layout, key: Own | undefined, cert: Own | undefined): Promise<void> {
+  await removeTemps(dirname(layout.keyPath), basename(layout.keyPath));
+  await removeTemps(dirname(layout.certPath), basename(layout.certPath));
+  await migrateSymlinks(layout, key, cert);
+  let names: string[] = [];
   try {
-    await mkdir(dir, { mode: own.dirMode });
-    await chmod(dir, own.dirMode); // mkdir's mode went through the umask
-  } catch (e) {
-    throw fileError(layout.keyPath, `creating generation directory ${dir}`, e);
+    names = await readdir(layout.pairDir);
+  } catch {
+    // no working directory: nothing staged
   }
-  try {
-    await writeNewFile(
-      join(dir, KEY_FILE),
-      pem.keyPem,
-      { mode: own.keyMode, uid: own.uid, gid: own.gid },
-      layout.keyPath,
-    );
-    await writeNewFile(
-      join(dir, CERT_FILE),
-      pem.certPem,
-      { mode: own.certMode, uid: own.uid, gid: own.gid },
-      layout.certPath,
-    );
-    await syncDir(dir, layout.keyPath);
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-    throw e;
-  }
-  return name;
-}
-
-/** Points `linkPath` at `target` with one rename, so readers see the old entry or the new link, never nothing. */
-async function replaceWithSymlink(linkPath: string, target: string): Promise<void> {
-  const temp = tempPathFor(linkPath);
-  try {
-    await symlink(target, temp);
-  } catch (e) {
-    throw fileError(linkPath, 'creating a temp symlink', e);
-  }
-  try {
-    await rename(temp, linkPath);
-  } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    throw fileError(linkPath, 'rename of the symlink over the target', e);
-  }
-  await syncDir(dirname(linkPath), linkPath);
+  await Promise.all(
+    names.filter((n) => STAGING.test(n)).map((n) => rm(join(layout.pairDir, n), { recursive: true, force: true })),
+  );
+  if (names.includes(PENDING)) await finishSwitch(layout, key, cert);
 }
 
 /** Removes our leftovers of a crash (`.<prefix>.<hex>.tmp`) in `dir`. */
@@ -360,18 +430,6 @@ async function removeTemps(dir: string, prefix: string): Promise<void> {
   }
   const pattern = new RegExp(`^\\.${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.[0-9a-f]{12}\\.tmp$`);
   await Promise.all(names.filter((n) => pattern.test(n)).map((n) => rm(join(dir, n), { force: true })));
-}
-
-/** Keeps `current` and the newest older generations, `keep` in all; drops orphans of a crashed write. */
-async function pruneGenerations(layout: Layout, currentName: string, keep: number): Promise<void> {
-  const names = (await readdir(layout.pairDir)).filter((n) => GENERATION.test(n)).sort();
-  const older = names.filter((n) => n < currentName).reverse();
-  const kept = new Set([currentName, ...older.slice(0, keep - 1)]);
-  await Promise.all(
-    names.filter((n) => !kept.has(n)).map((n) => rm(join(layout.pairDir, n), { recursive: true, force: true })),
-  );
-  await removeTemps(layout.pairDir, CURRENT);
-  await removeTemps(join(layout.pairDir, currentName), CERT_FILE);
 }
 
 function checkPem(field: string, pem: unknown, marker: RegExp): string {
@@ -422,10 +480,12 @@ async function makeDir(dir: string, mode: number, forPath: string): Promise<void
 }
 
 /**
- * Writes a private key and its certificate so that a crash at any instant leaves the complete old pair or the
- * complete new pair at `keyPath` / `certPath`, as any reader following symlinks sees them. `keyPath` and `certPath`
- * become relative symlinks into `pairDir` (see the layout note in the source); plain files there from siad or an
- * older run are migrated without a moment of mismatch.
+ * Writes a private key and its certificate as plain files at `keyPath` / `certPath` (siad's layout and modes), so
+ * that a crash at any instant leaves a pair that matches as the next {@link readKeyCertPair} obtains it. The common
+ * refresh (same key, new certificate) is one atomic rename and every reader sees a matching pair at every instant. A
+ * new key is staged in `pairDir` first, then the key file and the cert file are replaced in that order: between those
+ * two renames a reader outside the SDK can see the new key beside the old certificate (see the layout note in the
+ * source); a crash there is repaired by the next load. The symlinked layout of earlier versions is migrated.
  *
  * @throws IdentityError `INVALID_ARGUMENT` (empty or non-PEM input, key not matching the cert, bad modes),
  * `FILE_IO` (naming the path and the step).
@@ -445,79 +505,34 @@ export async function writeKeyCertPair(pair: KeyCertPair): Promise<void> {
   const layout = layoutOf(pair);
   const keyPem = checkPem('keyPem', pair.keyPem, /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/);
   const certPem = checkPem('certPem', pair.certPem, /-----BEGIN CERTIFICATE-----/);
-  const own = {
-    keyMode: checkMode('keyMode', pair.keyMode, 0o400),
-    certMode: checkMode('certMode', pair.certMode, 0o444),
-    dirMode: checkMode('dirMode', pair.dirMode, 0o755),
-    uid: pair.uid,
-    gid: pair.gid,
-  };
   checkId('uid', pair.uid);
   checkId('gid', pair.gid);
-  const keep = pair.keepGenerations ?? 2;
-  if (!Number.isInteger(keep) || keep < 1) throw invalid(`keepGenerations must be an integer >= 1, got ${keep}`);
+  const key: Own = { mode: checkMode('keyMode', pair.keyMode, 0o400), uid: pair.uid, gid: pair.gid };
+  const cert: Own = { mode: checkMode('certMode', pair.certMode, 0o444), uid: pair.uid, gid: pair.gid };
+  const dirMode = checkMode('dirMode', pair.dirMode, 0o755);
   if (pair.verifyMatch !== false) checkMatch(keyPem, certPem);
 
   await serialized(layout.keyPath, async () => {
-    await makeDir(dirname(layout.keyPath), own.dirMode, layout.keyPath);
-    await makeDir(dirname(layout.certPath), own.dirMode, layout.certPath);
-    await makeDir(layout.pairDir, own.dirMode, layout.keyPath);
-    await removeTemps(dirname(layout.keyPath), basename(layout.keyPath));
-    await removeTemps(dirname(layout.certPath), basename(layout.certPath));
-
-    let generation = await managedGeneration(layout);
-    if (generation === undefined) {
-      // Plain files (or nothing): keep showing what readers see now while the paths become links.
-      const oldKey = await readOrUndefined(layout.keyPath);
-      const oldCert = await readOrUndefined(layout.certPath);
-      const start = oldKey !== undefined && oldCert !== undefined ? { keyPem: oldKey, certPem: oldCert } : undefined;
-      generation = await writeGeneration(layout, start ?? { keyPem, certPem }, own);
-      await replaceWithSymlink(layout.current, generation);
-      // With only one old file present, link that one first: a crash in between then leaves one new file and one
-      // missing, never the new key beside an old cert (or the reverse).
-      const certFirst = oldKey === undefined && oldCert !== undefined;
-      const links: [string, string][] = [
-        [layout.keyPath, layout.keyLink],
-        [layout.certPath, layout.certLink],
-      ];
-      for (const [path, target] of certFirst ? links.reverse() : links) await replaceWithSymlink(path, target);
-      if (start === undefined) {
-        await pruneGenerations(layout, generation, keep);
-        return;
-      }
-    } else if ((await readlinkOrUndefined(layout.certPath)) !== layout.certLink) {
-      // A crash between the two links of a migration: certPath may still be a plain file. Link it before any swap,
-      // or the swap would change the key under a stale plain cert.
-      await replaceWithSymlink(layout.certPath, layout.certLink);
-    }
-
-    const generationDir = join(layout.pairDir, generation);
-    const currentKey = await readOrUndefined(join(generationDir, KEY_FILE));
-    if (currentKey === keyPem) {
+    await makeDir(dirname(layout.keyPath), dirMode, layout.keyPath);
+    await makeDir(dirname(layout.certPath), dirMode, layout.certPath);
+    await makeDir(layout.pairDir, 0o700, layout.keyPath);
+    await repair(layout, key, cert);
+    if ((await readOrUndefined(layout.keyPath)) === keyPem) {
       // Same key: one atomic rename of the cert is enough; both certs match the key.
-      await applyOwnership(
-        join(generationDir, KEY_FILE),
-        { mode: own.keyMode, uid: own.uid, gid: own.gid },
-        layout.keyPath,
-      );
-      await writeFileAtomic(join(generationDir, CERT_FILE), certPem, {
-        mode: own.certMode,
-        uid: own.uid,
-        gid: own.gid,
-        mkdir: false,
-      });
-    } else {
-      generation = await writeGeneration(layout, { keyPem, certPem }, own);
-      await replaceWithSymlink(layout.current, generation);
+      await applyOwnership(layout.keyPath, key, layout.keyPath);
+      await putFile(layout.certPath, certPem, cert);
+      return;
     }
-    await pruneGenerations(layout, generation, keep);
+    await stagePair(layout, { keyPem, certPem }, key, cert);
+    await finishSwitch(layout, key, cert);
   });
 }
 
 /**
- * Reads a pair written by {@link writeKeyCertPair} (or plain files). For our layout both files come from the one
- * generation `current` names, so a concurrent rotation cannot hand back a mixed pair. No recovery step is needed.
- * Returns undefined when either file is missing.
+ * Reads a pair written by {@link writeKeyCertPair} (or siad's plain files), as the next start obtains it: a switch a
+ * crash interrupted is finished first (the files are rewritten from the staged pair), and the symlinked layout of
+ * earlier versions is migrated. When that repair cannot write (a reader without write access), the staged pair is
+ * returned as is. Returns undefined when either file is missing.
  *
  * @example
  * ```ts
@@ -532,16 +547,21 @@ export async function readKeyCertPair(paths: {
   pairDir?: string;
 }): Promise<{ keyPem: string; certPem: string } | undefined> {
   const layout = layoutOf(paths);
-  // A rotation plus pruning can remove the generation between readlink and read: try again, a bounded few times.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const generation = await managedGeneration(layout);
-    if (generation === undefined || (await readlinkOrUndefined(layout.certPath)) !== layout.certLink) break;
-    const dir = join(layout.pairDir, generation);
-    const keyPem = await readOrUndefined(join(dir, KEY_FILE));
-    const certPem = await readOrUndefined(join(dir, CERT_FILE));
-    if (keyPem !== undefined && certPem !== undefined) return { keyPem, certPem };
-  }
-  const keyPem = await readOrUndefined(layout.keyPath);
-  const certPem = await readOrUndefined(layout.certPath);
-  return keyPem === undefined || certPem === undefined ? undefined : { keyPem, certPem };
+  return serialized(layout.keyPath, async () => {
+    try {
+      await repair(layout, undefined, undefined);
+    } catch (e) {
+      if (!IdentityError.is(e, 'FILE_IO')) throw e;
+      const staged = {
+        keyPem: await readOrUndefined(join(layout.pending, KEY_FILE)).catch(() => undefined),
+        certPem: await readOrUndefined(join(layout.pending, CERT_FILE)).catch(() => undefined),
+      };
+      if (staged.keyPem !== undefined && staged.certPem !== undefined) {
+        return { keyPem: staged.keyPem, certPem: staged.certPem };
+      }
+    }
+    const keyPem = await readOrUndefined(layout.keyPath);
+    const certPem = await readOrUndefined(layout.certPath);
+    return keyPem === undefined || certPem === undefined ? undefined : { keyPem, certPem };
+  });
 }

@@ -19,6 +19,7 @@ export type { BindingRuleSpec } from './binding-rules.js';
 export { canonicalMimeKey } from './go-compat.js';
 export {
   type ConsulEmulator,
+  type ConsulFault,
   type ConsulRequestRecord,
   type StartConsulOptions,
   startConsul,

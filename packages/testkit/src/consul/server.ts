@@ -41,6 +41,19 @@ export interface StartConsulOptions {
   awsRetryWaitMs?: number;
 }
 
+/**
+ * A fault for the fake Consul (`match` is the URL path, e.g. `/v1/acl/login`).
+ * @public
+ */
+export interface ConsulFault extends Fault {
+  /**
+   * Handle the request for real, then wait this long (real milliseconds) before answering: the server's work is done
+   * (a login has created its token) while the client still waits, as in a Consul login latency spike
+   * (hashicorp/consul#15157). A client that gives up first never learns of the token; Consul keeps it all the same.
+   */
+  answerDelayMs?: number;
+}
+
 /** One handled request, without secrets (no bearer token, no SecretID). @public */
 export interface ConsulRequestRecord {
   readonly at: number;
@@ -66,8 +79,13 @@ export interface ConsulEmulator {
   readonly datacenter: string;
   /** Every request so far (no secrets). */
   readonly requests: readonly ConsulRequestRecord[];
-  /** The tokens that exist now (state for tests: includes SecretIDs). */
+  /** The tokens that exist now, expired ones included (state for tests: includes SecretIDs). */
   tokens(): ConsulTokenRecord[];
+  /**
+   * The tokens still usable now: neither logged out nor past their `ExpirationTime` (Consul treats an expired token
+   * as gone at once and reaps it later). What a leak check counts.
+   */
+  liveTokens(): ConsulTokenRecord[];
   /** Creates a token not made by login (e.g. a management token; such tokens cannot log out). */
   createToken(options?: { description?: string; secretId?: string }): ConsulTokenRecord;
   addAuthMethod(spec: AuthMethodSpec): void;
@@ -75,7 +93,7 @@ export interface ConsulEmulator {
   setReplicationLag(ms: number): void;
   setAclsEnabled(enabled: boolean): void;
   /** Injects a fault (match = the URL path, e.g. `/v1/acl/login`); `undefined` clears it. */
-  setFault(fault: Fault | undefined): void;
+  setFault(fault: ConsulFault | undefined): void;
   close(): Promise<void>;
 }
 
@@ -285,7 +303,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
     const log = (status: number, extra: Partial<ConsulRequestRecord> = {}) =>
       requests.push({ at, method, path, status, ...extra });
 
-    const fault = faults.take(path);
+    const fault = faults.take(path) as ConsulFault | undefined;
     if (fault?.delayMs !== undefined) await realDelay(fault.delayMs);
     if (fault?.reset) {
       log(0, { error: 'connection reset (injected)' });
@@ -311,6 +329,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
             ? logout(headers, url.searchParams)
             : self(headers, url.searchParams);
       log(out.status, out.record);
+      if (fault?.answerDelayMs !== undefined) await realDelay(fault.answerDelayMs);
       sendBody(
         res,
         out.status,
@@ -332,6 +351,10 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
     datacenter,
     requests,
     tokens: () => store.all(),
+    liveTokens: () => {
+      const now = clock.now();
+      return store.all().filter((t) => t.expiresAt === undefined || now < t.expiresAt);
+    },
     createToken: (o = {}) =>
       store.create({
         description: o.description ?? 'created by the testkit',
