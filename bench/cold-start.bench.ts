@@ -63,7 +63,7 @@ async function timedColdStart(emu: Emulated, keyType: KeyType): Promise<number> 
     stsEndpoint: emu.awsUrl,
     dnsSuffixes: [DNS_SUFFIX],
     keyType,
-    backgroundRefresh: false,
+    refresh: { background: false },
   });
   const id = await provider.get();
   const ms = performance.now() - t0;

@@ -181,12 +181,12 @@ describe('athenzIdentityProvider', () => {
       },
     });
     const crypto = { subtle, getRandomValues: (a: Uint8Array) => globalThis.crypto.getRandomValues(a) } as Crypto;
-    const p = identityProvider({ crypto, maxAttempts: 1 });
+    const p = identityProvider({ crypto, retry: { initial: { maxAttempts: 1 } } });
     await expect(p.get()).rejects.toThrow(/export refused/);
     expect(zts.ops()).toEqual([]);
   });
 
-  it('never refreshes later than maxRefreshFraction of a short lifetime', async () => {
+  it('never refreshes later than half a short lifetime (refresh.latestFraction)', async () => {
     zts.certLifetimeMs = 4 * 3600_000;
     const p = identityProvider({ expiryMinutes: 240 });
     await p.get();
@@ -214,7 +214,7 @@ describe('athenzIdentityProvider', () => {
   });
 
   it('registers with the saved key when the saved cert has expired', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     await clock.advance(8 * DAY);
     const again = await identityProvider().get();
     expect(zts.ops()).toEqual(['register', 'register']);
@@ -253,7 +253,7 @@ describe('athenzIdentityProvider', () => {
         await files.saveIdentity(...args);
       },
     };
-    const p = identityProvider({ sink, backgroundRefresh: false });
+    const p = identityProvider({ sink, refresh: { background: false } });
     const first = await p.get();
     failSave = true;
     await expect(p.get({ forceRefresh: true })).rejects.toMatchObject({ code: 'FILE_IO' });
@@ -321,7 +321,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('register: a new key and a new registration although valid saved files exist; the sink is not read but written', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     const files = siadFileSink({ root });
     let loads = 0;
     const sink: IdentitySink = {
@@ -343,7 +343,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh: refreshes with the saved key and certificate, and later refreshes go on as usual', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     const { client, asked } = watched(zts);
     const p = identityProvider({ zts: client, start: 'refresh' });
     const again = await p.get();
@@ -395,7 +395,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh with an expired saved certificate: EXPIRED, and no register', async () => {
-    await identityProvider({ backgroundRefresh: false }).get();
+    await identityProvider({ refresh: { background: false } }).get();
     await clock.advance(8 * DAY);
     const { client, asked } = watched(zts);
     const e = await identityProvider({ zts: client, start: 'refresh' })
@@ -409,7 +409,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh with a saved certificate that does not fit the saved key: INVALID_CONFIG, ZTS not asked', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     const otherKey = await exportPrivateKeyPem((await generateKeyPair({ type: 'ec' })).privateKey);
     // (the file sink refuses to write such a pair; a store edited by hand could still hold one)
     const sink: IdentitySink = {
@@ -429,7 +429,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh refused by ZTS (record gone) is thrown as is, never followed by a register, even with reRegister on', async () => {
-    await identityProvider({ backgroundRefresh: false }).get();
+    await identityProvider({ refresh: { background: false } }).get();
     zts.records.clear();
     const { client, asked } = watched(zts);
     const e = await identityProvider({ zts: client, start: 'refresh', reRegister: true })
@@ -442,7 +442,7 @@ describe("athenzIdentityProvider's start option", () => {
 
   it('auto (the default) still refreshes valid saved files and registers without them', async () => {
     const { client, asked } = watched(zts);
-    const first = await identityProvider({ zts: client, start: 'auto', backgroundRefresh: false }).get();
+    const first = await identityProvider({ zts: client, start: 'auto', refresh: { background: false } }).get();
     const again = await identityProvider({ zts: client }).get();
     expect(asked).toEqual(['register', 'refresh']);
     expect(again.privateKeyPem).toBe(first.privateKeyPem);
@@ -451,7 +451,7 @@ describe("athenzIdentityProvider's start option", () => {
 
 describe('roleCertificateProvider', () => {
   it('gets role certs with the identity key over mTLS, and new ones when the identity rotates', async () => {
-    const identity = identityProvider({ backgroundRefresh: false });
+    const identity = identityProvider({ refresh: { background: false } });
     const roles = roleCertificateProvider({
       zts,
       identity,
@@ -479,7 +479,7 @@ describe('roleCertificateProvider', () => {
 
 describe('accessTokenProvider', () => {
   it('caches tokens and drops them when the identity certificate rotates', async () => {
-    const identity = identityProvider({ backgroundRefresh: false });
+    const identity = identityProvider({ refresh: { background: false } });
     const tokens = accessTokenProvider({ zts, identity, scope: 'weather:domain', clock });
     open.push(tokens);
     const t1 = await tokens.get();
@@ -495,14 +495,15 @@ describe('accessTokenProvider', () => {
   });
 
   it('refreshes once the configured share of the lifetime is used', async () => {
-    const identity = identityProvider({ backgroundRefresh: false });
+    const identity = identityProvider({ refresh: { background: false } });
     const tokens = accessTokenProvider({
       zts,
       identity,
       scope: 'weather:domain',
       clock,
       expiresInSec: 1000,
-      refreshAtFraction: 0.5,
+      random: () => 0, // no spread: at the latest point
+      refresh: { latestFraction: 0.5 },
     });
     open.push(tokens);
     const t1 = await tokens.get();

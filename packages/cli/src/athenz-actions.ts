@@ -79,7 +79,7 @@ function identityOptions(
     stsEndpoint: stsEndpointOf(values, setup.task.partition),
     sink,
     ...(setup.caBundlePem ? { caBundlePem: setup.caBundlePem } : {}),
-    backgroundRefresh: false,
+    refresh: { background: false },
     logger: ctx.logger,
     ...extra,
   };
@@ -243,9 +243,8 @@ export function runAgent(ctx: CommandContext): Promise<number> {
     };
     const identity = athenzIdentityProvider(
       identityOptions(ctx, setup, siadFileSink(setup.sinkOptions), {
-        backgroundRefresh: true,
+        refresh: { background: true, intervalMs: (values.refreshinterval as number) * 60_000 },
         rotateKey: values.rotatekey === true,
-        refreshIntervalMs: (values.refreshinterval as number) * 60_000,
         onError,
       }),
     );

@@ -63,8 +63,9 @@ export const athenzRunCommand: Command = {
   name: 'run',
   summary: 'register or refresh, then keep refreshing until SIGTERM / SIGINT (siad without -cmd)',
   description: `The siad agent: refreshes the saved identity if siad's files hold a valid one (else registers), gets
-the -roles certificates and the -scope token if asked, then refreshes every -refreshinterval minutes (never later
-than half the certificate's lifetime) with fresh attestation, rewriting the files before each new certificate is
+the -roles certificates and the -scope token if asked, then refreshes at a random point of the second half of each
+-refreshinterval (never later than half the certificate's lifetime, so a fleet does not refresh in step) with fresh
+attestation, rewriting the files before each new certificate is
 used. Stops on SIGTERM or SIGINT with status 0; exits 1 after -fail-count refreshes in a row have failed. Prints one
 JSON line per event: identity, refreshed, rolecerts, token, stopped.`,
   flags: {
@@ -75,7 +76,7 @@ JSON line per event: identity, refreshed, rolecerts, token, stopped.`,
       type: 'int',
       min: 1,
       placeholder: 'MINUTES',
-      help: 'refresh this long after each certificate was issued',
+      help: 'refresh at the latest this long after each certificate was issued',
       env: ['ATHENZ_SIA_REFRESH_INTERVAL'],
       default: 1440,
     },

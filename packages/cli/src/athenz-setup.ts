@@ -87,7 +87,7 @@ export async function athenzSetup(ctx: CommandContext): Promise<AthenzSetup> {
   const credentials = containerCredentials({
     env: io.env,
     relativeBaseUrl: agentUrl,
-    backgroundRefresh: false,
+    refresh: { background: false },
     logger,
   });
   try {

@@ -34,4 +34,5 @@ export {
   type ConsulTokenProvider,
   type ConsulTokenProviderOptions,
   consulTokenProvider,
+  consulTokenRefreshDefaults,
 } from './token-provider.js';

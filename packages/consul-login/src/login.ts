@@ -139,7 +139,7 @@ export async function consulLogin(options: ConsulLoginOptions = {}): Promise<Con
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
-      backgroundRefresh: false,
+      refresh: { background: false },
       ...options.containerCredentials,
     });
   let token: ConsulToken;

@@ -14,7 +14,8 @@ function setup() {
     task,
     clock,
     replication: false,
-    refresh: { jitterMs: 0, backgroundRefresh: false },
+    random: () => 0,
+    refresh: { background: false },
   });
   return { clock, acl, provider };
 }

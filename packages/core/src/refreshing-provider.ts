@@ -423,6 +423,11 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       signal,
       clock,
       random,
+      onRetry: ({ attempt, delayMs, error }) =>
+        logger.debug(
+          { provider: name, attempt, delayMs, code: describe(error).code },
+          `${name}: fetch attempt ${attempt} failed; retrying in ${Math.round(delayMs)} ms`,
+        ),
     });
   }
 

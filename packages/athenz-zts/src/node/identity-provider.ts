@@ -10,7 +10,10 @@ import {
   type CredentialProvider,
   IdentityError,
   type Logger,
+  mergeRefreshPolicy,
+  type RefreshEvent,
   type RefreshingProvider,
+  type RefreshPolicy,
   refreshingProvider,
   safeLogger,
   systemClock,
@@ -20,10 +23,10 @@ import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js';
-import { type FetchRetryOptions, withRetry } from '../fetch-retry.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
 import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
+import { athenzRefreshDefaults } from '../refresh-defaults.js';
 import { resolveService } from '../resolve-identity.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
@@ -49,8 +52,13 @@ export type AthenzStartMode = 'auto' | 'register' | 'refresh';
 
 const START_MODES: readonly AthenzStartMode[] = ['auto', 'register', 'refresh'];
 
-/** @public */
-export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
+/**
+ * `refresh` / `retry` are core's refresh and retry options; unset fields keep `athenzRefreshDefaults.identity`
+ * (refresh 12 to 24 hours after issue, never after half the certificate's life; a failed refresh tried again once
+ * within 6 h, 12 h, 24 h..., tighter near expiry; a first fetch retried 3 times within a minute).
+ * @public
+ */
+export interface AthenzIdentityOptions extends CryptoOption, RefreshPolicy {
   /** The ZTS client (Node: `createZtsClient({ url, transport: ztsTransport({ caBundle }) })`). */
   zts: ZtsClient;
   /** Region, account, partition and task id, or a function that finds them (called once). Default: the ECS task metadata endpoint. */
@@ -82,12 +90,6 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   rotateKey?: boolean;
   /** Requested certificate lifetime in minutes (the server may lower it). Default: the server's (7 days on ECS). */
   expiryMinutes?: number;
-  /** Refresh this long after each certificate was issued. Default 24 h (siad's `refresh_interval` 1440 min). */
-  refreshIntervalMs?: number;
-  /** ...but never later than this fraction of the certificate's lifetime. Default 0.5. */
-  maxRefreshFraction?: number;
-  /** Random spread subtracted from each refresh time. Default 10 minutes (capped at a tenth of the lifetime). */
-  jitterMs?: number;
   /** STS endpoint for attestation. Default `regional`. */
   stsEndpoint?: StsEndpoint;
   /** STS session name. Default `<domain>.<service>`. */
@@ -108,9 +110,9 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
    * Default true. Never for the first refresh of `start: 'refresh'`.
    */
   reRegister?: boolean;
-  /** Background refresh timer. Default true. */
-  backgroundRefresh?: boolean;
   onError?: (error: unknown) => void;
+  /** Called with each refresh event (refreshed, refresh-failed, expiring). */
+  onEvent?: (event: RefreshEvent) => void;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
@@ -135,8 +137,6 @@ interface Context {
   attestor: StsAttestor;
 }
 
-const DEFAULT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 // A stored certificate this close to expiry is not worth refreshing with: the refresh could land after it lapsed.
 const STORED_CERT_MARGIN_MS = 60_000;
 
@@ -171,14 +171,6 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       'athenzIdentityProvider: dnsSuffixes must list at least one DNS suffix',
     );
   }
-  const maxFraction = options.maxRefreshFraction ?? 0.5;
-  if (!(maxFraction > 0 && maxFraction < 1)) {
-    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: maxRefreshFraction must be between 0 and 1');
-  }
-  const interval = options.refreshIntervalMs ?? DAY_MS;
-  if (!(interval > 0))
-    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: refreshIntervalMs must be > 0');
-  const expectedLifetime = options.expiryMinutes ? options.expiryMinutes * 60_000 : DEFAULT_LIFETIME_MS;
   const start = options.start ?? 'auto';
   if (!START_MODES.includes(start)) {
     throw new IdentityError(
@@ -544,11 +536,8 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
 
   return refreshingProvider<X509Identity>({
     name: 'athenz identity',
-    fetch: withRetry(fetch, { ...options, clock }),
-    refreshBeforeMs: 0,
-    refreshAtFraction: Math.min(maxFraction, interval / expectedLifetime),
-    jitterMs: options.jitterMs ?? 10 * 60_000,
-    backgroundRefresh: options.backgroundRefresh ?? true,
+    fetch,
+    ...mergeRefreshPolicy(athenzRefreshDefaults.identity, options),
     dispose: async (last) => {
       const ctx = await context?.catch(() => undefined);
       ctx?.attestor.close();
@@ -558,6 +547,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
     },
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     logger,
     clock,
     ...(options.random ? { random: options.random } : {}),

@@ -156,7 +156,7 @@ describe('keepServerRotated', () => {
     const provider = refreshingProvider<Id>({
       name: 'server identity',
       fetch: async () => id(queue.shift() ?? s2),
-      backgroundRefresh: false,
+      refresh: { background: false },
     });
     const stop = keepServerRotated(server, provider, (c) => ({ key: c.keyPem, cert: c.certPem, ca: ca.certPem }));
     await provider.get();
