@@ -561,3 +561,170 @@ describe('refreshingProvider', () => {
     }
   });
 });
+
+describe('refreshingProvider: outages, events and expiry', () => {
+  const DAY = 24 * HOUR;
+
+  function outageHarness(opts: Partial<RefreshingProviderOptions<Cred>> & { lifetimeMs?: number } = {}) {
+    const events: RefreshEvent[] = [];
+    const h = harness({ onEvent: (e) => events.push(e), ...opts });
+    return { ...h, events };
+  }
+
+  it('counts failed attempts per refresh cycle, not per backoff retry, and reports when the next attempt is', async () => {
+    const { provider, clock, fail, fetch, events, onError } = outageHarness({
+      lifetimeMs: 7 * DAY,
+      random: () => 0.5,
+      refresh: { intervalMs: DAY, latestFraction: 0.5, beforeExpiryMs: 0, spread: 0 },
+      retry: { baseDelayMs: HOUR, maxDelayMs: 4 * HOUR },
+    });
+    const c1 = await provider.get();
+    fail(unavailable());
+    await clock.advance(DAY);
+    const first = events[0];
+    expect(first).toEqual({
+      type: 'refresh-failed',
+      provider: 'test token',
+      attempt: 1,
+      failures: 1,
+      code: 'HTTP_STATUS',
+      nextAttemptAt: new Date(clock.now() + 1000 + 0.5 * (HOUR - 1000)),
+      expiresAt: c1.expiresAt,
+    });
+    // a day of failures: one attempt per backoff (30 min, 1 h, then 2 h apart), all in the first refresh cycle
+    await clock.advance(DAY - 1);
+    const inFirstCycle = events.filter((e) => e.type === 'refresh-failed');
+    expect(inFirstCycle.length).toBeGreaterThan(8);
+    expect(inFirstCycle.length).toBeLessThan(16);
+    expect(fetch).toHaveBeenCalledTimes(1 + inFirstCycle.length);
+    expect(inFirstCycle.every((e) => e.attempt === 1)).toBe(true);
+    expect(inFirstCycle.map((e) => e.failures)).toEqual(inFirstCycle.map((_, i) => i + 1));
+    const at = inFirstCycle.map((e) => (e.nextAttemptAt as Date).getTime());
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0.5 * HOUR);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * HOUR + 1000);
+    // into the next day: the second cycle
+    await clock.advance(2 * HOUR + 2);
+    expect(events.at(-1)).toMatchObject({ type: 'refresh-failed', attempt: 2 });
+    // the server is back: the next attempt succeeds, the streak ends; a brief outage never reported an expiry
+    fail(undefined);
+    const retryAt = clock.nextTimerAt() as number;
+    await clock.advance(retryAt - clock.now());
+    const c2 = await provider.get();
+    expect(c2).not.toBe(c1);
+    expect(events.at(-1)).toEqual({
+      type: 'refreshed',
+      provider: 'test token',
+      expiresAt: c2.expiresAt,
+      nextAttemptAt: new Date(clock.now() + DAY),
+    });
+    expect(events.some((e) => e.code === 'EXPIRES_BEFORE_NEXT_ATTEMPT' || e.type === 'expiring')).toBe(false);
+    expect(onError.mock.calls.every(([e]) => IdentityError.is(e, 'HTTP_STATUS'))).toBe(true);
+    await provider.close();
+  });
+
+  it('emits expiring once under the threshold, then EXPIRES_BEFORE_NEXT_ATTEMPT when no attempt can come in time', async () => {
+    const secret = 'expiring-secret-value-19';
+    const { provider, clock, fail, events, onError, warn } = outageHarness({
+      random: () => 0.5,
+      refresh: { spread: 0 }, // 1 h credential: latest point 48 min, expiring at 12 / 2 = 6 min left
+      retry: { minDelayMs: 5 * MIN },
+    });
+    await provider.get();
+    registerSecret(secret);
+    fail(new IdentityError('HTTP_STATUS', `echoed ${secret}`, { retryable: true }));
+    await clock.advance(48 * MIN); // fails; 12 min left, a quarter is under the 5 min floor: next at 53 min
+    await clock.advance(5 * MIN); // fails again; next at 58 min
+    expect(events.map((e) => e.type)).toEqual(['refresh-failed', 'refresh-failed']);
+    await clock.advance(MIN); // 54 min: 6 min left
+    expect(events.at(-1)).toEqual({
+      type: 'expiring',
+      provider: 'test token',
+      expiresAt: new Date(T0 + HOUR),
+      nextAttemptAt: new Date(T0 + 58 * MIN),
+    });
+    const expiringLine = warn.mock.calls.at(-1);
+    expect(String(expiringLine?.[1])).toMatch(/expires at .* in 6 minutes; refreshing it has failed 2 times/);
+    await clock.advance(4 * MIN); // 58 min: fails with 2 min left; the next attempt could only be after expiry
+    const last = events.at(-1);
+    expect(last).toMatchObject({ type: 'refresh-failed', code: 'EXPIRES_BEFORE_NEXT_ATTEMPT', attempt: 1 });
+    const reported = onError.mock.calls.at(-1)?.[0] as IdentityError;
+    expect(reported.code).toBe('EXPIRES_BEFORE_NEXT_ATTEMPT');
+    expect(reported.message).toMatch(/expires at 2026-01-01T01:00:00.000Z, before another attempt/);
+    expect((reported.cause as IdentityError).code).toBe('HTTP_STATUS');
+    expect(JSON.stringify(warn.mock.calls)).not.toContain(secret);
+    expect(events.filter((e) => e.type === 'expiring')).toHaveLength(1);
+    await provider.close();
+  });
+
+  it('emits expiring for a credential that arrives already under an explicit threshold, once', async () => {
+    const { provider, clock, events } = outageHarness({ refresh: { expiringThresholdMs: 2 * HOUR, background: true } });
+    await provider.get();
+    expect(events).toEqual([
+      {
+        type: 'expiring',
+        provider: 'test token',
+        expiresAt: new Date(T0 + HOUR),
+        nextAttemptAt: new Date(T0 + 48 * MIN),
+      },
+    ]);
+    await clock.advance(10 * MIN);
+    await provider.get();
+    expect(events).toHaveLength(1);
+    await provider.close();
+  });
+
+  it('retries a fetch with nothing cached at once as retry.initial allows, but only retryable errors', async () => {
+    let n = 0;
+    const clock = new ManualClock(T0);
+    const provider = refreshingProvider<Cred>({
+      name: 'cold',
+      clock,
+      random: () => 1,
+      retry: { initial: { maxAttempts: 3, baseDelayMs: 100 } },
+      fetch: async () => {
+        n++;
+        if (n < 3) throw unavailable();
+        return { id: n, secret: 'x', expiresAt: new Date(clock.now() + HOUR) };
+      },
+    });
+    const got = provider.get();
+    await clock.advance(100); // first backoff: up to 100 ms
+    await clock.advance(200); // second: up to 200 ms
+    expect((await got).id).toBe(3);
+    // with a valid credential cached, a refresh is one attempt: no quick retry multiplying it
+    n = 0;
+    const refreshed = provider.get({ forceRefresh: true });
+    await expect(refreshed).rejects.toMatchObject({ code: 'HTTP_STATUS' });
+    expect(n).toBe(1);
+    await provider.close();
+
+    let m = 0;
+    const strict = refreshingProvider<Cred>({
+      name: 'cold',
+      clock,
+      retry: { initial: { maxAttempts: 3 } },
+      fetch: async () => {
+        m++;
+        throw new IdentityError('CONSUL_PERMISSION_DENIED', 'denied');
+      },
+    });
+    await expect(strict.get()).rejects.toMatchObject({ code: 'CONSUL_PERMISSION_DENIED' });
+    expect(m).toBe(1);
+    await strict.close();
+  });
+
+  it('isolates a throwing onEvent listener', async () => {
+    const { provider, clock, fail, warn, fetch } = harness({
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    await provider.get();
+    fail(unavailable());
+    await clock.advance(48 * MIN);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(warn.mock.calls.some(([, msg]) => String(msg).includes('an onEvent listener threw'))).toBe(true);
+    await provider.close();
+  });
+});
