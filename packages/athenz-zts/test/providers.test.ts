@@ -17,7 +17,7 @@ import {
   siadPaths,
   type X509Identity,
 } from '@ecs-identity/athenz-zts/node';
-import { type CredentialProvider, IdentityError, ManualClock } from '@ecs-identity/core';
+import { type CredentialProvider, IdentityError, ManualClock, type RefreshEvent } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
 import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -194,6 +194,76 @@ describe('athenzIdentityProvider', () => {
     await clock.advance(2 * 3600_000 + 1000); // half of 4 h, not a day
     await next;
     expect(zts.ops()).toEqual(['register', 'refresh']);
+  });
+
+  it('spreads its refreshes: the first within the first day (equilibrium draw), the next 12 to 24 h after issue', async () => {
+    const p = identityProvider({ random: () => 0.5 });
+    const first = await p.get();
+    const issued = clock.now();
+    let next = nextIdentity(p);
+    // random 0.5: the first refresh 9 h after issue (flat part of the first draw), not at the 24 h mark
+    await clock.advance(9 * 3600_000 - 1000);
+    expect(zts.ops()).toEqual(['register']);
+    await clock.advance(2000);
+    const second = await next;
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(clock.now() - issued).toBeLessThan(9 * 3600_000 + 2000);
+    // later ones: uniformly over the second half of the day after issue, 18 h for random 0.5
+    next = nextIdentity(p);
+    const refreshedAt = clock.now();
+    await clock.advance(18 * 3600_000 - 2000);
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+    await clock.advance(4000);
+    await next;
+    expect(zts.ops()).toEqual(['register', 'refresh', 'refresh']);
+    expect(clock.now() - refreshedAt).toBeLessThan(18 * 3600_000 + 4000);
+  });
+
+  it('a ZTS outage: one attempt per backoff (no inner retries), hours apart while days are left, then a refresh', async () => {
+    const events: RefreshEvent[] = [];
+    let notify: () => void = () => {};
+    const p = identityProvider({
+      random: () => 0.5,
+      onEvent: (e) => {
+        events.push(e);
+        notify();
+      },
+    });
+    const nextEvent = () => new Promise<void>((resolve) => (notify = resolve));
+    const nextAttemptOf = (i: number): number => {
+      const at = events[i]?.nextAttemptAt;
+      if (at === undefined) throw new Error(`event ${i} has no nextAttemptAt`);
+      return at.getTime();
+    };
+    const assumeRoles = () => aws.requests.filter((r) => r.action === 'AssumeRole' && r.status === 200).length;
+    await p.get();
+    zts.down = new IdentityError('ZTS_ERROR', 'ZTS answered 503', { retryable: true, status: 503 });
+    const before = assumeRoles();
+    let event = nextEvent();
+    await clock.advance(9 * 3600_000 + 1000);
+    await event;
+    const failedAt = clock.now();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'refresh-failed', attempt: 1, failures: 1, code: 'ZTS_ERROR' });
+    expect(zts.refusedWhileDown).toBe(1); // one refresh, one ZTS call (it used to be three)
+    expect(assumeRoles() - before).toBe(1);
+    // the backoff while 6.6 days are left: drawn in [1 s, 6 h], 3 h for random 0.5
+    const retryAt = nextAttemptOf(0);
+    expect(retryAt - failedAt).toBe(1000 + 0.5 * (6 * 3600_000 - 1000));
+    event = nextEvent();
+    await clock.advance(retryAt - clock.now());
+    await event;
+    expect(events[1]).toMatchObject({ type: 'refresh-failed', attempt: 1, failures: 2 });
+    expect(zts.refusedWhileDown).toBe(2);
+    // the cap doubles: 6 h for random 0.5
+    expect(nextAttemptOf(1) - clock.now()).toBe(1000 + 0.5 * (12 * 3600_000 - 1000));
+    zts.down = undefined;
+    event = nextEvent();
+    await clock.advance(nextAttemptOf(1) - clock.now());
+    await event;
+    expect(events[2]).toMatchObject({ type: 'refreshed' });
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+    expect(assumeRoles() - before).toBe(3);
   });
 
   it('rotates the key on refresh when asked, and writes the new pair', async () => {
