@@ -43,7 +43,10 @@ describe('refreshTime', () => {
     expect(Math.max(...times)).toBeLessThanOrEqual(DAY);
     // uniform: each of the 12 hours gets about a twelfth (the old rule put all of them in the last 10 minutes)
     const perHour = new Array<number>(12).fill(0);
-    for (const t of times) perHour[Math.min(11, Math.floor(t / HOUR) - 12)]++;
+    for (const t of times) {
+      const h = Math.min(11, Math.floor(t / HOUR) - 12);
+      perHour[h] = (perHour[h] ?? 0) + 1;
+    }
     for (const n of perHour) expect(Math.abs(n - 20_000 / 12)).toBeLessThan(200);
     // the bounds themselves: random 0 is the latest point, random 1 the earliest
     expect(refreshTime(0, 7 * DAY, daily, false, () => 0).atMs).toBe(DAY);
@@ -58,7 +61,10 @@ describe('refreshTime', () => {
     for (let i = 0; i < n; i++) times.push(refreshTime(0, 7 * DAY, daily, true, random).atMs);
     expect(Math.min(...times)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...times)).toBeLessThanOrEqual(DAY);
-    for (const t of times) perHour[Math.min(23, Math.floor(t / HOUR))]++;
+    for (const t of times) {
+      const h = Math.min(23, Math.floor(t / HOUR));
+      perHour[h] = (perHour[h] ?? 0) + 1;
+    }
     // density 1/18 h over [0, 12 h], then (24 h - t) / (12 h · 18 h)
     for (let h = 0; h < 24; h++) {
       const mid = h + 0.5;
@@ -127,7 +133,10 @@ describe('a fleet started together on one ManualClock', () => {
         random,
         refresh: { intervalMs: DAY, latestFraction: 0.5, beforeExpiryMs: 0, spread: 0.5 },
         fetch: async (_signal, previous) => {
-          if (previous !== undefined) perHour[Math.floor((clock.now() - t0) / HOUR)]++;
+          if (previous !== undefined) {
+            const h = Math.floor((clock.now() - t0) / HOUR);
+            perHour[h] = (perHour[h] ?? 0) + 1;
+          }
           return { expiresAt: new Date(clock.now() + 7 * DAY) };
         },
       }),
