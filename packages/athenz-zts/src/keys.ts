@@ -51,6 +51,27 @@ export function resolveCrypto(crypto: Crypto | undefined): Crypto {
   return c;
 }
 
+// The SPKI of each public key, exported once: the check that a new certificate certifies the key runs right after the
+// certificate arrives (on the critical path of a cold start), so the identity provider exports it while ZTS works.
+const spkis = new WeakMap<CryptoKey, Promise<Uint8Array>>();
+
+/**
+ * The DER SubjectPublicKeyInfo of a public key, exported once per key and remembered while the key lives.
+ * @internal
+ */
+export function publicKeySpki(publicKey: CryptoKey, options: CryptoOption = {}): Promise<Uint8Array> {
+  let spki = spkis.get(publicKey);
+  if (spki === undefined) {
+    spki = resolveCrypto(options.crypto)
+      .subtle.exportKey('spki', publicKey)
+      .then((b) => new Uint8Array(b));
+    spkis.set(publicKey, spki);
+    // A failed export is not remembered; the caller sees the rejection.
+    spki.catch(() => spkis.delete(publicKey));
+  }
+  return spki;
+}
+
 /**
  * Generates an extractable signing key pair (extractable so the private key can be written as PEM, like siad does).
  * @example

@@ -24,7 +24,14 @@ import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
-import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
+import {
+  type CryptoOption,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  importPrivateKeyPem,
+  type KeyType,
+  publicKeySpki,
+} from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
 import { athenzRefreshDefaults } from '../refresh-defaults.js';
 import { resolveService } from '../resolve-identity.js';
@@ -347,6 +354,8 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     });
     const keyPem = exportPrivateKeyPem(keys.privateKey, options);
     keyPem.catch(() => {}); // awaited before the register, unless the context or attestation fails first
+    // Exported now, while the network calls run, for the key check once the certificate is back.
+    publicKeySpki(keys.publicKey, options).catch(() => {});
     return { keys, keyPem };
   }
 
