@@ -20,7 +20,7 @@
  *                                             BENCH_SEED, default 13)
  */
 import { athenzRefreshDefaults } from '@ecs-identity/athenz-zts';
-import { IdentityError, ManualClock, mergeRefreshPolicy, refreshingProvider } from '@ecs-identity/core';
+import { IdentityError, ManualClock, mergeRefreshPolicy, refreshingProvider, seededRandom } from '@ecs-identity/core';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -36,25 +36,13 @@ const TARGET_HOUR = 1.1;
 const TARGET_MINUTE = 1.25;
 const TARGET_OUTAGE = 1.5;
 
-/** A small seeded PRNG (mulberry32), so every run simulates the same fleet. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Cert {
   readonly expiresAt: Date;
 }
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const clock = new ManualClock(T0);
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const end = DAYS * DAY;
 const outageEnd = OUTAGE_AT + OUTAGE_LENGTH;
 
@@ -169,7 +157,7 @@ const windows = [
   { name: 'before the outage', from: 0, to: OUTAGE_AT },
   { name: 'after the recovery', from: recoveryEnd, to: end },
 ];
-const baseRandom = prng(SEED + 1);
+const baseRandom = seededRandom(SEED + 1);
 const summary: string[] = [];
 
 const total = sum(perMinute);

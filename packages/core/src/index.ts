@@ -7,4 +7,5 @@ export * from './refresh-policy.js';
 export * from './refreshing-provider.js';
 export * from './retry.js';
 export * from './secrets.js';
+export * from './seeded-random.js';
 export * from './transport.js';

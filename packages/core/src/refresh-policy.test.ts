@@ -2,22 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from './manual-clock.js';
 import { mergeRefreshPolicy, refreshBackoff, refreshTime, resolveRefresh, resolveRetry } from './refresh-policy.js';
 import { refreshingProvider } from './refreshing-provider.js';
+import { seededRandom } from './seeded-random.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
-
-/** A seeded PRNG (mulberry32): the same draws on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // The Athenz identity's settings: at the latest a day after issue, never after half the life, spread over half.
 const daily = resolveRefresh({ intervalMs: DAY, latestFraction: 0.5, beforeExpiryMs: 0, spread: 0.5 });
@@ -36,7 +25,7 @@ describe('refreshTime', () => {
   });
 
   it('spreads a later refresh uniformly over the last `spread` share of the interval: 12 to 24 h for a daily refresh', () => {
-    const random = prng(1);
+    const random = seededRandom(1);
     const times: number[] = [];
     for (let i = 0; i < 20_000; i++) times.push(refreshTime(0, 7 * DAY, daily, false, random).atMs);
     expect(Math.min(...times)).toBeGreaterThanOrEqual(12 * HOUR);
@@ -54,7 +43,7 @@ describe('refreshTime', () => {
   });
 
   it('draws the first refresh from the equilibrium law: flat over the first half, falling to 0 at the latest point', () => {
-    const random = prng(2);
+    const random = seededRandom(2);
     const n = 60_000;
     const perHour = new Array<number>(24).fill(0);
     const times: number[] = [];
@@ -123,7 +112,7 @@ describe('a fleet started together on one ManualClock', () => {
   it('refreshes at a steady rate from the first hour on and stays spread (the old 10-minute jitter made waves)', async () => {
     const clock = new ManualClock(Date.parse('2026-03-02T09:00:00Z'));
     const t0 = clock.now();
-    const random = prng(3);
+    const random = seededRandom(3);
     const tasks = 2000;
     const perHour = new Array<number>(72).fill(0);
     const providers = Array.from({ length: tasks }, () =>
