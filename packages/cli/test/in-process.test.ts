@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { rolesOf } from '../src/athenz-actions.js';
 import { stsEndpointOf, ztsBaseUrl } from '../src/athenz-setup.js';
 import type { CliIo, CommandContext } from '../src/command.js';
@@ -141,8 +141,11 @@ describe('athenz commands in-process', () => {
   });
 
   it('run keeps refreshing, and exits 1 after -fail-count refreshes in a row failed', async () => {
-    // Certificates that live one minute and a one-minute refresh interval: a refresh is due as soon as each one
-    // arrives, so the loop runs without waiting for the clock.
+    // Certificates that live one minute: each is refreshed at the latest at half its life (30 s), at a random point
+    // of the span before that. The draws are pinned: the first refresh at once (the top of its range), the next at
+    // the earliest its range allows (15 s after issue), and a failed refresh tried again after the shortest backoff.
+    const draws = [0.999_999, 0.999_999];
+    const random = vi.spyOn(Math, 'random').mockImplementation(() => draws.shift() ?? 0);
     const fast = await startAthenzWorld(dir, { certLifetimeMinutes: 1 });
     try {
       const t = fakeIo(fast.env);
@@ -156,6 +159,7 @@ describe('athenz commands in-process', () => {
       expect(lines.filter((l) => l.includes('warn: refresh failed (1 of 2)'))).toHaveLength(1);
       expect(lines.at(-1)).toMatch(/^ecs-identity: athenz run: [A-Z_]+: .*503.*down for a test/);
     } finally {
+      random.mockRestore();
       await fast.close();
     }
   });
