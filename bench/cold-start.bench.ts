@@ -10,10 +10,13 @@
  * client can beat that floor against these emulators.
  *
  * - The emulators start before anything is timed; they run in this process (their work is on the same thread).
+ * - The client runs in child processes, the emulators in this one, so the client's work never waits behind the
+ *   emulators' on one thread (in production they are remote).
  * - Warm process: the first cold start of a process also loads `@aws-sdk/client-sts` and compiles the code paths;
- *   the warm ratio is over starts after a warm-up, in rounds that alternate the start and the floor's parts.
+ *   the warm ratio is over starts after a warm-up in one child, in rounds that alternate the start and the floor's
+ *   parts.
  * - Fresh process: each figure from new Node processes, one measurement each (a start, or one part of the floor with
- *   what it loads on first use: the STS client for the AssumeRole branch), against this process's emulators.
+ *   what it loads on first use: the STS client for the AssumeRole branch).
  * - Medians over rounds (RSA key generation varies a lot between runs).
  * - Then a breakdown of one cold start (median of instrumented runs, kept apart from the timed rounds), from Node's
  *   HTTP diagnostics channels: client and server side of each request, TLS handshake, what runs in between.
@@ -162,10 +165,42 @@ async function measure(emu: Emulated, keyType: KeyType, what: Measure): Promise<
   }
 }
 
+type Samples = Record<Measure, number[]>;
+
+/**
+ * The warm-process figures: after a warm-up (which loads `@aws-sdk/client-sts` and compiles every path), rounds that
+ * alternate a cold start with the floor's parts, so drift on a shared machine hits both sides alike.
+ */
+async function warmRounds(emu: Emulated, keyType: KeyType, rounds: number): Promise<Samples> {
+  for (const what of MEASURES) await measure(emu, keyType, what); // warm-up
+  const samples: Samples = { start: [], 'keygen+csr': [], attestation: [], register: [] };
+  const parts = async () => {
+    samples['keygen+csr'].push(await keygenAndCsr(emu, keyType));
+    samples.attestation.push((await attestation(emu)).ms);
+  };
+  const keys = await generateKeyPair({ type: keyType }); // not timed there: one pair serves every register
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      samples.start.push(await timedColdStart(emu, keyType));
+      await parts();
+      // fewer registers than rounds: each one goes through a whole attestation first
+      samples.register.push(await registerAlone(emu, keys));
+    } else {
+      await parts();
+      samples.start.push(await timedColdStart(emu, keyType));
+    }
+  }
+  return samples;
+}
+
 if (CHILD) {
-  // One measurement in this fresh process; our modules are loaded (as in an application), the AWS SDK is not yet.
-  const ms = await measure(JSON.parse(CHILD) as Emulated, process.argv[2] as KeyType, process.argv[3] as Measure);
-  console.log(`cold-start-child ${ms.toFixed(2)}`);
+  // A process of its own, so the client's work never waits for the emulators' (in production they are remote). Our
+  // modules are loaded (as in an application), the AWS SDK is not yet.
+  const emu = JSON.parse(CHILD) as Emulated;
+  const keyType = process.argv[2] as KeyType;
+  const what = process.argv[3] as Measure | 'warm';
+  const result = what === 'warm' ? await warmRounds(emu, keyType, ROUNDS[keyType]) : await measure(emu, keyType, what);
+  console.log(`cold-start-child ${JSON.stringify(result)}`);
   process.exit(0);
 }
 
@@ -188,23 +223,23 @@ const emulated: Emulated = {
 /** One cold start in this process. */
 const coldStart = (keyType: KeyType) => timedColdStart(emulated, keyType);
 
-/** One measurement in a fresh Node process (same loader as this one), against this process's emulators. */
-function coldProcess(keyType: KeyType, what: Measure): Promise<number> {
+/** A child Node process (same loader as this one) measuring against this process's emulators. */
+function child<T>(keyType: KeyType, what: Measure | 'warm'): Promise<T> {
   const emu = JSON.stringify(emulated);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, keyType, what], {
+    const proc = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, keyType, what], {
       env: { ...process.env, COLD_START_BENCH_CHILD: emu },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const m = /cold-start-child (\S+)/.exec(out);
-      if (code === 0 && m) resolve(Number(m[1]));
-      else reject(new Error(`cold-process ${what} failed (exit ${code})`));
+    proc.on('error', reject);
+    proc.on('exit', (code) => {
+      const m = /cold-start-child (.+)/.exec(out);
+      if (code === 0 && m) resolve(JSON.parse(m[1] as string) as T);
+      else reject(new Error(`cold-start child (${what}) failed (exit ${code})`));
     });
   });
 }
@@ -304,7 +339,7 @@ function verdictOf(ratio: number, target: number): string {
 }
 
 /** The floor from the medians of its parts, and the line that shows them. */
-function floorOf(parts: Record<Exclude<Measure, 'start'>, number[]>): { floor: number; text: string } {
+function floorOf(parts: Samples): { floor: number; text: string } {
   const key = median(parts['keygen+csr']);
   const net = median(parts.attestation);
   const reg = median(parts.register);
@@ -318,9 +353,9 @@ try {
   const summary: string[] = [];
   for (const keyType of ['rsa', 'ec'] as const) {
     // Fresh processes: the measures interleaved, so drift hits them alike.
-    const fresh: Record<Measure, number[]> = { start: [], 'keygen+csr': [], attestation: [], register: [] };
+    const fresh: Samples = { start: [], 'keygen+csr': [], attestation: [], register: [] };
     for (let r = 0; r < PROCESSES; r++) {
-      for (const what of MEASURES) fresh[what].push(await coldProcess(keyType, what));
+      for (const what of MEASURES) fresh[what].push(await child<number>(keyType, what));
     }
     const { floor, text } = floorOf(fresh);
     const ours = median(fresh.start);
@@ -335,43 +370,24 @@ try {
     );
     summary.push(`${nameOf(keyType)}, fresh process: ${verdictOf(ratio, TARGET_FRESH)}`);
   }
-  // warm-up: loads @aws-sdk/client-sts here and compiles both paths
+  // warm-up of this process, for the breakdown: loads @aws-sdk/client-sts here and compiles both paths
   await coldStart('ec');
   await coldStart('rsa');
   for (const keyType of ['rsa', 'ec'] as const) {
     const name = nameOf(keyType);
-    await keygenAndCsr(emulated, keyType); // warm-up
-    await attestation(emulated);
-    const ours: number[] = [];
-    const parts: Record<Exclude<Measure, 'start'>, number[]> = { 'keygen+csr': [], attestation: [], register: [] };
-    const floorParts = async () => {
-      parts['keygen+csr'].push(await keygenAndCsr(emulated, keyType));
-      parts.attestation.push((await attestation(emulated)).ms);
-    };
-    const keys = await generateKeyPair({ type: keyType }); // not timed there: one pair serves every register
-    for (let r = 0; r < ROUNDS[keyType]; r++) {
-      // alternate the order so drift on a shared machine hits both sides alike
-      if (r % 2 === 0) {
-        ours.push(await coldStart(keyType));
-        await floorParts();
-      } else {
-        await floorParts();
-        ours.push(await coldStart(keyType));
-      }
-      // fewer registers than rounds: each one goes through the whole attestation first
-      if (r % 2 === 0) parts.register.push(await registerAlone(emulated, keys));
-    }
+    const samples = await child<Samples>(keyType, 'warm');
     const traces: Segments[] = [];
     for (let r = 0; r < BREAKDOWN_RUNS; r++) traces.push(await tracedColdStart(keyType));
 
-    const a = median(ours);
-    const { floor, text } = floorOf(parts);
+    const a = median(samples.start);
+    const { floor, text } = floorOf(samples);
     const ratio = a / floor;
-    console.log(`cold-start ${name} (warm process): ${ROUNDS[keyType]} rounds`);
+    console.log(`cold-start ${name} (warm process, a child of its own): ${ROUNDS[keyType]} rounds`);
     console.log(`  ours   metadata + credentials + AssumeRole + keygen + CSR + ZTS register   median ${ms(a)}`);
     console.log(`  floor  ${text} = ${ms(floor)}`);
     console.log(
-      `  breakdown of one cold start (median of ${BREAKDOWN_RUNS} instrumented runs; parallel steps overlap):`,
+      `  breakdown of one cold start (median of ${BREAKDOWN_RUNS} instrumented runs in this process, beside the ` +
+        'emulators; parallel steps overlap):',
     );
     for (const key of Object.keys(traces[0] ?? {})) {
       console.log(`    ${key.padEnd(58)} ${ms(median(traces.map((t) => t[key] as number))).padStart(9)}`);

@@ -26,10 +26,12 @@ import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js'
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
 import {
   type CryptoOption,
-  exportPrivateKeyPem,
+  exportPkcs8,
   generateKeyPair,
   importPrivateKeyPem,
   type KeyType,
+  privateKeyPemFormat,
+  privateKeyPemFromPkcs8,
   publicKeySpki,
 } from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
@@ -130,8 +132,33 @@ export type AthenzIdentityProvider = RefreshingProvider<X509Identity>;
 
 interface Key {
   keys: CryptoKeyPair;
-  /** A new key's PEM is exported while the network calls run; it is needed only once the certificate is back. */
-  keyPem: string | Promise<string>;
+  /**
+   * The key's PEM. A new key's PKCS#8 export (the step that can fail) runs with the network calls; turning it into
+   * PEM (CPU only) waits until ZTS has the request, since the PEM is needed only once the certificate is back.
+   */
+  keyPem: string | (() => Promise<string>);
+  /** Settles once the key is known to be exportable: a key that cannot be written out fails before ZTS is asked. */
+  exportable: Promise<unknown>;
+}
+
+/** A key whose PEM is known (saved, or the current identity's). */
+const knownKey = (keys: CryptoKeyPair, keyPem: string): Key => ({ keys, keyPem, exportable: Promise.resolve() });
+
+/** The PEM of a key, made now if it is not yet. */
+const pemOf = (key: Key): Promise<string> =>
+  typeof key.keyPem === 'string' ? Promise.resolve(key.keyPem) : key.keyPem();
+
+/**
+ * Sends a ZTS request, then makes the key's PEM while the answer is awaited (the CPU work overlaps the round trip).
+ */
+async function sendThenPem<T>(key: Key, send: () => Promise<T>): Promise<T> {
+  const answer = send();
+  if (typeof key.keyPem !== 'string') {
+    const make = key.keyPem;
+    // After the request has been handed to the socket, not before it.
+    setImmediate(() => make().catch(() => {}));
+  }
+  return answer;
 }
 
 interface Context {
@@ -324,7 +351,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     how: string,
   ): Promise<X509Identity> {
     const keys = key.keys;
-    const keyPem = await key.keyPem;
+    const keyPem = await pemOf(key);
     const identity = await identityOf(ctx, keys, keyPem, certPem, chainPem);
     if (options.sink) {
       try {
@@ -352,11 +379,17 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       ...(options.keyType ? { type: options.keyType } : {}),
       ...(options.crypto ? { crypto: options.crypto } : {}),
     });
-    const keyPem = exportPrivateKeyPem(keys.privateKey, options);
-    keyPem.catch(() => {}); // awaited before the register, unless the context or attestation fails first
+    const format = privateKeyPemFormat(keys.privateKey);
+    const pkcs8 = exportPkcs8(keys.privateKey, options);
+    pkcs8.catch(() => {}); // awaited before the register, unless the context or attestation fails first
     // Exported now, while the network calls run, for the key check once the certificate is back.
     publicKeySpki(keys.publicKey, options).catch(() => {});
-    return { keys, keyPem };
+    let pem: Promise<string> | undefined;
+    const keyPem = () => {
+      pem ??= pkcs8.then((der) => privateKeyPemFromPkcs8(der, keys.privateKey, format));
+      return pem;
+    };
+    return { keys, keyPem, exportable: pkcs8 };
   }
 
   async function register(ctx: Context, signal: AbortSignal, existing?: Key | Promise<Key>) {
@@ -364,17 +397,19 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     const { csr, attestationData } = await csrAndAttestation(ctx, keyP, signal);
     const key = await keyP;
     // Exported while the metadata and STS calls ran; a key that cannot be written out fails here, before ZTS is asked.
-    await key.keyPem;
-    const id = await zts.register(
-      {
-        provider: ctx.provider,
-        domain: ctx.domain,
-        service: ctx.service,
-        attestationData,
-        csr,
-        ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-      },
-      { signal },
+    await key.exportable;
+    const id = await sendThenPem(key, () =>
+      zts.register(
+        {
+          provider: ctx.provider,
+          domain: ctx.domain,
+          service: ctx.service,
+          attestationData,
+          csr,
+          ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+        },
+        { signal },
+      ),
     );
     return finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
   }
@@ -387,15 +422,17 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   ): Promise<X509Identity> {
     const key = options.rotateKey
       ? await newKeys()
-      : { keys: { privateKey: current.privateKey, publicKey: current.publicKey }, keyPem: current.privateKeyPem };
+      : knownKey({ privateKey: current.privateKey, publicKey: current.publicKey }, current.privateKeyPem);
     const { csr, attestationData } = await csrAndAttestation(ctx, key, signal);
-    await key.keyPem; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
+    await key.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
-      const id = await zts.refresh(
-        refOf(ctx),
-        { csr, attestationData, ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}) },
-        tlsOf(current),
-        { signal },
+      const id = await sendThenPem(key, () =>
+        zts.refresh(
+          refOf(ctx),
+          { csr, attestationData, ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}) },
+          tlsOf(current),
+          { signal },
+        ),
       );
       return await finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
     } catch (e) {
@@ -435,7 +472,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       // the import error is not quoted: it is about the saved private key
       return { problem: new IdentityError('INVALID_CONFIG', `the saved private key of ${who} is unusable`, { cause }) };
     }
-    const key = { keys, keyPem: stored.keyPem };
+    const key = knownKey(keys, stored.keyPem);
     try {
       return { key, identity: await identityOf(ctx, keys, stored.keyPem, stored.certPem) };
     } catch (cause) {
