@@ -300,6 +300,12 @@ describe('the registry: every live secret, at a cost that does not grow with the
     await Promise.all(providers.map((p) => p.close()));
   });
 
+  it('registers a value with a lone surrogate (it has no URL-encoded form) and still scrubs it', () => {
+    const odd = 'lone-\ud800-surrogate-secret';
+    expect(() => registerSecret(odd)).not.toThrow();
+    expect(scrubSecrets(`x ${odd} y`)).toBe(`x ${REDACTED} y`);
+  });
+
   it('redacts overlapping secrets as one span, leaving no part of either', () => {
     registerSecret('overlap-AAAA-BBBB');
     registerSecret('BBBB-CCCC-tail-of-it');
