@@ -99,13 +99,14 @@ export interface ResolvedRetry {
   initial: Required<InitialRetryOptions>;
 }
 
-function invalid(field: string, what: string, value: unknown): IdentityError {
+/** The INVALID_ARGUMENT error for a bad `refreshingProvider` option. @internal */
+export function invalidOption(field: string, what: string, value: unknown): IdentityError {
   return new IdentityError('INVALID_ARGUMENT', `refreshingProvider: ${field} must be ${what}, got ${String(value)}`);
 }
 
 function objectOrEmpty<T extends object>(field: string, value: T | undefined): T | Record<string, never> {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object') throw invalid(field, 'an object', value);
+  if (value === null || typeof value !== 'object') throw invalidOption(field, 'an object', value);
   return value;
 }
 
@@ -132,7 +133,7 @@ function num(
       range.above !== undefined ? `> ${range.above}` : '',
       range.max !== undefined ? `<= ${range.max}` : '',
     ];
-    throw invalid(field, parts.filter(Boolean).join(' '), value);
+    throw invalidOption(field, parts.filter(Boolean).join(' '), value);
   }
   return value;
 }
@@ -141,7 +142,7 @@ function num(
 export function resolveRefresh(options: RefreshOptions | undefined): ResolvedRefresh {
   const o = objectOrEmpty('refresh', options) as RefreshOptions;
   const background = o.background ?? true;
-  if (typeof background !== 'boolean') throw invalid('refresh.background', 'a boolean', background);
+  if (typeof background !== 'boolean') throw invalidOption('refresh.background', 'a boolean', background);
   return {
     intervalMs: num('refresh.intervalMs', o.intervalMs, Number.POSITIVE_INFINITY, { above: 0, infinite: true }),
     latestFraction: num('refresh.latestFraction', o.latestFraction, 0.8, { above: 0, max: 1 }),

@@ -8,7 +8,14 @@ import { abortedError, type Clock, MAX_TIMER_DELAY_MS, systemClock } from './clo
 import type { Credential, CredentialProvider, GetOptions } from './credential.js';
 import { IdentityError } from './errors.js';
 import { type Logger, safeLogger } from './logger.js';
-import { type RefreshPolicy, refreshBackoff, refreshTime, resolveRefresh, resolveRetry } from './refresh-policy.js';
+import {
+  invalidOption,
+  type RefreshPolicy,
+  refreshBackoff,
+  refreshTime,
+  resolveRefresh,
+  resolveRetry,
+} from './refresh-policy.js';
 import { retry as retryOperation } from './retry.js';
 
 /**
@@ -67,10 +74,6 @@ export interface RefreshingProviderOptions<C extends Credential> extends Refresh
 export interface RefreshingProvider<C extends Credential> extends CredentialProvider<C> {
   /** The cached credential if it is still valid, without any I/O. */
   peek(): C | undefined;
-}
-
-function invalid(field: string, what: string, value: unknown): IdentityError {
-  return new IdentityError('INVALID_ARGUMENT', `refreshingProvider: ${field} must be ${what}, got ${String(value)}`);
 }
 
 function describe(error: unknown): { code: string; message: string } {
@@ -160,20 +163,20 @@ interface Subscription<C> {
  * @public
  */
 export function refreshingProvider<C extends Credential>(options: RefreshingProviderOptions<C>): RefreshingProvider<C> {
-  if (options === null || typeof options !== 'object') throw invalid('options', 'an object', options);
+  if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
   const { name, dispose, onError, onEvent } = options;
   // Every log line goes through safeLogger, which scrubs registered secrets even from error messages.
   const logger = safeLogger(options.logger);
-  if (typeof name !== 'string' || name.trim() === '') throw invalid('name', 'a non-empty string', name);
+  if (typeof name !== 'string' || name.trim() === '') throw invalidOption('name', 'a non-empty string', name);
   const fetchCredential = options.fetch;
-  if (typeof fetchCredential !== 'function') throw invalid('fetch', 'a function', fetchCredential);
-  if (dispose !== undefined && typeof dispose !== 'function') throw invalid('dispose', 'a function', dispose);
-  if (onEvent !== undefined && typeof onEvent !== 'function') throw invalid('onEvent', 'a function', onEvent);
+  if (typeof fetchCredential !== 'function') throw invalidOption('fetch', 'a function', fetchCredential);
+  if (dispose !== undefined && typeof dispose !== 'function') throw invalidOption('dispose', 'a function', dispose);
+  if (onEvent !== undefined && typeof onEvent !== 'function') throw invalidOption('onEvent', 'a function', onEvent);
   const policy = resolveRefresh(options.refresh);
   const backoff = resolveRetry(options.retry);
   const fetchTimeoutMs = options.fetchTimeoutMs;
   if (fetchTimeoutMs !== undefined && !(typeof fetchTimeoutMs === 'number' && fetchTimeoutMs > 0)) {
-    throw invalid('fetchTimeoutMs', 'a number > 0', fetchTimeoutMs);
+    throw invalidOption('fetchTimeoutMs', 'a number > 0', fetchTimeoutMs);
   }
   const { background, expiryMarginMs } = policy;
   const clock = options.clock ?? systemClock;
@@ -542,7 +545,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   }
 
   function subscribe(listener: (credential: C) => void): () => void {
-    if (typeof listener !== 'function') throw invalid('subscribe(listener)', 'a function', listener);
+    if (typeof listener !== 'function') throw invalidOption('subscribe(listener)', 'a function', listener);
     const sub: Subscription<C> = { fn: listener, active: !closed };
     if (closed) return () => {};
     // Copy on write: a notification in progress iterates the old array, so it never sees this subscriber.
