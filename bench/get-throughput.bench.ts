@@ -27,7 +27,7 @@ async function fetchCred(): Promise<Cred> {
   return { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'bench-secret', expiresAt, expiration: expiresAt };
 }
 
-const ours = refreshingProvider<Cred>({ name: 'bench', fetch: fetchCred, backgroundRefresh: true });
+const ours = refreshingProvider<Cred>({ name: 'bench', fetch: fetchCred, refresh: { background: true } });
 const memoized = memoizeIdentityProvider<Cred>(fetchCred, isIdentityExpired, doesIdentityRequireRefresh);
 if (memoized === undefined) throw new Error('memoizeIdentityProvider returned undefined');
 const theirs = memoized;

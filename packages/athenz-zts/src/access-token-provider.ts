@@ -11,6 +11,7 @@ import type { AccessToken, X509Identity } from './credentials.js';
 import { type IdentityBoundOptions, identityBoundProvider } from './identity-bound.js';
 import type { IdentitySink } from './identity-sink.js';
 import { validateDomain, validateRole, validateService } from './names.js';
+import { athenzRefreshDefaults } from './refresh-defaults.js';
 import type { ZtsClient } from './zts-client.js';
 import type { JwkSet } from './zts-types.js';
 
@@ -38,8 +39,6 @@ export interface AccessTokenOptions extends IdentityBoundOptions {
   scope: string;
   /** Requested lifetime in seconds. Default: the server's. */
   expiresInSec?: number;
-  /** Get a new token once this share of its lifetime is used. Default 0.75. */
-  refreshAtFraction?: number;
   /**
    * Verify each token with jose against the ZTS JWKS: signature, `iss`, `aud` (default: the scope's domain), expiry,
    * and its binding to our certificate. Default: off.
@@ -105,7 +104,7 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
     name: `athenz access token (${scope})`,
     label: 'athenz access token',
     options,
-    refreshAtFraction: options.refreshAtFraction ?? 0.75,
+    defaults: athenzRefreshDefaults.accessTokens,
     logger,
     clock,
     fetch: async (id, signal) => {

@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { type Credential, defineSecrets, IdentityError } from '@ecs-identity/core';
 import type { X509Certificate } from '@peculiar/x509';
-import { type CryptoOption, resolveCrypto } from './keys.js';
+import { type CryptoOption, publicKeySpki } from './keys.js';
 import { describeCertificate, parseCertificate } from './x509-info.js';
 
 /** The service identity: key, certificate and what ZTS said about it. @public */
@@ -81,7 +81,7 @@ export async function certificateMatchesKey(
   publicKey: CryptoKey,
   options: CryptoOption = {},
 ): Promise<boolean> {
-  const spki = new Uint8Array(await resolveCrypto(options.crypto).subtle.exportKey('spki', publicKey));
+  const spki = await publicKeySpki(publicKey, options);
   const certSpki = new Uint8Array(certificate.publicKey.rawData);
   return spki.length === certSpki.length && spki.every((b, i) => b === certSpki[i]);
 }

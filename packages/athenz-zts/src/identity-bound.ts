@@ -11,18 +11,26 @@ import {
   type GetOptions,
   IdentityError,
   type Logger,
+  mergeRefreshPolicy,
+  type RefreshEvent,
   type RefreshingProvider,
+  type RefreshPolicy,
   refreshingProvider,
 } from '@ecs-identity/core';
 import type { X509Identity } from './credentials.js';
-import { type FetchRetryOptions, withRetry } from './fetch-retry.js';
 
-/** Options shared by the providers of credentials obtained with the service identity. @public */
-export interface IdentityBoundOptions extends FetchRetryOptions {
+/**
+ * Options shared by the providers of credentials obtained with the service identity. `refresh` / `retry` are core's
+ * (see `athenzRefreshDefaults` for each provider's defaults).
+ * @public
+ */
+export interface IdentityBoundOptions extends RefreshPolicy {
   /** The service identity (its certificate authenticates the calls). */
   identity: CredentialProvider<X509Identity>;
   /** Called when a background refresh fails. Default: a warning through `logger`. */
   onError?: (error: unknown) => void;
+  /** Called with each refresh event (refreshed, refresh-failed, expiring). */
+  onEvent?: (event: RefreshEvent) => void;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
@@ -71,8 +79,8 @@ export function boundToIdentity<C extends BoundCredential>(
 }
 
 /**
- * A refreshing provider of credentials obtained with the current service identity: every fetch (retried on transient
- * errors) starts from `identity.get()`, the result is bound to that identity ({@link boundToIdentity}), and a failed
+ * A refreshing provider of credentials obtained with the current service identity: every fetch starts from
+ * `identity.get()` (with the provider's `refresh` / `retry` defaults under the caller's), the result is bound to that identity ({@link boundToIdentity}), and a failed
  * background refresh is logged as `<label>: refresh failed` unless `onError` is given.
  * @internal
  */
@@ -82,7 +90,8 @@ export function identityBoundProvider<C extends BoundCredential>(spec: {
   /** How a failed refresh is logged by default. */
   label: string;
   options: IdentityBoundOptions;
-  refreshAtFraction: number;
+  /** The provider's refresh / retry defaults (`athenzRefreshDefaults`). */
+  defaults: RefreshPolicy;
   logger: Logger;
   clock: Clock;
   fetch: (identity: X509Identity, signal: AbortSignal) => Promise<C>;
@@ -93,13 +102,10 @@ export function identityBoundProvider<C extends BoundCredential>(spec: {
     ((e: unknown) => logger.warn({ code: (e as IdentityError).code }, `${spec.label}: refresh failed`));
   const inner = refreshingProvider<C>({
     name: spec.name,
-    fetch: withRetry<C, unknown>(async (signal) => spec.fetch(await options.identity.get({ signal }), signal), {
-      ...options,
-      clock,
-    }),
-    refreshBeforeMs: 0,
-    refreshAtFraction: spec.refreshAtFraction,
+    fetch: async (signal) => spec.fetch(await options.identity.get({ signal }), signal),
+    ...mergeRefreshPolicy(spec.defaults, options),
     onError,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     logger,
     clock,
     ...(options.random ? { random: options.random } : {}),

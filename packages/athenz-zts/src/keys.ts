@@ -51,6 +51,27 @@ export function resolveCrypto(crypto: Crypto | undefined): Crypto {
   return c;
 }
 
+// The SPKI of each public key, exported once: the check that a new certificate certifies the key runs right after the
+// certificate arrives (on the critical path of a cold start), so the identity provider exports it while ZTS works.
+const spkis = new WeakMap<CryptoKey, Promise<Uint8Array>>();
+
+/**
+ * The DER SubjectPublicKeyInfo of a public key, exported once per key and remembered while the key lives.
+ * @internal
+ */
+export function publicKeySpki(publicKey: CryptoKey, options: CryptoOption = {}): Promise<Uint8Array> {
+  let spki = spkis.get(publicKey);
+  if (spki === undefined) {
+    spki = resolveCrypto(options.crypto)
+      .subtle.exportKey('spki', publicKey)
+      .then((b) => new Uint8Array(b));
+    spkis.set(publicKey, spki);
+    // A failed export is not remembered; the caller sees the rejection.
+    spki.catch(() => spkis.delete(publicKey));
+  }
+  return spki;
+}
+
 /**
  * Generates an extractable signing key pair (extractable so the private key can be written as PEM, like siad does).
  * @example
@@ -108,15 +129,34 @@ export async function exportPrivateKeyPem(
   privateKey: CryptoKey,
   options: CryptoOption & { format?: PrivateKeyFormat } = {},
 ): Promise<string> {
+  const format = privateKeyPemFormat(privateKey, options.format);
+  return privateKeyPemFromPkcs8(await exportPkcs8(privateKey, options), privateKey, format);
+}
+
+/** The PEM format for a key: the one asked for if it can hold the key, else its type's default. @internal */
+export function privateKeyPemFormat(privateKey: CryptoKey, format?: PrivateKeyFormat): PrivateKeyFormat {
   const type = keyTypeOf(privateKey);
-  const format = options.format ?? (type === 'rsa' ? 'pkcs1' : 'sec1');
-  if ((format === 'pkcs1' && type !== 'rsa') || (format === 'sec1' && type !== 'ec')) {
-    throw new IdentityError('INVALID_ARGUMENT', `format ${format} cannot hold a ${type.toUpperCase()} key`);
+  const chosen = format ?? (type === 'rsa' ? 'pkcs1' : 'sec1');
+  if ((chosen === 'pkcs1' && type !== 'rsa') || (chosen === 'sec1' && type !== 'ec')) {
+    throw new IdentityError('INVALID_ARGUMENT', `format ${chosen} cannot hold a ${type.toUpperCase()} key`);
   }
+  return chosen;
+}
+
+/**
+ * The PKCS#8 DER of an extractable private key: the export that can fail (a key or a Web Crypto that refuses it).
+ * Turning it into PEM ({@link privateKeyPemFromPkcs8}) is CPU work only, so a caller may do it later.
+ * @internal
+ */
+export async function exportPkcs8(privateKey: CryptoKey, options: CryptoOption = {}): Promise<ArrayBuffer> {
   if (!privateKey.extractable || privateKey.type !== 'private') {
     throw new IdentityError('INVALID_KEY', 'the key must be an extractable private key to be exported as PEM');
   }
-  const pkcs8 = await resolveCrypto(options.crypto).subtle.exportKey('pkcs8', privateKey);
+  return resolveCrypto(options.crypto).subtle.exportKey('pkcs8', privateKey);
+}
+
+/** The PEM of `privateKey` in `format`, from its PKCS#8 DER. @internal */
+export function privateKeyPemFromPkcs8(pkcs8: ArrayBuffer, privateKey: CryptoKey, format: PrivateKeyFormat): string {
   if (format === 'pkcs8') return toPem(pkcs8, 'PRIVATE KEY');
   const info = AsnConvert.parse(pkcs8, PrivateKeyInfo);
   const inner = info.privateKey.buffer;

@@ -18,6 +18,7 @@ import { type IdentityBoundOptions, identityBoundProvider } from './identity-bou
 import type { IdentitySink } from './identity-sink.js';
 import type { CryptoOption } from './keys.js';
 import { validateDomain, validateRole } from './names.js';
+import { athenzRefreshDefaults } from './refresh-defaults.js';
 import { describeCertificate, parseCertificate } from './x509-info.js';
 import type { ZtsClient } from './zts-client.js';
 
@@ -45,8 +46,6 @@ export interface RoleCertificateOptions extends CryptoOption, IdentityBoundOptio
   subject?: CsrSubject;
   /** Saves each role certificate (siad: `certs/<domain>:role.<role>.cert.pem`). */
   sink?: IdentitySink;
-  /** Refresh once this share of the lifetime has passed. Default 0.5. */
-  refreshAtFraction?: number;
 }
 
 /** Parses `<domain>:role.<role>` (or the parts) into the canonical name and its parts. @public */
@@ -130,7 +129,7 @@ export function roleCertificateProvider(options: RoleCertificateOptions): Refres
     name: 'athenz role certificates',
     label: 'athenz role certificates',
     options,
-    refreshAtFraction: options.refreshAtFraction ?? 0.5,
+    defaults: athenzRefreshDefaults.roleCertificates,
     logger,
     clock: options.clock ?? systemClock,
     fetch: async (id, signal) => {

@@ -1,7 +1,9 @@
+import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { IdentityError } from '@ecs-identity/core';
+import { X509Certificate } from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
-import { describeCertificate, describeCsr } from './x509-info.js';
+import { describeCertificate, describeCsr, parseCertificate } from './x509-info.js';
 
 // Athenz's own test CSRs (see test/fixtures/README.md): real data written by others.
 const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/athenz-csr/${name}`, import.meta.url), 'utf8');
@@ -59,5 +61,16 @@ describe('describeCertificate', () => {
       'hockey.athenz.us-west-2.aws.athenz.oath.cloud',
       'i-03d1ae7035f931a90.instanceid.athenz.us-west-2.aws.athenz.oath.cloud',
     ]);
+  });
+
+  it('reads the same names from a certificate it parsed (the SAN alone) as from any X509Certificate (every extension)', () => {
+    for (const name of ['sia-util/cert.pem']) {
+      const pem = fixture(name);
+      const ours = parseCertificate(pem);
+      expect(ours).toBeInstanceOf(X509Certificate);
+      expect(ours.serialNumber).toBe(new X509Certificate(pem).serialNumber);
+      expect(describeCertificate(ours)).toEqual(describeCertificate(new X509Certificate(pem)));
+      expect(describeCertificate(ours).dnsNames.length).toBeGreaterThan(0);
+    }
   });
 });

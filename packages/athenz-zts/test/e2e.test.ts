@@ -100,7 +100,7 @@ function identity(over: Partial<AthenzIdentityOptions> = {}) {
     caBundlePem: zts.caPem,
     stsEndpoint: aws.url,
     keyType: 'ec',
-    backgroundRefresh: false,
+    refresh: { background: false },
     ...over,
   });
   open.push(p);
@@ -412,7 +412,10 @@ describe('ZTS errors reach callers as typed codes with the server message', () =
     try {
       const assumes = aws.requests.filter((r) => r.action === 'AssumeRole').length;
       const before = instancePosts().length;
-      const id = await identity({ sink: siadFileSink({ root: join(root, 'retry') }), retryBaseDelayMs: 10 }).get();
+      const id = await identity({
+        sink: siadFileSink({ root: join(root, 'retry') }),
+        retry: { initial: { baseDelayMs: 10 } },
+      }).get();
       expect(id.serialNumber).toBeTruthy();
       expect(
         instancePosts()
@@ -428,7 +431,7 @@ describe('ZTS errors reach callers as typed codes with the server message', () =
   it('429 with Retry-After: ZTS_RATE_LIMITED, retryable', async () => {
     zts.setFault({ match: { path: '/instance' }, status: 429, retryAfterSeconds: 3, times: 1 });
     try {
-      const p = identity({ sink: siadFileSink({ root: join(root, 'rate') }), maxAttempts: 1 });
+      const p = identity({ sink: siadFileSink({ root: join(root, 'rate') }), retry: { initial: { maxAttempts: 1 } } });
       const e = await p.get().catch((err: unknown) => err);
       expect(IdentityError.is(e, 'ZTS_RATE_LIMITED')).toBe(true);
       expect((e as IdentityError).retryable).toBe(true);

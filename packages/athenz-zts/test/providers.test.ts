@@ -17,7 +17,7 @@ import {
   siadPaths,
   type X509Identity,
 } from '@ecs-identity/athenz-zts/node';
-import { type CredentialProvider, IdentityError, ManualClock } from '@ecs-identity/core';
+import { type CredentialProvider, IdentityError, ManualClock, type RefreshEvent } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
 import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -181,12 +181,12 @@ describe('athenzIdentityProvider', () => {
       },
     });
     const crypto = { subtle, getRandomValues: (a: Uint8Array) => globalThis.crypto.getRandomValues(a) } as Crypto;
-    const p = identityProvider({ crypto, maxAttempts: 1 });
+    const p = identityProvider({ crypto, retry: { initial: { maxAttempts: 1 } } });
     await expect(p.get()).rejects.toThrow(/export refused/);
     expect(zts.ops()).toEqual([]);
   });
 
-  it('never refreshes later than maxRefreshFraction of a short lifetime', async () => {
+  it('never refreshes later than half a short lifetime (refresh.latestFraction)', async () => {
     zts.certLifetimeMs = 4 * 3600_000;
     const p = identityProvider({ expiryMinutes: 240 });
     await p.get();
@@ -194,6 +194,76 @@ describe('athenzIdentityProvider', () => {
     await clock.advance(2 * 3600_000 + 1000); // half of 4 h, not a day
     await next;
     expect(zts.ops()).toEqual(['register', 'refresh']);
+  });
+
+  it('spreads its refreshes: the first within the first day (equilibrium draw), the next 12 to 24 h after issue', async () => {
+    const p = identityProvider({ random: () => 0.5 });
+    const first = await p.get();
+    const issued = clock.now();
+    let next = nextIdentity(p);
+    // random 0.5: the first refresh 9 h after issue (flat part of the first draw), not at the 24 h mark
+    await clock.advance(9 * 3600_000 - 1000);
+    expect(zts.ops()).toEqual(['register']);
+    await clock.advance(2000);
+    const second = await next;
+    expect(second.serialNumber).not.toBe(first.serialNumber);
+    expect(clock.now() - issued).toBeLessThan(9 * 3600_000 + 2000);
+    // later ones: uniformly over the second half of the day after issue, 18 h for random 0.5
+    next = nextIdentity(p);
+    const refreshedAt = clock.now();
+    await clock.advance(18 * 3600_000 - 2000);
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+    await clock.advance(4000);
+    await next;
+    expect(zts.ops()).toEqual(['register', 'refresh', 'refresh']);
+    expect(clock.now() - refreshedAt).toBeLessThan(18 * 3600_000 + 4000);
+  });
+
+  it('a ZTS outage: one attempt per backoff (no inner retries), hours apart while days are left, then a refresh', async () => {
+    const events: RefreshEvent[] = [];
+    let notify: () => void = () => {};
+    const p = identityProvider({
+      random: () => 0.5,
+      onEvent: (e) => {
+        events.push(e);
+        notify();
+      },
+    });
+    const nextEvent = () => new Promise<void>((resolve) => (notify = resolve));
+    const nextAttemptOf = (i: number): number => {
+      const at = events[i]?.nextAttemptAt;
+      if (at === undefined) throw new Error(`event ${i} has no nextAttemptAt`);
+      return at.getTime();
+    };
+    const assumeRoles = () => aws.requests.filter((r) => r.action === 'AssumeRole' && r.status === 200).length;
+    await p.get();
+    zts.down = new IdentityError('ZTS_ERROR', 'ZTS answered 503', { retryable: true, status: 503 });
+    const before = assumeRoles();
+    let event = nextEvent();
+    await clock.advance(9 * 3600_000 + 1000);
+    await event;
+    const failedAt = clock.now();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'refresh-failed', attempt: 1, failures: 1, code: 'ZTS_ERROR' });
+    expect(zts.refusedWhileDown).toBe(1); // one refresh, one ZTS call (it used to be three)
+    expect(assumeRoles() - before).toBe(1);
+    // the backoff while 6.6 days are left: drawn in [1 s, 6 h], 3 h for random 0.5
+    const retryAt = nextAttemptOf(0);
+    expect(retryAt - failedAt).toBe(1000 + 0.5 * (6 * 3600_000 - 1000));
+    event = nextEvent();
+    await clock.advance(retryAt - clock.now());
+    await event;
+    expect(events[1]).toMatchObject({ type: 'refresh-failed', attempt: 1, failures: 2 });
+    expect(zts.refusedWhileDown).toBe(2);
+    // the cap doubles: 6 h for random 0.5
+    expect(nextAttemptOf(1) - clock.now()).toBe(1000 + 0.5 * (12 * 3600_000 - 1000));
+    zts.down = undefined;
+    event = nextEvent();
+    await clock.advance(nextAttemptOf(1) - clock.now());
+    await event;
+    expect(events[2]).toMatchObject({ type: 'refreshed' });
+    expect(zts.ops()).toEqual(['register', 'refresh']);
+    expect(assumeRoles() - before).toBe(3);
   });
 
   it('rotates the key on refresh when asked, and writes the new pair', async () => {
@@ -214,7 +284,7 @@ describe('athenzIdentityProvider', () => {
   });
 
   it('registers with the saved key when the saved cert has expired', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     await clock.advance(8 * DAY);
     const again = await identityProvider().get();
     expect(zts.ops()).toEqual(['register', 'register']);
@@ -253,7 +323,7 @@ describe('athenzIdentityProvider', () => {
         await files.saveIdentity(...args);
       },
     };
-    const p = identityProvider({ sink, backgroundRefresh: false });
+    const p = identityProvider({ sink, refresh: { background: false } });
     const first = await p.get();
     failSave = true;
     await expect(p.get({ forceRefresh: true })).rejects.toMatchObject({ code: 'FILE_IO' });
@@ -321,7 +391,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('register: a new key and a new registration although valid saved files exist; the sink is not read but written', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     const files = siadFileSink({ root });
     let loads = 0;
     const sink: IdentitySink = {
@@ -343,7 +413,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh: refreshes with the saved key and certificate, and later refreshes go on as usual', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     const { client, asked } = watched(zts);
     const p = identityProvider({ zts: client, start: 'refresh' });
     const again = await p.get();
@@ -395,7 +465,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh with an expired saved certificate: EXPIRED, and no register', async () => {
-    await identityProvider({ backgroundRefresh: false }).get();
+    await identityProvider({ refresh: { background: false } }).get();
     await clock.advance(8 * DAY);
     const { client, asked } = watched(zts);
     const e = await identityProvider({ zts: client, start: 'refresh' })
@@ -409,7 +479,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh with a saved certificate that does not fit the saved key: INVALID_CONFIG, ZTS not asked', async () => {
-    const first = await identityProvider({ backgroundRefresh: false }).get();
+    const first = await identityProvider({ refresh: { background: false } }).get();
     const otherKey = await exportPrivateKeyPem((await generateKeyPair({ type: 'ec' })).privateKey);
     // (the file sink refuses to write such a pair; a store edited by hand could still hold one)
     const sink: IdentitySink = {
@@ -429,7 +499,7 @@ describe("athenzIdentityProvider's start option", () => {
   });
 
   it('refresh refused by ZTS (record gone) is thrown as is, never followed by a register, even with reRegister on', async () => {
-    await identityProvider({ backgroundRefresh: false }).get();
+    await identityProvider({ refresh: { background: false } }).get();
     zts.records.clear();
     const { client, asked } = watched(zts);
     const e = await identityProvider({ zts: client, start: 'refresh', reRegister: true })
@@ -442,7 +512,7 @@ describe("athenzIdentityProvider's start option", () => {
 
   it('auto (the default) still refreshes valid saved files and registers without them', async () => {
     const { client, asked } = watched(zts);
-    const first = await identityProvider({ zts: client, start: 'auto', backgroundRefresh: false }).get();
+    const first = await identityProvider({ zts: client, start: 'auto', refresh: { background: false } }).get();
     const again = await identityProvider({ zts: client }).get();
     expect(asked).toEqual(['register', 'refresh']);
     expect(again.privateKeyPem).toBe(first.privateKeyPem);
@@ -451,7 +521,7 @@ describe("athenzIdentityProvider's start option", () => {
 
 describe('roleCertificateProvider', () => {
   it('gets role certs with the identity key over mTLS, and new ones when the identity rotates', async () => {
-    const identity = identityProvider({ backgroundRefresh: false });
+    const identity = identityProvider({ refresh: { background: false } });
     const roles = roleCertificateProvider({
       zts,
       identity,
@@ -479,7 +549,7 @@ describe('roleCertificateProvider', () => {
 
 describe('accessTokenProvider', () => {
   it('caches tokens and drops them when the identity certificate rotates', async () => {
-    const identity = identityProvider({ backgroundRefresh: false });
+    const identity = identityProvider({ refresh: { background: false } });
     const tokens = accessTokenProvider({ zts, identity, scope: 'weather:domain', clock });
     open.push(tokens);
     const t1 = await tokens.get();
@@ -495,14 +565,15 @@ describe('accessTokenProvider', () => {
   });
 
   it('refreshes once the configured share of the lifetime is used', async () => {
-    const identity = identityProvider({ backgroundRefresh: false });
+    const identity = identityProvider({ refresh: { background: false } });
     const tokens = accessTokenProvider({
       zts,
       identity,
       scope: 'weather:domain',
       clock,
       expiresInSec: 1000,
-      refreshAtFraction: 0.5,
+      random: () => 0, // no spread: at the latest point
+      refresh: { latestFraction: 0.5 },
     });
     open.push(tokens);
     const t1 = await tokens.get();

@@ -82,7 +82,7 @@ function identityOptions(
     stsEndpoint: stsEndpointOf(values, setup.task.partition),
     sink,
     ...(setup.caBundlePem ? { caBundlePem: setup.caBundlePem } : {}),
-    backgroundRefresh: false,
+    refresh: { background: false },
     logger: ctx.logger,
     ...extra,
   };
@@ -247,28 +247,24 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
     const s = await athenzSetup(ctx, signal);
     setup = s;
     backstop = expiryBackstop('the service certificate', fail);
-    // Failed attempts in a row; a new certificate starts the count again.
-    let failures = 0;
     let current: X509Identity | undefined;
     const onEvent = (event: ProviderEvent) => {
       const error = onProviderEvent(io, event, failCount);
       if (error) fail(error);
     };
+    // The error behind each event (onError is called just before it) for the event's line.
+    let lastError: unknown;
     identity = athenzIdentityProvider(
       identityOptions(ctx, s, siadFileSink(s.sinkOptions), {
-        backgroundRefresh: true,
+        refresh: { background: true, intervalMs: (values.refreshinterval as number) * 60_000 },
         rotateKey: values.rotatekey === true,
-        refreshIntervalMs: (values.refreshinterval as number) * 60_000,
         onError: (error) => {
+          lastError = error;
+        },
+        onEvent: (event) => {
           // Before the first certificate a failure ends start-up by itself (get() rejects).
           if (current === undefined) return;
-          onEvent({
-            type: 'refresh-failed',
-            provider: 'athenz identity',
-            attempt: ++failures,
-            error,
-            expiresAt: current.expiresAt,
-          });
+          onEvent(event.type === 'refresh-failed' ? { ...event, error: lastError } : event);
         },
       }),
     );
@@ -277,7 +273,6 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
     // Providers tell their subscribers of each new credential (the first one included) before get() resolves, so
     // every event is printed from here, once.
     identity.subscribe((id) => {
-      failures = 0;
       printLine(io, { event: current === undefined ? 'identity' : 'refreshed', ...identitySummary(id, s) });
       current = id;
       backstop?.set(id.expiresAt);

@@ -66,14 +66,16 @@ export const athenzRunCommand: Command = {
   name: 'run',
   summary: 'register or refresh, then keep refreshing until SIGTERM / SIGINT (siad without -cmd)',
   description: `The siad agent: refreshes the saved identity if siad's files hold a valid one (else registers), gets
-the -roles certificates and the -scope token if asked, then refreshes every -refreshinterval minutes (never later
-than half the certificate's lifetime) with fresh attestation, rewriting the files before each new certificate is
-used. A brief ZTS outage is ridden out on the certificate in hand. Prints one JSON line per event: identity,
-refreshed, rolecerts, token, refresh-failed (with its attempt count), expiring, stopped.`,
+the -roles certificates and the -scope token if asked, then refreshes at a random point of the second half of each
+-refreshinterval (never later than half the certificate's lifetime, so a fleet does not refresh in step) with fresh
+attestation, rewriting the files before each new certificate is used. A ZTS outage is ridden out on the certificate in
+hand: a failed refresh is tried again after a backoff of hours while the certificate has days left, tighter as its
+expiry nears. Prints one JSON line per event: identity, refreshed, rolecerts, token, refresh-failed (with its attempt
+count: refresh cycles, not backoff retries), expiring, stopped.`,
   exitStatus: `Exit status (each failure also names its cause on one stderr line):
   0  stopped by SIGTERM / SIGINT (also during start-up), after closing the providers
-  1  start-up failed (no certificate); or -fail-count refresh attempts in a row failed; or the certificate would
-     expire before the next refresh attempt, or expired, with no refresh succeeding
+  1  start-up failed (no certificate); or refreshes failed in -fail-count refresh cycles in a row; or the certificate
+     would expire before the next refresh attempt, or expired, with no refresh succeeding
   2  usage error`,
   flags: {
     ...ATHENZ_COMMON_FLAGS,
@@ -83,7 +85,7 @@ refreshed, rolecerts, token, refresh-failed (with its attempt count), expiring, 
       type: 'int',
       min: 1,
       placeholder: 'MINUTES',
-      help: 'refresh this long after each certificate was issued',
+      help: 'refresh at the latest this long after each certificate was issued',
       env: ['ATHENZ_SIA_REFRESH_INTERVAL'],
       default: 1440,
     },

@@ -128,7 +128,7 @@ export async function athenzSetup(ctx: CommandContext, signal?: AbortSignal): Pr
   const credentials = containerCredentials({
     env: io.env,
     relativeBaseUrl: agentUrl,
-    backgroundRefresh: false,
+    refresh: { background: false },
     logger,
   });
   try {

@@ -244,7 +244,7 @@ export async function runConsul(ctx: CommandContext, stop: StopListener): Promis
   let logoutFailures = 0;
   const end = await superviseRun(stop, async ({ signal, fail }) => {
     backstop = expiryBackstop('the Consul token', fail);
-    let failures = 0;
+    let lastError: unknown;
     let current: ConsulToken | undefined;
     const tokens = consulTokenProvider({
       ...options,
@@ -257,22 +257,23 @@ export async function runConsul(ctx: CommandContext, stop: StopListener): Promis
         logoutFailures++;
         printLine(io, { event: 'logout-failed', accessorId: e.accessorId, reason: e.reason, code: errorCode(e.error) });
       },
-      refresh: {
-        onError: (error) => {
-          // Before the first token a failure ends start-up by itself (get() rejects).
-          if (current === undefined) return;
-          const end = onProviderEvent(
-            io,
-            { type: 'refresh-failed', provider: 'consul token', attempt: ++failures, error, ...expiry(current) },
-            undefined,
-          );
-          if (end) fail(end);
-        },
+      // The error behind each event (onError is called just before it), for the event's line.
+      onError: (error) => {
+        lastError = error;
+      },
+      onEvent: (event) => {
+        // Before the first token a failure ends start-up by itself (get() rejects).
+        if (current === undefined) return;
+        const end = onProviderEvent(
+          io,
+          event.type === 'refresh-failed' ? { ...event, error: lastError } : event,
+          undefined,
+        );
+        if (end) fail(end);
       },
     });
     provider = tokens;
     tokens.subscribe((token) => {
-      failures = 0;
       const previous = current;
       current = token;
       printLine(io, {
@@ -311,8 +312,6 @@ export async function runConsul(ctx: CommandContext, stop: StopListener): Promis
   }
   return 0;
 }
-
-const expiry = (token: ConsulToken) => (token.expiresAt ? { expiresAt: token.expiresAt } : {});
 
 /** `consul wait`. @internal */
 export async function wait(ctx: CommandContext): Promise<number> {

@@ -35,5 +35,6 @@ export {
   type ConsulTokenProvider,
   type ConsulTokenProviderOptions,
   consulTokenProvider,
+  consulTokenRefreshDefaults,
   DEFAULT_SUPERSEDED_GRACE_MS,
 } from './token-provider.js';

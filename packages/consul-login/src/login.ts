@@ -160,7 +160,7 @@ export async function consulLoginTracked(options: ConsulLoginOptions, logouts?: 
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
-      backgroundRefresh: false,
+      refresh: { background: false },
       ...options.containerCredentials,
     });
   let token: ConsulToken;

@@ -18,7 +18,8 @@ function setup(options: Partial<ConsulTokenProviderOptions> = {}, configure: (ac
     clock,
     replication: false,
     onLogout: (e) => events.push(e),
-    refresh: { jitterMs: 0, backgroundRefresh: false },
+    random: () => 0,
+    refresh: { background: false },
     ...options,
   });
   return { clock, acl, provider, events };

@@ -7,10 +7,13 @@
 import {
   type GetOptions,
   IdentityError,
+  mergeRefreshPolicy,
+  type RefreshEvent,
   type RefreshingProvider,
-  type RefreshingProviderOptions,
+  type RefreshPolicy,
   refreshingProvider,
   safeLogger,
+  systemClock,
 } from '@ecs-identity/core';
 import { type ConsulAclClient, consulAclClient } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
@@ -20,8 +23,27 @@ import { type TokenLogoutEvent, TokenLogouts } from './token-logouts.js';
 /** How long a replaced token stays valid by default before it is logged out. @public */
 export const DEFAULT_SUPERSEDED_GRACE_MS = 30_000;
 
-/** @public */
-export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'signal'> {
+/**
+ * The Consul token provider's defaults for core's `refresh` / `retry` options: core's refresh schedule (at the latest
+ * at 0.8 of a token's TTL or 5 minutes before it ends, spread over the second half of that) and backoff (a failed
+ * login with a valid token cached is tried again once within 5 minutes, 10, 20... at most 4 hours and a quarter of
+ * the TTL left); a login with no valid token is retried at once as `consulLogin` does: 8 attempts, 200 ms → 5 s
+ * backoff, 60 s overall, each with a new bearer token.
+ * @public
+ */
+export const consulTokenRefreshDefaults: Readonly<RefreshPolicy> = Object.freeze({
+  refresh: Object.freeze({}),
+  retry: Object.freeze({
+    initial: Object.freeze({ maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 5000, deadlineMs: 60_000 }),
+  }),
+});
+
+/**
+ * `refresh` / `retry` are core's refresh and retry options (unset fields keep {@link consulTokenRefreshDefaults});
+ * `retry.initial` is the quick retry of a login made with no valid token, one attempt per backoff otherwise.
+ * @public
+ */
+export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'signal' | 'retry'>, RefreshPolicy {
   /** Log the token out on `close()`. Default true (what consul-ecs does at shutdown). */
   logoutOnClose?: boolean;
   /**
@@ -31,8 +53,13 @@ export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'si
   supersededGraceMs?: number;
   /** Called after each logout the provider does (superseded, late answer, close), with the error if it failed. */
   onLogout?: (event: TokenLogoutEvent) => void;
-  /** Tuning of core's refreshing provider (refresh window, jitter, background refresh...). */
-  refresh?: Partial<Omit<RefreshingProviderOptions<ConsulToken>, 'name' | 'fetch' | 'dispose'>>;
+  /** Called with each failed background login (the cached token keeps being served while valid). */
+  onError?: (error: unknown) => void;
+  /** Called with each refresh event (refreshed, refresh-failed, expiring). */
+  onEvent?: (event: RefreshEvent) => void;
+  /** An overall bound on one login (all its requests), as core's `fetchTimeoutMs`. Default: none. */
+  fetchTimeoutMs?: number;
+  random?: () => number;
 }
 
 /** @public */
@@ -81,13 +108,34 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
   let goneAccessorId: string | undefined;
   // The newest token handed out: replaced, it is logged out after the grace period.
   let inUse: ConsulToken | undefined;
+  const isGone = (token: ConsulToken | undefined): boolean =>
+    token !== undefined && token.accessorId === goneAccessorId;
+
+  const { refresh, retry } = mergeRefreshPolicy(consulTokenRefreshDefaults, options);
+  const clock = options.clock ?? systemClock;
+  // No valid token: the task has nothing, so the login itself retries at once (it refetches stale AWS credentials
+  // between attempts). With a valid token, one attempt per backoff of core's.
+  const coldLogin = { ...retry.initial, ...(options.random === undefined ? {} : { random: options.random }) };
+  const hasValidToken = (previous: ConsulToken | undefined): boolean =>
+    previous !== undefined &&
+    !isGone(previous) &&
+    (previous.expiresAt === undefined || previous.expiresAt.getTime() > clock.now());
 
   const inner = refreshingProvider<ConsulToken>({
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...options.refresh,
+    ...(options.random === undefined ? {} : { random: options.random }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    ...(options.fetchTimeoutMs === undefined ? {} : { fetchTimeoutMs: options.fetchTimeoutMs }),
+    refresh,
+    retry: { ...retry, initial: { maxAttempts: 1 } },
     name: 'consul token',
-    fetch: (signal) => consulLoginTracked({ ...options, acl, signal }, logouts),
+    fetch: (signal, previous) =>
+      consulLoginTracked(
+        { ...options, acl, signal, retry: hasValidToken(previous) ? { maxAttempts: 1 } : coldLogin },
+        logouts,
+      ),
     dispose: async (last) => {
       // A login that finished during close() was never handed out: its token goes whatever logoutOnClose says.
       if (last !== undefined && last !== inUse) logouts.now(last, 'close');
@@ -112,9 +160,6 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
       logouts.after(replaced, graceMs, 'superseded');
     }
   });
-
-  const isGone = (token: ConsulToken | undefined): boolean =>
-    token !== undefined && token.accessorId === goneAccessorId;
 
   return {
     acl,

@@ -297,7 +297,7 @@ describe('provider, logout, re-login and shutdown', () => {
   it('logs in again when the token is deleted behind its back, and before a TTL token expires', async () => {
     let skewMs = 0;
     const clock: Clock = { ...systemClock, now: () => systemClock.now() + skewMs };
-    const provider = consulTokenProvider({ env, authMethod: 'short-ttl', retry: noRetry, clock });
+    const provider = consulTokenProvider({ env, authMethod: 'short-ttl', retry: { initial: noRetry }, clock });
     const first = await provider.get();
     expect(first.expiresAt).toBeDefined();
     // Deleted by someone else: the self-read says so, the provider is told, the next get() logs in again.

@@ -108,7 +108,7 @@ describe('no leaked Consul tokens', () => {
       replication: false,
       supersededGraceMs: 300,
       onLogout: (e) => events.push(e),
-      refresh: { jitterMs: 0, refreshAtFraction: 1 / 60, backgroundRefresh: false },
+      refresh: { spread: 0, latestFraction: 1 / 60, background: false },
     });
     provider.subscribe((t) => handedOut.push(t.accessorId));
     try {

@@ -162,4 +162,33 @@ describe('ManualClock', () => {
   it('refuses to go backwards', async () => {
     await expect(new ManualClock().advance(-1)).rejects.toThrow(RangeError);
   });
+
+  it('keeps due order (ties in creation order) across 20,000 timers, half of them cleared', async () => {
+    const clock = new ManualClock();
+    const ran: [number, number][] = [];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const handles: unknown[] = [];
+    const dues: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const due = Math.floor(next() * 1000); // many ties
+      dues.push(due);
+      handles.push(clock.setTimeout(() => ran.push([due, i]), due));
+    }
+    for (let i = 0; i < 20_000; i += 2) clock.clearTimeout(handles[i]);
+    clock.clearTimeout(handles[1]);
+    clock.clearTimeout(handles[1]); // twice: no effect
+    expect(clock.pendingTimers).toBe(9_999);
+    expect(clock.nextTimerAt()).toBe(Math.min(...dues.filter((_, i) => i % 2 === 1 && i !== 1)));
+    await clock.advance(1000);
+    expect(ran).toHaveLength(9_999);
+    const sorted = [...ran].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    expect(ran).toEqual(sorted);
+    expect(ran.every(([, i]) => i % 2 === 1 && i !== 1)).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+    expect(clock.nextTimerAt()).toBeUndefined();
+  });
 });

@@ -24,6 +24,7 @@ export type IdentityErrorCode =
   | 'INVALID_ARGUMENT' // a caller passed a bad option or value
   | 'INVALID_CONFIG' // the environment / configuration is incomplete or contradictory
   | 'EXPIRED' // the only credential available has expired
+  | 'EXPIRES_BEFORE_NEXT_ATTEMPT' // a refresh failed and the cached credential expires before the next attempt
   | 'RETRY_EXHAUSTED' // retries or the deadline ran out (the last error is the cause)
   | 'FILE_IO' // reading or writing a file failed
   // ecs-metadata

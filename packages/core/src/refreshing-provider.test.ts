@@ -3,7 +3,7 @@ import { type Clock, MAX_TIMER_DELAY_MS } from './clock.js';
 import { IdentityError } from './errors.js';
 import type { Logger } from './logger.js';
 import { ManualClock } from './manual-clock.js';
-import { computeRefreshAt, type RefreshingProviderOptions, refreshingProvider } from './refreshing-provider.js';
+import { type RefreshEvent, type RefreshingProviderOptions, refreshingProvider } from './refreshing-provider.js';
 import { registerSecret } from './secrets.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -75,49 +75,6 @@ function harness(
 const unavailable = () =>
   new IdentityError('HTTP_STATUS', 'GET http://127.0.0.1/token answered 503', { retryable: true });
 
-describe('computeRefreshAt', () => {
-  it('takes the earlier of the absolute window and the lifetime fraction', () => {
-    // 1 h lifetime: 5 min before expiry = 55 min; 0.8 of the lifetime = 48 min -> 48 min
-    expect(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 0, () => 0)).toBe(48 * MIN);
-    // 20 min before expiry = 40 min, earlier than 48 min
-    expect(computeRefreshAt(0, HOUR, 20 * MIN, 0.8, 0, () => 0)).toBe(40 * MIN);
-  });
-
-  it('caps the window at half the lifetime and the jitter at a tenth of it', () => {
-    // 60 s lifetime with a 5 min window would refresh at once; capped: 30 s
-    expect(computeRefreshAt(0, 60_000, 5 * MIN, 0.8, 0, () => 0)).toBe(30_000);
-    // jitter 30 s requested, but at most 6 s of a 60 s lifetime
-    expect(computeRefreshAt(0, 60_000, 5 * MIN, 0.8, 30_000, () => 0.5)).toBe(27_000);
-  });
-
-  it('spreads jitter over [base - jitter, base]: random 0 and 0.999 give the bounds, many values fill the window', () => {
-    const base = 48 * MIN;
-    expect(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 30_000, () => 0)).toBe(base);
-    expect(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 30_000, () => 0.999)).toBeCloseTo(base - 29_970, 6);
-    const times: number[] = [];
-    let seed = 12345;
-    const lcg = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    for (let i = 0; i < 1000; i++) times.push(computeRefreshAt(0, HOUR, 5 * MIN, 0.8, 30_000, lcg));
-    for (const t of times) {
-      expect(t).toBeGreaterThan(base - 30_000);
-      expect(t).toBeLessThanOrEqual(base);
-    }
-    // spread: every 3 s bucket of the 30 s window is hit
-    const buckets = new Set(times.map((t) => Math.floor((base - t) / 3000)));
-    expect(buckets.size).toBe(10);
-  });
-
-  it('never refreshes before the fetch, and never for a credential without expiry', () => {
-    expect(computeRefreshAt(1000, 1000, 5 * MIN, 0.8, 30_000, () => 0.9)).toBe(1000);
-    expect(computeRefreshAt(0, Number.POSITIVE_INFINITY, 5 * MIN, 0.8, 30_000, () => 0.9)).toBe(
-      Number.POSITIVE_INFINITY,
-    );
-  });
-});
-
 describe('refreshingProvider', () => {
   it('fetches on the first get, then serves the cached credential as the same resolved promise', async () => {
     const { provider, fetch } = harness();
@@ -147,7 +104,7 @@ describe('refreshingProvider', () => {
   });
 
   it('10,000 concurrent get() during a refresh of an expiring credential make exactly one fetch and do not wait', async () => {
-    const { provider, fetch, calls, make, clock } = harness({ auto: false, backgroundRefresh: false });
+    const { provider, fetch, calls, make, clock } = harness({ auto: false, refresh: { background: false } });
     const first = provider.get();
     calls[0]?.resolve(make());
     const c1 = await first;
@@ -164,7 +121,7 @@ describe('refreshingProvider', () => {
   });
 
   it('10,000 concurrent get() after expiry all wait for one fetch and never see the expired credential', async () => {
-    const { provider, fetch, calls, make, clock } = harness({ auto: false, backgroundRefresh: false });
+    const { provider, fetch, calls, make, clock } = harness({ auto: false, refresh: { background: false } });
     const first = provider.get();
     const c1 = make();
     calls[0]?.resolve(c1);
@@ -181,21 +138,24 @@ describe('refreshingProvider', () => {
     await provider.close();
   });
 
-  it('refreshes in the background exactly at the (jittered) refresh time', async () => {
-    for (const [random, at] of [
-      [0, 48 * MIN],
-      [0.999, 48 * MIN - 29_970],
+  it('refreshes in the background exactly at the drawn refresh time', async () => {
+    // 1 h lifetime: the latest point is 48 min (0.8 of it). The first credential's time is drawn over [0, 48 min]
+    // (random 0 = the latest point; 0.5 = 18 min, inside the flat part); a later one over [24 min, 48 min].
+    for (const [random, first, second] of [
+      [0, 48 * MIN, 48 * MIN],
+      [0.5, 18 * MIN, 36 * MIN],
     ] as const) {
       const { provider, fetch, clock } = harness({ random: () => random });
       const c1 = await provider.get();
-      expect(clock.nextTimerAt()).toBeCloseTo(T0 + at, 6);
-      await clock.advance(Math.floor(at) - 1);
+      expect(clock.nextTimerAt()).toBeCloseTo(T0 + first, 6);
+      await clock.advance(Math.floor(first) - 1);
       expect(fetch).toHaveBeenCalledTimes(1);
       await clock.advance(1);
       expect(fetch).toHaveBeenCalledTimes(2);
       const c2 = await provider.get();
       expect(c2).not.toBe(c1);
       expect(fetch).toHaveBeenCalledTimes(2);
+      expect((clock.nextTimerAt() as number) - clock.now()).toBeCloseTo(second, 6);
       await provider.close();
     }
   });
@@ -215,6 +175,7 @@ describe('refreshingProvider', () => {
     const provider = refreshingProvider<Cred>({
       name: 'unref test',
       clock: recording,
+      random: () => 0,
       fetch: async () => ({ id: ++n, secret: 'x', expiresAt: new Date(clock.now() + HOUR) }),
     });
     await provider.get();
@@ -226,7 +187,7 @@ describe('refreshingProvider', () => {
   });
 
   it('uses the absolute window when it comes before the fraction', async () => {
-    const { provider, fetch, clock } = harness({ refreshBeforeMs: 20 * MIN });
+    const { provider, fetch, clock } = harness({ refresh: { beforeExpiryMs: 20 * MIN } });
     await provider.get();
     expect(clock.nextTimerAt()).toBe(T0 + 40 * MIN);
     await clock.advance(40 * MIN);
@@ -244,7 +205,9 @@ describe('refreshingProvider', () => {
   });
 
   it('keeps serving the cached credential while valid when a refresh fails, reports it, and backs off', async () => {
-    const { provider, fetch, clock, fail, onError, warn } = harness();
+    // the refresh at the latest point (48 min), then every backoff drawn in the middle of its range
+    const draws = [0];
+    const { provider, fetch, clock, fail, onError, warn } = harness({ random: () => draws.shift() ?? 0.5 });
     const c1 = await provider.get();
     const error = unavailable();
     fail(error);
@@ -257,19 +220,19 @@ describe('refreshingProvider', () => {
     expect(logged).toContain('HTTP_STATUS');
     expect(logged).not.toContain(c1.secret);
     expect(await provider.get()).toBe(c1);
-    // the retry is not immediate: at least the base delay (1 s) out
-    expect(clock.nextTimerAt()).toBeGreaterThanOrEqual(clock.now() + 1000);
-    // no hot loop: a thousand 1 ms steps with get() each make at most one more attempt
+    // the retry is not immediate: with 12 minutes left, the backoff cap is a quarter of that (3 min), drawn at 0.5
+    expect(clock.nextTimerAt()).toBe(clock.now() + 1000 + 0.5 * (3 * MIN - 1000));
+    // no hot loop: a thousand 1 ms steps with get() each make no further attempt
     for (let i = 0; i < 1000; i++) {
       await clock.advance(1);
       expect(await provider.get()).toBe(c1);
     }
-    expect(fetch.mock.calls.length).toBeLessThanOrEqual(3);
-    // over the remaining 12 minutes the retries back off (doubling up to half the remaining validity, never under
-    // 1 s): a few dozen attempts at most, not one per get() or per millisecond
+    expect(fetch).toHaveBeenCalledTimes(2);
+    // over the remaining 12 minutes the retries tighten as expiry nears (each an eighth of the validity left here,
+    // at least 1 s): a few dozen attempts, not one per get() or per millisecond
     await clock.advance(12 * MIN - 1000);
-    expect(fetch.mock.calls.length).toBeGreaterThan(3);
-    expect(fetch.mock.calls.length).toBeLessThan(30);
+    expect(fetch.mock.calls.length).toBeGreaterThan(20);
+    expect(fetch.mock.calls.length).toBeLessThan(60);
     // once expired, the background stops retrying; the next get() fetches (and gets the error)
     const attempts = fetch.mock.calls.length;
     await clock.advance(HOUR);
@@ -295,7 +258,7 @@ describe('refreshingProvider', () => {
   });
 
   it('propagates the fetch error to get() once the cached credential has expired', async () => {
-    const { provider, clock, fail } = harness({ backgroundRefresh: false });
+    const { provider, clock, fail } = harness({ refresh: { background: false } });
     const c1 = await provider.get();
     const error = unavailable();
     fail(error);
@@ -319,7 +282,7 @@ describe('refreshingProvider', () => {
     expect(provider.peek()).toBeUndefined();
     expect(listener).not.toHaveBeenCalled();
     // with an expiry margin, one that would lapse within the margin is refused too
-    const h2 = harness({ auto: false, expiryMarginMs: 10_000 });
+    const h2 = harness({ auto: false, refresh: { expiryMarginMs: 10_000 } });
     const p2 = h2.provider.get();
     h2.calls[0]?.resolve(h2.make(5000));
     await expect(p2).rejects.toMatchObject({ code: 'EXPIRED' });
@@ -385,7 +348,7 @@ describe('refreshingProvider', () => {
   });
 
   it('clamps timers for very long lifetimes to 2^31-1 ms and still refreshes on time', async () => {
-    const { provider, fetch, clock } = harness({ lifetimeMs: 100 * 24 * HOUR, jitterMs: 0 });
+    const { provider, fetch, clock } = harness({ lifetimeMs: 100 * 24 * HOUR, refresh: { spread: 0 } });
     await provider.get();
     const refreshAt = T0 + 80 * 24 * HOUR;
     expect((clock.nextTimerAt() as number) - clock.now()).toBe(MAX_TIMER_DELAY_MS);
@@ -568,16 +531,200 @@ describe('refreshingProvider', () => {
     const fetch = async (): Promise<Cred> => ({ id: 1, secret: 'x' });
     expect(() => refreshingProvider({ name: '', fetch })).toThrow(/name/);
     expect(() => refreshingProvider({ name: 'x', fetch: undefined as unknown as typeof fetch })).toThrow(/fetch/);
-    expect(() => refreshingProvider({ name: 'x', fetch, refreshAtFraction: 0 })).toThrow(/refreshAtFraction/);
-    expect(() => refreshingProvider({ name: 'x', fetch, refreshAtFraction: 1.5 })).toThrow(/refreshAtFraction/);
-    expect(() => refreshingProvider({ name: 'x', fetch, refreshBeforeMs: -1 })).toThrow(/refreshBeforeMs/);
-    expect(() => refreshingProvider({ name: 'x', fetch, jitterMs: Number.NaN })).toThrow(/jitterMs/);
-    expect(() => refreshingProvider({ name: 'x', fetch, fetchTimeoutMs: 0 })).toThrow(/fetchTimeoutMs/);
-    try {
-      refreshingProvider({ name: 'x', fetch, expiryMarginMs: -5 });
-      expect.unreachable();
-    } catch (e) {
-      expect(IdentityError.is(e, 'INVALID_ARGUMENT')).toBe(true);
+    const cases: [Partial<RefreshingProviderOptions<Cred>>, RegExp][] = [
+      [{ refresh: { latestFraction: 0 } }, /refresh\.latestFraction must be a number > 0 <= 1, got 0/],
+      [{ refresh: { latestFraction: 1.5 } }, /refresh\.latestFraction/],
+      [{ refresh: { beforeExpiryMs: -1 } }, /refresh\.beforeExpiryMs/],
+      [{ refresh: { spread: 1.1 } }, /refresh\.spread must be a number >= 0 <= 1/],
+      [{ refresh: { spread: Number.NaN } }, /refresh\.spread/],
+      [{ refresh: { intervalMs: 0 } }, /refresh\.intervalMs/],
+      [{ refresh: { expiringThresholdMs: -1 } }, /refresh\.expiringThresholdMs/],
+      [{ refresh: { expiryMarginMs: -5 } }, /refresh\.expiryMarginMs/],
+      [{ refresh: { background: 'yes' as unknown as boolean } }, /refresh\.background must be a boolean/],
+      [{ refresh: 5 as unknown as object }, /refresh must be an object/],
+      [{ retry: { baseDelayMs: -1 } }, /retry\.baseDelayMs/],
+      [{ retry: { remainingFraction: 0 } }, /retry\.remainingFraction/],
+      [{ retry: { minDelayMs: Number.POSITIVE_INFINITY } }, /retry\.minDelayMs/],
+      [{ retry: { initial: { maxAttempts: 1.5 } } }, /retry\.initial\.maxAttempts must be an integer >= 1/],
+      [{ fetchTimeoutMs: 0 }, /fetchTimeoutMs/],
+      [{ onEvent: 'log' as unknown as () => void }, /onEvent must be a function/],
+    ];
+    for (const [options, message] of cases) {
+      let thrown: unknown;
+      try {
+        refreshingProvider({ name: 'x', fetch, ...options });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(IdentityError.is(thrown, 'INVALID_ARGUMENT'), String(message)).toBe(true);
+      expect((thrown as Error).message).toMatch(message);
     }
+  });
+});
+
+describe('refreshingProvider: outages, events and expiry', () => {
+  const DAY = 24 * HOUR;
+
+  function outageHarness(opts: Partial<RefreshingProviderOptions<Cred>> & { lifetimeMs?: number } = {}) {
+    const events: RefreshEvent[] = [];
+    const h = harness({ onEvent: (e) => events.push(e), ...opts });
+    return { ...h, events };
+  }
+
+  it('counts failed attempts per refresh cycle, not per backoff retry, and reports when the next attempt is', async () => {
+    const { provider, clock, fail, fetch, events, onError } = outageHarness({
+      lifetimeMs: 7 * DAY,
+      random: () => 0.5,
+      refresh: { intervalMs: DAY, latestFraction: 0.5, beforeExpiryMs: 0, spread: 0 },
+      retry: { baseDelayMs: HOUR, maxDelayMs: 4 * HOUR },
+    });
+    const c1 = await provider.get();
+    fail(unavailable());
+    await clock.advance(DAY);
+    const first = events[0];
+    expect(first).toEqual({
+      type: 'refresh-failed',
+      provider: 'test token',
+      attempt: 1,
+      failures: 1,
+      code: 'HTTP_STATUS',
+      nextAttemptAt: new Date(clock.now() + 1000 + 0.5 * (HOUR - 1000)),
+      expiresAt: c1.expiresAt,
+    });
+    // a day of failures: one attempt per backoff (30 min, 1 h, then 2 h apart), all in the first refresh cycle
+    await clock.advance(DAY - 1);
+    const inFirstCycle = events.filter((e) => e.type === 'refresh-failed');
+    expect(inFirstCycle.length).toBeGreaterThan(8);
+    expect(inFirstCycle.length).toBeLessThan(16);
+    expect(fetch).toHaveBeenCalledTimes(1 + inFirstCycle.length);
+    expect(inFirstCycle.every((e) => e.attempt === 1)).toBe(true);
+    expect(inFirstCycle.map((e) => e.failures)).toEqual(inFirstCycle.map((_, i) => i + 1));
+    const at = inFirstCycle.map((e) => (e.nextAttemptAt as Date).getTime());
+    const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(0.5 * HOUR);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * HOUR + 1000);
+    // into the next day: the second cycle
+    await clock.advance(2 * HOUR + 2);
+    expect(events.at(-1)).toMatchObject({ type: 'refresh-failed', attempt: 2 });
+    // the server is back: the next attempt succeeds, the streak ends; a brief outage never reported an expiry
+    fail(undefined);
+    const retryAt = clock.nextTimerAt() as number;
+    await clock.advance(retryAt - clock.now());
+    const c2 = await provider.get();
+    expect(c2).not.toBe(c1);
+    expect(events.at(-1)).toEqual({
+      type: 'refreshed',
+      provider: 'test token',
+      expiresAt: c2.expiresAt,
+      nextAttemptAt: new Date(clock.now() + DAY),
+    });
+    expect(events.some((e) => e.code === 'EXPIRES_BEFORE_NEXT_ATTEMPT' || e.type === 'expiring')).toBe(false);
+    expect(onError.mock.calls.every(([e]) => IdentityError.is(e, 'HTTP_STATUS'))).toBe(true);
+    await provider.close();
+  });
+
+  it('emits expiring once under the threshold, then EXPIRES_BEFORE_NEXT_ATTEMPT when no attempt can come in time', async () => {
+    const secret = 'expiring-secret-value-19';
+    const { provider, clock, fail, events, onError, warn } = outageHarness({
+      random: () => 0.5,
+      refresh: { spread: 0 }, // 1 h credential: latest point 48 min, expiring at 12 / 2 = 6 min left
+      retry: { minDelayMs: 5 * MIN },
+    });
+    await provider.get();
+    registerSecret(secret);
+    fail(new IdentityError('HTTP_STATUS', `echoed ${secret}`, { retryable: true }));
+    await clock.advance(48 * MIN); // fails; 12 min left, a quarter is under the 5 min floor: next at 53 min
+    await clock.advance(5 * MIN); // fails again; next at 58 min
+    expect(events.map((e) => e.type)).toEqual(['refresh-failed', 'refresh-failed']);
+    await clock.advance(MIN); // 54 min: 6 min left
+    expect(events.at(-1)).toEqual({
+      type: 'expiring',
+      provider: 'test token',
+      expiresAt: new Date(T0 + HOUR),
+      nextAttemptAt: new Date(T0 + 58 * MIN),
+    });
+    const expiringLine = warn.mock.calls.at(-1);
+    expect(String(expiringLine?.[1])).toMatch(/expires at .* in 6 minutes; refreshing it has failed 2 times/);
+    await clock.advance(4 * MIN); // 58 min: fails with 2 min left; the next attempt could only be after expiry
+    const last = events.at(-1);
+    expect(last).toMatchObject({ type: 'refresh-failed', code: 'EXPIRES_BEFORE_NEXT_ATTEMPT', attempt: 1 });
+    const reported = onError.mock.calls.at(-1)?.[0] as IdentityError;
+    expect(reported.code).toBe('EXPIRES_BEFORE_NEXT_ATTEMPT');
+    expect(reported.message).toMatch(/expires at 2026-01-01T01:00:00.000Z, before another attempt/);
+    expect((reported.cause as IdentityError).code).toBe('HTTP_STATUS');
+    expect(JSON.stringify(warn.mock.calls)).not.toContain(secret);
+    expect(events.filter((e) => e.type === 'expiring')).toHaveLength(1);
+    await provider.close();
+  });
+
+  it('emits expiring for a credential that arrives already under an explicit threshold, once', async () => {
+    const { provider, clock, events } = outageHarness({ refresh: { expiringThresholdMs: 2 * HOUR, background: true } });
+    await provider.get();
+    expect(events).toEqual([
+      {
+        type: 'expiring',
+        provider: 'test token',
+        expiresAt: new Date(T0 + HOUR),
+        nextAttemptAt: new Date(T0 + 48 * MIN),
+      },
+    ]);
+    await clock.advance(10 * MIN);
+    await provider.get();
+    expect(events).toHaveLength(1);
+    await provider.close();
+  });
+
+  it('retries a fetch with nothing cached at once as retry.initial allows, but only retryable errors', async () => {
+    let n = 0;
+    const clock = new ManualClock(T0);
+    const provider = refreshingProvider<Cred>({
+      name: 'cold',
+      clock,
+      random: () => 1,
+      retry: { initial: { maxAttempts: 3, baseDelayMs: 100 } },
+      fetch: async () => {
+        n++;
+        if (n < 3) throw unavailable();
+        return { id: n, secret: 'x', expiresAt: new Date(clock.now() + HOUR) };
+      },
+    });
+    const got = provider.get();
+    await clock.advance(100); // first backoff: up to 100 ms
+    await clock.advance(200); // second: up to 200 ms
+    expect((await got).id).toBe(3);
+    // with a valid credential cached, a refresh is one attempt: no quick retry multiplying it
+    n = 0;
+    const refreshed = provider.get({ forceRefresh: true });
+    await expect(refreshed).rejects.toMatchObject({ code: 'HTTP_STATUS' });
+    expect(n).toBe(1);
+    await provider.close();
+
+    let m = 0;
+    const strict = refreshingProvider<Cred>({
+      name: 'cold',
+      clock,
+      retry: { initial: { maxAttempts: 3 } },
+      fetch: async () => {
+        m++;
+        throw new IdentityError('CONSUL_PERMISSION_DENIED', 'denied');
+      },
+    });
+    await expect(strict.get()).rejects.toMatchObject({ code: 'CONSUL_PERMISSION_DENIED' });
+    expect(m).toBe(1);
+    await strict.close();
+  });
+
+  it('isolates a throwing onEvent listener', async () => {
+    const { provider, clock, fail, warn, fetch } = harness({
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    await provider.get();
+    fail(unavailable());
+    await clock.advance(48 * MIN);
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(warn.mock.calls.some(([, msg]) => String(msg).includes('an onEvent listener threw'))).toBe(true);
+    await provider.close();
   });
 });

@@ -8,43 +8,61 @@ import { abortedError, type Clock, MAX_TIMER_DELAY_MS, systemClock } from './clo
 import type { Credential, CredentialProvider, GetOptions } from './credential.js';
 import { IdentityError } from './errors.js';
 import { type Logger, safeLogger } from './logger.js';
+import {
+  invalidOption,
+  type RefreshPolicy,
+  refreshBackoff,
+  refreshTime,
+  resolveRefresh,
+  resolveRetry,
+} from './refresh-policy.js';
+import { retry as retryOperation } from './retry.js';
+
+/**
+ * What a refreshing provider reports through `onEvent`:
+ * - `refreshed`: a new credential replaced an earlier one (not sent for the first credential).
+ * - `refresh-failed`: a fetch failed. `attempt` numbers the refresh cycles of this failure streak (see
+ *   {@link RefreshEvent.attempt}); `code` is the error's code, `EXPIRES_BEFORE_NEXT_ATTEMPT` when the cached
+ *   credential will have expired before the next attempt starts.
+ * - `expiring`: the cached credential's validity left fell under `refresh.expiringThresholdMs` (once per credential).
+ * @public
+ */
+export interface RefreshEvent {
+  readonly type: 'refreshed' | 'refresh-failed' | 'expiring';
+  /** The provider's name. */
+  readonly provider: string;
+  /**
+   * `refresh-failed`: which refresh cycle of the current failure streak this failure falls in: 1 for every failure
+   * within one refresh interval (the time from issue to the latest refresh point of the cached credential) of the
+   * streak's first failure, 2 within the next interval, and so on; backoff retries within a cycle do not raise it.
+   * While no valid credential is cached, each failed fetch counts as a cycle.
+   */
+  readonly attempt?: number;
+  /** `refresh-failed`: failed attempts in the current streak, backoff retries included. */
+  readonly failures?: number;
+  /** `refresh-failed`: the error's code (`IdentityError.code`, else the error's name). */
+  readonly code?: string;
+  /** When the next refresh attempt is due, if one is scheduled. */
+  readonly nextAttemptAt?: Date;
+  /** The cached credential's `expiresAt` (for `refreshed`: the new one's). */
+  readonly expiresAt?: Date;
+}
 
 /** @public */
-export interface RefreshingProviderOptions<C extends Credential> {
+export interface RefreshingProviderOptions<C extends Credential> extends RefreshPolicy {
   /** What the provider is (used in log lines and errors), e.g. "consul token". */
   name: string;
   /** Fetches a new credential. `previous` is the last one handed out, if any (e.g. to reuse a key). */
   fetch: (signal: AbortSignal, previous: C | undefined) => Promise<C>;
-  /**
-   * Refresh when less than this many ms of validity remain. Default 5 minutes. Capped at half the lifetime, so a
-   * credential that lives less than twice this long is not refreshed the moment it arrives.
-   */
-  refreshBeforeMs?: number;
-  /** Refresh once this fraction of the lifetime (fetch time → expiresAt) has passed, if that is earlier. Default 0.8. */
-  refreshAtFraction?: number;
-  /** Up to this many ms are subtracted at random from each refresh time so a fleet does not refresh in step. Default 30_000 (capped to a tenth of the remaining lifetime). */
-  jitterMs?: number;
-  /** Refresh in the background with an unref'd timer so a cached get() never waits. Default true. */
-  backgroundRefresh?: boolean;
   /** Runs once on close() with the last credential (logout, delete). */
   dispose?: (last: C | undefined) => Promise<void> | void;
   /** Called with each refresh error (the cached credential keeps being served while valid). */
   onError?: (error: unknown) => void;
+  /** Called with each {@link RefreshEvent}; a throwing listener is logged and ignored. */
+  onEvent?: (event: RefreshEvent) => void;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
-  /**
-   * A credential counts as expired this many ms before its `expiresAt`, so one that would lapse in flight is not
-   * handed out. Default 0.
-   */
-  expiryMarginMs?: number;
-  /**
-   * After a failed refresh (while the cached credential is still valid) the next attempt waits a jittered backoff
-   * starting here and doubling per failure, at most half the remaining validity and at least this. Default 1000.
-   */
-  retryBaseDelayMs?: number;
-  /** The largest backoff between failed refreshes. Default 300_000 (5 minutes). */
-  retryMaxDelayMs?: number;
   /**
    * An overall bound on one fetch (all its requests and retries): when it passes, the fetch's signal is aborted and
    * its waiters get a retryable `TIMEOUT` error. Default: none (each request of the fetch has its own timeout).
@@ -58,44 +76,25 @@ export interface RefreshingProvider<C extends Credential> extends CredentialProv
   peek(): C | undefined;
 }
 
-/**
- * When a credential fetched at `fetchedAtMs` and expiring at `expiresAtMs` should be refreshed: the earlier of
- * "`refreshBeforeMs` before expiry" (capped at half the lifetime) and "`refreshAtFraction` of the lifetime", minus a
- * random jitter of up to `min(jitterMs, lifetime / 10)`; never before the fetch. Infinity when it never expires.
- * @internal
- */
-export function computeRefreshAt(
-  fetchedAtMs: number,
-  expiresAtMs: number,
-  refreshBeforeMs: number,
-  refreshAtFraction: number,
-  jitterMs: number,
-  random: () => number,
-): number {
-  if (expiresAtMs === Number.POSITIVE_INFINITY) return expiresAtMs;
-  const lifetime = Math.max(0, expiresAtMs - fetchedAtMs);
-  const byWindow = expiresAtMs - Math.min(refreshBeforeMs, lifetime / 2);
-  const byFraction = fetchedAtMs + lifetime * refreshAtFraction;
-  const jitter = random() * Math.min(jitterMs, lifetime / 10);
-  return Math.max(fetchedAtMs, Math.min(byWindow, byFraction) - jitter);
-}
-
-function invalid(field: string, what: string, value: unknown): IdentityError {
-  return new IdentityError('INVALID_ARGUMENT', `refreshingProvider: ${field} must be ${what}, got ${String(value)}`);
-}
-
-function nonNegative(field: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) {
-    throw invalid(field, 'a finite number >= 0', value);
-  }
-  return value;
-}
-
 function describe(error: unknown): { code: string; message: string } {
   if (error instanceof IdentityError) return { code: error.code, message: error.message };
   if (error instanceof Error) return { code: error.name, message: error.message };
   return { code: 'UNKNOWN', message: typeof error };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** A duration for messages: "3 days", "5 hours", "90 s". */
+function span(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+  ];
+  for (const [size, unit] of units) {
+    if (ms >= 2 * size) return `${Math.floor(ms / size)} ${unit}s`;
+  }
+  return `${Math.round(ms / 1000)} s`;
 }
 
 interface Deferred<T> {
@@ -124,15 +123,22 @@ interface Subscription<C> {
 /**
  * Wraps a `fetch(signal, previous)` function into a {@link RefreshingProvider}.
  *
- * - The first `get()` fetches; concurrent callers share that one fetch.
- * - A cached credential is returned without I/O until its refresh time; between the refresh time and expiry it is
- *   still returned at once while a refresh runs in the background (and, with `backgroundRefresh`, a timer starts
+ * - The first `get()` fetches; concurrent callers share that one fetch. While no valid credential is cached, a
+ *   fetch is retried at once on retryable errors as `retry.initial` allows (default: not at all).
+ * - A cached credential is returned without I/O until its refresh time ({@link RefreshOptions}: spread at random
+ *   over a wide part of the refresh interval, never after its latest point); between the refresh time and expiry it
+ *   is still returned at once while a refresh runs in the background (and, with `refresh.background`, a timer starts
  *   that refresh before anyone asks). An expired credential is never returned: callers then wait for the fetch.
  * - A credential without `expiresAt` is never refreshed, except by `get({ forceRefresh: true })`, which joins a
  *   fetch already in flight or starts one, and rejects when that fetch fails.
- * - A failed refresh is reported to `onError` and `logger.warn` (provider name, error code and message only); the
- *   cached credential keeps being served while valid and the refresh is retried with a bounded backoff. Once no
- *   valid credential is cached, `get()` rejects with the fetch's error.
+ * - A failed refresh is reported to `onError`, `onEvent` and `logger.warn` (provider name, error code and message
+ *   only); the cached credential keeps being served while valid and the refresh is tried again, once per backoff
+ *   ({@link RefreshRetryOptions}: minutes to hours while the credential has long to live, tighter as expiry nears).
+ *   When the next attempt would start after the credential expired, the error reported is
+ *   `EXPIRES_BEFORE_NEXT_ATTEMPT` (the fetch's error as its cause). Once no valid credential is cached, `get()`
+ *   rejects with the fetch's error.
+ * - Once the cached credential's validity falls under `refresh.expiringThresholdMs`, one `expiring` event and one
+ *   warning are emitted for it.
  * - A fetched credential that is already expired is rejected with `EXPIRED` and never handed out.
  * - `subscribe(listener)` calls the listener once with each new credential, in order, starting with the next one
  *   (the current credential is not replayed; use `peek()` for it). A throwing listener is logged and ignored.
@@ -146,6 +152,9 @@ interface Subscription<C> {
  *   name: 'consul token',
  *   fetch: (signal) => login(signal),
  *   dispose: (last) => (last ? logout(last) : undefined),
+ *   refresh: { spread: 0.5 },                  // refresh somewhere in the second half of the refresh interval
+ *   retry: { baseDelayMs: 5 * 60_000 },        // a failed refresh is tried again within 5 minutes, then 10, 20...
+ *   onEvent: (e) => console.log(e.type, e.code ?? '', e.expiresAt?.toISOString() ?? ''),
  * });
  * const token = await tokens.get();
  * tokens.subscribe((t) => console.log('new token until', t.expiresAt));
@@ -154,28 +163,22 @@ interface Subscription<C> {
  * @public
  */
 export function refreshingProvider<C extends Credential>(options: RefreshingProviderOptions<C>): RefreshingProvider<C> {
-  if (options === null || typeof options !== 'object') throw invalid('options', 'an object', options);
-  const { name, dispose, onError } = options;
+  if (options === null || typeof options !== 'object') throw invalidOption('options', 'an object', options);
+  const { name, dispose, onError, onEvent } = options;
   // Every log line goes through safeLogger, which scrubs registered secrets even from error messages.
   const logger = safeLogger(options.logger);
-  if (typeof name !== 'string' || name.trim() === '') throw invalid('name', 'a non-empty string', name);
+  if (typeof name !== 'string' || name.trim() === '') throw invalidOption('name', 'a non-empty string', name);
   const fetchCredential = options.fetch;
-  if (typeof fetchCredential !== 'function') throw invalid('fetch', 'a function', fetchCredential);
-  if (dispose !== undefined && typeof dispose !== 'function') throw invalid('dispose', 'a function', dispose);
-  const refreshBeforeMs = nonNegative('refreshBeforeMs', options.refreshBeforeMs, 300_000);
-  const jitterMs = nonNegative('jitterMs', options.jitterMs, 30_000);
-  const expiryMarginMs = nonNegative('expiryMarginMs', options.expiryMarginMs, 0);
-  const retryBaseDelayMs = nonNegative('retryBaseDelayMs', options.retryBaseDelayMs, 1000);
+  if (typeof fetchCredential !== 'function') throw invalidOption('fetch', 'a function', fetchCredential);
+  if (dispose !== undefined && typeof dispose !== 'function') throw invalidOption('dispose', 'a function', dispose);
+  if (onEvent !== undefined && typeof onEvent !== 'function') throw invalidOption('onEvent', 'a function', onEvent);
+  const policy = resolveRefresh(options.refresh);
+  const backoff = resolveRetry(options.retry);
   const fetchTimeoutMs = options.fetchTimeoutMs;
   if (fetchTimeoutMs !== undefined && !(typeof fetchTimeoutMs === 'number' && fetchTimeoutMs > 0)) {
-    throw invalid('fetchTimeoutMs', 'a number > 0', fetchTimeoutMs);
+    throw invalidOption('fetchTimeoutMs', 'a number > 0', fetchTimeoutMs);
   }
-  const retryMaxDelayMs = Math.max(retryBaseDelayMs, nonNegative('retryMaxDelayMs', options.retryMaxDelayMs, 300_000));
-  const refreshAtFraction = options.refreshAtFraction ?? 0.8;
-  if (typeof refreshAtFraction !== 'number' || !(refreshAtFraction > 0 && refreshAtFraction <= 1)) {
-    throw invalid('refreshAtFraction', 'a number in (0, 1]', refreshAtFraction);
-  }
-  const background = options.backgroundRefresh ?? true;
+  const { background, expiryMarginMs } = policy;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
 
@@ -184,7 +187,15 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   let currentPromise: Promise<C> | undefined;
   let refreshAtMs = Number.NEGATIVE_INFINITY;
   let usableUntilMs = Number.NEGATIVE_INFINITY;
+  let expiresAtMs = Number.POSITIVE_INFINITY;
+  /** The refresh interval of the cached credential (issue → latest refresh point): one refresh cycle. */
+  let cycleMs = Number.POSITIVE_INFINITY;
+  /** When to emit `expiring` for the cached credential; Infinity once emitted (or never). */
+  let expiringAtMs = Number.POSITIVE_INFINITY;
+  // The current failure streak.
   let failures = 0;
+  let streakStartMs = 0;
+  let cycleAttempt = 0;
 
   let inflight: Deferred<C> | undefined;
   let controller: AbortController | undefined;
@@ -203,15 +214,27 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   const closedError = (): IdentityError =>
     new IdentityError('CLOSED', `${name}: the provider was closed; create a new one to get credentials`);
 
+  function emit(event: Omit<RefreshEvent, 'provider'>): void {
+    if (onEvent === undefined) return;
+    try {
+      onEvent({ provider: name, ...event });
+    } catch (error) {
+      const { code, message } = describe(error);
+      logger.warn({ provider: name, code, message }, `${name}: an onEvent listener threw; ignored`);
+    }
+  }
+
   function clearTimer(): void {
     if (timerArmed) clock.clearTimeout(timer);
     timerArmed = false;
     timer = undefined;
   }
 
-  function schedule(atMs: number): void {
+  /** Arms the one timer for the next thing due: the refresh (or retry), or the `expiring` notice. */
+  function arm(): void {
     clearTimer();
-    if (!background || closed || atMs === Number.POSITIVE_INFINITY) return;
+    const atMs = Math.min(refreshAtMs, expiringAtMs);
+    if (!background || closed || current === undefined || atMs === Number.POSITIVE_INFINITY) return;
     timerAtMs = atMs;
     // Clamped so setTimeout cannot overflow; onTimer re-arms until the real time comes.
     const delay = Math.min(Math.max(0, atMs - clock.now()), MAX_TIMER_DELAY_MS);
@@ -223,11 +246,39 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     timerArmed = false;
     timer = undefined;
     if (closed) return;
-    if (clock.now() < timerAtMs) {
-      schedule(timerAtMs);
+    const now = clock.now();
+    if (now < timerAtMs) {
+      arm();
       return;
     }
-    void startFetch();
+    checkExpiring(now);
+    // A fetch in flight (started by a get()) re-arms the timer when it settles.
+    if (now < refreshAtMs) arm();
+    else if (inflight === undefined) void startFetch();
+  }
+
+  function checkExpiring(now: number): void {
+    if (now < expiringAtMs || current === undefined) return;
+    expiringAtMs = Number.POSITIVE_INFINITY;
+    const left = Math.max(0, expiresAtMs - now);
+    const nextAttemptAt = Number.isFinite(refreshAtMs) && refreshAtMs > now ? refreshAtMs : undefined;
+    logger.warn(
+      {
+        provider: name,
+        expiresAt: iso(expiresAtMs),
+        failures,
+        ...(nextAttemptAt === undefined ? {} : { nextAttemptAt: iso(nextAttemptAt) }),
+      },
+      `${name}: the credential expires at ${iso(expiresAtMs)}, in ${span(left)}; ` +
+        (failures > 0
+          ? `refreshing it has failed ${failures} time${failures === 1 ? '' : 's'} since ${iso(streakStartMs)}`
+          : 'no refresh has replaced it yet'),
+    );
+    emit({
+      type: 'expiring',
+      expiresAt: new Date(expiresAtMs),
+      ...(nextAttemptAt === undefined ? {} : { nextAttemptAt: new Date(nextAttemptAt) }),
+    });
   }
 
   function notify(credential: C): void {
@@ -242,21 +293,6 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     }
   }
 
-  function report(error: unknown, servingCached: boolean): void {
-    try {
-      onError?.(error);
-    } catch {
-      // A broken error hook must not break the provider.
-    }
-    const { code, message } = describe(error);
-    logger.warn(
-      { provider: name, code, message },
-      servingCached
-        ? `${name}: refresh failed; serving the cached credential while it is valid`
-        : `${name}: fetching a credential failed`,
-    );
-  }
-
   function accept(credential: C): void {
     if (credential === null || typeof credential !== 'object') {
       // Only the type: a fetch that wrongly returns the raw secret (a token string) must not put it in the message.
@@ -268,8 +304,8 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       throw new IdentityError('INVALID_RESPONSE', `${name}: the fetched credential's expiresAt is not a valid Date`);
     }
     const now = clock.now();
-    const expiresAtMs = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt.getTime();
-    const usableUntil = expiresAtMs - expiryMarginMs;
+    const expires = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt.getTime();
+    const usableUntil = expires - expiryMarginMs;
     if (usableUntil <= now) {
       throw new IdentityError(
         'EXPIRED',
@@ -280,38 +316,127 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       );
     }
     const isNew = credential !== current;
+    const replaces = current !== undefined && isNew;
+    const first = current === undefined;
+    const schedule = refreshTime(now, expires, policy, first, random);
     current = credential;
     currentPromise = Promise.resolve(credential);
     usableUntilMs = usableUntil;
-    refreshAtMs = Math.min(
-      usableUntil,
-      computeRefreshAt(now, expiresAtMs, refreshBeforeMs, refreshAtFraction, jitterMs, random),
-    );
+    expiresAtMs = expires;
+    refreshAtMs = Math.min(usableUntil, schedule.atMs);
+    cycleMs = schedule.latestMs - now;
+    const threshold = policy.expiringThresholdMs ?? (expires - schedule.latestMs) / 2;
+    expiringAtMs = Number.isFinite(expires) ? expires - threshold : Number.POSITIVE_INFINITY;
     failures = 0;
+    cycleAttempt = 0;
     logger.debug(
       {
         provider: name,
         expiresAt: expiresAt?.toISOString(),
-        refreshAt: Number.isFinite(refreshAtMs) ? new Date(refreshAtMs).toISOString() : undefined,
+        refreshAt: Number.isFinite(refreshAtMs) ? iso(refreshAtMs) : undefined,
       },
       `${name}: new credential`,
     );
-    schedule(refreshAtMs);
+    if (replaces) {
+      emit({
+        type: 'refreshed',
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+        ...(Number.isFinite(refreshAtMs) ? { nextAttemptAt: new Date(refreshAtMs) } : {}),
+      });
+    }
+    checkExpiring(now);
+    arm();
     // A fetch may hand back the object it already had (an upstream cache); that is not a new credential.
     if (isNew) notify(credential);
   }
 
-  /** After a failed refresh with a still-valid credential: push the refresh time out by a bounded backoff. */
-  function backOff(now: number): void {
-    const raw = Math.min(retryMaxDelayMs, retryBaseDelayMs * 2 ** Math.min(failures - 1, 40));
-    const jittered = raw / 2 + (random() * raw) / 2;
-    const delay = Math.max(retryBaseDelayMs, Math.min(jittered, (usableUntilMs - now) / 2));
-    refreshAtMs = Math.min(now + delay, usableUntilMs);
-    schedule(refreshAtMs);
+  /**
+   * A failed fetch: count it, and while a valid credential is cached, push the next attempt out by a backoff.
+   * Returns what to report: the fetch's error, or EXPIRES_BEFORE_NEXT_ATTEMPT around it.
+   */
+  function recordFailure(error: unknown, now: number): { reported: unknown; servingCached: boolean } {
+    if (failures === 0) streakStartMs = now;
+    failures++;
+    const servingCached = current !== undefined && now < usableUntilMs;
+    if (!servingCached) {
+      cycleAttempt++;
+      return { reported: error, servingCached };
+    }
+    const cycle = Number.isFinite(cycleMs) && cycleMs > 0 ? 1 + Math.floor((now - streakStartMs) / cycleMs) : failures;
+    cycleAttempt = Math.max(cycleAttempt, cycle);
+    const next = now + refreshBackoff(failures, usableUntilMs - now, backoff, random);
+    refreshAtMs = Math.min(next, usableUntilMs);
+    if (next < usableUntilMs) return { reported: error, servingCached };
+    const { code } = describe(error);
+    const reported = new IdentityError(
+      'EXPIRES_BEFORE_NEXT_ATTEMPT',
+      `${name}: refreshing failed (${code}) and the cached credential expires at ${iso(expiresAtMs)}, ` +
+        'before another attempt can be made; check the server it is fetched from',
+      { cause: error },
+    );
+    return { reported, servingCached };
+  }
+
+  function fail(error: unknown): void {
+    const now = clock.now();
+    const { reported, servingCached } = recordFailure(error, now);
+    try {
+      onError?.(reported);
+    } catch {
+      // A broken error hook must not break the provider.
+    }
+    const { code, message } = describe(reported);
+    const nextAttemptAt = servingCached && background ? refreshAtMs : undefined;
+    logger.warn(
+      {
+        provider: name,
+        code,
+        message,
+        attempt: cycleAttempt,
+        failures,
+        ...(nextAttemptAt === undefined ? {} : { nextAttemptAt: iso(nextAttemptAt) }),
+      },
+      servingCached
+        ? `${name}: refresh failed; serving the cached credential while it is valid`
+        : `${name}: fetching a credential failed`,
+    );
+    emit({
+      type: 'refresh-failed',
+      attempt: cycleAttempt,
+      failures,
+      code,
+      ...(nextAttemptAt === undefined ? {} : { nextAttemptAt: new Date(nextAttemptAt) }),
+      ...(current !== undefined && Number.isFinite(expiresAtMs) ? { expiresAt: new Date(expiresAtMs) } : {}),
+    });
+    if (servingCached) {
+      checkExpiring(now);
+      arm();
+    }
+  }
+
+  /** One fetch; while nothing valid is cached, retried at once as `retry.initial` allows. */
+  function runFetch(signal: AbortSignal, previous: C | undefined): Promise<C> {
+    const { initial } = backoff;
+    if (initial.maxAttempts <= 1 || (current !== undefined && clock.now() < usableUntilMs)) {
+      // The async wrapper turns a synchronous throw from fetch into a rejection.
+      return (async () => fetchCredential(signal, previous))();
+    }
+    return retryOperation((_attempt, s) => fetchCredential(s ?? signal, previous), {
+      ...initial,
+      signal,
+      clock,
+      random,
+      onRetry: ({ attempt, delayMs, error }) =>
+        logger.debug(
+          { provider: name, attempt, delayMs, code: describe(error).code },
+          `${name}: fetch attempt ${attempt} failed; retrying in ${Math.round(delayMs)} ms`,
+        ),
+    });
   }
 
   function startFetch(): Promise<C> {
     if (inflight !== undefined) return inflight.promise;
+    clearTimer();
     const d = deferred<C>();
     const ac = new AbortController();
     inflight = d;
@@ -334,14 +459,6 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       }
       return true;
     };
-    const fail = (error: unknown): void => {
-      failures++;
-      const now = clock.now();
-      const servingCached = current !== undefined && now < usableUntilMs;
-      report(error, servingCached);
-      if (servingCached) backOff(now);
-      d.reject(error);
-    };
     const onValue = (credential: C): void => {
       const first = finish();
       if (closed) {
@@ -355,12 +472,15 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
         accept(credential);
       } catch (error) {
         fail(error);
+        d.reject(error);
         return;
       }
       d.resolve(credential);
     };
     const onFailure = (error: unknown): void => {
-      if (finish() && !closed) fail(error);
+      if (!finish() || closed) return;
+      fail(error);
+      d.reject(error);
     };
     if (fetchTimeoutMs !== undefined) {
       timeout = clock.setTimeout(() => {
@@ -376,9 +496,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       }, fetchTimeoutMs);
       fetchTimer = timeout;
     }
-    // The async wrapper turns a synchronous throw from fetch into a rejection.
-    const run = (async () => fetchCredential(ac.signal, previous))();
-    fetchSettled = run.then(onValue, onFailure);
+    fetchSettled = runFetch(ac.signal, previous).then(onValue, onFailure);
     return d.promise;
   }
 
@@ -406,6 +524,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     if (signal?.aborted) return Promise.reject(abortedError(signal, `${name}: get()`));
     const now = clock.now();
     if (options?.forceRefresh !== true && current !== undefined && now < usableUntilMs) {
+      checkExpiring(now);
       // Refresh due but the credential is still valid: serve it now, refresh behind it.
       if (now >= refreshAtMs) void startFetch();
       return currentPromise as Promise<C>;
@@ -426,7 +545,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   }
 
   function subscribe(listener: (credential: C) => void): () => void {
-    if (typeof listener !== 'function') throw invalid('subscribe(listener)', 'a function', listener);
+    if (typeof listener !== 'function') throw invalidOption('subscribe(listener)', 'a function', listener);
     const sub: Subscription<C> = { fn: listener, active: !closed };
     if (closed) return () => {};
     // Copy on write: a notification in progress iterates the old array, so it never sees this subscriber.

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
@@ -5,12 +6,14 @@ import { format, inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IdentityError } from './errors.js';
 import { type Logger, safeLogger } from './logger.js';
+import { ManualClock } from './manual-clock.js';
+import { refreshingProvider } from './refreshing-provider.js';
 import {
   defineSecrets,
   hasSecrets,
-  MAX_REGISTERED_SECRETS,
   REDACTED,
   redact,
+  registeredSecretCount,
   registerSecret,
   scrubSecrets,
 } from './secrets.js';
@@ -33,6 +36,9 @@ function expectClean(text: string, where: string): void {
   }
 }
 
+// Secrets stay registered while their credential object is reachable: every credential made here is kept.
+const alive: object[] = [];
+
 class AwsCredentials {
   readonly accessKeyId = 'ASIAEXAMPLEACCESSKEY';
   readonly secretAccessKey = SECRET_KEY;
@@ -41,21 +47,26 @@ class AwsCredentials {
   readonly roleArn = 'arn:aws:iam::012345678901:role/app';
   constructor() {
     defineSecrets(this, ['secretAccessKey', 'sessionToken']);
+    alive.push(this);
   }
 }
 
 function consulToken() {
-  return defineSecrets({ accessorId: 'acc-1234', secretId: ACL_SECRET, authMethod: 'aws-iam' }, ['secretId']);
+  const token = defineSecrets({ accessorId: 'acc-1234', secretId: ACL_SECRET, authMethod: 'aws-iam' }, ['secretId']);
+  alive.push(token);
+  return token;
 }
 
 async function x509Identity() {
   const { privateKey } = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
     'sign',
   ])) as CryptoKeyPair;
-  return defineSecrets(
+  const identity = defineSecrets(
     { spiffeId: 'spiffe://athenz/sa/api', privateKey, privateKeyPem: PRIVATE_KEY_PEM, accessToken: ACCESS_TOKEN },
     ['privateKey', 'privateKeyPem', 'accessToken'],
   );
+  alive.push(identity);
+  return identity;
 }
 
 describe('defineSecrets', () => {
@@ -259,12 +270,81 @@ describe('the logger path', () => {
   });
 });
 
-describe('the registry bound', () => {
-  it(`remembers the last ${MAX_REGISTERED_SECRETS} values`, () => {
-    const first = 'first-secret-value-0000';
-    registerSecret(first);
-    for (let i = 0; i < MAX_REGISTERED_SECRETS; i += 1) registerSecret(`filler-secret-value-${i}`);
-    expect(scrubSecrets(first)).toBe(first);
-    expect(scrubSecrets(`filler-secret-value-${MAX_REGISTERED_SECRETS - 1}`)).toBe(REDACTED);
+describe('the registry: every live secret, at a cost that does not grow with their number', () => {
+  it('keeps every secret of 10,000 open providers scrubbed, the first one included', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const providers = Array.from({ length: 10_000 }, (_, i) =>
+      refreshingProvider({
+        name: `provider ${i}`,
+        clock,
+        fetch: async () =>
+          defineSecrets({ token: `live-token-${i}-0123456789`, expiresAt: new Date(clock.now() + 3_600_000) }, [
+            'token',
+          ]),
+      }),
+    );
+    const tokens = await Promise.all(providers.map((p) => p.get()));
+    expect(registeredSecretCount()).toBeGreaterThanOrEqual(10_000);
+    const first = tokens[0]?.token as string;
+    expect(scrubSecrets(`Consul answered 403 for ${first}`)).toBe(`Consul answered 403 for ${REDACTED}`);
+    const lines: unknown[] = [];
+    const capture = (...args: unknown[]) => lines.push(args);
+    safeLogger({ debug: capture, info: capture, warn: capture, error: capture }).warn(
+      { err: new IdentityError('HTTP_STATUS', `echoed ${first}`) },
+      `echoed ${tokens[9_999]?.token}`,
+    );
+    expect(JSON.stringify(lines)).not.toMatch(/live-token-/);
+    // one pass over the text finds every occurrence of every one of them
+    const text = tokens.map((t) => t.token).join(' | ');
+    expect(scrubSecrets(text)).toBe(Array.from({ length: 10_000 }, () => REDACTED).join(' | '));
+    await Promise.all(providers.map((p) => p.close()));
+  });
+
+  it('registers a value with a lone surrogate (it has no URL-encoded form) and still scrubs it', () => {
+    const odd = 'lone-\ud800-surrogate-secret';
+    expect(() => registerSecret(odd)).not.toThrow();
+    expect(scrubSecrets(`x ${odd} y`)).toBe(`x ${REDACTED} y`);
+  });
+
+  it('redacts overlapping secrets as one span, leaving no part of either', () => {
+    registerSecret('overlap-AAAA-BBBB');
+    registerSecret('BBBB-CCCC-tail-of-it');
+    expect(scrubSecrets('x overlap-AAAA-BBBB-CCCC-tail-of-it y')).toBe(`x ${REDACTED} y`);
+    expect(scrubSecrets('x overlap-AAAA-BBBBoverlap-AAAA-BBBB y')).toBe(`x ${REDACTED}${REDACTED} y`);
+  });
+
+  it('releases a secret once its credential object is garbage collected, and keeps one registered without an owner', () => {
+    // A fresh Node process with --expose-gc, so collection can be forced.
+    const script = `
+      import { defineSecrets, registerSecret, scrubSecrets, registeredSecretCount } from ${JSON.stringify(
+        new URL('./secrets.ts', import.meta.url).pathname,
+      )};
+      registerSecret('permanent-secret-value-1');
+      let credential = defineSecrets({ token: 'collected-secret-value-1' }, ['token']);
+      const kept = defineSecrets({ token: 'kept-secret-value-1' }, ['token']);
+      const before = [scrubSecrets('collected-secret-value-1'), registeredSecretCount()];
+      credential = undefined;
+      for (let i = 0; i < 20 && scrubSecrets('collected-secret-value-1') !== 'collected-secret-value-1'; i++) {
+        globalThis.gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      console.log(JSON.stringify({
+        before,
+        after: [scrubSecrets('collected-secret-value-1'), registeredSecretCount()],
+        kept: scrubSecrets(kept.token),
+        permanent: scrubSecrets('permanent-secret-value-1'),
+      }));
+    `;
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(out)).toEqual({
+      before: [REDACTED, 3],
+      after: ['collected-secret-value-1', 2],
+      kept: REDACTED,
+      permanent: REDACTED,
+    });
   });
 });

@@ -18,14 +18,6 @@ import { IdentityError } from './errors.js';
 export const REDACTED = '[REDACTED]' as const;
 
 /**
- * How many secret values the registry remembers (the most recently registered win). A process holds a handful of
- * live credentials at a time; the bound only stops a long-running process that refreshes every few minutes from
- * growing the set forever.
- * @public
- */
-export const MAX_REGISTERED_SECRETS = 1024;
-
-/**
  * Values shorter than this are hidden from views but not registered for scrubbing: replacing every occurrence of
  * a 3-character string would mangle unrelated text, and real secrets (keys, tokens, UUIDs, PEM) are much longer.
  * @public
@@ -34,56 +26,228 @@ export const MIN_SCRUBBED_SECRET_LENGTH = 8;
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
-// secret value -> the forms it may take in text (as-is, JSON-escaped, URL-encoded). Map keeps insertion order,
-// which makes eviction of the oldest entry O(1).
-const registry = new Map<string, string[]>();
-
 // Objects passed through defineSecrets, with their secret keys (used by redact() and the logger).
 const holders = new WeakMap<object, readonly PropertyKey[]>();
 
-/** Registers a secret value (bounded set) so error messages and logs scrub it. @public */
-export function registerSecret(value: string): void {
-  if (typeof value !== 'string' || value.length < MIN_SCRUBBED_SECRET_LENGTH) return;
-  if (registry.has(value)) {
-    // Refresh its place so a secret still in use is not the next one evicted.
-    const forms = registry.get(value) as string[];
-    registry.delete(value);
-    registry.set(value, forms);
-    return;
-  }
-  const forms = new Set([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]);
+// ---- the registry: which values are scrubbed, and for how long ----
+//
+// A value registered with an owner (defineSecrets registers each secret field with its credential object) stays
+// registered while any of its owners is reachable: a provider that is open holds its credential, so its secrets are
+// always scrubbed, however many credentials the process has made. When the last owner is garbage collected the value
+// is released. A value registered without an owner stays for the life of the process.
+
+interface Entry {
+  /** The forms the value may take in text: as-is, JSON-escaped, URL-encoded, form-encoded. */
+  readonly forms: readonly string[];
+  /** Owners still alive. */
+  owners: number;
+  /** Registered without an owner: never released. */
+  permanent: boolean;
+}
+
+const entries = new Map<string, Entry>();
+// Which values each owner registered, so an owner counts once per value.
+const ownedBy = new WeakMap<object, Set<string>>();
+const finalizer =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<string>((value) => release(value)) : undefined;
+
+function formsOf(value: string): string[] {
+  const forms = new Set([value, JSON.stringify(value).slice(1, -1)]);
   try {
+    forms.add(encodeURIComponent(value));
     forms.add(new URLSearchParams({ v: value }).toString().slice(2));
   } catch {
-    // lone surrogates: the other forms are enough
+    // lone surrogates (URIError): such a value has no URL-encoded form; the other forms are enough
   }
-  registry.set(value, [...forms]);
-  sortedForms = undefined;
-  while (registry.size > MAX_REGISTERED_SECRETS) {
-    const oldest = registry.keys().next().value as string;
-    registry.delete(oldest);
+  return [...forms];
+}
+
+function release(value: string): void {
+  const entry = entries.get(value);
+  if (entry === undefined) return;
+  entry.owners--;
+  if (entry.owners > 0 || entry.permanent) return;
+  entries.delete(value);
+  for (const form of entry.forms) index.remove(form);
+}
+
+/**
+ * Registers a secret value so error messages and logs scrub it (every form: as-is, JSON-escaped, URL-encoded).
+ * With an `owner` (a credential object), the value stays registered while the owner is reachable; without one, for
+ * the life of the process. Values shorter than {@link MIN_SCRUBBED_SECRET_LENGTH} are ignored.
+ * @public
+ */
+export function registerSecret(value: string, owner?: object): void {
+  if (typeof value !== 'string' || value.length < MIN_SCRUBBED_SECRET_LENGTH) return;
+  let entry = entries.get(value);
+  if (entry === undefined) {
+    entry = { forms: formsOf(value), owners: 0, permanent: false };
+    entries.set(value, entry);
+    for (const form of entry.forms) index.add(form);
+  }
+  if (owner === undefined || owner === null || typeof owner !== 'object' || finalizer === undefined) {
+    entry.permanent = true;
+    return;
+  }
+  let values = ownedBy.get(owner);
+  if (values === undefined) {
+    values = new Set();
+    ownedBy.set(owner, values);
+  }
+  if (values.has(value)) return;
+  values.add(value);
+  entry.owners++;
+  finalizer.register(owner, value);
+}
+
+/**
+ * Finds registered forms in text in one pass, whatever their number: each form is filed under a hash of its first
+ * {@link MIN_SCRUBBED_SECRET_LENGTH} characters, a rolling hash of the text is computed at every position, and a
+ * bitset over those hashes (small enough to stay in the CPU cache, at least 16 bits per form) rules out almost every
+ * position before a map lookup. The cost per scrubbed string is linear in its length, not in how many secrets exist.
+ */
+class FormIndex {
+  static readonly #K = MIN_SCRUBBED_SECRET_LENGTH;
+  // B^(K-1) mod 2^32 for the rolling hash, B = 31.
+  static readonly #TOP = (() => {
+    let x = 1;
+    for (let i = 1; i < FormIndex.#K; i++) x = Math.imul(x, 31);
+    return x;
+  })();
+  static readonly #MIN_BITS = 1 << 12;
+
+  /** Anchor hash -> the forms starting with such an anchor, with how many entries hold each. */
+  readonly #buckets = new Map<number, Map<string, number>>();
+  /** Bit i is set when some bucket's hash falls in slot i; `#slotBuckets` counts them, for removal. */
+  #bits = new Uint32Array(FormIndex.#MIN_BITS / 32);
+  #mask = FormIndex.#MIN_BITS - 1;
+  #slotBuckets = new Map<number, number>();
+  #forms = 0;
+
+  static #hashAt(text: string, at: number): number {
+    let h = 0;
+    for (let j = 0; j < FormIndex.#K; j++) h = (Math.imul(h, 31) + text.charCodeAt(at + j)) | 0;
+    return h;
+  }
+
+  static #slot(h: number, mask: number): number {
+    return (h ^ (h >>> 15)) & mask;
+  }
+
+  add(form: string): void {
+    const h = FormIndex.#hashAt(form, 0);
+    let bucket = this.#buckets.get(h);
+    if (bucket === undefined) {
+      bucket = new Map();
+      this.#buckets.set(h, bucket);
+      this.#mark(h, 1);
+    }
+    const n = bucket.get(form) ?? 0;
+    bucket.set(form, n + 1);
+    if (n > 0) return;
+    this.#forms++;
+    if (this.#forms * 16 > this.#mask + 1) this.#resize((this.#mask + 1) * 4);
+  }
+
+  remove(form: string): void {
+    const h = FormIndex.#hashAt(form, 0);
+    const bucket = this.#buckets.get(h);
+    const n = bucket?.get(form);
+    if (bucket === undefined || n === undefined) return;
+    if (n > 1) {
+      bucket.set(form, n - 1);
+      return;
+    }
+    bucket.delete(form);
+    this.#forms--;
+    if (bucket.size > 0) return;
+    this.#buckets.delete(h);
+    this.#mark(h, -1);
+  }
+
+  /** Counts a bucket in (or out of) its slot, setting or clearing the slot's bit. */
+  #mark(h: number, delta: 1 | -1): void {
+    const slot = FormIndex.#slot(h, this.#mask);
+    const n = (this.#slotBuckets.get(slot) ?? 0) + delta;
+    if (n > 0) this.#slotBuckets.set(slot, n);
+    else this.#slotBuckets.delete(slot);
+    const word = slot >>> 5;
+    const bit = 1 << (slot & 31);
+    this.#bits[word] = n > 0 ? (this.#bits[word] ?? 0) | bit : (this.#bits[word] ?? 0) & ~bit;
+  }
+
+  #resize(bits: number): void {
+    this.#bits = new Uint32Array(bits / 32);
+    this.#mask = bits - 1;
+    this.#slotBuckets = new Map();
+    for (const h of this.#buckets.keys()) this.#mark(h, 1);
+  }
+
+  /** The [start, end) ranges of every registered form in `text`, in order of start. */
+  find(text: string): [number, number][] | undefined {
+    const K = FormIndex.#K;
+    if (this.#forms === 0 || text.length < K) return undefined;
+    const top = FormIndex.#TOP;
+    const bits = this.#bits;
+    const mask = this.#mask;
+    let found: [number, number][] | undefined;
+    let h = FormIndex.#hashAt(text, 0);
+    for (let i = 0; ; i++) {
+      const slot = (h ^ (h >>> 15)) & mask;
+      if (((bits[slot >>> 5] as number) & (1 << (slot & 31))) !== 0) {
+        const bucket = this.#buckets.get(h);
+        if (bucket !== undefined) {
+          for (const form of bucket.keys()) {
+            if (!text.startsWith(form, i)) continue;
+            found ??= [];
+            found.push([i, i + form.length]);
+          }
+        }
+      }
+      if (i + K >= text.length) break;
+      h = (Math.imul(h - Math.imul(text.charCodeAt(i), top), 31) + text.charCodeAt(i + K)) | 0;
+    }
+    return found;
   }
 }
 
-// Every form of every registered secret, longest first, so that when one secret is a prefix of another the longer
-// one is replaced whole (else its tail would stay visible). Rebuilt lazily after the registry changes.
-let sortedForms: string[] | undefined;
+const index = new FormIndex();
 
-/** Replaces every registered secret in `text` with REDACTED. @public */
+/**
+ * Replaces every registered secret in `text` with REDACTED. Overlapping matches (one secret inside or across another)
+ * are redacted as one span, so no part of either is left.
+ * @public
+ */
 export function scrubSecrets(text: string): string {
-  if (typeof text !== 'string' || text.length < MIN_SCRUBBED_SECRET_LENGTH || registry.size === 0) return text;
-  sortedForms ??= [...new Set([...registry.values()].flat())].sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const form of sortedForms) {
-    if (form.length <= out.length && out.includes(form)) out = out.split(form).join(REDACTED);
+  if (typeof text !== 'string') return text;
+  const found = index.find(text);
+  if (found === undefined) return text;
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < found.length) {
+    const [start, firstEnd] = found[i] as [number, number];
+    let end = firstEnd;
+    // merge every range that overlaps this one
+    for (i++; i < found.length && (found[i] as [number, number])[0] < end; i++) {
+      end = Math.max(end, (found[i] as [number, number])[1]);
+    }
+    out += text.slice(from, start) + REDACTED;
+    from = end;
   }
-  return out;
+  return out + text.slice(from);
+}
+
+/** How many secret values are registered now (for tests and diagnostics). @internal */
+export function registeredSecretCount(): number {
+  return entries.size;
 }
 
 /**
  * Marks fields of a credential object as secret, in place, and returns it: the fields stay readable
  * (`cred.secretAccessKey`), but `util.inspect`, `console.log`, `JSON.stringify` and `String()` show them as
- * REDACTED, and their values are registered so error messages and safeLogger scrub them.
+ * REDACTED, and their values are registered so error messages and safeLogger scrub them, for as long as the
+ * credential object is reachable.
  *
  * The secret fields become non-enumerable, so `Object.keys`, spreading (`{ ...cred }`) and `structuredClone`
  * leave them out; read them by name. Assigning a new value to a secret field registers the new value too.
@@ -98,13 +262,14 @@ export function defineSecrets<T extends object>(credential: T, keys: readonly (k
   const secretKeys = new Set<PropertyKey>([...(holders.get(credential) ?? []), ...(keys as readonly PropertyKey[])]);
   for (const key of keys as readonly PropertyKey[]) {
     let current: unknown = (credential as Record<PropertyKey, unknown>)[key];
-    if (typeof current === 'string') registerSecret(current);
+    // Registered for as long as the credential object lives (a provider that is open holds its credential).
+    if (typeof current === 'string') registerSecret(current, credential);
     Object.defineProperty(credential, key, {
       enumerable: false,
       configurable: true,
       get: () => current,
       set: (next: unknown) => {
-        if (typeof next === 'string') registerSecret(next);
+        if (typeof next === 'string') registerSecret(next, credential);
         current = next;
       },
     });

@@ -11,10 +11,12 @@ import {
   IdentityError,
   isAllowedPlainHttpHost,
   type Logger,
+  mergeRefreshPolicy,
+  type RefreshEvent,
   type RefreshingProvider,
+  type RefreshPolicy,
   refreshingProvider,
   registerSecret,
-  retry,
   safeLogger,
   safeUrl,
   systemClock,
@@ -121,30 +123,33 @@ export function resolveCredentialsEndpoint(options: CredentialsEndpointOptions =
   return endpoint;
 }
 
-/** @public */
-export interface ContainerCredentialsOptions extends CredentialsEndpointOptions {
+/**
+ * The container credentials' defaults for core's `refresh` / `retry` options: refresh when 5 minutes of validity are
+ * left, as the AWS SDKs do, with no spread (the ECS agent answering is local to the task: there is no shared server
+ * to protect, and refreshing earlier only gets the same credentials back); a failed refresh is tried again within a
+ * quarter of the validity left; a fetch with nothing cached is retried 3 times at once (the AWS SDK's 3 retries).
+ * @public
+ */
+export const containerCredentialsRefreshDefaults: Readonly<RefreshPolicy> = Object.freeze({
+  refresh: Object.freeze({ beforeExpiryMs: 5 * 60_000, latestFraction: 1, spread: 0 }),
+  retry: Object.freeze({
+    baseDelayMs: 60_000,
+    initial: Object.freeze({ maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 20_000, deadlineMs: 30_000 }),
+  }),
+});
+
+/**
+ * `refresh` / `retry` are core's refresh and retry options; unset fields keep {@link containerCredentialsRefreshDefaults}.
+ * @public
+ */
+export interface ContainerCredentialsOptions extends CredentialsEndpointOptions, RefreshPolicy {
   /**
    * Reads the token file (re-read on every request so a rotated token is picked up). Required when only
    * `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` is set; the `./node` entry's `containerCredentials` supplies `fs`.
    */
   readFile?: (path: string) => Promise<string>;
-  /** Per-attempt timeout (ms). Default 1000 (the AWS SDK's). */
+  /** Per-request timeout (ms). Default 1000 (the AWS SDK's). */
   timeoutMs?: number;
-  /** Attempts per refresh for transient errors. Default 4 (the AWS SDK's 3 retries). */
-  maxAttempts?: number;
-  /** First retry backoff cap (ms). Default 100. */
-  baseDelayMs?: number;
-  /** Refresh when less than this much validity remains (ms). Default 5 minutes. */
-  refreshBeforeMs?: number;
-  /**
-   * Also refresh once this fraction of the lifetime has passed, if that is earlier. Default 1 (off): the issue asks
-   * for "5 minutes before expiry", as the AWS SDKs do.
-   */
-  refreshAtFraction?: number;
-  /** Up to this much random jitter (ms) is taken off each refresh time. Default 30_000. */
-  jitterMs?: number;
-  /** Refresh in the background (unref'd timer) so `get()` never waits on a cached credential. Default true. */
-  backgroundRefresh?: boolean;
   fetch?: typeof globalThis.fetch;
   /** A whole HTTP client (takes precedence over `fetch`). */
   http?: HttpClient;
@@ -152,6 +157,8 @@ export interface ContainerCredentialsOptions extends CredentialsEndpointOptions 
   random?: () => number;
   logger?: Logger;
   onError?: (error: unknown) => void;
+  /** Called with each refresh event (refreshed, refresh-failed, expiring). */
+  onEvent?: (event: RefreshEvent) => void;
 }
 
 // Header values must not carry CR/LF (header injection); tokens are opaque printable-ASCII strings.
@@ -236,33 +243,13 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
   if (lastSegment.length >= 16) registerSecret(decodeURIComponent(lastSegment));
   const where = safeUrl(endpoint.url);
 
-  const fetchOnce = (signal: AbortSignal) =>
-    retry(
-      async (_attempt, attemptSignal) => {
-        const headers: Record<string, string> = { accept: 'application/json' };
-        const token = await authorization(endpoint, options.readFile);
-        if (token !== undefined) headers.authorization = token;
-        const res = await http.request({
-          url: endpoint.url,
-          headers,
-          timeoutMs: options.timeoutMs ?? 1000,
-          signal: attemptSignal ?? signal,
-        });
-        return parseContainerCredentials(res.text(), clock.now(), `container credentials from ${where}`);
-      },
-      {
-        maxAttempts: options.maxAttempts ?? 4,
-        baseDelayMs: options.baseDelayMs ?? 100,
-        signal,
-        clock,
-        ...(options.random === undefined ? {} : { random: options.random }),
-        onRetry: ({ attempt, delayMs, error }) =>
-          log.debug(
-            { url: where, attempt, delayMs, error: (error as Error).message },
-            'retrying container credentials',
-          ),
-      },
-    );
+  const fetchOnce = async (signal: AbortSignal): Promise<AwsCredentials> => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = await authorization(endpoint, options.readFile);
+    if (token !== undefined) headers.authorization = token;
+    const res = await http.request({ url: endpoint.url, headers, timeoutMs: options.timeoutMs ?? 1000, signal });
+    return parseContainerCredentials(res.text(), clock.now(), `container credentials from ${where}`);
+  };
 
   return refreshingProvider<AwsCredentials>({
     name: 'container credentials',
@@ -284,11 +271,9 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
         });
       }
     },
-    refreshBeforeMs: options.refreshBeforeMs ?? 5 * 60_000,
-    refreshAtFraction: options.refreshAtFraction ?? 1,
-    ...(options.jitterMs === undefined ? {} : { jitterMs: options.jitterMs }),
-    ...(options.backgroundRefresh === undefined ? {} : { backgroundRefresh: options.backgroundRefresh }),
+    ...mergeRefreshPolicy(containerCredentialsRefreshDefaults, options),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.random === undefined ? {} : { random: options.random }),
     clock,

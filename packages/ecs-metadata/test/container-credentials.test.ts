@@ -25,7 +25,7 @@ async function agent(options: Parameters<typeof startEcsAgent>[0] = {}) {
   return a;
 }
 function provider(options: ContainerCredentialsOptions) {
-  const p = containerCredentials({ random: () => 0, jitterMs: 0, backgroundRefresh: false, ...options });
+  const p = containerCredentials({ random: () => 0, refresh: { background: false }, ...options });
   closers.push(() => p.close());
   return p;
 }
@@ -141,7 +141,7 @@ describe('containerCredentials', () => {
       AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/creds`,
       AWS_CONTAINER_AUTHORIZATION_TOKEN: token,
     };
-    const e = await failure(provider({ env, maxAttempts: 1 }).get());
+    const e = await failure(provider({ env, retry: { initial: { maxAttempts: 1 } } }).get());
     expect(e.code).toBe('CREDENTIALS_UNAVAILABLE');
     expect(e.message).toContain('500');
     for (const shown of [
@@ -211,7 +211,7 @@ describe('containerCredentials', () => {
   it('has a configurable refresh window', async () => {
     const clock = new ManualClock(Date.parse('2026-11-25T08:00:00Z'));
     const a = await agent({ clock, credentialsLifetimeMs: 3600_000, rotateBeforeMs: 30 * 60_000 });
-    const p = provider({ env: a.env, clock, refreshBeforeMs: 20 * 60_000 });
+    const p = provider({ env: a.env, clock, refresh: { background: false, beforeExpiryMs: 20 * 60_000 } });
     const first = await p.get();
     await clock.advance(39 * 60_000); // 21 minutes left: fresh
     expect(await p.get()).toBe(first);
@@ -300,7 +300,7 @@ describe('containerCredentials', () => {
     expect((await provider({ env: a.env }).get()).roleArn).toBe(a.roleArn);
     expect(a.requests.map((r) => r.status)).toEqual([500, 500, 200]);
     a.setFault({ match: 'credentials', reset: true });
-    const e = await failure(provider({ env: a.env, maxAttempts: 3 }).get());
+    const e = await failure(provider({ env: a.env, retry: { initial: { maxAttempts: 3 } } }).get());
     expect(e.code).toBe('CREDENTIALS_UNAVAILABLE');
     expect(e.retryable).toBe(true);
     expect(a.requests.slice(3).map((r) => r.fault)).toEqual(['reset', 'reset', 'reset']);
@@ -330,7 +330,7 @@ describe('containerCredentials', () => {
   it('times out a hung endpoint per attempt', async () => {
     const a = await agent();
     a.setFault({ match: 'credentials', delayMs: 5_000 });
-    const e = await failure(provider({ env: a.env, timeoutMs: 50, maxAttempts: 1 }).get());
+    const e = await failure(provider({ env: a.env, timeoutMs: 50, retry: { initial: { maxAttempts: 1 } } }).get());
     expect(e.code).toBe('CREDENTIALS_UNAVAILABLE');
     expect(e.message).toMatch(/timed out after 50 ms/);
   });

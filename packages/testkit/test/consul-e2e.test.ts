@@ -126,7 +126,7 @@ describe('consul-login against the testkit (ECS agent + AWS + Consul)', () => {
   });
 
   it('token provider: logs in once, logs in again when told the token is gone, logs out on close', async () => {
-    const provider = consulTokenProvider({ env, retry: noRetry });
+    const provider = consulTokenProvider({ env, retry: { initial: noRetry } });
     const first = await provider.get();
     expect(await provider.get()).toBe(first);
     provider.invalidate(first);
@@ -139,9 +139,14 @@ describe('consul-login against the testkit (ECS agent + AWS + Consul)', () => {
   });
 
   it('SIGTERM logs out the service token, then the client token, and exits 0', async () => {
-    const service = consulTokenProvider({ env, retry: noRetry });
+    const service = consulTokenProvider({ env, retry: { initial: noRetry } });
     const serviceToken = await service.get();
-    const client = consulTokenProvider({ env, authMethod: 'no-entity', includeEntity: false, retry: noRetry });
+    const client = consulTokenProvider({
+      env,
+      authMethod: 'no-entity',
+      includeEntity: false,
+      retry: { initial: noRetry },
+    });
     const clientToken = await client.get();
     const proc = new EventEmitter();
     const codes: number[] = [];

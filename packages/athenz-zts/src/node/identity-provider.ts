@@ -10,7 +10,10 @@ import {
   type CredentialProvider,
   IdentityError,
   type Logger,
+  mergeRefreshPolicy,
+  type RefreshEvent,
   type RefreshingProvider,
+  type RefreshPolicy,
   refreshingProvider,
   safeLogger,
   systemClock,
@@ -20,10 +23,19 @@ import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions, spiffeNamespace } from '../csr.js';
-import { type FetchRetryOptions, withRetry } from '../fetch-retry.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
-import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
+import {
+  type CryptoOption,
+  exportPkcs8,
+  generateKeyPair,
+  importPrivateKeyPem,
+  type KeyType,
+  privateKeyPemFormat,
+  privateKeyPemFromPkcs8,
+  publicKeySpki,
+} from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
+import { athenzRefreshDefaults } from '../refresh-defaults.js';
 import { resolveService } from '../resolve-identity.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
@@ -49,8 +61,13 @@ export type AthenzStartMode = 'auto' | 'register' | 'refresh';
 
 const START_MODES: readonly AthenzStartMode[] = ['auto', 'register', 'refresh'];
 
-/** @public */
-export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
+/**
+ * `refresh` / `retry` are core's refresh and retry options; unset fields keep `athenzRefreshDefaults.identity`
+ * (refresh 12 to 24 hours after issue, never after half the certificate's life; a failed refresh tried again once
+ * within 6 h, 12 h, 24 h..., tighter near expiry; a first fetch retried 3 times within a minute).
+ * @public
+ */
+export interface AthenzIdentityOptions extends CryptoOption, RefreshPolicy {
   /** The ZTS client (Node: `createZtsClient({ url, transport: ztsTransport({ caBundle }) })`). */
   zts: ZtsClient;
   /** Region, account, partition and task id, or a function that finds them (called once). Default: the ECS task metadata endpoint. */
@@ -95,12 +112,6 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   rotateKey?: boolean;
   /** Requested certificate lifetime in minutes (the server may lower it). Default: the server's (7 days on ECS). */
   expiryMinutes?: number;
-  /** Refresh this long after each certificate was issued. Default 24 h (siad's `refresh_interval` 1440 min). */
-  refreshIntervalMs?: number;
-  /** ...but never later than this fraction of the certificate's lifetime. Default 0.5. */
-  maxRefreshFraction?: number;
-  /** Random spread subtracted from each refresh time. Default 10 minutes (capped at a tenth of the lifetime). */
-  jitterMs?: number;
   /** STS endpoint for attestation. Default `regional`. */
   stsEndpoint?: StsEndpoint;
   /** STS session name. Default `<domain>.<service>` (`<service>` with `omitDomain`). */
@@ -121,9 +132,9 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
    * Default true. Never for the first refresh of `start: 'refresh'`.
    */
   reRegister?: boolean;
-  /** Background refresh timer. Default true. */
-  backgroundRefresh?: boolean;
   onError?: (error: unknown) => void;
+  /** Called with each refresh event (refreshed, refresh-failed, expiring). */
+  onEvent?: (event: RefreshEvent) => void;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
@@ -134,8 +145,33 @@ export type AthenzIdentityProvider = RefreshingProvider<X509Identity>;
 
 interface Key {
   keys: CryptoKeyPair;
-  /** A new key's PEM is exported while the network calls run; it is needed only once the certificate is back. */
-  keyPem: string | Promise<string>;
+  /**
+   * The key's PEM. A new key's PKCS#8 export (the step that can fail) runs with the network calls; turning it into
+   * PEM (CPU only) waits until ZTS has the request, since the PEM is needed only once the certificate is back.
+   */
+  keyPem: string | (() => Promise<string>);
+  /** Settles once the key is known to be exportable: a key that cannot be written out fails before ZTS is asked. */
+  exportable: Promise<unknown>;
+}
+
+/** A key whose PEM is known (saved, or the current identity's). */
+const knownKey = (keys: CryptoKeyPair, keyPem: string): Key => ({ keys, keyPem, exportable: Promise.resolve() });
+
+/** The PEM of a key, made now if it is not yet. */
+const pemOf = (key: Key): Promise<string> =>
+  typeof key.keyPem === 'string' ? Promise.resolve(key.keyPem) : key.keyPem();
+
+/**
+ * Sends a ZTS request, then makes the key's PEM while the answer is awaited (the CPU work overlaps the round trip).
+ */
+async function sendThenPem<T>(key: Key, send: () => Promise<T>): Promise<T> {
+  const answer = send();
+  if (typeof key.keyPem !== 'string') {
+    const make = key.keyPem;
+    // After the request has been handed to the socket, not before it.
+    setImmediate(() => make().catch(() => {}));
+  }
+  return answer;
 }
 
 interface Context {
@@ -150,8 +186,6 @@ interface Context {
   attestor: StsAttestor;
 }
 
-const DEFAULT_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 // A stored certificate this close to expiry is not worth refreshing with: the refresh could land after it lapsed.
 const STORED_CERT_MARGIN_MS = 60_000;
 
@@ -186,14 +220,6 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       'athenzIdentityProvider: dnsSuffixes must list at least one DNS suffix',
     );
   }
-  const maxFraction = options.maxRefreshFraction ?? 0.5;
-  if (!(maxFraction > 0 && maxFraction < 1)) {
-    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: maxRefreshFraction must be between 0 and 1');
-  }
-  const interval = options.refreshIntervalMs ?? DAY_MS;
-  if (!(interval > 0))
-    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: refreshIntervalMs must be > 0');
-  const expectedLifetime = options.expiryMinutes ? options.expiryMinutes * 60_000 : DEFAULT_LIFETIME_MS;
   const start = options.start ?? 'auto';
   if (!START_MODES.includes(start)) {
     throw new IdentityError(
@@ -351,7 +377,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     how: string,
   ): Promise<X509Identity> {
     const keys = key.keys;
-    const keyPem = await key.keyPem;
+    const keyPem = await pemOf(key);
     const identity = await identityOf(ctx, keys, keyPem, certPem, chainPem);
     if (options.sink) {
       try {
@@ -379,9 +405,17 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       ...(options.keyType ? { type: options.keyType } : {}),
       ...(options.crypto ? { crypto: options.crypto } : {}),
     });
-    const keyPem = exportPrivateKeyPem(keys.privateKey, options);
-    keyPem.catch(() => {}); // awaited before the register, unless the context or attestation fails first
-    return { keys, keyPem };
+    const format = privateKeyPemFormat(keys.privateKey);
+    const pkcs8 = exportPkcs8(keys.privateKey, options);
+    pkcs8.catch(() => {}); // awaited before the register, unless the context or attestation fails first
+    // Exported now, while the network calls run, for the key check once the certificate is back.
+    publicKeySpki(keys.publicKey, options).catch(() => {});
+    let pem: Promise<string> | undefined;
+    const keyPem = () => {
+      pem ??= pkcs8.then((der) => privateKeyPemFromPkcs8(der, keys.privateKey, format));
+      return pem;
+    };
+    return { keys, keyPem, exportable: pkcs8 };
   }
 
   async function register(ctx: Context, signal: AbortSignal, existing?: Key | Promise<Key>) {
@@ -389,18 +423,20 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     const { csr, attestationData } = await csrAndAttestation(ctx, keyP, signal);
     const key = await keyP;
     // Exported while the metadata and STS calls ran; a key that cannot be written out fails here, before ZTS is asked.
-    await key.keyPem;
-    const id = await zts.register(
-      {
-        provider: ctx.provider,
-        domain: ctx.domain,
-        service: ctx.service,
-        attestationData,
-        csr,
-        ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-        ...(namespace ? { namespace } : {}),
-      },
-      { signal },
+    await key.exportable;
+    const id = await sendThenPem(key, () =>
+      zts.register(
+        {
+          provider: ctx.provider,
+          domain: ctx.domain,
+          service: ctx.service,
+          attestationData,
+          csr,
+          ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+          ...(namespace ? { namespace } : {}),
+        },
+        { signal },
+      ),
     );
     return finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
   }
@@ -413,20 +449,22 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   ): Promise<X509Identity> {
     const key = options.rotateKey
       ? await newKeys()
-      : { keys: { privateKey: current.privateKey, publicKey: current.publicKey }, keyPem: current.privateKeyPem };
+      : knownKey({ privateKey: current.privateKey, publicKey: current.publicKey }, current.privateKeyPem);
     const { csr, attestationData } = await csrAndAttestation(ctx, key, signal);
-    await key.keyPem; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
+    await key.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
-      const id = await zts.refresh(
-        refOf(ctx),
-        {
-          csr,
-          attestationData,
-          ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-          ...(namespace ? { namespace } : {}),
-        },
-        tlsOf(current),
-        { signal },
+      const id = await sendThenPem(key, () =>
+        zts.refresh(
+          refOf(ctx),
+          {
+            csr,
+            attestationData,
+            ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+            ...(namespace ? { namespace } : {}),
+          },
+          tlsOf(current),
+          { signal },
+        ),
       );
       return await finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
     } catch (e) {
@@ -466,7 +504,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       // the import error is not quoted: it is about the saved private key
       return { problem: new IdentityError('INVALID_CONFIG', `the saved private key of ${who} is unusable`, { cause }) };
     }
-    const key = { keys, keyPem: stored.keyPem };
+    const key = knownKey(keys, stored.keyPem);
     try {
       return { key, identity: await identityOf(ctx, keys, stored.keyPem, stored.certPem) };
     } catch (cause) {
@@ -569,11 +607,8 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
 
   return refreshingProvider<X509Identity>({
     name: 'athenz identity',
-    fetch: withRetry(fetch, { ...options, clock }),
-    refreshBeforeMs: 0,
-    refreshAtFraction: Math.min(maxFraction, interval / expectedLifetime),
-    jitterMs: options.jitterMs ?? 10 * 60_000,
-    backgroundRefresh: options.backgroundRefresh ?? true,
+    fetch,
+    ...mergeRefreshPolicy(athenzRefreshDefaults.identity, options),
     dispose: async (last) => {
       const ctx = await context?.catch(() => undefined);
       ctx?.attestor.close();
@@ -583,6 +618,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
     },
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     logger,
     clock,
     ...(options.random ? { random: options.random } : {}),

@@ -41,6 +41,9 @@ export class StubZts implements ZtsClient {
   /** Errors to throw on the next call of an operation. */
   readonly failNext = new Map<StubCall['op'], IdentityError>();
   certLifetimeMs = 7 * 24 * 3600_000;
+  /** While set, every call fails with it (an outage), counted in `refusedWhileDown`. */
+  down: IdentityError | undefined;
+  refusedWhileDown = 0;
   private serial = 1;
   private constructor(
     private readonly caKeys: CryptoKeyPair,
@@ -63,6 +66,10 @@ export class StubZts implements ZtsClient {
   }
 
   private fail(op: StubCall['op']): void {
+    if (this.down) {
+      this.refusedWhileDown++;
+      throw this.down;
+    }
     const e = this.failNext.get(op);
     if (e) {
       this.failNext.delete(op);

@@ -156,7 +156,7 @@ describe('keepServerRotated', () => {
     const provider = refreshingProvider<Id>({
       name: 'server identity',
       fetch: async () => id(queue.shift() ?? s2),
-      backgroundRefresh: false,
+      refresh: { background: false },
     });
     const stop = keepServerRotated(server, provider, (c) => ({ key: c.keyPem, cert: c.certPem, ca: ca.certPem }));
     await provider.get();
@@ -295,6 +295,19 @@ describe('httpsAgent', () => {
     const agent = httpsAgent({ key: c2.keyPem, cert: c2.certPem, keepAlive: false });
     await expect(get(port, agent)).rejects.toThrow(/certificate/);
     agent.destroy();
+  });
+
+  it('shares one secure context per CA bundle between agents without a client certificate', () => {
+    const contextOf = (agent: import('node:https').Agent) =>
+      (agent as unknown as { options: { secureContext?: unknown } }).options.secureContext;
+    const a = httpsAgent({ ca: ca.certPem, keepAlive: false });
+    const b = httpsAgent({ ca: ca.certPem, keepAlive: false });
+    const withCert = httpsAgent({ ca: ca.certPem, key: c2.keyPem, cert: c2.certPem, keepAlive: false });
+    expect(contextOf(a)).toBeDefined();
+    expect(contextOf(a)).toBe(contextOf(b));
+    expect(contextOf(withCert)).not.toBe(contextOf(a));
+    expect(contextOf(httpsAgent({ keepAlive: false }))).not.toBe(contextOf(a));
+    for (const agent of [a, b, withCert]) agent.destroy();
   });
 
   it('rejects a key without a cert, empty or unusable PEM, without echoing the key', () => {

@@ -185,8 +185,24 @@ function invalid(message: string): IdentityError {
   return new IdentityError('INVALID_ARGUMENT', message);
 }
 
+// Secure contexts without a client certificate, by CA bundle (a few bundles per process at most; the oldest goes first).
+const caContexts = new Map<string, SecureContext>();
+const MAX_CA_CONTEXTS = 16;
+
+function caContext(ca: string | string[] | undefined): SecureContext {
+  const key = ca === undefined ? '' : Array.isArray(ca) ? `[${ca.join('\0')}]` : ca;
+  let context = caContexts.get(key);
+  if (context === undefined) {
+    context = createSecureContext(ca === undefined ? {} : { ca });
+    caContexts.set(key, context);
+    if (caContexts.size > MAX_CA_CONTEXTS) caContexts.delete(caContexts.keys().next().value as string);
+  }
+  return context;
+}
+
 /**
- * An https.Agent with a custom CA and an optional client certificate (mTLS). `key` and `cert` go together.
+ * An https.Agent with a custom CA and an optional client certificate (mTLS). `key` and `cert` go together. Agents
+ * without a client certificate share one secure context per CA bundle (parsing a bundle costs about a millisecond).
  *
  * @example
  * ```ts
@@ -207,11 +223,16 @@ export function httpsAgent(options: {
   if (options.cert !== undefined && options.cert.trim() === '') throw invalid('httpsAgent: cert is empty');
   let secureContext: SecureContext;
   try {
-    // Parsed once here: given key/cert instead, tls.connect would parse them again for every new connection.
-    secureContext = createSecureContext({
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      ...(options.key === undefined ? {} : { key: options.key, cert: options.cert }),
-    });
+    // Parsed once here: given key/cert instead, tls.connect would parse them again for every new connection. A context
+    // without a client certificate depends on the CA bundle alone, so it is shared by every agent made for that bundle.
+    secureContext =
+      options.key === undefined
+        ? caContext(options.ca)
+        : createSecureContext({
+            ...(options.ca === undefined ? {} : { ca: options.ca }),
+            key: options.key,
+            cert: options.cert,
+          });
   } catch (e) {
     // OpenSSL's message names the failing routine, never the key bytes.
     throw new IdentityError(
