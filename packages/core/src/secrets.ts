@@ -106,27 +106,28 @@ export function registerSecret(value: string, owner?: object): void {
  * bitset over those hashes (small enough to stay in the CPU cache, at least 16 bits per form) rules out almost every
  * position before a map lookup. The cost per scrubbed string is linear in its length, not in how many secrets exist.
  */
-class FormIndex {
-  static readonly #K = MIN_SCRUBBED_SECRET_LENGTH;
-  // B^(K-1) mod 2^32 for the rolling hash, B = 31.
-  static readonly #TOP = (() => {
-    let x = 1;
-    for (let i = 1; i < FormIndex.#K; i++) x = Math.imul(x, 31);
-    return x;
-  })();
-  static readonly #MIN_BITS = 1 << 12;
+// The anchor length, and B^(K-1) mod 2^32 for the rolling hash (B = 31). Module constants rather than static class
+// fields: the compiled class would read its own static fields during its static initialisation before they exist.
+const ANCHOR = MIN_SCRUBBED_SECRET_LENGTH;
+const ROLL_TOP = (() => {
+  let x = 1;
+  for (let i = 1; i < ANCHOR; i++) x = Math.imul(x, 31);
+  return x;
+})();
+const MIN_INDEX_BITS = 1 << 12;
 
+class FormIndex {
   /** Anchor hash -> the forms starting with such an anchor, with how many entries hold each. */
   readonly #buckets = new Map<number, Map<string, number>>();
   /** Bit i is set when some bucket's hash falls in slot i; `#slotBuckets` counts them, for removal. */
-  #bits = new Uint32Array(FormIndex.#MIN_BITS / 32);
-  #mask = FormIndex.#MIN_BITS - 1;
+  #bits = new Uint32Array(MIN_INDEX_BITS / 32);
+  #mask = MIN_INDEX_BITS - 1;
   #slotBuckets = new Map<number, number>();
   #forms = 0;
 
   static #hashAt(text: string, at: number): number {
     let h = 0;
-    for (let j = 0; j < FormIndex.#K; j++) h = (Math.imul(h, 31) + text.charCodeAt(at + j)) | 0;
+    for (let j = 0; j < ANCHOR; j++) h = (Math.imul(h, 31) + text.charCodeAt(at + j)) | 0;
     return h;
   }
 
@@ -185,9 +186,9 @@ class FormIndex {
 
   /** The [start, end) ranges of every registered form in `text`, in order of start. */
   find(text: string): [number, number][] | undefined {
-    const K = FormIndex.#K;
+    const K = ANCHOR;
     if (this.#forms === 0 || text.length < K) return undefined;
-    const top = FormIndex.#TOP;
+    const top = ROLL_TOP;
     const bits = this.#bits;
     const mask = this.#mask;
     let found: [number, number][] | undefined;
