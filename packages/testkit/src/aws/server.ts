@@ -13,7 +13,7 @@ import {
   STS_VERSION,
 } from './actions.js';
 import { AwsApiError } from './errors.js';
-import { type Fault, FaultSlot, realDelay, sendBody } from './faults.js';
+import { type Fault, FaultSlot, faultBeforeAnswer, sendBody } from './faults.js';
 import { headerValues, readBody, startLoopbackServer } from './loopback-server.js';
 import {
   type CallerIdentity,
@@ -261,10 +261,9 @@ export async function startAws(options: StartAwsOptions = {}): Promise<AwsEmulat
       });
 
     const fault = faults.take(action ?? '');
-    if (fault?.delayMs !== undefined) await realDelay(fault.delayMs);
-    if (fault?.reset) {
-      log(0, 'ConnectionReset');
-      req.socket.destroy();
+    const before = await faultBeforeAnswer(req, fault);
+    if (before !== undefined) {
+      log(0, before === 'hang' ? 'NoAnswer' : 'ConnectionReset');
       return;
     }
     const xmlHeaders = (ct?: string) => ({ 'Content-Type': ct ?? 'text/xml', 'x-amzn-RequestId': requestId });

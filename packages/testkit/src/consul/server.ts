@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock } from '@ecs-identity/core';
-import { type Fault, FaultSlot, realDelay, sendBody } from '../aws/faults.js';
+import { type Fault, FaultSlot, faultBeforeAnswer, realDelay, sendBody } from '../aws/faults.js';
 import { headerValues, readBody, startLoopbackServer } from '../aws/loopback-server.js';
 import { type AuthMethodSpec, validateAuthMethod } from './auth-method.js';
 import { validateAwsIamLogin } from './aws-iam-validator.js';
@@ -286,10 +286,9 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
       requests.push({ at, method, path, status, ...extra });
 
     const fault = faults.take(path);
-    if (fault?.delayMs !== undefined) await realDelay(fault.delayMs);
-    if (fault?.reset) {
-      log(0, { error: 'connection reset (injected)' });
-      req.socket.destroy();
+    const before = await faultBeforeAnswer(req, fault);
+    if (before !== undefined) {
+      log(0, { error: before === 'hang' ? 'no answer (injected)' : 'connection reset (injected)' });
       return;
     }
     if (fault?.status !== undefined) {
