@@ -39,6 +39,8 @@ export interface StartConsulOptions {
   awsTimeoutMs?: number;
   /** First retry wait for `MaxRetries` (doubling, capped at 30 s). Default 500 ms like consul-awsauth. */
   awsRetryWaitMs?: number;
+  /** Called with every token a login creates (e.g. to check that no SecretID leaks anywhere). */
+  onToken?: (token: ConsulTokenRecord) => void;
 }
 
 /** One handled request, without secrets (no bearer token, no SecretID). @public */
@@ -239,6 +241,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
       ...(method.maxTokenTtlMs !== undefined ? { ttlMs: method.maxTokenTtlMs } : {}),
       ...ent,
     });
+    options.onToken?.(token);
     return {
       status: 200,
       body: tokenJson(token),

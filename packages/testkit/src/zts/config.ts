@@ -86,6 +86,8 @@ export interface ZtsOptions {
   caKeyAlgorithm?: CaKeyAlgorithm;
   /** Verify each CSR's self-signature (proof of possession, as ZTS's signers do). Default true. */
   verifyCsrSignature?: boolean;
+  /** Called with every access token and id token issued (e.g. to check that none leaks anywhere). */
+  onToken?: (token: string) => void;
 }
 
 /** The normalised configuration and live state shared by the handlers. @internal */
