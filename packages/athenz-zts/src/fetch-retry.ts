@@ -11,8 +11,21 @@ export interface FetchRetryOptions {
   maxAttempts?: number;
   /** First backoff cap (full jitter, doubling; `Retry-After` honoured). Default 500 ms. */
   retryBaseDelayMs?: number;
-  /** No new attempt starts after this long. Default 60 s. */
+  /** No new attempt starts after this long (nor after `fetchTimeoutMs`). Default 60 s. */
   retryDeadlineMs?: number;
+  /**
+   * The overall bound on one fetch, every attempt and wait included (core's `fetchTimeoutMs`): when it passes, the
+   * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
+   */
+  fetchTimeoutMs?: number;
+}
+
+/** The default of {@link FetchRetryOptions.fetchTimeoutMs}: the 60 s retry window plus one attempt's own timeouts. */
+const DEFAULT_FETCH_TIMEOUT_MS = 90_000;
+
+/** The overall bound on one fetch. @internal */
+export function fetchTimeoutOf(options: FetchRetryOptions): number {
+  return options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
 }
 
 /** @internal */
@@ -26,7 +39,7 @@ export function withRetry<T, P>(
       maxAttempts: options.maxAttempts ?? 3,
       baseDelayMs: options.retryBaseDelayMs ?? 500,
       maxDelayMs: 10_000,
-      deadlineMs: options.retryDeadlineMs ?? 60_000,
+      deadlineMs: Math.min(options.retryDeadlineMs ?? 60_000, fetchTimeoutOf(options)),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.random ? { random: options.random } : {}),
     });

@@ -15,7 +15,7 @@ import {
   refreshingProvider,
 } from '@ecs-identity/core';
 import type { X509Identity } from './credentials.js';
-import { type FetchRetryOptions, withRetry } from './fetch-retry.js';
+import { type FetchRetryOptions, fetchTimeoutOf, withRetry } from './fetch-retry.js';
 
 /** Options shared by the providers of credentials obtained with the service identity. @public */
 export interface IdentityBoundOptions extends FetchRetryOptions {
@@ -97,6 +97,7 @@ export function identityBoundProvider<C extends BoundCredential>(spec: {
       ...options,
       clock,
     }),
+    fetchTimeoutMs: fetchTimeoutOf(options),
     refreshBeforeMs: 0,
     refreshAtFraction: spec.refreshAtFraction,
     onError,

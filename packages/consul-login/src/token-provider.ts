@@ -15,11 +15,20 @@ import { type ConsulAclClient, consulAclClient } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
 import { type ConsulLoginOptions, consulLogin } from './login.js';
 
+/**
+ * The default overall bound on one login (core's `fetchTimeoutMs`): the task metadata read, the 60 s login phase and
+ * the 10 s replication wait, with room to spare.
+ */
+const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+
 /** @public */
 export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'signal'> {
   /** Log the token out on `close()`. Default true (what consul-ecs does at shutdown). */
   logoutOnClose?: boolean;
-  /** Tuning of core's refreshing provider (refresh window, jitter, background refresh...). */
+  /**
+   * Tuning of core's refreshing provider (refresh window, jitter, background refresh...). `fetchTimeoutMs`, the bound
+   * on one whole login (then a retryable `TIMEOUT`), defaults to 120_000.
+   */
   refresh?: Partial<Omit<RefreshingProviderOptions<ConsulToken>, 'name' | 'fetch' | 'dispose'>>;
 }
 
@@ -56,6 +65,7 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
   const inner = refreshingProvider<ConsulToken>({
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    fetchTimeoutMs: DEFAULT_FETCH_TIMEOUT_MS,
     ...options.refresh,
     name: 'consul token',
     fetch: (signal) => consulLogin({ ...options, acl, signal }),

@@ -121,6 +121,9 @@ export function resolveCredentialsEndpoint(options: CredentialsEndpointOptions =
   return endpoint;
 }
 
+/** The default overall bound on one fetch (retries included). */
+const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+
 /** @public */
 export interface ContainerCredentialsOptions extends CredentialsEndpointOptions {
   /**
@@ -134,6 +137,12 @@ export interface ContainerCredentialsOptions extends CredentialsEndpointOptions 
   maxAttempts?: number;
   /** First retry backoff cap (ms). Default 100. */
   baseDelayMs?: number;
+  /**
+   * The overall bound on one fetch, its retries and waits included (core's `fetchTimeoutMs`): then a retryable
+   * `TIMEOUT`. No retry wait starts that would end past it, so a `Retry-After` longer than what is left fails the
+   * fetch at once. Default 10_000.
+   */
+  fetchTimeoutMs?: number;
   /** Refresh when less than this much validity remains (ms). Default 5 minutes. */
   refreshBeforeMs?: number;
   /**
@@ -233,8 +242,14 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
   // The ECS agent's credentials URI ends in a per-task credentials id that works as a capability: keep it out of
   // messages and logs like a token (core scrubs registered values everywhere).
   const lastSegment = endpoint.url.pathname.split('/').pop() ?? '';
-  if (lastSegment.length >= 16) registerSecret(decodeURIComponent(lastSegment));
+  if (lastSegment.length >= 16) {
+    registerSecret(lastSegment);
+    // Messages may show it decoded; a segment that is not valid percent-encoding has only the raw form.
+    const decoded = decodeOrUndefined(lastSegment);
+    if (decoded !== undefined && decoded !== lastSegment) registerSecret(decoded);
+  }
   const where = safeUrl(endpoint.url);
+  const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
 
   const fetchOnce = (signal: AbortSignal) =>
     retry(
@@ -253,6 +268,7 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
       {
         maxAttempts: options.maxAttempts ?? 4,
         baseDelayMs: options.baseDelayMs ?? 100,
+        deadlineMs: fetchTimeoutMs,
         signal,
         clock,
         ...(options.random === undefined ? {} : { random: options.random }),
@@ -284,6 +300,7 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
         });
       }
     },
+    fetchTimeoutMs,
     refreshBeforeMs: options.refreshBeforeMs ?? 5 * 60_000,
     refreshAtFraction: options.refreshAtFraction ?? 1,
     ...(options.jitterMs === undefined ? {} : { jitterMs: options.jitterMs }),
@@ -293,6 +310,14 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
     ...(options.random === undefined ? {} : { random: options.random }),
     clock,
   });
+}
+
+function decodeOrUndefined(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined; // URIError: a stray '%'
+  }
 }
 
 /** A provider of AWS credentials, whatever its source. @public */

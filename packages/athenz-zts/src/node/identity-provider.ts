@@ -20,7 +20,7 @@ import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions } from '../csr.js';
-import { type FetchRetryOptions, withRetry } from '../fetch-retry.js';
+import { type FetchRetryOptions, fetchTimeoutOf, withRetry } from '../fetch-retry.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
 import { type CryptoOption, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem, type KeyType } from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
@@ -545,6 +545,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   return refreshingProvider<X509Identity>({
     name: 'athenz identity',
     fetch: withRetry(fetch, { ...options, clock }),
+    fetchTimeoutMs: fetchTimeoutOf(options),
     refreshBeforeMs: 0,
     refreshAtFraction: Math.min(maxFraction, interval / expectedLifetime),
     jitterMs: options.jitterMs ?? 10 * 60_000,

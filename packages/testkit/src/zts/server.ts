@@ -35,6 +35,8 @@ export interface ZtsFault {
   status?: number;
   /** The error body's message. Default: a generic text for the status. */
   message?: string;
+  /** With `status`: this raw body (e.g. a crafted answer) instead of a ZTS error body. */
+  body?: string;
   /** With `status`: the `Retry-After` header, in seconds. */
   retryAfterSeconds?: number;
   /** Wait this long (real time) before handling or answering. */
@@ -264,7 +266,7 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
           res,
           active.status,
           { 'Content-Type': 'application/json' },
-          JSON.stringify({ code: active.status, message }),
+          active.body ?? JSON.stringify({ code: active.status, message }),
           shape,
         );
         return;
