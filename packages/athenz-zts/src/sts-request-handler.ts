@@ -7,7 +7,7 @@
  * Browser-safe, and free of any AWS SDK import: the client itself is loaded lazily by the attestation.
  * @packageDocumentation
  */
-import { type HttpClient, IdentityError, scrubSecrets } from '@ecs-identity/core';
+import { type HttpClient, IdentityError, parseRetryAfter, scrubSecrets } from '@ecs-identity/core';
 
 /** The parts of a smithy `HttpRequest` the handler reads (`@smithy/types` `HttpRequest`). */
 interface SmithyRequest {
@@ -138,7 +138,7 @@ function transportError(error: unknown): IdentityError | undefined {
  * - the caller's abort: `ABORTED`;
  * - STS's answers (`AccessDenied`, `Throttling`, a body that could not be read...): `ATTESTATION_FAILED` naming the
  *   error, the status and STS's message (scrubbed of every registered secret), retryable for 429, 5xx and throttling,
- *   with no cause.
+ *   with its `Retry-After` as `retryAfterMs`, and no cause.
  * @internal
  */
 export function stsError(error: unknown, roleArn: string, signal: AbortSignal | undefined): IdentityError {
@@ -158,9 +158,17 @@ export function stsError(error: unknown, roleArn: string, signal: AbortSignal | 
       cause: copy,
     });
   }
-  const e = (error ?? {}) as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const e = (error ?? {}) as {
+    name?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    $response?: { headers?: Record<string, unknown> };
+  };
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  // STS's Retry-After, read from the answer the SDK keeps (only this header is taken from it).
+  const retryAfter = e.$response?.headers?.['retry-after'];
+  const retryAfterMs = typeof retryAfter === 'string' ? parseRetryAfter(retryAfter, Date.now()) : undefined;
   // The SDK's own text (STS's <Message>, or its deserializer's complaint), never its hidden fields.
   const text = typeof e.message === 'string' ? e.message.slice(0, 500) : '';
   // (Without a status it is the SDK's own failure, e.g. its configuration: trying again would not help.)
@@ -169,6 +177,6 @@ export function stsError(error: unknown, roleArn: string, signal: AbortSignal | 
   return new IdentityError(
     'ATTESTATION_FAILED',
     scrubSecrets(`${where} failed (${name}${status ? `, HTTP ${status}` : ''})${text ? `: ${text}` : ''}`),
-    { retryable, ...(status ? { status } : {}) },
+    { retryable, ...(status ? { status } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
   );
 }

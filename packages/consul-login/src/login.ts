@@ -167,6 +167,8 @@ export async function consulLogin(options: ConsulLoginOptions = {}): Promise<Con
             ...(options.iamEndpoint === undefined ? {} : { iamEndpoint: options.iamEndpoint }),
             ...(options.iamRegion === undefined ? {} : { iamRegion: options.iamRegion }),
             ...(options.serverIdHeaderValue === undefined ? {} : { serverIdHeaderValue: options.serverIdHeaderValue }),
+            // the GetCallerIdentity call (only when the role ARN is not known) under the same request timeout
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
             ...(signal === undefined ? {} : { signal }),
           });
           log.debug({ attempt, authMethod, address: acl.address }, 'consul login');

@@ -30,9 +30,10 @@ function checkCount(value: number, field: string, min: number): number {
 }
 
 /**
- * Reads the token back with `GET /v1/acl/token/self?stale` until it answers, every `intervalMs`, at most `attempts`
- * times and within `timeoutMs` in all. `ACL not found` and retryable errors (network, 5xx) are waited out; anything
- * else is thrown at once. When the tries or the time run out: `CONSUL_NOT_REPLICATED` with the last error as cause.
+ * Reads the token back with `GET /v1/acl/token/self?stale` until it answers, every `intervalMs` (longer when the server
+ * sends `Retry-After`), at most `attempts` times and within `timeoutMs` in all. `ACL not found` and retryable errors
+ * (network, 5xx) are waited out; anything else is thrown at once. When the tries or the time run out (or a
+ * `Retry-After` would take the wait past `timeoutMs`): `CONSUL_NOT_REPLICATED` with the last error as cause.
  * @public
  */
 export async function waitForReplication(
@@ -52,8 +53,10 @@ export async function waitForReplication(
         `(last: ${last instanceof Error ? last.message : String(last ?? 'no answer')})`,
       { cause: last },
     );
+  const endsAt = clock.now() + timeoutMs;
   const wait = async (signal: AbortSignal): Promise<void> => {
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      let pause = intervalMs;
       try {
         await acl.readSelf(token, { stale: true, signal });
         return;
@@ -62,8 +65,15 @@ export async function waitForReplication(
         const waitable = IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND') || (IdentityError.is(e) && e.retryable);
         if (!waitable) throw e;
         last = e;
+        // A server that says when to come back (Retry-After) is not asked sooner; if that is past the bound, stop.
+        const retryAfterMs = e.retryAfterMs ?? 0;
+        if (retryAfterMs > pause) {
+          if (clock.now() + retryAfterMs >= endsAt)
+            throw notReplicated(`within ${timeoutMs} ms (the server asked to wait ${retryAfterMs} ms)`);
+          pause = retryAfterMs;
+        }
       }
-      if (attempt < attempts) await sleep(intervalMs, signal, clock);
+      if (attempt < attempts) await sleep(pause, signal, clock);
     }
     throw notReplicated(`after ${attempts} tries ${intervalMs} ms apart`);
   };

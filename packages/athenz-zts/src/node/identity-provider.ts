@@ -92,6 +92,8 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   stsEndpoint?: StsEndpoint;
   /** STS session name. Default `<domain>.<service>`. */
   sessionName?: string;
+  /** Per-request timeout of the STS AssumeRole call. Default 5000 ms. */
+  stsTimeoutMs?: number;
   /** Persists each identity before it is handed out, and finds the last one after a restart. */
   sink?: IdentitySink;
   /**
@@ -242,6 +244,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
         region: task.region,
         credentials,
         ...(options.stsEndpoint ? { stsEndpoint: options.stsEndpoint } : {}),
+        ...(options.stsTimeoutMs === undefined ? {} : { timeoutMs: options.stsTimeoutMs }),
       }),
     };
   }

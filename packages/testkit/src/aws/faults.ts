@@ -115,8 +115,15 @@ export function sendBody(
   if (fault?.truncate || fault?.resetMidBody) {
     const socket = res.socket as (Socket & { resetAndDestroy?: () => void }) | null;
     res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => {
-      if (fault.resetMidBody && typeof socket?.resetAndDestroy === 'function') socket.resetAndDestroy();
-      else socket?.end();
+      if (!fault.resetMidBody) socket?.end();
+      else {
+        try {
+          socket?.resetAndDestroy?.();
+        } catch {
+          // A TLS socket has no TCP handle of its own to reset: an abrupt close (no close_notify) is the nearest.
+          socket?.destroy();
+        }
+      }
     });
     return;
   }
