@@ -51,11 +51,12 @@ export function registerSecret(value: string): void {
     registry.set(value, forms);
     return;
   }
-  const forms = new Set([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]);
+  const forms = new Set([value, JSON.stringify(value).slice(1, -1)]);
   try {
+    forms.add(encodeURIComponent(value));
     forms.add(new URLSearchParams({ v: value }).toString().slice(2));
   } catch {
-    // lone surrogates: the other forms are enough
+    // lone surrogates (URIError): such a value has no URL-encoded form; the other forms are enough
   }
   registry.set(value, [...forms]);
   sortedForms = undefined;
