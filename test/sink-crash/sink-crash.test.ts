@@ -1,0 +1,249 @@
+/**
+ * Crash safety of the public sinks: a child process writing through `siadFileSink()` (athenz-zts) or the Consul token
+ * sink (`tokenFileSink()`, consul-login) in a loop is SIGKILLed at random moments. After every kill only public facts
+ * are checked, so the test holds whatever layout the sinks use on disk:
+ * - siad: every file that exists at the sink's paths (`siadPaths`) is one whole PEM that was written (never torn);
+ *   the next start (`loadIdentity`) gets a complete key and certificate that match; after it, the files at the paths
+ *   are a matching pair too;
+ * - Consul: the token file holds one whole SecretID that was written.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { siadFileSink, siadPaths } from '@ecs-identity/athenz-zts/node';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCert } from '../../packages/core/test/openssl.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const SIAD_KILLS = 300;
+const CONSUL_KILLS = 220;
+const MAX_DELAY_MS = 40;
+
+let work: string;
+let childJs: string;
+let dataFile: string;
+let data: { pairs: { key: number; keyPem: string; certPem: string }[]; chains: string[]; secrets: string[] };
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'sink-crash-'));
+  // The child is bundled once to plain JS with the workspace sources, so a spawn costs only Node's start-up.
+  childJs = join(work, 'child.mjs');
+  await build({
+    entryPoints: [join(here, 'child.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: childJs,
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    plugins: [
+      {
+        name: 'workspace-sources',
+        setup(b) {
+          b.onResolve({ filter: /^@ecs-identity\// }, (a) => {
+            const [, name, sub] = /^@ecs-identity\/([^/]+)(?:\/(.+))?$/.exec(a.path) as RegExpExecArray;
+            return { path: join(repo, 'packages', name as string, 'src', sub === 'node' ? 'node.ts' : 'index.ts') };
+          });
+        },
+      },
+    ],
+  });
+  // Three keys with two certificates each (a refresh keeps the key), three CA chains, a dozen SecretIDs.
+  const certs = join(work, 'certs');
+  mkdirSync(certs);
+  const pairs = [];
+  for (let key = 0; key < 3; key++) {
+    for (let variant = 0; variant < 2; variant++) {
+      const p = makeCert(certs, `k${key}c${variant}`, variant === 0 ? {} : { reuseKeyOf: `k${key}c0` });
+      pairs.push({ key, keyPem: p.keyPem, certPem: p.certPem });
+    }
+  }
+  const chains = [0, 1, 2].map((i) => makeCert(certs, `ca${i}`, { ca: true }).certPem);
+  const secrets = Array.from(
+    { length: 12 },
+    (_, i) => `${i.toString(16).padStart(8, '0')}-07c7-47a4-52fd-0745e0cfe967`,
+  );
+  data = { pairs, chains, secrets };
+  dataFile = join(work, 'data.json');
+  writeFileSync(dataFile, JSON.stringify(data));
+}, 60_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface Child {
+  proc: ChildProcessWithoutNullStreams;
+  ready: Promise<void>;
+  started: Promise<void>;
+  exited: Promise<void>;
+  writes: () => number;
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function spawnChild(mode: 'siad' | 'consul', root: string): Child {
+  const proc = spawn(process.execPath, [childJs, mode, root, dataFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const mark = () => {
+    let resolve!: () => void;
+    return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+  };
+  const ready = mark();
+  const started = mark();
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    if (out.startsWith('ready\n')) ready.resolve();
+    if (out.startsWith('ready\nstarted\n')) started.resolve();
+  });
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    proc.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve();
+      else reject(new Error(`the ${mode} child exited by itself (code ${code}, signal ${signal}): ${err}`));
+    });
+  });
+  exited.catch(() => undefined); // observed by the round that owns it
+  return {
+    proc,
+    ready: ready.promise,
+    started: started.promise,
+    exited,
+    writes: () => (out.match(/\./g) ?? []).length,
+  };
+}
+
+/** `kills` rounds: a child writes, is killed after a random delay, then `check` looks at what it left. */
+async function killLoop(
+  mode: 'siad' | 'consul',
+  root: string,
+  kills: number,
+  check: (round: number) => Promise<void>,
+): Promise<{ writes: number }> {
+  let writes = 0;
+  // One child is always warming up while the current one runs, so spawn cost overlaps the rounds.
+  let next = spawnChild(mode, root);
+  for (let round = 0; round < kills; round++) {
+    const child = next;
+    await within(child.ready, 15_000, `the ${mode} child to load`);
+    next = spawnChild(mode, root);
+    child.proc.stdin.write('go\n');
+    await within(child.started, 15_000, `the ${mode} child to start`);
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * (MAX_DELAY_MS + 1))));
+    child.proc.kill('SIGKILL');
+    await within(child.exited, 15_000, `the ${mode} child to die`);
+    writes += child.writes();
+    await check(round);
+  }
+  next.proc.kill('SIGKILL');
+  await next.exited.catch(() => undefined);
+  return { writes };
+}
+
+const readIfThere = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+const matches = (keyPem: string, certPem: string) =>
+  new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
+
+describe('the public sinks under SIGKILL', () => {
+  it(`siadFileSink: ${SIAD_KILLS} kills; the token file sink: ${CONSUL_KILLS} kills`, {
+    timeout: 240_000,
+  }, async () => {
+    const t0 = performance.now();
+    const failures: string[] = [];
+    const known = {
+      keys: new Set(data.pairs.map((p) => p.keyPem)),
+      certs: new Set(data.pairs.map((p) => p.certPem)),
+      chains: new Set(data.chains),
+      secrets: new Set(data.secrets),
+    };
+
+    // siad: start from a complete pair written by the sink itself.
+    const siadRoot = join(work, 'sia');
+    const sink = siadFileSink({ root: siadRoot });
+    const first = data.pairs[0] as (typeof data.pairs)[number];
+    await sink.saveIdentity('sports', 'api', { keyPem: first.keyPem, certPem: first.certPem }, data.chains[0]);
+    const paths = siadPaths('sports', 'api', { root: siadRoot });
+    let mixedBeforeLoad = 0;
+    const seenPairs = new Set<string>();
+    const checkSiad = async (round: number) => {
+      const key = readIfThere(paths.keyPath);
+      const cert = readIfThere(paths.certPath);
+      const chain = paths.caCertPath === undefined ? undefined : readIfThere(paths.caCertPath);
+      if (key !== undefined && !known.keys.has(key)) failures.push(`siad round ${round}: torn key file`);
+      if (cert !== undefined && !known.certs.has(cert)) failures.push(`siad round ${round}: torn certificate file`);
+      if (chain !== undefined && !known.chains.has(chain)) failures.push(`siad round ${round}: torn CA file`);
+      if (
+        key !== undefined &&
+        cert !== undefined &&
+        known.keys.has(key) &&
+        known.certs.has(cert) &&
+        !matches(key, cert)
+      ) {
+        mixedBeforeLoad++;
+      }
+      // The next start.
+      const loaded = await sink.loadIdentity('sports', 'api');
+      if (loaded === undefined) {
+        failures.push(`siad round ${round}: the next start finds no key and certificate`);
+        return;
+      }
+      if (!known.keys.has(loaded.keyPem) || !known.certs.has(loaded.certPem)) {
+        failures.push(`siad round ${round}: the next start reads a torn pair`);
+      } else if (!matches(loaded.keyPem, loaded.certPem)) {
+        failures.push(`siad round ${round}: the next start gets a key that does not match its certificate`);
+      } else {
+        seenPairs.add(`${loaded.keyPem.length}:${loaded.certPem}`);
+      }
+      const keyAfter = readIfThere(paths.keyPath);
+      const certAfter = readIfThere(paths.certPath);
+      if (keyAfter === undefined || certAfter === undefined) {
+        failures.push(`siad round ${round}: after the next start a file is missing`);
+      } else if (!known.keys.has(keyAfter) || !known.certs.has(certAfter) || !matches(keyAfter, certAfter)) {
+        failures.push(`siad round ${round}: after the next start the files are not a matching pair`);
+      }
+    };
+
+    // Consul: start from a token written by the sink.
+    const consulRoot = join(work, 'consul');
+    mkdirSync(consulRoot);
+    writeFileSync(join(consulRoot, 'service-token'), data.secrets[0] as string);
+    const tokenPath = join(consulRoot, 'service-token');
+    const seenTokens = new Set<string>();
+    const checkConsul = async (round: number) => {
+      const token = readIfThere(tokenPath);
+      if (token === undefined) failures.push(`consul round ${round}: the token file is gone`);
+      else if (!known.secrets.has(token))
+        failures.push(`consul round ${round}: the token file holds ${token.length} chars that are no SecretID`);
+      else seenTokens.add(token);
+    };
+
+    const [siad, consul] = await Promise.all([
+      killLoop('siad', siadRoot, SIAD_KILLS, checkSiad),
+      killLoop('consul', consulRoot, CONSUL_KILLS, checkConsul),
+    ]);
+    const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+    console.log(
+      `[sink-crash] siad: ${SIAD_KILLS} kills, ${siad.writes} completed writes, ${seenPairs.size} distinct pairs seen, ` +
+        `${mixedBeforeLoad} kills left a key and certificate that did not match before the next start; consul: ` +
+        `${CONSUL_KILLS} kills, ${consul.writes} completed writes, ${seenTokens.size} distinct tokens seen; ${seconds} s`,
+    );
+    expect(failures).toEqual([]);
+    // The writers really were busy: writes completed and many different states were on disk at kill time.
+    expect(siad.writes).toBeGreaterThan(SIAD_KILLS / 10);
+    expect(consul.writes).toBeGreaterThan(CONSUL_KILLS);
+    expect(seenPairs.size).toBeGreaterThanOrEqual(4);
+    expect(seenTokens.size).toBeGreaterThanOrEqual(6);
+  });
+});
