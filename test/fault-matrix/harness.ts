@@ -49,6 +49,17 @@ const TRANSIENT: ReadonlySet<FaultName> = new Set([
   'truncated body',
 ]);
 
+/** Faults the connection reports as it happens: they must fail as NETWORK at once, never by waiting for a timeout. */
+const SEEN_AT_ONCE: ReadonlySet<FaultName> = new Set(['reset mid-response', 'truncated body']);
+
+/** The codes of an error and of everything under it (causes, an AggregateError's errors). */
+function codesIn(error: unknown, depth = 0): string[] {
+  if (!(error instanceof Error) || depth > 8) return [];
+  const own = error instanceof IdentityError ? [error.code] : [];
+  const inner = error instanceof AggregateError ? error.errors.flatMap((e) => codesIn(e, depth + 1)) : [];
+  return [...own, ...inner, ...codesIn(error.cause, depth + 1)];
+}
+
 /** Time a loaded 2-core machine may add to a bound (the bounds themselves are computed from the options). */
 export const ALLOWANCE_MS = 2500;
 
@@ -150,6 +161,11 @@ export function faultMatrix(title: string, upstreams: readonly Upstream[], secre
             u.clear();
             check(u, first, `${u.name} × ${fault} (${mode})`);
             if (mode === 'persistent') {
+              if (!first.ok && SEEN_AT_ONCE.has(fault)) {
+                const codes = codesIn(first.error);
+                expect(codes, `${u.name} × ${fault}: the cut connection must be what failed`).toContain('NETWORK');
+                expect(codes, `${u.name} × ${fault}: noticed at once, not by a timeout`).not.toContain('TIMEOUT');
+              }
               rowOf(u.name, fault).persistent = first;
             } else {
               let second: (Outcome & { error?: unknown }) | undefined;
