@@ -7,7 +7,6 @@
  *   are a matching pair too;
  * - Consul: the token file holds one whole SecretID that was written.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { siadFileSink, siadPaths } from '@ecs-identity/athenz-zts/node';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert } from '../../packages/core/test/openssl.js';
+import { killRounds, spawnWriter } from '../../test-support/kill-loop.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -74,83 +74,6 @@ beforeAll(async () => {
   writeFileSync(dataFile, JSON.stringify(data));
 }, 60_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-interface Child {
-  proc: ChildProcessWithoutNullStreams;
-  ready: Promise<void>;
-  started: Promise<void>;
-  exited: Promise<void>;
-  writes: () => number;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function spawnChild(mode: 'siad' | 'consul', root: string): Child {
-  const proc = spawn(process.execPath, [childJs, mode, root, dataFile], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const mark = () => {
-    let resolve!: () => void;
-    return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
-  };
-  const ready = mark();
-  const started = mark();
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-    if (out.startsWith('ready\n')) ready.resolve();
-    if (out.startsWith('ready\nstarted\n')) started.resolve();
-  });
-  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<void>((resolve, reject) => {
-    proc.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve();
-      else reject(new Error(`the ${mode} child exited by itself (code ${code}, signal ${signal}): ${err}`));
-    });
-  });
-  exited.catch(() => undefined); // observed by the round that owns it
-  return {
-    proc,
-    ready: ready.promise,
-    started: started.promise,
-    exited,
-    writes: () => (out.match(/\./g) ?? []).length,
-  };
-}
-
-/** `kills` rounds: a child writes, is killed after a random delay, then `check` looks at what it left. */
-async function killLoop(
-  mode: 'siad' | 'consul',
-  root: string,
-  kills: number,
-  check: (round: number) => Promise<void>,
-): Promise<{ writes: number }> {
-  let writes = 0;
-  // One child is always warming up while the current one runs, so spawn cost overlaps the rounds.
-  let next = spawnChild(mode, root);
-  for (let round = 0; round < kills; round++) {
-    const child = next;
-    await within(child.ready, 15_000, `the ${mode} child to load`);
-    next = spawnChild(mode, root);
-    child.proc.stdin.write('go\n');
-    await within(child.started, 15_000, `the ${mode} child to start`);
-    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * (MAX_DELAY_MS + 1))));
-    child.proc.kill('SIGKILL');
-    await within(child.exited, 15_000, `the ${mode} child to die`);
-    writes += child.writes();
-    await check(round);
-  }
-  next.proc.kill('SIGKILL');
-  await next.exited.catch(() => undefined);
-  return { writes };
-}
 
 const readIfThere = (path: string): string | undefined => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
 const matches = (keyPem: string, certPem: string) =>
@@ -230,8 +153,18 @@ describe('the public sinks under SIGKILL', () => {
     };
 
     const [siad, consul] = await Promise.all([
-      killLoop('siad', siadRoot, SIAD_KILLS, checkSiad),
-      killLoop('consul', consulRoot, CONSUL_KILLS, checkConsul),
+      killRounds({
+        spawn: () => spawnWriter([childJs, 'siad', siadRoot, dataFile]),
+        kills: SIAD_KILLS,
+        maxDelayMs: MAX_DELAY_MS,
+        onRound: checkSiad,
+      }),
+      killRounds({
+        spawn: () => spawnWriter([childJs, 'consul', consulRoot, dataFile]),
+        kills: CONSUL_KILLS,
+        maxDelayMs: MAX_DELAY_MS,
+        onRound: checkConsul,
+      }),
     ]);
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
