@@ -92,50 +92,52 @@ describe('the public sinks under SIGKILL', () => {
       secrets: new Set(data.secrets),
     };
 
-    // siad: start from a complete pair written by the sink itself.
-    const siadRoot = join(work, 'sia');
-    const sink = siadFileSink({ root: siadRoot });
-    const first = data.pairs[0] as (typeof data.pairs)[number];
-    await sink.saveIdentity('sports', 'api', { keyPem: first.keyPem, certPem: first.certPem }, data.chains[0]);
-    const paths = siadPaths('sports', 'api', { root: siadRoot });
+    // siad: two writers on two roots at once (the kill rounds mostly wait for Node to start: two cores, two loops),
+    // each starting from a complete pair written by the sink itself.
     let mixedBeforeLoad = 0;
     const seenPairs = new Set<string>();
-    const checkSiad = async (round: number) => {
-      const key = readIfThere(paths.keyPath);
-      const cert = readIfThere(paths.certPath);
-      const chain = paths.caCertPath === undefined ? undefined : readIfThere(paths.caCertPath);
-      if (key !== undefined && !known.keys.has(key)) failures.push(`siad round ${round}: torn key file`);
-      if (cert !== undefined && !known.certs.has(cert)) failures.push(`siad round ${round}: torn certificate file`);
-      if (chain !== undefined && !known.chains.has(chain)) failures.push(`siad round ${round}: torn CA file`);
-      if (
-        key !== undefined &&
-        cert !== undefined &&
-        known.keys.has(key) &&
-        known.certs.has(cert) &&
-        !matches(key, cert)
-      ) {
-        mixedBeforeLoad++;
-      }
-      // The next start.
-      const loaded = await sink.loadIdentity('sports', 'api');
-      if (loaded === undefined) {
-        failures.push(`siad round ${round}: the next start finds no key and certificate`);
-        return;
-      }
-      if (!known.keys.has(loaded.keyPem) || !known.certs.has(loaded.certPem)) {
-        failures.push(`siad round ${round}: the next start reads a torn pair`);
-      } else if (!matches(loaded.keyPem, loaded.certPem)) {
-        failures.push(`siad round ${round}: the next start gets a key that does not match its certificate`);
-      } else {
-        seenPairs.add(`${loaded.keyPem.length}:${loaded.certPem}`);
-      }
-      const keyAfter = readIfThere(paths.keyPath);
-      const certAfter = readIfThere(paths.certPath);
-      if (keyAfter === undefined || certAfter === undefined) {
-        failures.push(`siad round ${round}: after the next start a file is missing`);
-      } else if (!known.keys.has(keyAfter) || !known.certs.has(certAfter) || !matches(keyAfter, certAfter)) {
-        failures.push(`siad round ${round}: after the next start the files are not a matching pair`);
-      }
+    const siadRounds = async (name: string, kills: number) => {
+      const siadRoot = join(work, name);
+      const sink = siadFileSink({ root: siadRoot });
+      const first = data.pairs[0] as (typeof data.pairs)[number];
+      await sink.saveIdentity('sports', 'api', { keyPem: first.keyPem, certPem: first.certPem }, data.chains[0]);
+      const paths = siadPaths('sports', 'api', { root: siadRoot });
+      const checkSiad = async (round: number) => {
+        const where = `${name} round ${round}`;
+        const key = readIfThere(paths.keyPath);
+        const cert = readIfThere(paths.certPath);
+        const chain = paths.caCertPath === undefined ? undefined : readIfThere(paths.caCertPath);
+        if (key !== undefined && !known.keys.has(key)) failures.push(`${where}: torn key file`);
+        if (cert !== undefined && !known.certs.has(cert)) failures.push(`${where}: torn certificate file`);
+        if (chain !== undefined && !known.chains.has(chain)) failures.push(`${where}: torn CA file`);
+        if (key && cert && known.keys.has(key) && known.certs.has(cert) && !matches(key, cert)) mixedBeforeLoad++;
+        // The next start.
+        const loaded = await sink.loadIdentity('sports', 'api');
+        if (loaded === undefined) {
+          failures.push(`${where}: the next start finds no key and certificate`);
+          return;
+        }
+        if (!known.keys.has(loaded.keyPem) || !known.certs.has(loaded.certPem)) {
+          failures.push(`${where}: the next start reads a torn pair`);
+        } else if (!matches(loaded.keyPem, loaded.certPem)) {
+          failures.push(`${where}: the next start gets a key that does not match its certificate`);
+        } else {
+          seenPairs.add(`${loaded.keyPem.length}:${loaded.certPem}`);
+        }
+        const keyAfter = readIfThere(paths.keyPath);
+        const certAfter = readIfThere(paths.certPath);
+        if (keyAfter === undefined || certAfter === undefined) {
+          failures.push(`${where}: after the next start a file is missing`);
+        } else if (!known.keys.has(keyAfter) || !known.certs.has(certAfter) || !matches(keyAfter, certAfter)) {
+          failures.push(`${where}: after the next start the files are not a matching pair`);
+        }
+      };
+      return killRounds({
+        spawn: () => spawnWriter([childJs, 'siad', siadRoot, dataFile]),
+        kills,
+        maxDelayMs: MAX_DELAY_MS,
+        onRound: checkSiad,
+      });
     };
 
     // Consul: start from a token written by the sink.
@@ -152,13 +154,9 @@ describe('the public sinks under SIGKILL', () => {
       else seenTokens.add(token);
     };
 
-    const [siad, consul] = await Promise.all([
-      killRounds({
-        spawn: () => spawnWriter([childJs, 'siad', siadRoot, dataFile]),
-        kills: SIAD_KILLS,
-        maxDelayMs: MAX_DELAY_MS,
-        onRound: checkSiad,
-      }),
+    const [siadA, siadB, consul] = await Promise.all([
+      siadRounds('sia-a', SIAD_KILLS / 2),
+      siadRounds('sia-b', SIAD_KILLS / 2),
       killRounds({
         spawn: () => spawnWriter([childJs, 'consul', consulRoot, dataFile]),
         kills: CONSUL_KILLS,
@@ -166,6 +164,7 @@ describe('the public sinks under SIGKILL', () => {
         onRound: checkConsul,
       }),
     ]);
+    const siad = { writes: siadA.writes + siadB.writes };
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
       `[sink-crash] siad: ${SIAD_KILLS} kills, ${siad.writes} completed writes, ${seenPairs.size} distinct pairs seen, ` +
@@ -175,7 +174,7 @@ describe('the public sinks under SIGKILL', () => {
     expect(failures).toEqual([]);
     // The writers really were busy: writes completed and many different states were on disk at kill time.
     expect(siad.writes).toBeGreaterThan(SIAD_KILLS / 10);
-    expect(consul.writes).toBeGreaterThan(CONSUL_KILLS);
+    expect(consul.writes).toBeGreaterThan(CONSUL_KILLS / 2);
     expect(seenPairs.size).toBeGreaterThanOrEqual(4);
     expect(seenTokens.size).toBeGreaterThanOrEqual(6);
   });

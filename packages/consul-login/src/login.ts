@@ -40,6 +40,11 @@ export type TaskFacts = Pick<TaskIdentity, 'region' | 'taskId' | 'clusterArn'>;
 export interface ConsulLoginOptions extends ConsulAclClientOptions {
   /** A ready ACL client (else one is made from `address`, `http`, `agent`...). */
   acl?: ConsulAclClient;
+  /**
+   * Per-request timeout in ms of the Consul calls (default 10 000) and, when given, of the GetCallerIdentity call the
+   * bearer token may need (default 5000).
+   */
+  timeoutMs?: number;
   /** Default `iam-ecs-service-token`. */
   authMethod?: string;
   /** Token meta, merged over the task's `consul.hashicorp.com/task-id` and `consul.hashicorp.com/cluster` (yours win). */
