@@ -37,6 +37,7 @@ export default defineConfig({
             'packages/*/src/**/*.test.ts',
             'packages/*/test/**/*.test.ts',
             'examples/**/*.test.ts',
+            'test/**/*.test.ts',
             'test-support/**/*.test.ts',
           ],
           // Tests may only connect to loopback (also in the child processes they spawn).

@@ -21,7 +21,13 @@ import type { JwkSet } from './zts-types.js';
  * @public
  */
 export function accessTokenScope(input: { domain: string; roles?: string[]; idTokenService?: string }): string {
+  if (input === null || typeof input !== 'object') {
+    throw new IdentityError('INVALID_ARGUMENT', 'accessTokenScope: the input must be an object with a domain');
+  }
   const domain = validateDomain(input.domain);
+  if (input.roles !== undefined && !Array.isArray(input.roles)) {
+    throw new IdentityError('INVALID_ARGUMENT', 'accessTokenScope: roles must be an array of role names');
+  }
   const parts =
     input.roles && input.roles.length > 0
       ? input.roles.map((r, i) => `${domain}:role.${validateRole(r, `roles[${i}]`)}`)

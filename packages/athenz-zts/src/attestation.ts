@@ -5,10 +5,18 @@
  * The attestation carries live AWS credentials: it is never logged and never part of an error message.
  * @packageDocumentation
  */
-import { type CredentialProvider, IdentityError, registerSecret, scrubSecrets } from '@ecs-identity/core';
+import {
+  type CredentialProvider,
+  createHttpClient,
+  type HttpClient,
+  IdentityError,
+  registerSecret,
+} from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
 import { parseRoleArn } from '@ecs-identity/ecs-metadata';
 import { validateDomain, validateInstanceId, validateService } from './names.js';
+import { stsError, stsRequestHandler } from './sts-request-handler.js';
+import { USER_AGENT } from './version.js';
 
 /** The longest `RoleSessionName` STS accepts. @public */
 export const MAX_SESSION_NAME_LENGTH = 64;
@@ -41,6 +49,12 @@ export interface AttestationOptions {
   durationSeconds?: number;
   /** Per-request timeout. Default 5000 ms. */
   timeoutMs?: number;
+  /**
+   * The HTTP client the STS requests go through (core's `createHttpClient`): its URL policy, size cap and abort
+   * apply. Default: one with `timeoutMs`, which refuses plain http except to loopback and the ECS link-local
+   * addresses (pass a client made with `allowInsecureHttp` to opt in).
+   */
+  http?: HttpClient;
   signal?: AbortSignal;
 }
 
@@ -134,10 +148,16 @@ export function stsEndpointFor(
 }
 
 /** What one attestation needs besides the STS client: the names, the task and the role. @public */
-export type AttestationRequest = Omit<AttestationOptions, 'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs'>;
+export type AttestationRequest = Omit<
+  AttestationOptions,
+  'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs' | 'http'
+>;
 
 /** Settings of an {@link StsAttestor}: fixed for its life (one task, one credential source). @public */
-export type StsAttestorOptions = Pick<AttestationOptions, 'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs'>;
+export type StsAttestorOptions = Pick<
+  AttestationOptions,
+  'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs' | 'http'
+>;
 
 /**
  * One STS client kept for every attestation of a task (the providers make one each), so its set-up is paid once.
@@ -175,22 +195,6 @@ export function preloadSts(): Promise<StsModule> {
   return stsModule;
 }
 
-/** The SDK's failure as an IdentityError: retryable when STS was unreachable, throttled or failing. */
-function stsFailure(cause: unknown, roleArn: string, signal: AbortSignal | undefined): IdentityError {
-  if (signal?.aborted) return new IdentityError('ABORTED', 'attestation was aborted', { cause });
-  const e = cause as { name?: string; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode;
-  const retryable = status === undefined || status === 429 || status >= 500 || e.name === 'Throttling';
-  // The SDK's own message names the role and the reason; it carries no credentials.
-  return new IdentityError(
-    'ATTESTATION_FAILED',
-    scrubSecrets(
-      `sts:AssumeRole into ${roleArn} failed (${e.name ?? 'error'}${status ? `, HTTP ${status}` : ''}): ${(cause as Error).message}`,
-    ),
-    { retryable, cause, ...(status ? { status } : {}) },
-  );
-}
-
 function checkRegion(region: string | undefined): string {
   if (!/^[a-z0-9-]+$/.test(region ?? '')) {
     throw new IdentityError('INVALID_ARGUMENT', 'region must be an AWS region name such as us-west-2');
@@ -214,6 +218,11 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
   const region = checkRegion(options.region);
   const credentials = options.credentials;
   const timeoutMs = options.timeoutMs ?? 5000;
+  // Every STS request goes through core's transport: one network policy for the SDK's requests and ours.
+  const requestHandler = stsRequestHandler(
+    options.http ?? createHttpClient({ timeoutMs, userAgent: USER_AGENT }),
+    timeoutMs,
+  );
   // The client's region and URL depend on the partition of the role, known with the first request.
   let client: { key: string; sts: InstanceType<StsModule['STSClient']> } | undefined;
   let closed = false;
@@ -247,8 +256,10 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
       region: endpoint.region,
       endpoint: endpoint.url,
       credentials: identity,
-      maxAttempts: 2,
-      requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs },
+      // One attempt: the callers retry with core's retry (its backoff, Retry-After cap and deadline), each time
+      // with a fresh attestation.
+      maxAttempts: 1,
+      requestHandler,
     });
     client = { key, sts };
     return sts;
@@ -286,7 +297,7 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
         );
         assumed = out.Credentials;
       } catch (cause) {
-        throw stsFailure(cause, role.arn, request.signal);
+        throw stsError(cause, role.arn, request.signal);
       }
     } finally {
       if (--inFlight === 0) pending = undefined;
@@ -335,12 +346,13 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
  * @public
  */
 export async function attest(options: AttestationOptions): Promise<string> {
-  const { region, stsEndpoint, credentials, timeoutMs, ...request } = options;
+  const { region, stsEndpoint, credentials, timeoutMs, http, ...request } = options;
   const attestor = stsAttestor({
     region,
     credentials,
     ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(http === undefined ? {} : { http }),
   });
   try {
     return await attestor.attest(request);

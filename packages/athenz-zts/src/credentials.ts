@@ -75,14 +75,24 @@ export interface X509IdentityInput extends CryptoOption {
   caBundlePem?: string;
 }
 
-/** True when the certificate certifies `publicKey`. @public */
+/**
+ * True when the certificate certifies `publicKey`.
+ * @throws IdentityError `INVALID_RESPONSE` when the certificate's own public key cannot be decoded
+ * @public
+ */
 export async function certificateMatchesKey(
   certificate: X509Certificate,
   publicKey: CryptoKey,
   options: CryptoOption = {},
 ): Promise<boolean> {
   const spki = await publicKeySpki(publicKey, options);
-  const certSpki = new Uint8Array(certificate.publicKey.rawData);
+  let certSpki: Uint8Array;
+  try {
+    certSpki = new Uint8Array(certificate.publicKey.rawData);
+  } catch (cause) {
+    // @peculiar/x509 decodes the key when it is first read; bytes that are not a key throw a plain Error there.
+    throw new IdentityError('INVALID_RESPONSE', "the certificate's public key cannot be decoded", { cause });
+  }
   return spki.length === certSpki.length && spki.every((b, i) => b === certSpki[i]);
 }
 

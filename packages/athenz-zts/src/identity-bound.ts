@@ -18,6 +18,7 @@ import {
   refreshingProvider,
 } from '@ecs-identity/core';
 import type { X509Identity } from './credentials.js';
+import { ATHENZ_FETCH_TIMEOUT_MS } from './refresh-defaults.js';
 
 /**
  * Options shared by the providers of credentials obtained with the service identity. `refresh` / `retry` are core's
@@ -31,6 +32,11 @@ export interface IdentityBoundOptions extends RefreshPolicy {
   onError?: (error: unknown) => void;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
   onEvent?: (event: RefreshEvent) => void;
+  /**
+   * The overall bound on one fetch, every attempt and wait included (core's `fetchTimeoutMs`): when it passes, the
+   * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
+   */
+  fetchTimeoutMs?: number;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
@@ -104,6 +110,7 @@ export function identityBoundProvider<C extends BoundCredential>(spec: {
     name: spec.name,
     fetch: async (signal) => spec.fetch(await options.identity.get({ signal }), signal),
     ...mergeRefreshPolicy(spec.defaults, options),
+    fetchTimeoutMs: options.fetchTimeoutMs ?? ATHENZ_FETCH_TIMEOUT_MS,
     onError,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     logger,

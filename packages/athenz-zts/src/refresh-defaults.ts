@@ -9,6 +9,14 @@ import type { RefreshPolicy, RefreshRetryOptions } from '@ecs-identity/core';
 const HOUR = 3_600_000;
 
 /**
+ * The Athenz providers' default overall bound on one fetch (core's `fetchTimeoutMs`): the first fetch's 60 s retry
+ * window plus one attempt's own timeouts. When it passes, the fetch is aborted and `get()` rejects with a retryable
+ * `TIMEOUT`.
+ * @internal
+ */
+export const ATHENZ_FETCH_TIMEOUT_MS = 90_000;
+
+/**
  * ZTS serves every task of every team: a failed refresh (while the credential has long to live) is tried again once
  * within up to 6 hours (uniformly, so a fleet that failed together does not come back together), then 12, then 24,
  * never later than a quarter of the validity left. A first fetch (nothing cached yet) is retried at once on

@@ -83,7 +83,22 @@ export function describeCsr(csr: string | Pkcs10CertificateRequest): X509Names {
   } catch (cause) {
     throw new IdentityError('INVALID_CSR', 'the CSR is not a valid PEM PKCS#10 certificate request', { cause });
   }
-  return names(req.subjectName, (req.getExtension(SAN_OID) as SubjectAlternativeNameExtension | null)?.names);
+  return decoded('INVALID_CSR', 'the CSR', () =>
+    names(req.subjectName, (req.getExtension(SAN_OID) as SubjectAlternativeNameExtension | null)?.names),
+  );
+}
+
+/**
+ * @peculiar/x509 decodes names and extensions only when they are read, and throws plain `Error`s (ASN.1 offsets,
+ * "Zero buffer length") for bytes that parse as a certificate but not as the extension they claim to be.
+ */
+function decoded<T>(code: 'INVALID_CSR' | 'INVALID_RESPONSE', what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (cause) {
+    if (cause instanceof IdentityError) throw cause;
+    throw new IdentityError(code, `${what} has a subject or extension that cannot be decoded`, { cause });
+  }
 }
 
 /**
@@ -93,11 +108,13 @@ export function describeCsr(csr: string | Pkcs10CertificateRequest): X509Names {
  */
 export function describeCertificate(cert: string | X509Certificate): X509Names {
   const parsed = parseCertificate(cert);
-  const san =
-    parsed instanceof IssuedCertificate
-      ? parsed.subjectAltNameExtension()
-      : parsed.getExtension(SubjectAlternativeNameExtension);
-  return names(parsed.subjectName, san?.names);
+  return decoded('INVALID_RESPONSE', 'the certificate', () => {
+    const san =
+      parsed instanceof IssuedCertificate
+        ? parsed.subjectAltNameExtension()
+        : parsed.getExtension(SubjectAlternativeNameExtension);
+    return names(parsed.subjectName, san?.names);
+  });
 }
 
 /**

@@ -48,7 +48,10 @@ export interface ZtsClient {
   readonly url: string;
   /** `POST /instance` (no client certificate). */
   register(info: InstanceRegisterInformation, options?: CallOptions): Promise<InstanceIdentity>;
-  /** `POST /instance/{provider}/{domain}/{service}/{instanceId}` over mTLS with the current certificate. */
+  /**
+   * `POST /instance/{provider}/{domain}/{service}/{instanceId}` over mTLS with the current certificate. Like every
+   * call that presents the client certificate, refused (`INSECURE_URL`) when the ZTS url is plain http.
+   */
   refresh(
     ref: InstanceRef,
     info: InstanceRefreshInformation,
@@ -135,6 +138,7 @@ function checkIdentity(id: InstanceIdentity, operation: string): InstanceIdentit
  */
 export function createZtsClient(options: ZtsClientOptions): ZtsClient {
   const url = baseUrl(options.url);
+  const plainHttp = url.startsWith('http:');
   const timeoutMs = options.timeoutMs ?? 10_000;
   const transport = options.transport ?? defaultTransport(timeoutMs);
 
@@ -147,6 +151,14 @@ export function createZtsClient(options: ZtsClientOptions): ZtsClient {
     signal: AbortSignal | undefined,
     parse: boolean,
   ): Promise<T> {
+    if (tls && plainHttp) {
+      // The client certificate authenticates the call (and an access token is bound to it): only over TLS, even to
+      // loopback, so what proves the identity is never sent where a proxy could replay the exchange.
+      throw new IdentityError(
+        'INSECURE_URL',
+        `ZTS ${operation} presents the client certificate and goes only over https, not to ${url}`,
+      );
+    }
     const headers: Record<string, string> = { accept: 'application/json' };
     let payload: string | undefined;
     if (body?.json !== undefined) {

@@ -5,6 +5,7 @@ import { attest, buildAttestationData, stsAttestor } from '@ecs-identity/athenz-
 import { IdentityError } from '@ecs-identity/core';
 import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leakedSecrets } from '../../../test-support/secret-scan.js';
 
 let aws: AwsEmulator;
 let taskRoleArn: string;
@@ -198,4 +199,51 @@ it('only the attestation module loads @aws-sdk/client-sts, and only lazily', () 
   const src = readFileSync(new URL('attestation.ts', dir), 'utf8');
   expect(src).not.toMatch(/^import[^;]*'@aws-sdk\/client-sts'/m);
   expect(src).toContain("await import('@aws-sdk/client-sts')");
+});
+
+describe('attestation under a network policy', () => {
+  // What the SDK's own handler did: a STS that accepts and never answers left the attestation pending for ever, and the
+  // AWS SDK's error (kept as cause) printed the answer it could not read, credentials included.
+  it('settles within the per-request timeout when STS accepts the connection and never answers', async () => {
+    aws.setFault({ match: 'AssumeRole', hang: true, times: 1 });
+    const e = await attest({ ...base(), roleArn: serviceRoleArn, timeoutMs: 300 }).catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ATTESTATION_FAILED')).toBe(true);
+    expect((e as IdentityError).retryable).toBe(true);
+    expect(((e as IdentityError).cause as IdentityError).code).toBe('TIMEOUT');
+  });
+
+  it('keeps no secret in the error, its causes, or their hidden fields on any formatting path', async () => {
+    const b = base();
+    const assumed = {
+      secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETKEY',
+      token: 'FwoGZXIvYXdzEBYaDFAKESESSIONTOKEN0123',
+    };
+    // A 200 answer that is not well-formed XML but carries the assumed role's credentials: the SDK's deserialization
+    // error keeps it (hidden) as $response.
+    const body =
+      '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>' +
+      `<AccessKeyId>ASIAFAKEFAKEFAKE</AccessKeyId><SecretAccessKey>${assumed.secret}</SecretAccessKey>` +
+      `<SessionToken>${assumed.token}</SessionToken><Expiration>2026-`;
+    aws.setFault({ match: 'AssumeRole', status: 200, body, times: 1 });
+    const e = await attest({ ...b, roleArn: serviceRoleArn }).catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ATTESTATION_FAILED')).toBe(true);
+    const secrets = [b.credentials.secretAccessKey, b.credentials.sessionToken, assumed.secret, assumed.token];
+    expect(leakedSecrets(e, secrets)).toEqual([]);
+  });
+
+  it('sends STS requests through the URL policy: plain http only to loopback unless the client opts in', async () => {
+    const before = aws.requests.length;
+    const e = await attest({ ...base(), stsEndpoint: 'http://sts.example.com', roleArn: serviceRoleArn }).catch(
+      (err: unknown) => err,
+    );
+    expect(IdentityError.is(e, 'INSECURE_URL')).toBe(true);
+    expect(aws.requests.length).toBe(before);
+  });
+
+  it('caps the answer it reads (a 10 MiB body is RESPONSE_TOO_LARGE, retryable as a failed attestation)', async () => {
+    aws.setFault({ match: 'AssumeRole', padTo: 10 * 1024 * 1024, times: 1 });
+    const e = await attest({ ...base(), roleArn: serviceRoleArn }).catch((err: unknown) => err);
+    expect(IdentityError.is(e, 'ATTESTATION_FAILED')).toBe(true);
+    expect(((e as IdentityError).cause as IdentityError).code).toBe('RESPONSE_TOO_LARGE');
+  });
 });

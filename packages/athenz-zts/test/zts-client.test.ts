@@ -1,9 +1,15 @@
-// The ZTS client's wire format, against a recording loopback HTTP server (plain http is allowed to loopback).
-import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+// The ZTS client's wire format, against a recording loopback server: plain http (allowed to loopback) for the calls
+// without a client certificate, https for those with one (never sent over plain http, even to loopback).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createZtsClient, USER_AGENT, VERSION, ztsUrl } from '@ecs-identity/athenz-zts';
-import { IdentityError } from '@ecs-identity/core';
+import { createHttpClient, IdentityError } from '@ecs-identity/core';
+import { httpsAgent } from '@ecs-identity/core/node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 interface Seen {
@@ -13,12 +19,15 @@ interface Seen {
   body: string;
 }
 let server: Server;
+let tlsServer: Server;
 let base: string;
+let tlsBase: string;
+let tlsCa: string;
 const seen: Seen[] = [];
 let reply: { status: number; body: unknown; delayMs?: number } = { status: 200, body: {} };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  const record: RequestListener = (req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => {
       body += c.toString('utf8');
@@ -32,17 +41,35 @@ beforeAll(async () => {
       if (reply.delayMs) setTimeout(send, reply.delayMs);
       else send();
     });
-  });
+  };
+  server = createServer(record);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/zts/v1`;
+  // A self-signed certificate for 127.0.0.1 (openssl CLI, P-256), trusted by the test's transport.
+  const dir = mkdtempSync(join(tmpdir(), 'zts-client-'));
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'].concat(
+      ['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      ['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+    ),
+    { stdio: 'ignore' },
+  );
+  tlsCa = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  const key = readFileSync(join(dir, 'key.pem'), 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  tlsServer = createHttpsServer({ key, cert: tlsCa }, record);
+  await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+  tlsBase = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}/zts/v1`;
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(async () => {
+  for (const s of [server, tlsServer]) {
+    await new Promise<void>((resolve) => {
+      s.closeAllConnections();
+      s.close(() => resolve());
+    });
+  }
+});
 beforeEach(() => {
   seen.length = 0;
   reply = { status: 200, body: {} };
@@ -90,25 +117,44 @@ describe('createZtsClient', () => {
     expect([seen[0]?.method, seen[0]?.url]).toEqual(['GET', '/zts/v1/oauth2/keys?rfc=true']);
   });
 
-  it('calls that need a client certificate are refused by the browser-safe default transport, before any I/O', async () => {
-    const zts = createZtsClient({ url: base });
+  /** The errors of the four calls that present the client certificate. */
+  async function mtlsCallErrors(zts: ReturnType<typeof createZtsClient>): Promise<unknown[]> {
     const tls = { keyPem: 'k', certPem: 'c' };
     const ref = { provider: 'athenz.aws-ecs.us-west-2', domain: 'sports', service: 'api', instanceId: 'i-1' };
-    for (const call of [
-      () => zts.refresh(ref, { csr: 'x' }, tls),
-      () => zts.deleteInstance(ref, tls),
-      () => zts.roleCertificate({ csr: 'x' }, tls),
-      () => zts.accessToken({ scope: 'sports:domain' }, tls),
-    ]) {
-      await expect(call()).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    return Promise.all(
+      [
+        () => zts.refresh(ref, { csr: 'x' }, tls),
+        () => zts.deleteInstance(ref, tls),
+        () => zts.roleCertificate({ csr: 'x' }, tls),
+        () => zts.accessToken({ scope: 'sports:domain' }, tls),
+      ].map((call) =>
+        call().then(
+          () => undefined,
+          (err: unknown) => err,
+        ),
+      ),
+    );
+  }
+
+  it('calls that need a client certificate are refused by the browser-safe default transport, before any I/O', async () => {
+    for (const e of await mtlsCallErrors(createZtsClient({ url: tlsBase }))) {
+      expect(IdentityError.is(e, 'INVALID_CONFIG')).toBe(true);
+    }
+    expect(seen).toHaveLength(0);
+  });
+
+  it('calls that present the client certificate are refused over plain http, even to loopback, before any I/O', async () => {
+    const http = createHttpClient({ userAgent: USER_AGENT });
+    for (const e of await mtlsCallErrors(createZtsClient({ url: base, transport: () => http }))) {
+      expect(IdentityError.is(e, 'INSECURE_URL')).toBe(true);
+      expect((e as Error).message).toMatch(/only over https/);
     }
     expect(seen).toHaveLength(0);
   });
 
   it('refresh path, access-token form and role cert bodies (through a custom transport)', async () => {
-    const { createHttpClient } = await import('@ecs-identity/core');
-    const http = createHttpClient({ userAgent: USER_AGENT });
-    const zts = createZtsClient({ url: base, transport: () => http });
+    const http = createHttpClient({ userAgent: USER_AGENT, agent: httpsAgent({ ca: tlsCa }) });
+    const zts = createZtsClient({ url: tlsBase, transport: () => http });
     const tls = { keyPem: 'k', certPem: 'c' };
     reply = { status: 200, body: { x509Certificate: CERT } };
     await zts.refresh(

@@ -110,6 +110,7 @@ export async function getCallerIdentity(options: CallerIdentityOptions): Promise
           scrubSecrets(`sts:GetCallerIdentity at ${safeUrl(url)} failed: ${aws.code}: ${aws.message}`),
           {
             ...(e.status === undefined ? {} : { status: e.status }),
+            ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
             retryable: e.retryable || aws.code === 'ExpiredToken',
             cause: e,
           },

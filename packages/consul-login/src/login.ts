@@ -11,6 +11,7 @@ import {
   type RetryOptions,
   retry,
   safeLogger,
+  withDeadline,
 } from '@ecs-identity/core';
 import {
   type AwsCredentials,
@@ -41,6 +42,11 @@ export type TaskFacts = Pick<TaskIdentity, 'region' | 'taskId' | 'clusterArn'>;
 export interface ConsulLoginOptions extends ConsulAclClientOptions {
   /** A ready ACL client (else one is made from `address`, `http`, `agent`...). */
   acl?: ConsulAclClient;
+  /**
+   * Per-request timeout in ms of the Consul calls (default 10 000) and, when given, of the GetCallerIdentity call the
+   * bearer token may need (default 5000).
+   */
+  timeoutMs?: number;
   /** Default `iam-ecs-service-token`. */
   authMethod?: string;
   /** Token meta, merged over the task's `consul.hashicorp.com/task-id` and `consul.hashicorp.com/cluster` (yours win). */
@@ -65,11 +71,12 @@ export interface ConsulLoginOptions extends ConsulAclClientOptions {
   serverIdHeaderValue?: string;
   /** Embed the IAM entity request (`-aws-include-entity`). Default true. */
   includeEntity?: boolean;
-  /** The stale self-read wait (default 20 tries, 100 ms apart), or `false` to skip it. */
+  /** The stale self-read wait (default 20 tries, 100 ms apart, 10 s in all), or `false` to skip it. */
   replication?: ReplicationWaitOptions | false;
   /**
    * Retries of the login (each attempt builds a new bearer token). Default: 8 attempts, backoff from 200 ms up to
-   * 5 s, 60 s overall; retryable errors only (network, timeouts, 429, 5xx, expired AWS credentials).
+   * 5 s; retryable errors only (network, timeouts, 429, 5xx, expired AWS credentials). `deadlineMs` (default 60 s)
+   * bounds the whole login phase, the attempt in flight included: then a retryable `TIMEOUT`.
    */
   retry?: RetryOptions;
   /**
@@ -164,64 +171,89 @@ export async function consulLoginTracked(options: ConsulLoginOptions, logouts?: 
       ...options.containerCredentials,
     });
   let token: ConsulToken;
+  // One bound on the whole login phase, the attempt in flight included: core's retry only stops starting new ones.
+  const loginBoundMs = options.retry?.deadlineMs ?? 60_000;
+  let lastError: unknown;
   try {
     let staleCredentials = false;
-    token = await retry(
-      async (attempt, signal) => {
-        const creds = await credentials.get({
-          forceRefresh: staleCredentials,
-          ...(signal === undefined ? {} : { signal }),
-        });
-        staleCredentials = false;
-        // A new token per attempt: signatures expire, and credentials may have been refreshed.
-        const bearerToken = await buildBearerToken({
-          credentials: creds,
-          region,
-          entity: options.includeEntity ?? true,
-          ...(options.stsEndpoint === undefined ? {} : { stsEndpoint: options.stsEndpoint }),
-          ...(options.iamEndpoint === undefined ? {} : { iamEndpoint: options.iamEndpoint }),
-          ...(options.iamRegion === undefined ? {} : { iamRegion: options.iamRegion }),
-          ...(options.serverIdHeaderValue === undefined ? {} : { serverIdHeaderValue: options.serverIdHeaderValue }),
-          ...(signal === undefined ? {} : { signal }),
-        });
-        log.debug({ attempt, authMethod, address: acl.address }, 'consul login');
-        return loginListeningLate(
-          acl,
-          {
-            authMethod,
-            bearerToken,
-            meta,
-            ...(options.datacenter === undefined ? {} : { datacenter: options.datacenter }),
-            ...(options.partition === undefined ? {} : { partition: options.partition }),
-            ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    const attempts = (bound: AbortSignal) =>
+      retry(
+        async (attempt, signal) => {
+          const creds = await credentials.get({
+            forceRefresh: staleCredentials,
             ...(signal === undefined ? {} : { signal }),
-          },
-          late,
-        );
-      },
-      {
-        maxAttempts: 8,
-        baseDelayMs: 200,
-        maxDelayMs: 5000,
-        deadlineMs: 60_000,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-        isRetryable: (e) => (IdentityError.is(e) && e.retryable) || credentialsLookStale(e),
-        ...options.retry,
-        onRetry: (info) => {
-          staleCredentials = credentialsLookStale(info.error);
-          log.warn(
+          });
+          staleCredentials = false;
+          // A new token per attempt: signatures expire, and credentials may have been refreshed.
+          const bearerToken = await buildBearerToken({
+            credentials: creds,
+            region,
+            entity: options.includeEntity ?? true,
+            ...(options.stsEndpoint === undefined ? {} : { stsEndpoint: options.stsEndpoint }),
+            ...(options.iamEndpoint === undefined ? {} : { iamEndpoint: options.iamEndpoint }),
+            ...(options.iamRegion === undefined ? {} : { iamRegion: options.iamRegion }),
+            ...(options.serverIdHeaderValue === undefined ? {} : { serverIdHeaderValue: options.serverIdHeaderValue }),
+            // the GetCallerIdentity call (only when the role ARN is not known) under the same request timeout
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+            ...(signal === undefined ? {} : { signal }),
+          });
+          log.debug({ attempt, authMethod, address: acl.address }, 'consul login');
+          return loginListeningLate(
+            acl,
             {
-              attempt: info.attempt,
-              delayMs: info.delayMs,
-              err: info.error instanceof Error ? info.error.message : String(info.error),
+              authMethod,
+              bearerToken,
+              meta,
+              ...(options.datacenter === undefined ? {} : { datacenter: options.datacenter }),
+              ...(options.partition === undefined ? {} : { partition: options.partition }),
+              ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+              ...(signal === undefined ? {} : { signal }),
             },
-            'consul login failed, retrying with a new bearer token',
+            late,
           );
-          options.retry?.onRetry?.(info);
         },
-      },
-    );
+        {
+          maxAttempts: 8,
+          baseDelayMs: 200,
+          maxDelayMs: 5000,
+          deadlineMs: 60_000,
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
+          isRetryable: (e) => (IdentityError.is(e) && e.retryable) || credentialsLookStale(e),
+          ...options.retry,
+          signal: bound,
+          onRetry: (info) => {
+            lastError = info.error;
+            staleCredentials = credentialsLookStale(info.error);
+            log.warn(
+              {
+                attempt: info.attempt,
+                delayMs: info.delayMs,
+                err: info.error instanceof Error ? info.error.message : String(info.error),
+              },
+              'consul login failed, retrying with a new bearer token',
+            );
+            options.retry?.onRetry?.(info);
+          },
+        },
+      );
+    const bounded = (run: (signal: AbortSignal) => Promise<ConsulToken>) =>
+      loginBoundMs > 0
+        ? withDeadline(run, {
+            timeoutMs: loginBoundMs,
+            what: `Consul login at ${acl.address}`,
+            ...(options.clock === undefined ? {} : { clock: options.clock }),
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+          })
+        : run(options.signal ?? new AbortController().signal);
+    token = await bounded(attempts).catch((e: unknown) => {
+      if (!IdentityError.is(e, 'TIMEOUT') || options.signal?.aborted || lastError === undefined) throw e;
+      // Say why the attempts before the bound failed, not only that time ran out.
+      const why = lastError instanceof Error ? lastError.message : String(lastError);
+      throw new IdentityError('TIMEOUT', `${e.message}; the last attempt failed: ${why}`, {
+        retryable: true,
+        cause: lastError,
+      });
+    });
   } finally {
     if (ownCredentials) await credentials.close();
   }

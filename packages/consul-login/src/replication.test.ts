@@ -17,6 +17,28 @@ describe('waitForReplication', () => {
     expect(clock.now()).toBeLessThan(300);
   });
 
+  it('gives up within timeoutMs in all, even when a self-read never answers', async () => {
+    const clock = new ManualClock(0);
+    const acl = memoryAcl(clock);
+    let aborted = false;
+    // A read that hangs (the server accepted and went quiet) until its signal fires.
+    acl.readSelf = (_t, opts) =>
+      new Promise((_resolve, reject) => {
+        opts?.signal?.addEventListener('abort', () => {
+          aborted = true;
+          reject(new IdentityError('ABORTED', 'aborted'));
+        });
+      });
+    const p = waitForReplication(acl, token, { clock, timeoutMs: 2500 }).catch((e: unknown) => e);
+    await clock.advance(2499);
+    expect(aborted).toBe(false);
+    await clock.advance(1);
+    const e = await p;
+    expect(IdentityError.is(e, 'CONSUL_NOT_REPLICATED')).toBe(true);
+    expect((e as Error).message).toMatch(/within 2500 ms/);
+    expect(aborted).toBe(true);
+  });
+
   it('throws a non-waitable error at once', async () => {
     const clock = new ManualClock(0);
     const acl = memoryAcl(clock);
@@ -34,6 +56,7 @@ describe('waitForReplication', () => {
     await expect(waitForReplication(acl, token, { intervalMs: -1 })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
+    await expect(waitForReplication(acl, token, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     acl.lagReads = 5;
     const error = await waitForReplication(acl, token, { attempts: 2, intervalMs: 0 }).catch((e: unknown) => e);
     expect(IdentityError.is(error, 'CONSUL_NOT_REPLICATED')).toBe(true);

@@ -3,7 +3,7 @@
  * request may land on a follower that has not replicated the token yet and would answer `ACL not found`.
  * @packageDocumentation
  */
-import { type Clock, IdentityError, sleep, systemClock } from '@ecs-identity/core';
+import { type Clock, IdentityError, sleep, systemClock, withDeadline } from '@ecs-identity/core';
 import type { ConsulAclClient } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
 
@@ -13,6 +13,11 @@ export interface ReplicationWaitOptions {
   attempts?: number;
   /** Pause between self-reads in ms. Default 100 (consul-ecs's). */
   intervalMs?: number;
+  /**
+   * The bound on the whole wait, every self-read (each can take the client's request timeout) and pause included.
+   * Default 10_000 ms.
+   */
+  timeoutMs?: number;
   clock?: Clock;
   signal?: AbortSignal;
 }
@@ -25,9 +30,10 @@ function checkCount(value: number, field: string, min: number): number {
 }
 
 /**
- * Reads the token back with `GET /v1/acl/token/self?stale` until it answers, every `intervalMs`, at most `attempts`
- * times. `ACL not found` and retryable errors (network, 5xx) are waited out; anything else is thrown at once. When the
- * tries run out: `CONSUL_NOT_REPLICATED` with the last error as cause.
+ * Reads the token back with `GET /v1/acl/token/self?stale` until it answers, every `intervalMs` (longer when the server
+ * sends `Retry-After`), at most `attempts` times and within `timeoutMs` in all. `ACL not found` and retryable errors
+ * (network, 5xx) are waited out; anything else is thrown at once. When the tries or the time run out (or a
+ * `Retry-After` would take the wait past `timeoutMs`): `CONSUL_NOT_REPLICATED` with the last error as cause.
  * @public
  */
 export async function waitForReplication(
@@ -37,23 +43,49 @@ export async function waitForReplication(
 ): Promise<void> {
   const attempts = checkCount(options.attempts ?? 20, 'replication attempts', 1);
   const intervalMs = checkCount(options.intervalMs ?? 100, 'replication intervalMs', 0);
+  const timeoutMs = checkCount(options.timeoutMs ?? 10_000, 'replication timeoutMs', 1);
   const clock = options.clock ?? systemClock;
   let last: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      await acl.readSelf(token, { stale: true, ...(options.signal ? { signal: options.signal } : {}) });
-      return;
-    } catch (e) {
-      const waitable = IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND') || (IdentityError.is(e) && e.retryable);
-      if (!waitable) throw e;
-      last = e;
+  const notReplicated = (after: string) =>
+    new IdentityError(
+      'CONSUL_NOT_REPLICATED',
+      `Consul token ${token.accessorId} was not readable with ?stale ${after}: the servers have not replicated it ` +
+        `(last: ${last instanceof Error ? last.message : String(last ?? 'no answer')})`,
+      { cause: last },
+    );
+  const endsAt = clock.now() + timeoutMs;
+  const wait = async (signal: AbortSignal): Promise<void> => {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      let pause = intervalMs;
+      try {
+        await acl.readSelf(token, { stale: true, signal });
+        return;
+      } catch (e) {
+        if (signal.aborted) throw e;
+        const waitable = IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND') || (IdentityError.is(e) && e.retryable);
+        if (!waitable) throw e;
+        last = e;
+        // A server that says when to come back (Retry-After) is not asked sooner; if that is past the bound, stop.
+        const retryAfterMs = e.retryAfterMs ?? 0;
+        if (retryAfterMs > pause) {
+          if (clock.now() + retryAfterMs >= endsAt)
+            throw notReplicated(`within ${timeoutMs} ms (the server asked to wait ${retryAfterMs} ms)`);
+          pause = retryAfterMs;
+        }
+      }
+      if (attempt < attempts) await sleep(pause, signal, clock);
     }
-    if (attempt < attempts) await sleep(intervalMs, options.signal, clock);
+    throw notReplicated(`after ${attempts} tries ${intervalMs} ms apart`);
+  };
+  try {
+    await withDeadline(wait, {
+      timeoutMs,
+      what: 'waiting for the Consul token to replicate',
+      clock,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (e) {
+    if (IdentityError.is(e, 'TIMEOUT') && !options.signal?.aborted) throw notReplicated(`within ${timeoutMs} ms`);
+    throw e;
   }
-  throw new IdentityError(
-    'CONSUL_NOT_REPLICATED',
-    `Consul token ${token.accessorId} was not readable with ?stale after ${attempts} tries ${intervalMs} ms apart: ` +
-      `the servers have not replicated it (last: ${last instanceof Error ? last.message : String(last)})`,
-    { cause: last },
-  );
 }

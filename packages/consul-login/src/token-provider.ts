@@ -20,6 +20,12 @@ import type { ConsulToken } from './consul-token.js';
 import { type ConsulLoginOptions, consulLoginTracked } from './login.js';
 import { type TokenLogoutEvent, TokenLogouts } from './token-logouts.js';
 
+/**
+ * The default overall bound on one login (core's `fetchTimeoutMs`): the task metadata read, the 60 s login phase and
+ * the 10 s replication wait, with room to spare.
+ */
+const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+
 /** How long a replaced token stays valid by default before it is logged out. @public */
 export const DEFAULT_SUPERSEDED_GRACE_MS = 30_000;
 
@@ -57,7 +63,10 @@ export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'si
   onError?: (error: unknown) => void;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
   onEvent?: (event: RefreshEvent) => void;
-  /** An overall bound on one login (all its requests), as core's `fetchTimeoutMs`. Default: none. */
+  /**
+   * The bound on one whole login, its metadata read, attempts and replication wait included (core's
+   * `fetchTimeoutMs`): then a retryable `TIMEOUT`. Default 120 000 ms.
+   */
   fetchTimeoutMs?: number;
   random?: () => number;
 }
@@ -127,7 +136,7 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
     ...(options.random === undefined ? {} : { random: options.random }),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
-    ...(options.fetchTimeoutMs === undefined ? {} : { fetchTimeoutMs: options.fetchTimeoutMs }),
+    fetchTimeoutMs: options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
     refresh,
     retry: { ...retry, initial: { maxAttempts: 1 } },
     name: 'consul token',

@@ -161,6 +161,19 @@ describe('login', () => {
     expect(consul.tokens()).toHaveLength(before);
   });
 
+  it('the login phase has one bound, the attempt in flight included: a silent server ends it in time', async () => {
+    // Each request could wait 10 s (the default per-request timeout): the 400 ms bound must end the login before.
+    consul.setFault({ match: '/v1/acl/login', hang: true });
+    const t0 = performance.now();
+    const error = await consulLogin({ env, retry: { deadlineMs: 400 } }).catch((e: unknown) => e);
+    const ms = performance.now() - t0;
+    expect(IdentityError.is(error, 'TIMEOUT')).toBe(true);
+    expect((error as IdentityError).retryable).toBe(true);
+    expect((error as Error).message).toMatch(/did not finish within 400 ms/);
+    // the metadata and credentials reads come before the bound starts; 10 s would be the per-request timeout
+    expect(ms).toBeLessThan(5000);
+  });
+
   it('maps refusals: no binding rule, ACLs disabled, a client agent`s rpc prefix', async () => {
     await expect(consulLogin({ env, authMethod: 'unbound', retry: noRetry })).rejects.toMatchObject({
       code: 'CONSUL_PERMISSION_DENIED',

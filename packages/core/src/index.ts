@@ -1,5 +1,6 @@
 export * from './clock.js';
 export * from './credential.js';
+export * from './deadline.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './manual-clock.js';

@@ -148,11 +148,43 @@ describe('retry', () => {
     expect(clock.now()).toBe(10_000);
   });
 
+  it('cuts a Retry-After longer than maxRetryAfterMs (default one minute) to it', async () => {
+    for (const [options, expected] of [
+      [{}, 60_000],
+      [{ maxRetryAfterMs: 2000 }, 2000],
+    ] as const) {
+      const clock = new ManualClock(0);
+      const delays: number[] = [];
+      const fn = async (attempt: number) => {
+        if (attempt === 1) throw retryable(3_600_000); // Retry-After: 3600
+        return 'ok';
+      };
+      const r = await drive(
+        clock,
+        retry(fn, { clock, random: () => 0, onRetry: ({ delayMs }) => delays.push(delayMs), ...options }),
+      );
+      expect(r).toEqual({ ok: true, value: 'ok' });
+      expect(delays).toEqual([expected]);
+      expect(clock.now()).toBe(expected);
+    }
+  });
+
+  it('gives up at once when even the capped Retry-After would end past the deadline', async () => {
+    const clock = new ManualClock(0);
+    const fn = vi.fn(async () => {
+      throw retryable(3_600_000);
+    });
+    const r = await drive(clock, retry(fn, { clock, maxAttempts: 5, deadlineMs: 10_000 }));
+    expect(r.ok).toBe(false);
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(clock.now()).toBe(0);
+  });
+
   it('stops a backoff sleep with ABORTED when the signal fires', async () => {
     const clock = new ManualClock();
     const ac = new AbortController();
     const fn = vi.fn(async () => {
-      throw retryable(60_000);
+      throw retryable(30_000);
     });
     const p = retry(fn, { clock, signal: ac.signal, maxAttempts: 5 });
     await clock.flush();
@@ -191,6 +223,7 @@ describe('retry', () => {
     await expect(retry(fn, { maxAttempts: 1.5 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(retry(fn, { baseDelayMs: -1 })).rejects.toThrow(/baseDelayMs/);
     await expect(retry(fn, { deadlineMs: Number.NaN })).rejects.toThrow(/deadlineMs/);
+    await expect(retry(fn, { maxRetryAfterMs: -1 })).rejects.toThrow(/maxRetryAfterMs/);
   });
 
   it('property: delays stay within [retryAfter, max(retryAfter, cap)], attempts within maxAttempts, none past the deadline', async () => {

@@ -15,6 +15,11 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Overall deadline in ms from the first attempt; no attempt starts (and no sleep runs) past it. */
   deadlineMs?: number;
+  /**
+   * The longest wait a server's `Retry-After` (an error's `retryAfterMs`) can impose; a longer one is cut to this.
+   * Default 60_000. With `deadlineMs`, a wait that would end past the deadline is not started at all.
+   */
+  maxRetryAfterMs?: number;
   signal?: AbortSignal;
   /** Which errors to retry; default: `IdentityError` with `retryable === true`. */
   isRetryable?: (error: unknown) => boolean;
@@ -45,9 +50,12 @@ function retryAfterOf(error: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
 }
 
+/** The default cap on a server's `Retry-After` (one minute). @public */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+
 /**
  * The backoff before attempt `attempt + 1`: full jitter over `min(maxDelayMs, baseDelayMs * 2^(attempt-1))`, raised
- * to the server's `retryAfterMs` when that is longer.
+ * to the server's `retryAfterMs` when that is longer (the caller caps `retryAfterMs` first).
  * @internal
  */
 export function backoffDelay(
@@ -64,7 +72,8 @@ export function backoffDelay(
 /**
  * Calls `fn` until it succeeds, a non-retryable error is thrown, attempts run out or the deadline passes.
  * `fn` gets the attempt number (1-based) and a signal, so each attempt can rebuild its request.
- * An error's `retryAfterMs` (from Retry-After) is honoured as the minimum delay.
+ * An error's `retryAfterMs` (from Retry-After) is honoured as the minimum delay, up to `maxRetryAfterMs`; a delay that
+ * would end past `deadlineMs` is not slept: the error is thrown at once.
  * When attempts or the deadline run out, the last error is thrown as-is. When `signal` fires, the wait stops at once
  * with an ABORTED IdentityError.
  *
@@ -85,6 +94,7 @@ export async function retry<T>(
   const baseDelayMs = checkCount('baseDelayMs', options.baseDelayMs, 100, 0, false);
   const maxDelayMs = checkCount('maxDelayMs', options.maxDelayMs, 20_000, 0, false);
   const deadlineMs = checkCount('deadlineMs', options.deadlineMs, Number.POSITIVE_INFINITY, 0, false);
+  const maxRetryAfterMs = checkCount('maxRetryAfterMs', options.maxRetryAfterMs, DEFAULT_MAX_RETRY_AFTER_MS, 0, false);
   const { signal, onRetry } = options;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
@@ -100,7 +110,9 @@ export async function retry<T>(
         throw IdentityError.is(error, 'ABORTED') ? error : abortedError(signal, 'retry');
       }
       if (attempt >= maxAttempts || !isRetryable(error)) throw error;
-      const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, retryAfterOf(error), random);
+      // A server cannot make us wait longer than maxRetryAfterMs (a `Retry-After: 3600` must not hold a get() an hour).
+      const retryAfterMs = Math.min(retryAfterOf(error), maxRetryAfterMs);
+      const delayMs = backoffDelay(attempt, baseDelayMs, maxDelayMs, retryAfterMs, random);
       // Sleeping would be wasted if the next attempt could only start after the deadline.
       if (clock.now() + delayMs >= deadline) throw error;
       onRetry?.({ error, attempt, delayMs });

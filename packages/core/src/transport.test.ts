@@ -225,6 +225,51 @@ describe('timeouts and aborts', () => {
   });
 });
 
+describe('truncated bodies', () => {
+  // The server sends part of the body and closes its side (FIN, no reset): the client must notice at once, not
+  // when the per-request timeout fires. Timers are manual and never fired, so a pass cannot come from the timeout.
+  async function cutShort(headers: http.OutgoingHttpHeaders) {
+    const { base } = await serve((_req, res) => {
+      res.writeHead(200, headers);
+      res.write('{"AccessKeyId":"ASIA', () => res.socket?.end());
+    });
+    const timers = manualTimers();
+    return rejection(createHttpClient({ clock: timers.clock }).request({ url: `${base}/creds` }));
+  }
+
+  it('fails with a retryable NETWORK error when the connection closes before Content-Length', async () => {
+    const e = await cutShort({ 'content-length': '500', 'content-type': 'application/json' });
+    expect(e.code).toBe('NETWORK');
+    expect(e.retryable).toBe(true);
+    expect(e.message).toMatch(/closed before the whole response body arrived/);
+  });
+
+  it('fails the same way when a chunked body ends without its last chunk', async () => {
+    const e = await cutShort({ 'content-type': 'application/json' });
+    expect(e.code).toBe('NETWORK');
+    expect(e.retryable).toBe(true);
+  });
+
+  it('does the same on an error status body cut short', async () => {
+    const { base } = await serve((_req, res) => {
+      res.writeHead(503, { 'content-length': '400' });
+      res.write('Service Unav', () => res.socket?.end());
+    });
+    const timers = manualTimers();
+    const e = await rejection(createHttpClient({ clock: timers.clock }).request({ url: `${base}/x` }));
+    expect(e.code).toBe('NETWORK');
+  });
+
+  it('still reads a whole body that ends exactly at Content-Length, on a kept-alive connection too', async () => {
+    const { base } = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': '2' });
+      res.end('ok');
+    });
+    const client = createHttpClient();
+    for (let i = 0; i < 3; i++) expect((await client.request({ url: `${base}/ok` })).text()).toBe('ok');
+  });
+});
+
 describe('response size cap', () => {
   it('stops a 10 MiB chunked stream soon after 1 MiB and closes the connection', async () => {
     const stats = { written: 0, closed: Promise.resolve(0) };

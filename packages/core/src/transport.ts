@@ -179,6 +179,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const fetchFn = options.fetch ?? (await defaultFetch());
 
       const controller = new AbortController();
+      const truncated = new IdentityError(
+        'NETWORK',
+        `${where}: the connection closed before the whole response body arrived`,
+        { retryable: true },
+      );
       let timedOut = false;
       const timer = setTimer(() => {
         timedOut = true;
@@ -211,11 +216,22 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           redirect: 'manual',
         };
         if (req.body !== undefined) init.body = req.body as BodyInit;
-        if (options.agent !== undefined) {
+        if (options.agent !== undefined || (node && options.fetch === undefined)) {
           const agent = options.agent;
-          // node-fetch calls this for each hop with the parsed URL; only https gets the TLS agent.
-          init.agent = (u: { protocol?: string }) =>
-            u.protocol === 'https:' ? (typeof agent === 'function' ? (agent as () => unknown)() : agent) : undefined;
+          // node-fetch calls this for each hop with the parsed URL; only https gets the TLS agent. The request is
+          // watched so a body cut short (the connection closed before Content-Length) fails now, not at the timeout.
+          init.agent = (u: { protocol?: string }) => {
+            const https = u.protocol === 'https:';
+            const chosen =
+              https && agent !== undefined
+                ? typeof agent === 'function'
+                  ? (agent as () => unknown)()
+                  : agent
+                : undefined;
+            return watchedAgent(chosen, https, () => {
+              if (!controller.signal.aborted) controller.abort(truncated);
+            });
+          };
         }
         let res: Response;
         try {
@@ -466,6 +482,45 @@ function safeCause(e: unknown): unknown {
   own('stack', stack);
   if (e.cause !== undefined) own('cause', safeCause(e.cause));
   return copy;
+}
+
+interface NodeAgent {
+  addRequest(req: unknown, options: unknown): void;
+}
+interface NodeClientRequest {
+  once(event: 'response', listener: (res: NodeIncomingMessage) => void): void;
+}
+interface NodeIncomingMessage {
+  readonly complete: boolean;
+  once(event: 'close', listener: () => void): void;
+}
+
+/** Node's global http / https agents, when this runtime has `process.getBuiltinModule` (Node >= 20.16). */
+function globalAgent(https: boolean): NodeAgent | undefined {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const mod = p?.getBuiltinModule?.(https ? 'node:https' : 'node:http') as { globalAgent?: NodeAgent } | undefined;
+  return mod?.globalAgent;
+}
+
+/**
+ * `agent` (or Node's global agent) seen through an object whose `addRequest` first watches the request: when its
+ * response closes before it is complete (the server closed the connection before Content-Length or the last chunk),
+ * `onTruncated` runs. node-fetch v2 pipes the response into its body stream, and a pipe does not pass that on: the
+ * body read would wait for the timeout. Everything else is the agent's own (its prototype), so pooling is unchanged.
+ */
+function watchedAgent(agent: unknown, https: boolean, onTruncated: () => void): unknown {
+  const real = (agent ?? globalAgent(https)) as NodeAgent | undefined;
+  if (real === undefined || typeof real.addRequest !== 'function') return agent;
+  const view = Object.create(real) as NodeAgent;
+  view.addRequest = (req: unknown, opts: unknown) => {
+    (req as NodeClientRequest).once('response', (res) => {
+      res.once('close', () => {
+        if (!res.complete) onTruncated();
+      });
+    });
+    return real.addRequest(req, opts);
+  };
+  return view;
 }
 
 function isNode(): boolean {

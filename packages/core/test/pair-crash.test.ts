@@ -6,13 +6,13 @@
  * and printed. A control run with a naive writer (two separate atomic renames, nothing staged) shows the check does
  * catch a mixed pair.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnWriter, type WriterChild, within } from '../../../test-support/kill-loop.js';
 import { readKeyCertPair } from '../src/node/files.js';
 import { transpileFilesModule } from './files-module.js';
 import { makeCert } from './openssl.js';
@@ -48,52 +48,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-interface Child {
-  proc: ChildProcessWithoutNullStreams;
-  ready: Promise<void>;
-  started: Promise<void>;
-  exited: Promise<void>;
-  writes: () => number;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+type Child = WriterChild;
 
 function spawnChild(keyPath: string, certPath: string, mode: 'pair' | 'naive'): Child {
-  const proc = spawn(process.execPath, [CHILD, libDir, pairsFile, keyPath, certPath, mode], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  let onReady: () => void = () => undefined;
-  let onStarted: () => void = () => undefined;
-  const ready = new Promise<void>((r) => {
-    onReady = r;
-  });
-  const started = new Promise<void>((r) => {
-    onStarted = r;
-  });
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-    if (out.startsWith('ready\n')) onReady();
-    if (out.startsWith('ready\nstarted\n')) onStarted();
-  });
-  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<void>((resolve, reject) => {
-    proc.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve();
-      else reject(new Error(`child exited by itself (code ${code}, signal ${signal}): ${err}`));
-    });
-  });
-  exited.catch(() => undefined); // observed in the round that owns it
-  return { proc, ready, started, exited, writes: () => (out.match(/\./g) ?? []).length };
+  return spawnWriter([CHILD, libDir, pairsFile, keyPath, certPath, mode]);
 }
 
 type Verdict = 'match' | 'mismatch' | 'missing' | 'torn';

@@ -134,9 +134,12 @@ export const containerCredentialsRefreshDefaults: Readonly<RefreshPolicy> = Obje
   refresh: Object.freeze({ beforeExpiryMs: 5 * 60_000, latestFraction: 1, spread: 0 }),
   retry: Object.freeze({
     baseDelayMs: 60_000,
-    initial: Object.freeze({ maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 20_000, deadlineMs: 30_000 }),
+    initial: Object.freeze({ maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 20_000, deadlineMs: 10_000 }),
   }),
 });
+
+/** The default overall bound on one fetch (its retries and waits included). */
+const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 
 /**
  * `refresh` / `retry` are core's refresh and retry options; unset fields keep {@link containerCredentialsRefreshDefaults}.
@@ -150,6 +153,12 @@ export interface ContainerCredentialsOptions extends CredentialsEndpointOptions,
   readFile?: (path: string) => Promise<string>;
   /** Per-request timeout (ms). Default 1000 (the AWS SDK's). */
   timeoutMs?: number;
+  /**
+   * The overall bound on one fetch, its retries and waits included (core's `fetchTimeoutMs`): then a retryable
+   * `TIMEOUT`. No retry wait starts that would end past it, so a `Retry-After` longer than what is left fails the
+   * fetch at once. Default 10_000.
+   */
+  fetchTimeoutMs?: number;
   fetch?: typeof globalThis.fetch;
   /** A whole HTTP client (takes precedence over `fetch`). */
   http?: HttpClient;
@@ -240,8 +249,14 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
   // The ECS agent's credentials URI ends in a per-task credentials id that works as a capability: keep it out of
   // messages and logs like a token (core scrubs registered values everywhere).
   const lastSegment = endpoint.url.pathname.split('/').pop() ?? '';
-  if (lastSegment.length >= 16) registerSecret(decodeURIComponent(lastSegment));
+  if (lastSegment.length >= 16) {
+    registerSecret(lastSegment);
+    // Messages may show it decoded; a segment that is not valid percent-encoding has only the raw form.
+    const decoded = decodeOrUndefined(lastSegment);
+    if (decoded !== undefined && decoded !== lastSegment) registerSecret(decoded);
+  }
   const where = safeUrl(endpoint.url);
+  const fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
 
   const fetchOnce = async (signal: AbortSignal): Promise<AwsCredentials> => {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -272,12 +287,21 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
       }
     },
     ...mergeRefreshPolicy(containerCredentialsRefreshDefaults, options),
+    fetchTimeoutMs,
     ...(options.onError === undefined ? {} : { onError: options.onError }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.random === undefined ? {} : { random: options.random }),
     clock,
   });
+}
+
+function decodeOrUndefined(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined; // URIError: a stray '%'
+  }
 }
 
 /** A provider of AWS credentials, whatever its source. @public */

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsEmulator, type FakeRole, type IssuedCredentials, startAws } from '../src/aws/index.js';
@@ -476,6 +477,55 @@ describe('fake AWS: faults, log, lifecycle', () => {
     aws.setFault({ truncate: true, times: 1 });
     await expect(sendSigned(aws.url, await sts(aws.staticCredentials))).rejects.toThrow();
     expect((await sendSigned(aws.url, await sts(aws.staticCredentials))).status).toBe(200);
+  });
+
+  it('shapes the real answer: Retry-After, a malformed half, padding, a reset mid-body, no answer at all', async () => {
+    const send = async () => sendSigned(aws.url, await sts(aws.staticCredentials));
+    aws.setFault({ status: 503, retryAfter: '3600', times: 1 });
+    const busy = await send();
+    expect(busy.status).toBe(503);
+    expect(busy.headers['retry-after']).toBe('3600');
+
+    const whole = (await send()).text;
+    aws.setFault({ malformed: true, times: 1 });
+    const half = await send();
+    // a complete HTTP answer whose body is the first half of the real one (give or take the request's own ids)
+    expect(half.status).toBe(200);
+    expect(Math.abs(half.text.length - whole.length / 2)).toBeLessThan(4);
+    expect(half.text).toContain('<GetCallerIdentityResponse');
+    expect(half.text).not.toContain('</GetCallerIdentityResponse>');
+
+    aws.setFault({ padTo: 200_000, times: 1 });
+    const padded = await send();
+    expect(padded.text.length).toBe(200_000);
+    expect(Math.abs(padded.text.trimEnd().length - whole.length)).toBeLessThan(4);
+
+    aws.setFault({ resetMidBody: true, times: 1 });
+    await expect(send()).rejects.toThrow();
+    expect(aws.requests.at(-1)).toMatchObject({ action: 'GetCallerIdentity', status: 200 });
+
+    aws.setFault({ hang: true, times: 1 });
+    const signed = await sts(aws.staticCredentials);
+    const u = new URL(signed.url);
+    const answered = await new Promise<string>((resolve) => {
+      const r = httpRequest(
+        { host: u.hostname, port: u.port, method: 'POST', path: u.pathname, headers: signed.headers, agent: false },
+        () => resolve('answered'),
+      );
+      r.on('error', () => resolve('closed'));
+      r.end(signed.body, () => {
+        // The request is in; the fake records it only once the connection it held goes away.
+        const waitForArrival = setInterval(() => {
+          if (aws.requests.length > 0 && r.socket) {
+            clearInterval(waitForArrival);
+            r.destroy();
+          }
+        }, 20);
+      });
+    });
+    expect(answered).toBe('closed');
+    await expect.poll(() => aws.requests.at(-1)?.errorCode).toBe('NoAnswer');
+    expect((await send()).status).toBe(200);
   });
 
   it('logs requests without secrets', async () => {

@@ -35,7 +35,7 @@ import {
   publicKeySpki,
 } from '../keys.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
-import { athenzRefreshDefaults } from '../refresh-defaults.js';
+import { ATHENZ_FETCH_TIMEOUT_MS, athenzRefreshDefaults } from '../refresh-defaults.js';
 import { resolveService } from '../resolve-identity.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
@@ -116,6 +116,13 @@ export interface AthenzIdentityOptions extends CryptoOption, RefreshPolicy {
   stsEndpoint?: StsEndpoint;
   /** STS session name. Default `<domain>.<service>` (`<service>` with `omitDomain`). */
   sessionName?: string;
+  /** Per-request timeout of the STS AssumeRole call. Default 5000 ms. */
+  stsTimeoutMs?: number;
+  /**
+   * The overall bound on one fetch, every attempt and wait included (core's `fetchTimeoutMs`): when it passes, the
+   * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
+   */
+  fetchTimeoutMs?: number;
   /** Persists each identity before it is handed out, and finds the last one after a restart. */
   sink?: IdentitySink;
   /**
@@ -293,6 +300,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
         region: task.region,
         credentials,
         ...(options.stsEndpoint ? { stsEndpoint: options.stsEndpoint } : {}),
+        ...(options.stsTimeoutMs === undefined ? {} : { timeoutMs: options.stsTimeoutMs }),
       }),
     };
   }
@@ -609,6 +617,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     name: 'athenz identity',
     fetch,
     ...mergeRefreshPolicy(athenzRefreshDefaults.identity, options),
+    fetchTimeoutMs: options.fetchTimeoutMs ?? ATHENZ_FETCH_TIMEOUT_MS,
     dispose: async (last) => {
       const ctx = await context?.catch(() => undefined);
       ctx?.attestor.close();

@@ -13,7 +13,7 @@ import {
   STS_VERSION,
 } from './actions.js';
 import { AwsApiError } from './errors.js';
-import { type Fault, FaultSlot, realDelay, sendBody } from './faults.js';
+import { type Fault, FaultSlot, faultBeforeAnswer, sendBody } from './faults.js';
 import { headerValues, readBody, startLoopbackServer } from './loopback-server.js';
 import {
   type CallerIdentity,
@@ -55,6 +55,8 @@ export interface StartAwsOptions {
    * may (a role needs `iam:GetRole` on itself for Consul's entity details; deny it here to test that failure).
    */
   iamAccess?: (caller: CallerIdentity, action: 'GetRole' | 'GetUser', resourceArn: string) => boolean;
+  /** Called with every set of session credentials issued (AssumeRole, `issueRoleCredentials`): to check none leaks. */
+  onIssue?: (credentials: IssuedCredentials) => void;
 }
 
 /** One handled request, without secrets (no keys, tokens or signatures). @public */
@@ -222,7 +224,16 @@ export async function startAws(options: StartAwsOptions = {}): Promise<AwsEmulat
       role,
     };
     keys.set(accessKeyId, { accessKeyId, secretAccessKey, sessionToken, expiresAt, caller });
-    return { accessKeyId, secretAccessKey, sessionToken, expiresAt: new Date(expiresAt), roleArn: role.arn, accountId };
+    const issued = {
+      accessKeyId,
+      secretAccessKey,
+      sessionToken,
+      expiresAt: new Date(expiresAt),
+      roleArn: role.arn,
+      accountId,
+    };
+    options.onIssue?.(issued);
+    return issued;
   };
 
   for (const spec of options.roles ?? []) addRole(spec);
@@ -261,10 +272,9 @@ export async function startAws(options: StartAwsOptions = {}): Promise<AwsEmulat
       });
 
     const fault = faults.take(action ?? '');
-    if (fault?.delayMs !== undefined) await realDelay(fault.delayMs);
-    if (fault?.reset) {
-      log(0, 'ConnectionReset');
-      req.socket.destroy();
+    const before = await faultBeforeAnswer(req, fault);
+    if (before !== undefined) {
+      log(0, before === 'hang' ? 'NoAnswer' : 'ConnectionReset');
       return;
     }
     const xmlHeaders = (ct?: string) => ({ 'Content-Type': ct ?? 'text/xml', 'x-amzn-RequestId': requestId });

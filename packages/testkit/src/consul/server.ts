@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock } from '@ecs-identity/core';
-import { type Fault, FaultSlot, realDelay, sendBody } from '../aws/faults.js';
+import { type Fault, FaultSlot, faultBeforeAnswer, realDelay, sendBody } from '../aws/faults.js';
 import { headerValues, readBody, startLoopbackServer } from '../aws/loopback-server.js';
 import { type AuthMethodSpec, validateAuthMethod } from './auth-method.js';
 import { validateAwsIamLogin } from './aws-iam-validator.js';
@@ -39,6 +39,8 @@ export interface StartConsulOptions {
   awsTimeoutMs?: number;
   /** First retry wait for `MaxRetries` (doubling, capped at 30 s). Default 500 ms like consul-awsauth. */
   awsRetryWaitMs?: number;
+  /** Called with every token a login creates (e.g. to check that no SecretID leaks anywhere). */
+  onToken?: (token: ConsulTokenRecord) => void;
 }
 
 /**
@@ -257,6 +259,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
       ...(method.maxTokenTtlMs !== undefined ? { ttlMs: method.maxTokenTtlMs } : {}),
       ...ent,
     });
+    options.onToken?.(token);
     return {
       status: 200,
       body: tokenJson(token),
@@ -304,10 +307,9 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
       requests.push({ at, method, path, status, ...extra });
 
     const fault = faults.take(path) as ConsulFault | undefined;
-    if (fault?.delayMs !== undefined) await realDelay(fault.delayMs);
-    if (fault?.reset) {
-      log(0, { error: 'connection reset (injected)' });
-      req.socket.destroy();
+    const before = await faultBeforeAnswer(req, fault);
+    if (before !== undefined) {
+      log(0, { error: before === 'hang' ? 'no answer (injected)' : 'connection reset (injected)' });
       return;
     }
     if (fault?.status !== undefined) {

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock } from '@ecs-identity/core';
-import { type Fault, FaultSlot, realDelay, sendBody } from '../aws/faults.js';
+import { type Fault, FaultSlot, faultBeforeAnswer, sendBody } from '../aws/faults.js';
 import { startLoopbackServer } from '../aws/loopback-server.js';
 import { containerDocument, type TaskFacts, taskDocument } from './documents.js';
 
@@ -91,7 +91,16 @@ export interface EcsAgentRequest {
   readonly authorization: 'none' | 'valid' | 'invalid';
   readonly status: number;
   /** What fault was applied, if any. */
-  readonly fault?: 'status' | 'reset' | 'truncate' | 'invalidJson' | 'delay';
+  readonly fault?:
+    | 'status'
+    | 'reset'
+    | 'hang'
+    | 'truncate'
+    | 'resetMidBody'
+    | 'malformed'
+    | 'padded'
+    | 'invalidJson'
+    | 'delay';
 }
 
 /** A running fake ECS agent. @public */
@@ -335,16 +344,15 @@ export async function startEcsAgent(options: StartEcsAgentOptions = {}): Promise
       fault = slot.take(endpoint) as EcsAgentFault | undefined;
       if (fault !== undefined) break;
     }
-    if (fault?.delayMs) await realDelay(fault.delayMs);
-    if (fault?.reset) {
-      record(0, 'reset');
-      res.socket?.destroy();
+    const before = await faultBeforeAnswer(req, fault);
+    if (before !== undefined) {
+      record(0, before);
       return;
     }
     if (fault?.status !== undefined) {
       record(fault.status, 'status');
       const body = fault.body ?? JSON.stringify({ code: 'InternalError', message: 'injected fault' });
-      sendBody(res, fault.status, { 'Content-Type': fault.contentType ?? 'application/json' }, body);
+      sendBody(res, fault.status, { 'Content-Type': fault.contentType ?? 'application/json' }, body, fault);
       return;
     }
     if (req.method !== 'GET') {
@@ -370,9 +378,15 @@ export async function startEcsAgent(options: StartEcsAgentOptions = {}): Promise
       ? 'invalidJson'
       : fault?.truncate
         ? 'truncate'
-        : fault?.delayMs
-          ? 'delay'
-          : undefined;
+        : fault?.resetMidBody
+          ? 'resetMidBody'
+          : fault?.malformed
+            ? 'malformed'
+            : fault?.padTo !== undefined
+              ? 'padded'
+              : fault?.delayMs
+                ? 'delay'
+                : undefined;
     record(status, faultName);
     if (fault?.invalidJson) {
       sendBody(res, 200, { 'Content-Type': 'application/json' }, '<html>not json</html>');

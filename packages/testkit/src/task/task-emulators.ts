@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { FakeRole, IssuedCredentials } from '../aws/principals.js';
-import { type AwsEmulator, startAws } from '../aws/server.js';
+import { type AwsEmulator, type StartAwsOptions, startAws } from '../aws/server.js';
 import { type ConsulEmulator, type StartConsulOptions, startConsul } from '../consul/server.js';
 import { type EcsAgent, type StartEcsAgentOptions, startEcsAgent } from '../ecs-agent/agent.js';
 import type { ZtsOptions } from '../zts/config.js';
@@ -68,6 +68,8 @@ export interface StartTaskEmulatorsOptions extends Partial<TaskEmulatorNames> {
   zts?: false | Partial<ZtsOptions>;
   /** Extra ECS agent options, spread over the built ones (overriding `credentials` cuts it off from the fake AWS). */
   agent?: Partial<StartEcsAgentOptions>;
+  /** Extra fake AWS options (e.g. `onIssue`), spread over the built ones. */
+  aws?: Partial<StartAwsOptions>;
   /** Called with every set of task-role credentials the agent hands out (e.g. to check that none leaks). */
   onAgentCredentials?: (credentials: IssuedCredentials) => void;
 }
@@ -182,7 +184,7 @@ export async function startTaskEmulators<
   };
   const skip = Promise.resolve(undefined);
   try {
-    const aws = await track(startAws({ region: names.region, accountId: names.accountId }));
+    const aws = await track(startAws({ region: names.region, accountId: names.accountId, ...options.aws }));
     const taskRole = aws.addRole({
       name: names.taskRoleName,
       path: names.rolePath,

@@ -101,6 +101,8 @@ export interface ZtsOptions {
    * here rather than with a certificate it cannot use; `false` behaves as ZTS does.
    */
   verifyCsrSignature?: boolean;
+  /** Called with every access token and id token issued (e.g. to check that none leaks anywhere). */
+  onToken?: (token: string) => void;
 }
 
 /** The normalised configuration and live state shared by the handlers. @internal */

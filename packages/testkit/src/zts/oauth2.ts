@@ -125,6 +125,8 @@ export async function accessToken(
       lifetimeSeconds: Math.min(lifetime, ctx.opts.idTokenMaxSeconds ?? 12 * 3600),
     });
   }
+  ctx.opts.onToken?.(token);
+  if (typeof body.id_token === 'string') ctx.opts.onToken?.(body.id_token);
   if (req.sendScope || (req.roles !== undefined && req.roles.length !== roles.length)) {
     const granted = roles.map((r) => `${req.domain}${OBJECT_ROLE}${r}`);
     if (req.openid) granted.push('openid');

@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import { IdentityError } from '@ecs-identity/core';
 import * as x509 from '@peculiar/x509';
 import type { JWK } from 'jose';
+import { type AnswerFault, faultBeforeAnswer, sendBody } from '../aws/faults.js';
 import { stsCallerIdentity } from './attestation.js';
 import { createCa, issueServerCertificate } from './ca.js';
 import { type ClientIdentity, normalizeConfig, type ZtsContext, type ZtsOptions } from './config.js';
@@ -34,14 +35,24 @@ export interface ZtsFault {
   status?: number;
   /** The error body's message. Default: a generic text for the status. */
   message?: string;
-  /** With status 429: the `Retry-After` header, in seconds. */
+  /** With `status`: this raw body (e.g. a crafted answer) instead of a ZTS error body. */
+  body?: string;
+  /** With `status`: the `Retry-After` header, in seconds. */
   retryAfterSeconds?: number;
   /** Wait this long (real time) before handling or answering. */
   delayMs?: number;
+  /** Accept the request and never answer it (the connection stays open until the client or the fake closes it). */
+  hang?: boolean;
   /** Destroy the connection without an answer. */
   reset?: boolean;
-  /** Handle the request, then send only the first half of the answer's body and destroy the connection. */
+  /** Handle the request, then send only the first half of the answer's body and close the connection (FIN). */
   truncate?: boolean;
+  /** Handle the request, then send the headers and half of the body and reset the connection (TCP RST). */
+  resetMidBody?: boolean;
+  /** Handle the request, then send the first half of the answer as a complete response: a malformed body. */
+  malformed?: boolean;
+  /** Handle the request, then pad the answer with spaces to this many bytes (e.g. 10 MiB). */
+  padTo?: number;
   /** How many matching requests the fault applies to. Default: every one until cleared. */
   times?: number;
 }
@@ -237,26 +248,32 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     log.push(entry);
     const sub = url.pathname.startsWith(BASE) ? url.pathname.slice(BASE.length) : undefined;
     const active = fault && sub !== undefined && matches(fault, method, sub) ? fault : undefined;
+    const shape: AnswerFault | undefined = active && {
+      ...(active.retryAfterSeconds === undefined ? {} : { retryAfter: String(active.retryAfterSeconds) }),
+      ...(active.truncate ? { truncate: true } : {}),
+      ...(active.resetMidBody ? { resetMidBody: true } : {}),
+      ...(active.malformed ? { malformed: true } : {}),
+      ...(active.padTo === undefined ? {} : { padTo: active.padTo }),
+    };
     if (active) {
       active.left -= 1;
       if (active.left <= 0) fault = undefined;
-      if (active.delayMs) await new Promise((r) => setTimeout(r, active.delayMs));
-      if (active.reset) {
-        entry.error = 'connection reset (fault)';
-        req.socket.destroy();
+      const before = await faultBeforeAnswer(req, active);
+      if (before !== undefined) {
+        entry.error = before === 'hang' ? 'no answer (fault)' : 'connection reset (fault)';
         return;
       }
       if (active.status) {
-        const reply: ZtsReply = {
-          status: active.status,
-          body: { code: active.status, message: active.message ?? STATUS_TEXT[active.status] ?? 'Error' },
-          ...(active.retryAfterSeconds !== undefined
-            ? { headers: { 'Retry-After': String(active.retryAfterSeconds) } }
-            : {}),
-        };
+        const message = active.message ?? STATUS_TEXT[active.status] ?? 'Error';
         entry.status = active.status;
-        entry.error = (reply.body as { message: string }).message;
-        send(res, reply);
+        entry.error = message;
+        sendBody(
+          res,
+          active.status,
+          { 'Content-Type': 'application/json' },
+          active.body ?? JSON.stringify({ code: active.status, message }),
+          shape,
+        );
         return;
       }
     }
@@ -272,15 +289,24 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
         e instanceof ZtsError ? err.message : `Internal Server Error: ${(e as Error)?.message ?? String(e)}`;
     }
     entry.status = reply.status;
-    if (active?.truncate && reply.body !== undefined) {
-      const text = JSON.stringify(reply.body);
-      entry.error = 'truncated answer (fault)';
-      res.writeHead(reply.status, {
-        ...reply.headers,
-        'Content-Type': 'application/json',
-        'Content-Length': String(Buffer.byteLength(text)),
-      });
-      res.write(text.slice(0, Math.floor(text.length / 2)), () => req.socket.destroy());
+    if (shape !== undefined && reply.body !== undefined) {
+      const what = active?.truncate
+        ? 'truncated answer'
+        : active?.resetMidBody
+          ? 'reset mid-answer'
+          : active?.malformed
+            ? 'malformed answer'
+            : active?.padTo !== undefined
+              ? 'padded answer'
+              : undefined;
+      if (what !== undefined) entry.error = `${what} (fault)`;
+      sendBody(
+        res,
+        reply.status,
+        { ...reply.headers, 'Content-Type': 'application/json' },
+        JSON.stringify(reply.body),
+        shape,
+      );
       return;
     }
     send(res, reply);

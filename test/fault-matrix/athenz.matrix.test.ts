@@ -1,0 +1,187 @@
+// The fault matrix for the Athenz path: STS AssumeRole (attestation through the AWS SDK) and ZTS register, refresh,
+// role certificates, access tokens and the JWKS, each through the provider that uses it.
+import {
+  type AccessToken,
+  type AthenzIdentityProvider,
+  accessTokenProvider,
+  athenzIdentityProvider,
+  createZtsClient,
+  type NodeZtsTransport,
+  type RoleCertificateSet,
+  roleCertificateProvider,
+  type X509Identity,
+  ztsTransport,
+} from '@ecs-identity/athenz-zts/node';
+import type { RefreshingProvider } from '@ecs-identity/core';
+import { startTaskEmulators, type ZtsFault } from '@ecs-identity/testkit';
+import { afterAll, beforeAll } from 'vitest';
+import { faultMatrix, type MatrixFault, type Upstream } from './harness.js';
+
+const TIMEOUT_MS = 300; // per request (STS and ZTS)
+const FETCH_TIMEOUT_MS = 3000; // one whole provider fetch, its retries included
+
+const issued: string[] = [];
+const keys: string[] = [];
+const start = () =>
+  startTaskEmulators({
+    consul: false,
+    aws: { onIssue: (c) => void issued.push(c.secretAccessKey, c.sessionToken ?? '') },
+    zts: { onToken: (t) => void issued.push(t) },
+  });
+let world: Awaited<ReturnType<typeof start>>;
+let transport: NodeZtsTransport;
+
+beforeAll(async () => {
+  world = await start();
+  transport = ztsTransport({ caBundle: world.zts.caPem, timeoutMs: TIMEOUT_MS });
+});
+afterAll(async () => {
+  transport.close();
+  await world.close();
+});
+
+function secrets(): string[] {
+  const env = world.env;
+  return [
+    ...issued,
+    ...keys,
+    env.AWS_CONTAINER_AUTHORIZATION_TOKEN ?? '',
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI?.split('/').pop() ?? '',
+  ];
+}
+
+function identity(): AthenzIdentityProvider {
+  const provider = athenzIdentityProvider({
+    zts: createZtsClient({ url: world.zts.baseUrl, transport, timeoutMs: TIMEOUT_MS }),
+    env: world.env,
+    dnsSuffixes: [world.names.dnsSuffix],
+    keyType: 'ec',
+    stsEndpoint: world.aws.url,
+    stsTimeoutMs: TIMEOUT_MS,
+    retry: { initial: { maxAttempts: 3, baseDelayMs: 20, deadlineMs: FETCH_TIMEOUT_MS } },
+    fetchTimeoutMs: FETCH_TIMEOUT_MS,
+    refresh: { background: false },
+  });
+  provider.subscribe((id) => keys.push(id.privateKeyPem));
+  return provider;
+}
+
+const ztsFault = (path: RegExp, fault: MatrixFault, times: number | undefined): ZtsFault => ({
+  match: { path },
+  ...(fault.status === undefined ? {} : { status: fault.status }),
+  ...(fault.retryAfter === undefined ? {} : { retryAfterSeconds: Number(fault.retryAfter) }),
+  ...(fault.hang ? { hang: true } : {}),
+  ...(fault.resetMidBody ? { resetMidBody: true } : {}),
+  ...(fault.truncate ? { truncate: true } : {}),
+  ...(fault.malformed ? { malformed: true } : {}),
+  ...(fault.padTo === undefined ? {} : { padTo: fault.padTo }),
+  ...(times === undefined ? {} : { times }),
+});
+
+/** Open providers of the current case, closed in teardown. */
+const open: { close(): Promise<void> }[] = [];
+async function closeAll(): Promise<void> {
+  for (const p of open.splice(0).reverse()) await p.close().catch(() => {});
+}
+
+let id: AthenzIdentityProvider | undefined;
+const current = () => id as AthenzIdentityProvider;
+
+/** An upstream reached by the identity provider's first get() (register, and the AssumeRole before it). */
+function viaRegister(name: string, inject: Upstream['inject'], clear: () => void): Upstream {
+  return {
+    name,
+    via: 'athenzIdentityProvider().get()',
+    retries: true,
+    boundMs: FETCH_TIMEOUT_MS,
+    async setup() {
+      id = identity();
+      open.push(id);
+    },
+    inject,
+    clear,
+    run: () => current().get(),
+    teardown: closeAll,
+  };
+}
+
+/** An upstream reached with a registered identity: refresh, role certificates, tokens, JWKS. */
+function withIdentity(
+  name: string,
+  via: string,
+  path: RegExp,
+  make: () => RefreshingProvider<X509Identity | RoleCertificateSet | AccessToken> | undefined,
+  run: (p: RefreshingProvider<X509Identity | RoleCertificateSet | AccessToken> | undefined) => Promise<unknown>,
+): Upstream {
+  let provider: RefreshingProvider<X509Identity | RoleCertificateSet | AccessToken> | undefined;
+  return {
+    name,
+    via,
+    retries: true,
+    boundMs: FETCH_TIMEOUT_MS,
+    async setup() {
+      id = identity();
+      open.push(id);
+      await id.get();
+      provider = make();
+      if (provider) open.push(provider);
+    },
+    inject: (fault, times) => world.zts.setFault(ztsFault(path, fault, times)),
+    clear: () => world.zts.setFault(),
+    run: () => run(provider),
+    teardown: closeAll,
+  };
+}
+
+const tokenOptions = () => ({
+  zts: createZtsClient({ url: world.zts.baseUrl, transport, timeoutMs: TIMEOUT_MS }),
+  identity: current(),
+  retry: { initial: { maxAttempts: 3, baseDelayMs: 20, deadlineMs: FETCH_TIMEOUT_MS } },
+  fetchTimeoutMs: FETCH_TIMEOUT_MS,
+});
+
+faultMatrix(
+  'Athenz',
+  [
+    viaRegister(
+      'STS AssumeRole',
+      (fault, times) =>
+        world.aws.setFault({ match: 'AssumeRole', ...fault, ...(times === undefined ? {} : { times }) }),
+      () => world.aws.setFault(undefined),
+    ),
+    viaRegister(
+      'ZTS register',
+      (fault, times) => world.zts.setFault(ztsFault(/^\/instance$/, fault, times)),
+      () => world.zts.setFault(),
+    ),
+    withIdentity(
+      'ZTS refresh',
+      'athenzIdentityProvider().get({ forceRefresh: true })',
+      /^\/instance\/./,
+      () => undefined,
+      () => current().get({ forceRefresh: true }),
+    ),
+    withIdentity(
+      'ZTS rolecert',
+      'roleCertificateProvider().get()',
+      /^\/rolecert$/,
+      () => roleCertificateProvider({ ...tokenOptions(), roles: ['sports:role.readers'] }),
+      (p) => (p as RefreshingProvider<RoleCertificateSet>).get(),
+    ),
+    withIdentity(
+      'ZTS token',
+      'accessTokenProvider().get()',
+      /^\/oauth2\/token$/,
+      () => accessTokenProvider({ ...tokenOptions(), scope: 'sports:domain' }),
+      (p) => (p as RefreshingProvider<AccessToken>).get(),
+    ),
+    withIdentity(
+      'ZTS JWKS',
+      'accessTokenProvider({ verify }).get()',
+      /^\/oauth2\/keys$/,
+      () => accessTokenProvider({ ...tokenOptions(), scope: 'sports:domain', verify: { issuer: world.zts.issuer } }),
+      (p) => (p as RefreshingProvider<AccessToken>).get(),
+    ),
+  ],
+  secrets,
+);
