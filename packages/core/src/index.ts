@@ -3,6 +3,7 @@ export * from './credential.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './manual-clock.js';
+export * from './metrics.js';
 export * from './refreshing-provider.js';
 export * from './retry.js';
 export * from './secrets.js';

@@ -7,9 +7,12 @@
  */
 import {
   type Clock,
+  type CredentialMetrics,
   type CredentialProvider,
   IdentityError,
   type Logger,
+  measured,
+  meteredRefreshHooks,
   type RefreshingProvider,
   refreshingProvider,
   safeLogger,
@@ -124,6 +127,11 @@ export interface AthenzIdentityOptions extends CryptoOption, FetchRetryOptions {
   /** Background refresh timer. Default true. */
   backgroundRefresh?: boolean;
   onError?: (error: unknown) => void;
+  /**
+   * OpenTelemetry metrics (core's `credentialMetrics`): attempts, failures by code, the certificate's time to expiry,
+   * and the duration of each ZTS `register` and `refresh` call.
+   */
+  metrics?: CredentialMetrics;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
@@ -390,17 +398,19 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     const key = await keyP;
     // Exported while the metadata and STS calls ran; a key that cannot be written out fails here, before ZTS is asked.
     await key.keyPem;
-    const id = await zts.register(
-      {
-        provider: ctx.provider,
-        domain: ctx.domain,
-        service: ctx.service,
-        attestationData,
-        csr,
-        ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-        ...(namespace ? { namespace } : {}),
-      },
-      { signal },
+    const id = await measured(options.metrics, 'register', () =>
+      zts.register(
+        {
+          provider: ctx.provider,
+          domain: ctx.domain,
+          service: ctx.service,
+          attestationData,
+          csr,
+          ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+          ...(namespace ? { namespace } : {}),
+        },
+        { signal },
+      ),
     );
     return finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
   }
@@ -417,16 +427,18 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     const { csr, attestationData } = await csrAndAttestation(ctx, key, signal);
     await key.keyPem; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
-      const id = await zts.refresh(
-        refOf(ctx),
-        {
-          csr,
-          attestationData,
-          ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-          ...(namespace ? { namespace } : {}),
-        },
-        tlsOf(current),
-        { signal },
+      const id = await measured(options.metrics, 'refresh', () =>
+        zts.refresh(
+          refOf(ctx),
+          {
+            csr,
+            attestationData,
+            ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+            ...(namespace ? { namespace } : {}),
+          },
+          tlsOf(current),
+          { signal },
+        ),
       );
       return await finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
     } catch (e) {
@@ -567,7 +579,8 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     return register(ctx, signal, saved.key ?? keyP);
   }
 
-  return refreshingProvider<X509Identity>({
+  const metered = meteredRefreshHooks(options.metrics, options.onError);
+  const provider = refreshingProvider<X509Identity>({
     name: 'athenz identity',
     fetch: withRetry(fetch, { ...options, clock }),
     refreshBeforeMs: 0,
@@ -582,9 +595,11 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       await zts.deleteInstance(refOf(ctx), tlsOf(last));
       logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
     },
-    ...(options.onError ? { onError: options.onError } : {}),
+    ...(metered.onError ? { onError: metered.onError } : {}),
     logger,
     clock,
     ...(options.random ? { random: options.random } : {}),
   });
+  metered.attach(provider);
+  return provider;
 }
