@@ -56,7 +56,7 @@ export function pointsOf(points: Point[], name: string, attributes: Record<strin
 }
 
 /** The one value of an instrument for `attributes` (a counter's or gauge's number, a histogram's count and sum). */
-export function valueOf(
+export function metricValue(
   points: Point[],
   name: string,
   attributes: Record<string, unknown> = {},

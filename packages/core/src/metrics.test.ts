@@ -1,6 +1,6 @@
 // credentialMetrics against the real OpenTelemetry metrics SDK, fed by a real refreshingProvider on a ManualClock.
 import { afterEach, describe, expect, it } from 'vitest';
-import { metricsHarness, pointsOf, valueOf } from '../../../test-support/otel.js';
+import { metricsHarness, metricValue, pointsOf } from '../../../test-support/otel.js';
 import { IdentityError } from './errors.js';
 import { ManualClock } from './manual-clock.js';
 import { credentialMetrics, CREDENTIAL_METRICS as M, measured, meteredRefreshHooks } from './metrics.js';
@@ -52,8 +52,8 @@ describe('credentialMetrics', () => {
     const { clock, provider, fail, errors } = setup();
     await provider.get();
     let points = await harness.collect();
-    expect(valueOf(points, M.timeToExpiry, CRED)).toBe(3600);
-    expect(valueOf(points, M.refreshAttempts, CRED)).toBe(1);
+    expect(metricValue(points, M.timeToExpiry, CRED)).toBe(3600);
+    expect(metricValue(points, M.refreshAttempts, CRED)).toBe(1);
     expect(pointsOf(points, M.refreshFailures)).toEqual([]);
     expect(pointsOf(points, M.timeToExpiry)[0]?.unit).toBe('s');
 
@@ -62,18 +62,18 @@ describe('credentialMetrics', () => {
     await clock.advance(0.8 * HOUR);
     await clock.advance(60_000);
     points = await harness.collect();
-    expect(valueOf(points, M.refreshAttempts, CRED)).toBe(3);
-    expect(valueOf(points, M.refreshFailures, { ...CRED, [M.errorAttribute]: 'HTTP_STATUS' })).toBe(2);
-    expect(valueOf(points, M.timeToExpiry, CRED)).toBe(0.2 * 3600 - 60);
+    expect(metricValue(points, M.refreshAttempts, CRED)).toBe(3);
+    expect(metricValue(points, M.refreshFailures, { ...CRED, [M.errorAttribute]: 'HTTP_STATUS' })).toBe(2);
+    expect(metricValue(points, M.timeToExpiry, CRED)).toBe(0.2 * 3600 - 60);
     // The caller's own onError still sees every failure.
     expect(errors).toHaveLength(2);
 
     fail(undefined);
     await clock.advance(120_000);
     points = await harness.collect();
-    expect(valueOf(points, M.refreshAttempts, CRED)).toBe(4);
+    expect(metricValue(points, M.refreshAttempts, CRED)).toBe(4);
     // Renewed 60 s into that advance, for another hour.
-    expect(valueOf(points, M.timeToExpiry, CRED)).toBe(3600 - 60);
+    expect(metricValue(points, M.timeToExpiry, CRED)).toBe(3600 - 60);
     await provider.close();
   });
 
@@ -83,9 +83,9 @@ describe('credentialMetrics', () => {
     fail(new TypeError('boom'));
     await clock.advance(HOUR + 30_000);
     const points = await harness.collect();
-    expect(valueOf(points, M.timeToExpiry, CRED)).toBe(-30);
+    expect(metricValue(points, M.timeToExpiry, CRED)).toBe(-30);
     // An error that is not an IdentityError is counted under its name.
-    expect(valueOf(points, M.refreshFailures, { ...CRED, [M.errorAttribute]: 'TypeError' })).toBeGreaterThan(0);
+    expect(metricValue(points, M.refreshFailures, { ...CRED, [M.errorAttribute]: 'TypeError' })).toBeGreaterThan(0);
     await provider.close();
   });
 
@@ -106,7 +106,9 @@ describe('credentialMetrics', () => {
     expect(pointsOf(points, M.operationDuration, login)).toHaveLength(2);
     const ok = pointsOf(points, M.operationDuration, login).find((p) => !(M.errorAttribute in p.attributes));
     expect(ok?.value).toEqual({ count: 1, sum: 1.5 });
-    expect(valueOf(points, M.operationDuration, { ...login, [M.errorAttribute]: 'CONSUL_PERMISSION_DENIED' })).toEqual({
+    expect(
+      metricValue(points, M.operationDuration, { ...login, [M.errorAttribute]: 'CONSUL_PERMISSION_DENIED' }),
+    ).toEqual({
       count: 1,
       sum: 0.25,
     });
@@ -126,18 +128,18 @@ describe('credentialMetrics', () => {
     b.recordCredential({ expiresAt: new Date(T0 + 20_000) });
     b.onError(new IdentityError('TIMEOUT', 'slow'));
     let points = await harness.collect();
-    expect(valueOf(points, M.timeToExpiry, { [M.credentialAttribute]: 'a', team: 'x' })).toBe(10);
-    expect(valueOf(points, M.timeToExpiry, { [M.credentialAttribute]: 'b' })).toBe(20);
-    expect(valueOf(points, M.refreshAttempts, { [M.credentialAttribute]: 'b' })).toBe(2);
+    expect(metricValue(points, M.timeToExpiry, { [M.credentialAttribute]: 'a', team: 'x' })).toBe(10);
+    expect(metricValue(points, M.timeToExpiry, { [M.credentialAttribute]: 'b' })).toBe(20);
+    expect(metricValue(points, M.refreshAttempts, { [M.credentialAttribute]: 'b' })).toBe(2);
     a.close();
     a.close(); // idempotent
     a.recordCredential({ expiresAt: new Date(T0 + 99_000) });
     await clock.advance(5000);
     points = await harness.collect();
     // a's callback is gone: the SDK repeats its last (cumulative) point, which no longer moves with the clock.
-    expect(valueOf(points, M.timeToExpiry, { [M.credentialAttribute]: 'a', team: 'x' })).toBe(10);
-    expect(valueOf(points, M.refreshAttempts, { [M.credentialAttribute]: 'a', team: 'x' })).toBe(1);
-    expect(valueOf(points, M.timeToExpiry, { [M.credentialAttribute]: 'b' })).toBe(15);
+    expect(metricValue(points, M.timeToExpiry, { [M.credentialAttribute]: 'a', team: 'x' })).toBe(10);
+    expect(metricValue(points, M.refreshAttempts, { [M.credentialAttribute]: 'a', team: 'x' })).toBe(1);
+    expect(metricValue(points, M.timeToExpiry, { [M.credentialAttribute]: 'b' })).toBe(15);
   });
 
   it('observe() reports a credential fetched before it started watching, through peek()', async () => {
@@ -152,11 +154,11 @@ describe('credentialMetrics', () => {
     const metrics = credentialMetrics({ meter: harness.meter, credential: 'early', clock });
     const stop = metrics.observe(provider);
     const cred = { [M.credentialAttribute]: 'early' };
-    expect(valueOf(await harness.collect(), M.timeToExpiry, cred)).toBe(5);
+    expect(metricValue(await harness.collect(), M.timeToExpiry, cred)).toBe(5);
     stop();
     await clock.advance(2000);
     // No longer observed: the SDK repeats the last point instead of a new one (3).
-    expect(valueOf(await harness.collect(), M.timeToExpiry, cred)).toBe(5);
+    expect(metricValue(await harness.collect(), M.timeToExpiry, cred)).toBe(5);
     await provider.close();
   });
 
@@ -169,9 +171,9 @@ describe('credentialMetrics', () => {
     metrics.onEvent({ type: 'something-new' });
     const cred = { [M.credentialAttribute]: 'events' };
     const points = await harness.collect();
-    expect(valueOf(points, M.refreshAttempts, cred)).toBe(2);
-    expect(valueOf(points, M.refreshFailures, { ...cred, [M.errorAttribute]: 'ZTS_RATE_LIMITED' })).toBe(1);
-    expect(valueOf(points, M.timeToExpiry, cred)).toBe(30);
+    expect(metricValue(points, M.refreshAttempts, cred)).toBe(2);
+    expect(metricValue(points, M.refreshFailures, { ...cred, [M.errorAttribute]: 'ZTS_RATE_LIMITED' })).toBe(1);
+    expect(metricValue(points, M.timeToExpiry, cred)).toBe(30);
   });
 
   it('refuses a missing meter or name with INVALID_ARGUMENT', () => {
