@@ -15,7 +15,8 @@ function str(values: CommandContext['values'], name: string): string | undefined
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-function connection(ctx: CommandContext) {
+/** The Consul address and TLS from the connection flags, as `consulAclClient` and `consulLogin` take them. */
+export function connection(ctx: Pick<CommandContext, 'values' | 'io'>) {
   const { values, io } = ctx;
   const caFile = str(values, 'ca-file');
   const certFile = str(values, 'client-cert');
