@@ -209,7 +209,7 @@ describe('ecs-identity doctor (child process)', () => {
     expect(closed.row('zts')).toMatchObject({ status: 'fail' });
     expect(closed.row('zts').hint).toContain('nothing accepted the connection');
 
-    world.zts.setFault({ delayMs: 3000, times: 1 });
+    world.zts.setFault({ delayMs: 3000 });
     try {
       const silent = await doctor([...goodArgs(world), '-timeout-ms', '500']);
       expect(silent.row('zts')).toMatchObject({ status: 'fail' });
@@ -273,7 +273,8 @@ describe('ecs-identity doctor (child process)', () => {
   });
 
   it('consul login: a wrong server ID is refused by the auth method, and the hint names the flag', async () => {
-    const r = await doctor([...goodArgs(world), '-consul-login', '-aws-server-id-header-value', 'not.the.server']);
+    const args = goodArgs(world).map((a) => (a === world.names.consulServerId ? 'not.the.server' : a));
+    const r = await doctor([...args, '-consul-login']);
     expect(r.row('consul login')).toMatchObject({ status: 'fail' });
     expect(r.row('consul login').detail).toContain('CONSUL_LOGIN_FAILED');
     expect(r.row('consul login').hint).toContain('-aws-server-id-header-value');

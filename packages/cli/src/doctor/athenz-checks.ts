@@ -128,9 +128,11 @@ export async function ztsCheck(url: string, caBundle: string | undefined, timeou
   const name = 'zts';
   const transport = ztsTransport({ ...(caBundle === undefined ? {} : { caBundle }), timeoutMs, keepAlive: false });
   try {
-    const zts = createZtsClient({ url, transport });
-    const jwks = await zts.jwks({ signal: AbortSignal.timeout(timeoutMs) });
-    return result(name, 'ok', `${url} answered over TLS (${jwks.keys.length} signing keys)`);
+    const zts = createZtsClient({ url, transport, timeoutMs });
+    // The transport's per-request timeout is the deadline (a TIMEOUT, not an ABORTED, when it passes).
+    const jwks = await zts.jwks();
+    const keys = jwks.keys.length;
+    return result(name, 'ok', `${url} answered over TLS (${keys} signing key${keys === 1 ? '' : 's'})`);
   } catch (e) {
     const kind = unreachableKind(e);
     return result(

@@ -32,7 +32,8 @@ export async function consulReachCheck(acl: ConsulAclClient, timeoutMs: number):
   const name = 'consul';
   const addressFlags = '-http-addr / CONSUL_HTTP_ADDR (and CONSUL_HTTP_SSL)';
   try {
-    await acl.readSelf(PROBE_TOKEN, { stale: true, signal: AbortSignal.timeout(timeoutMs) });
+    // The client's per-request timeout (timeoutMs) is the deadline.
+    await acl.readSelf(PROBE_TOKEN, { stale: true });
     return result(name, 'ok', `${acl.address} answered (ACLs enabled)`);
   } catch (e) {
     if (IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND')) {
@@ -208,7 +209,6 @@ export async function entityCheck(
       headers: request.headers,
       body: request.body,
       timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
     });
     const role = parseRole(response.text());
     return {
@@ -314,7 +314,7 @@ export async function loginCheck(
     const identities = token.serviceIdentities.map((s) => s.serviceName);
     let loggedOut = 'logged out again';
     try {
-      await acl.logout(token, { signal: AbortSignal.timeout(timeoutMs) });
+      await acl.logout(token);
     } catch (e) {
       loggedOut = `logging out failed (${errorText(e)}): delete token ${token.accessorId} by hand`;
     }

@@ -38,7 +38,7 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
-const ORDER: readonly CheckStatus[] = ['fail', 'warn', 'ok', 'skip'];
+const ORDER: readonly CheckStatus[] = ['ok', 'warn', 'fail', 'skip'];
 
 /** 1 when any check failed, else 0. @internal */
 export function exitStatus(results: readonly CheckResult[]): number {
