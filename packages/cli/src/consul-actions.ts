@@ -15,8 +15,7 @@ function str(values: CommandContext['values'], name: string): string | undefined
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** The Consul address and TLS from the connection flags, as `consulAclClient` and `consulLogin` take them. */
-export function connection(ctx: Pick<CommandContext, 'values' | 'io'>) {
+export function connection(ctx: CommandContext) {
   const { values, io } = ctx;
   const caFile = str(values, 'ca-file');
   const certFile = str(values, 'client-cert');

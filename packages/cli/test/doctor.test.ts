@@ -176,6 +176,14 @@ describe('ecs-identity doctor (child process)', () => {
       expect(far.row('clock').detail).toContain('ClockErrorBound 1200000 ms');
       expect(far.row('clock').hint).toContain('15 minutes');
       expect(far.code).toBe(1);
+      // Default endpoints (no -aws-*-endpoint flags): hosts any auth method accepts; the real IAM is out of reach
+      // here (the tests' network guard), which only degrades the GetRole check to a warning.
+      expect(far.row('consul sts endpoint')).toMatchObject({ status: 'ok' });
+      expect(far.row('consul sts endpoint').detail).toContain(
+        'STS https://sts.us-west-2.amazonaws.com/ and IAM https://iam.amazonaws.com/',
+      );
+      expect(far.row('consul iam:GetRole')).toMatchObject({ status: 'warn' });
+      expect(far.row('consul iam:GetRole').hint).toContain('the Consul servers call IAM, not the task');
 
       withDrift({ ClockErrorBound: 3, ClockSynchronizationStatus: 'NOT_SYNCHRONIZED' });
       const unsynced = await doctor([]);
@@ -313,6 +321,9 @@ describe('ecs-identity doctor: names and partitions', () => {
       expect(r.row('athenz attestation')).toMatchObject({ status: 'skip' });
       expect(r.row('consul role tags')).toMatchObject({ status: 'warn' });
       expect(r.row('consul role tags').detail).toBe(`the task role has no tag team (has ${TAG}=api)`);
+      // Only the IAM URL given is one Consul refuses by default.
+      expect(r.row('consul sts endpoint').hint).toContain(`IAMEndpoint ${w.aws.url}`);
+      expect(r.row('consul sts endpoint').hint).not.toContain('STSEndpoint');
     } finally {
       await w.close();
     }
