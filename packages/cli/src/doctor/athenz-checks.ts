@@ -15,7 +15,7 @@ import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
 import { stsEndpointOf } from '../athenz-setup.js';
 import type { CommandContext } from '../command.js';
 import { unreachableHint, unreachableKind } from './reachability.js';
-import { type CheckResult, errorText, result } from './report.js';
+import { type CheckResult, errorText, failedWith, result } from './report.js';
 
 const str = (values: CommandContext['values'], name: string): string | undefined => {
   const v = values[name];
@@ -56,14 +56,11 @@ export function athenzServiceCheck(
       service: resolved,
     };
   } catch (e) {
-    return {
-      check: result(
-        name,
-        'fail',
-        errorText(e),
-        'name the task role <domain>.<service>-service (the Athenz convention siad reads), or pass -domain and -service, or set ATHENZ_SIA_IAM_ROLE_ARN=arn:aws:iam::<account>:role/<domain>.<service>',
-      ),
-    };
+    return failedWith(
+      name,
+      e,
+      'name the task role <domain>.<service>-service (the Athenz convention siad reads), or pass -domain and -service, or set ATHENZ_SIA_IAM_ROLE_ARN=arn:aws:iam::<account>:role/<domain>.<service>',
+    );
   }
 }
 

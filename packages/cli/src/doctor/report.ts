@@ -38,6 +38,11 @@ export function errorText(error: unknown): string {
   return String(error);
 }
 
+/** A failed check whose other results are absent: `{ check }` with the error as detail. @internal */
+export const failedWith = (check: string, error: unknown, hint: string): { check: CheckResult } => ({
+  check: result(check, 'fail', errorText(error), hint),
+});
+
 const ORDER: readonly CheckStatus[] = ['ok', 'warn', 'fail', 'skip'];
 
 /** 1 when any check failed, else 0. @internal */

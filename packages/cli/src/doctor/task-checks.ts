@@ -11,7 +11,7 @@ import {
   type TaskMetadata,
   taskIdentity,
 } from '@ecs-identity/ecs-metadata';
-import { type CheckResult, errorText, result } from './report.js';
+import { type CheckResult, failedWith, result } from './report.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -92,14 +92,11 @@ export async function readMetadata(
     ];
     return { check: result(name, 'ok', where.join(', ')), metadata, task };
   } catch (e) {
-    return {
-      check: result(
-        name,
-        'fail',
-        errorText(e),
-        'the ECS agent serves the metadata to the containers of a task: run this inside the task (not on the host), with the variables ECS sets; for the v2 endpoint, -ecs-agent-url',
-      ),
-    };
+    return failedWith(
+      name,
+      e,
+      'the ECS agent serves the metadata to the containers of a task: run this inside the task (not on the host), with the variables ECS sets; for the v2 endpoint, -ecs-agent-url',
+    );
   }
 }
 
@@ -166,13 +163,10 @@ export async function taskRoleCheck(
     }
     return { check: result(name, 'ok', `${creds.roleArn}${until}`), roleArn: creds.roleArn };
   } catch (e) {
-    return {
-      check: result(
-        name,
-        'fail',
-        errorText(e),
-        'the task role credentials come from the ECS agent (169.254.170.2 on a task): check taskRoleArn in the task definition and that the container may reach the agent',
-      ),
-    };
+    return failedWith(
+      name,
+      e,
+      'the task role credentials come from the ECS agent (169.254.170.2 on a task): check taskRoleArn in the task definition and that the container may reach the agent',
+    );
   }
 }
