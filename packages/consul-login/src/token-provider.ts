@@ -53,13 +53,13 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
   const log = safeLogger(options.logger);
   // The accessor id of the token reported gone; a new login brings a new id, so the mark clears itself.
   let goneAccessorId: string | undefined;
-  const metered = meteredRefreshHooks(options.metrics, options.refresh?.onError);
+  const metered = meteredRefreshHooks(options.metrics, options.refresh);
 
   const inner = refreshingProvider<ConsulToken>({
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...options.refresh,
-    ...(metered.onError === undefined ? {} : { onError: metered.onError }),
+    ...metered.options,
     name: 'consul token',
     fetch: (signal) => consulLogin({ ...options, acl, signal }),
     dispose: async (last) => {

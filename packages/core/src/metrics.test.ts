@@ -22,14 +22,14 @@ function setup(lifetimeMs = HOUR) {
   const metrics = credentialMetrics({ meter: harness.meter, credential: 'test-token', clock });
   let failure: unknown;
   const errors: unknown[] = [];
-  const hooks = meteredRefreshHooks(metrics, (e) => errors.push(e));
+  const hooks = meteredRefreshHooks(metrics, { onError: (e) => errors.push(e) });
   const provider = refreshingProvider({
     name: 'test token',
     clock,
     random: () => 0,
     jitterMs: 0,
     retryBaseDelayMs: 60_000,
-    ...(hooks.onError ? { onError: hooks.onError } : {}),
+    ...hooks.options,
     fetch: async () => {
       if (failure !== undefined) throw failure;
       return { expiresAt: new Date(clock.now() + lifetimeMs) };
@@ -176,6 +176,25 @@ describe('credentialMetrics', () => {
     expect(metricValue(points, M.timeToExpiry, cred)).toBe(30);
   });
 
+  it('observe(provider, { countAttempts: false }) leaves counting to the events and still reports the expiry', async () => {
+    const clock = new ManualClock(T0);
+    const provider = refreshingProvider({
+      name: 'evented',
+      clock,
+      backgroundRefresh: false,
+      fetch: async () => ({ expiresAt: new Date(clock.now() + 8000) }),
+    });
+    const metrics = credentialMetrics({ meter: harness.meter, credential: 'evented', clock });
+    metrics.observe(provider, { countAttempts: false });
+    const fetched = await provider.get();
+    metrics.onEvent({ type: 'refreshed', expiresAt: fetched.expiresAt });
+    const cred = { [M.credentialAttribute]: 'evented' };
+    const points = await harness.collect();
+    expect(metricValue(points, M.refreshAttempts, cred)).toBe(1);
+    expect(metricValue(points, M.timeToExpiry, cred)).toBe(8);
+    await provider.close();
+  });
+
   it('refuses a missing meter or name with INVALID_ARGUMENT', () => {
     expect(() => credentialMetrics({ meter: {} as never, credential: 'x' })).toThrow(/meter must be an OpenTelemetry/);
     expect(() => credentialMetrics({ meter: harness.meter, credential: ' ' })).toThrow(
@@ -185,8 +204,8 @@ describe('credentialMetrics', () => {
 
   it('without metrics, the hooks are the caller’s own', () => {
     const own = (): void => {};
-    const hooks = meteredRefreshHooks(undefined, own);
-    expect(hooks.onError).toBe(own);
-    expect(meteredRefreshHooks(undefined).onError).toBeUndefined();
+    const hooks = meteredRefreshHooks(undefined, { onError: own });
+    expect(hooks.options).toEqual({ onError: own });
+    expect(meteredRefreshHooks(undefined).options).toEqual({});
   });
 });

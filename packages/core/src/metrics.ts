@@ -80,10 +80,14 @@ export interface CredentialMetrics {
   /** Runs `operation` and records how long it took, and its error code when it fails. */
   measure<T>(operation: string, run: () => Promise<T>): Promise<T>;
   /**
-   * Counts each new credential of `provider` as a successful attempt and reports its expiry (its `peek()` too, when
-   * it has one, so a credential fetched before `observe` is reported). Returns the function that stops observing.
+   * Counts each new credential of `provider` as a successful attempt (unless `countAttempts: false`, when refresh
+   * events count them) and reports its expiry (its `peek()` too, when it has one, so a credential fetched before
+   * `observe` is reported). Returns the function that stops observing.
    */
-  observe<C extends Credential>(provider: ObservableCredentialSource<C>): () => void;
+  observe<C extends Credential>(
+    provider: ObservableCredentialSource<C>,
+    options?: { countAttempts?: boolean },
+  ): () => void;
   /** Stops observing every provider and removes the gauge callback. Idempotent. */
   close(): void;
 }
@@ -218,9 +222,13 @@ export function credentialMetrics(options: CredentialMetricsOptions): Credential
         throw error;
       }
     },
-    observe(provider) {
+    observe(provider, observeOptions) {
       if (closed) return () => {};
-      const unsubscribe = provider.subscribe((c) => succeeded(c?.expiresAt));
+      const count = observeOptions?.countAttempts !== false;
+      const unsubscribe = provider.subscribe((c) => {
+        if (count) succeeded(c?.expiresAt);
+        else if (!closed) latestExpiryMs = expiryMs(c?.expiresAt) ?? latestExpiryMs;
+      });
       const peek = typeof provider.peek === 'function' ? () => provider.peek?.() : undefined;
       if (peek !== undefined) peekers.add(peek);
       const stop = (): void => {
@@ -241,27 +249,36 @@ export function credentialMetrics(options: CredentialMetricsOptions): Credential
   return metrics;
 }
 
+/** The refreshing-provider options through which a provider's attempts reach its metrics. @public */
+export interface MeteredRefreshOptions {
+  onError?: (error: unknown) => void;
+}
+
 /**
- * The refreshing-provider hooks that feed `metrics`, for a provider built on `refreshingProvider`: pass `onError` in
- * its options (it also calls the caller's own `onError`) and call `attach(provider)` once it exists. Without
- * metrics, `onError` is the caller's own and `attach` does nothing.
+ * The refreshing-provider hooks that feed `metrics`, for a provider built on `refreshingProvider`: spread `options`
+ * into its options (after the caller's own, which it calls too) and call `attach(provider)` once it exists.
+ * Without metrics, `options` holds the caller's own hooks and `attach` does nothing.
  *
- * This is the one place that decides how a provider's attempts reach the metrics: today failures through `onError`
- * and successes through `subscribe`.
+ * This is the one place that decides how a provider's attempts reach the metrics: failures through `onError` and
+ * successes (and the gauge) through `subscribe` / `peek`. When the refreshing provider emits refresh events, this is
+ * where `onEvent: metrics.onEvent` goes instead, with `observe(provider, { countAttempts: false })`.
  * @public
  */
 export function meteredRefreshHooks(
   metrics: CredentialMetrics | undefined,
-  onError?: (error: unknown) => void,
+  own: MeteredRefreshOptions = {},
 ): {
-  onError?: (error: unknown) => void;
+  options: MeteredRefreshOptions;
   attach<C extends Credential>(provider: ObservableCredentialSource<C>): void;
 } {
-  if (metrics === undefined) return { ...(onError === undefined ? {} : { onError }), attach: () => {} };
+  const onError = own.onError;
+  if (metrics === undefined) return { options: onError === undefined ? {} : { onError }, attach: () => {} };
   return {
-    onError: (error) => {
-      metrics.onError(error);
-      onError?.(error);
+    options: {
+      onError: (error) => {
+        metrics.onError(error);
+        onError?.(error);
+      },
     },
     attach: (provider) => {
       metrics.observe(provider);

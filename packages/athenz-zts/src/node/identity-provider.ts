@@ -579,7 +579,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     return register(ctx, signal, saved.key ?? keyP);
   }
 
-  const metered = meteredRefreshHooks(options.metrics, options.onError);
+  const metered = meteredRefreshHooks(options.metrics, { onError: options.onError });
   const provider = refreshingProvider<X509Identity>({
     name: 'athenz identity',
     fetch: withRetry(fetch, { ...options, clock }),
@@ -595,7 +595,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       await zts.deleteInstance(refOf(ctx), tlsOf(last));
       logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
     },
-    ...(metered.onError ? { onError: metered.onError } : {}),
+    ...metered.options,
     logger,
     clock,
     ...(options.random ? { random: options.random } : {}),

@@ -153,8 +153,14 @@ function header(headers: Record<string, string[]>, name: string): string | undef
 
 /** The signed `iam:GetRole` request a bearer token embeds (what Consul forwards to IAM), decoded from the token. */
 function embeddedGetRole(bearerToken: string): { url: string; headers: Record<string, string>; body: string } {
-  const token = JSON.parse(bearerToken) as { iam_request_headers: string };
-  const stsHeaders = JSON.parse(atob(token.iam_request_headers)) as Record<string, string[]>;
+  let stsHeaders: Record<string, string[]>;
+  try {
+    const token = JSON.parse(bearerToken) as { iam_request_headers: string };
+    stsHeaders = JSON.parse(atob(token.iam_request_headers)) as Record<string, string[]>;
+  } catch {
+    // Not the parser's message: it quotes the text, and the token carries the session token.
+    throw new IdentityError('INVALID_ARGUMENT', 'the bearer token is not the JSON buildBearerToken makes');
+  }
   const url = header(stsHeaders, 'x-consul-iam-getentity-url');
   const signed = header(stsHeaders, 'x-consul-iam-getentity-headers');
   const body = header(stsHeaders, 'x-consul-iam-getentity-body');
