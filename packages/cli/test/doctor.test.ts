@@ -165,6 +165,16 @@ describe('ecs-identity doctor (child process)', () => {
     expect(r.row('consul')).toMatchObject({ status: 'skip' });
   });
 
+  it('ecs env: without ECS_CONTAINER_METADATA_URI_V4 (an old platform) it warns, and the v3 document has no clock', async () => {
+    const r = await doctor([], { ...world.env, ECS_CONTAINER_METADATA_URI_V4: '' });
+    expect(r.row('ecs env')).toMatchObject({ status: 'warn' });
+    expect(r.row('ecs env').detail).toContain('only the v3 metadata endpoint');
+    expect(r.row('ecs env').hint).toContain('Fargate platform 1.4.0');
+    expect(r.row('task metadata')).toMatchObject({ status: 'ok' });
+    expect(r.row('clock')).toMatchObject({ status: 'skip' });
+    expect(r.row('clock').detail).toContain('no ClockDrift');
+  });
+
   it('clock: a host clock off by more than SigV4 allows fails; an unsynchronised one warns', async () => {
     const document = world.agent.taskMetadata('v4');
     const withDrift = (drift: object) =>
