@@ -172,6 +172,7 @@ describe('the ecs-identity program', () => {
       'athenz rolecert',
       'athenz token',
       'athenz run',
+      'doctor',
     ]);
   });
 
