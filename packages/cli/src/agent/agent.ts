@@ -265,6 +265,21 @@ class Agent {
     }
   }
 
+  /**
+   * SIGHUP: every Consul login and the Athenz identity are obtained anew now (role certificates and access tokens
+   * follow the new certificate), through the providers, so the files and templates change as at a rotation.
+   */
+  rotate(): void {
+    this.ctx.logger.info('SIGHUP: obtaining every credential anew');
+    for (const entry of this.credentials.entries) {
+      if (entry.kind !== 'consul-token' && entry.kind !== 'athenz-identity') continue;
+      entry.provider.get({ forceRefresh: true }).catch((e: unknown) => {
+        this.board.credentialFailed(entry.key, e);
+        this.ctx.logger.warn(`${entry.key}: rotation failed: ${errorCode(e)}: ${oneLine((e as Error).message)}`);
+      });
+    }
+  }
+
   stopTimers(): void {
     for (const timer of this.expiryTimers.values()) clearTimeout(timer);
   }
@@ -309,6 +324,7 @@ async function run(
   let credentials: AgentCredentials | undefined;
   let agent: Agent | undefined;
   const closers: (() => Promise<void> | void)[] = [];
+  let offHangup = () => {};
 
   const end = await superviseRun(
     stop,
@@ -355,12 +371,18 @@ async function run(
       await a.renderAll();
       board.setPhase('running');
       printLine(io, { event: 'ready', mode: init ? 'init' : 'daemon' });
+      if (!init) {
+        const onHangup = () => a.rotate();
+        process.on('SIGHUP', onHangup);
+        offHangup = () => process.off('SIGHUP', onHangup);
+      }
     },
     init,
   );
 
   // Cleanup. Init mode that succeeded leaves everything in place (the tokens and certificates are for the task);
   // otherwise the tokens are logged out and, when asked, the instance record deleted.
+  offHangup();
   agent?.board.setPhase('stopping');
   agent?.stopTimers();
   const keep = 'started' in end;
