@@ -274,6 +274,7 @@ class Agent {
     for (const entry of this.credentials.entries) {
       if (entry.kind !== 'consul-token' && entry.kind !== 'athenz-identity') continue;
       entry.provider.get({ forceRefresh: true }).catch((e: unknown) => {
+        if (IdentityError.is(e, 'CLOSED')) return;
         this.board.credentialFailed(entry.key, e);
         this.ctx.logger.warn(`${entry.key}: rotation failed: ${errorCode(e)}: ${oneLine((e as Error).message)}`);
       });
@@ -338,6 +339,7 @@ async function run(
           aws,
           logger,
           onError: (key, e) => {
+            if (IdentityError.is(e, 'CLOSED')) return; // a refresh cut short by the stop
             agent?.board.credentialFailed(key, e);
             logger.warn(`${key}: refresh failed: ${errorCode(e)}: ${oneLine((e as Error)?.message ?? String(e))}`);
           },
