@@ -23,8 +23,9 @@ command.
 With -exit-after-render (an init container for ECS dependsOn condition SUCCESS): everything once, then exit 0, or
 1 with the failing step named (tokens logged in by a failed run are logged out). Without it, runs until SIGTERM or
 SIGINT, then logs every Consul token out (reverse configuration order) and deletes the Athenz instance record when
-athenz.deleteOnExit is set. stdout: one JSON line per event (credential, refreshed, rendered, ready,
-template-failed, logged-out, deleted, stopped), never a secret.
+athenz.deleteOnExit is set. SIGHUP obtains every credential anew (a rotation now). stdout: one JSON line per event
+(credential, refreshed, refresh-failed, rendered, template-failed, ready, logged-out, deleted, stopped), never a
+secret.
 Exit status: 0 init mode done, or stopped by SIGTERM / SIGINT with every logout done; 1 a failed step (an invalid
 configuration file included), a credential expired without renewal, or a failed logout / delete at exit; 2 usage
 error.`,
@@ -46,7 +47,7 @@ error.`,
       placeholder: 'LEVEL',
       help: 'log to stderr at this level and above: debug, info, warn, error',
       env: ['ECS_IDENTITY_LOG_LEVEL'],
-      default: 'warn',
+      default: 'error',
     },
   },
   run: async (ctx) => (await run()).runAgentCommand(ctx),

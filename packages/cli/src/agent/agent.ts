@@ -10,7 +10,7 @@
  */
 import type { ConsulToken } from '@ecs-identity/consul-login';
 import { type LogoutTarget, logoutAll } from '@ecs-identity/consul-login/node';
-import { type Credential, IdentityError, type Logger } from '@ecs-identity/core';
+import { type Credential, IdentityError, type Logger, scrubSecrets } from '@ecs-identity/core';
 import {
   type ContainerMetadata,
   getContainerMetadata,
@@ -265,6 +265,20 @@ class Agent {
     }
   }
 
+  /** A failed fetch of `key`: the status notes it; once running, an event line tells it (start-up fails instead). */
+  refreshFailed(key: string, error: unknown): void {
+    if (IdentityError.is(error, 'CLOSED')) return; // a refresh cut short by the stop
+    this.board.credentialFailed(key, error);
+    if (!this.running) return;
+    const message = error instanceof Error ? error.message : String(error);
+    this.say({
+      event: 'refresh-failed',
+      credential: key,
+      code: errorCode(error),
+      message: oneLine(scrubSecrets(message)),
+    });
+  }
+
   /**
    * SIGHUP: every Consul login and the Athenz identity are obtained anew now (role certificates and access tokens
    * follow the new certificate), through the providers, so the files and templates change as at a rotation.
@@ -273,11 +287,8 @@ class Agent {
     this.ctx.logger.info('SIGHUP: obtaining every credential anew');
     for (const entry of this.credentials.entries) {
       if (entry.kind !== 'consul-token' && entry.kind !== 'athenz-identity') continue;
-      entry.provider.get({ forceRefresh: true }).catch((e: unknown) => {
-        if (IdentityError.is(e, 'CLOSED')) return;
-        this.board.credentialFailed(entry.key, e);
-        this.ctx.logger.warn(`${entry.key}: rotation failed: ${errorCode(e)}: ${oneLine((e as Error).message)}`);
-      });
+      // A failure reaches refreshFailed through the provider's onError.
+      entry.provider.get({ forceRefresh: true }).catch(() => {});
     }
   }
 
@@ -338,11 +349,7 @@ async function run(
           env,
           aws,
           logger,
-          onError: (key, e) => {
-            if (IdentityError.is(e, 'CLOSED')) return; // a refresh cut short by the stop
-            agent?.board.credentialFailed(key, e);
-            logger.warn(`${key}: refresh failed: ${errorCode(e)}: ${oneLine((e as Error)?.message ?? String(e))}`);
-          },
+          onError: (key, e) => agent?.refreshFailed(key, e),
           deleteIdentityOnClose: !init && config.athenz?.deleteOnExit === true,
         }),
       );

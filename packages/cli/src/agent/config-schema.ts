@@ -111,6 +111,7 @@ const Consul = Type.Object(
       Type.String({ minLength: 1, description: "the auth methods' ServerIDHeaderValue" }),
     ),
     logins: Type.Record(Type.String({ pattern: NAME_PATTERN }), ConsulLogin, {
+      ...closed,
       minProperties: 1,
       description: 'the tokens, by name (templates read consul.<name>.secretId); logged out in reverse order at stop',
     }),
@@ -246,11 +247,13 @@ const Athenz = Type.Object(
     ),
     roleCertificates: Type.Optional(
       Type.Record(Type.String({ pattern: NAME_PATTERN }), RoleCertificate, {
+        ...closed,
         description: 'role certificates, by name (templates read athenz.roleCertificates.<name>)',
       }),
     ),
     accessTokens: Type.Optional(
       Type.Record(Type.String({ pattern: NAME_PATTERN }), AccessToken, {
+        ...closed,
         description: 'access tokens, by name (templates read athenz.accessTokens.<name>)',
       }),
     ),

@@ -45,14 +45,14 @@ export function parseMode(text: string | undefined, fallback: number): number {
 
 /** The schema's verdict as one message: the first few problems, each with its JSON pointer. */
 function schemaErrors(value: unknown): string | undefined {
-  const problems: string[] = [];
+  // The first problem at each place (a missing string is also "not a string": one line is enough).
+  const problems = new Map<string, string>();
   for (const error of Value.Errors(agentConfigSchema, value)) {
     const where = error.path === '' ? '(top level)' : error.path;
-    const line = `${where}: ${error.message.toLowerCase()}`;
-    if (!problems.includes(line)) problems.push(line);
-    if (problems.length === MAX_ERRORS) break;
+    if (!problems.has(where)) problems.set(where, `${where}: ${error.message.toLowerCase()}`);
+    if (problems.size === MAX_ERRORS) break;
   }
-  return problems.length === 0 ? undefined : problems.join('; ');
+  return problems.size === 0 ? undefined : [...problems.values()].join('; ');
 }
 
 /** Makes every path in the configuration absolute (relative ones are relative to the configuration file). */
