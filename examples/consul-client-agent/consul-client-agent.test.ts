@@ -5,41 +5,32 @@
  * configuration, signals the process named by a PID file and logs the replaced token out.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type StartConsulOptions, startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
+import type { TaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBinary, events, startCli, waitFor } from '../../packages/cli/test/agent-binary.js';
+import { startExample } from '../shared/child.js';
+import {
+  CLIENT_METHOD,
+  configIn,
+  type ExampleConfig,
+  taskEnv as envOf,
+  GOSSIP_KEY,
+  startDeployment,
+} from './deployment.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const CLIENT_METHOD = 'iam-ecs-client-token';
-const GOSSIP_KEY = 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5'; // any base64 text: the template copies it
-
-// consul-ecs's client auth method: client agents' tokens bind to an ACL role (services' to their service identity).
-const CONSUL: Partial<StartConsulOptions> = {
-  authMethods: [
-    {
-      name: CLIENT_METHOD,
-      config: { BoundIAMPrincipalARNs: ['arn:aws:iam::123456789012:role/ecs/*'], EnableIAMEntityDetails: true },
-    },
-  ],
-  roles: ['consul-ecs-client-role'],
-  bindingRules: [{ authMethod: CLIENT_METHOD, bindType: 'role', bindName: 'consul-ecs-client-role' }],
-};
-
 let world: TaskEmulators;
 let dir: string;
 const issued: string[] = [];
+const taskEnv = () => envOf(world);
 
 beforeAll(async () => {
   checkBinary();
-  world = await startTaskEmulators({
-    consulReplicationLagMs: 100,
-    onAgentCredentials: (c) => issued.push(c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : [])),
-    consul: CONSUL,
-  });
+  world = await startDeployment((c) => issued.push(c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : [])));
   dir = await mkdtemp(join(tmpdir(), 'consul-client-agent-'));
 }, 60_000);
 
@@ -47,35 +38,6 @@ afterAll(async () => {
   await world?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** This folder's agent.json with its /consul/ files moved under `root`, and extra settings merged in. */
-interface ExampleConfig {
-  $schema?: string;
-  templates: { source?: string; signal?: { pidFile: string; signal: string } }[];
-}
-
-async function configIn(root: string, edit: (config: ExampleConfig) => void = () => {}): Promise<string> {
-  const text = (await readFile(join(here, 'agent.json'), 'utf8')).replaceAll('"/consul/', `"${root}/consul/`);
-  const config = JSON.parse(text) as ExampleConfig;
-  delete config.$schema;
-  for (const t of config.templates) if (t.source) t.source = join(here, t.source);
-  edit(config);
-  await mkdir(join(root, 'consul'), { recursive: true });
-  const file = join(root, 'agent.json');
-  await writeFile(file, JSON.stringify(config, null, 2));
-  return file;
-}
-
-function taskEnv(): Record<string, string> {
-  return {
-    ...world.env,
-    CONSUL_CACERT_PEM: world.zts.caPem,
-    CONSUL_HTTPS_CACERT_PEM: world.zts.caPem,
-    CONSUL_GOSSIP_ENCRYPTION_KEY: GOSSIP_KEY,
-    CONSUL_DATACENTER: 'dc1',
-    CONSUL_RETRY_JOIN: 'provider=aws tag_key=consul-server',
-  };
-}
 
 /** What the seed's heredoc wrote, for this task and token. */
 function expectedAgentDefaults(ipv4: string, secretId: string, caFile = '/consul/consul-ca-cert.pem'): string {
@@ -266,5 +228,17 @@ describe('examples/consul-client-agent (the built ecs-identity agent)', () => {
       agent.child.kill('SIGKILL');
       consulProcess.kill('SIGKILL');
     }
+  });
+
+  it('main.ts, the second demo, runs the agent as an init container and shows its files with the secrets masked', async () => {
+    const demo = startExample(join(here, 'main.ts'), [], 60_000);
+    expect(await demo.exited).toBe(0);
+    const out = demo.output();
+    expect(out).toContain('$ ecs-identity agent -config agent.json -exit-after-render');
+    expect(out).toContain('{"event":"ready","mode":"init"}');
+    expect(out).toContain('agent = "<the client token>"');
+    expect(out).toContain('encrypt                       = "<the gossip key>"');
+    expect(out).not.toContain(GOSSIP_KEY);
+    expect(out).toContain('Consul holds the client token (auth method iam-ecs-client-token): yes');
   });
 });
