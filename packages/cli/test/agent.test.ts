@@ -4,10 +4,11 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTaskEmulators } from '@ecs-identity/testkit';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../src/agent/config-schema.js';
-import { checkBinary, events, REPO_ROOT, startCli } from './agent-binary.js';
+import { checkBinary, events, REPO_ROOT, startCli, waitFor } from './agent-binary.js';
 import { type ConsulWorld, CONSUL_METHOD as METHOD, startConsulWorld } from './emulators.js';
 
 let world: ConsulWorld;
@@ -169,6 +170,45 @@ describe('ecs-identity agent (child process)', () => {
       'ecs-identity: agent run: HOOK_FAILED: template "reload": template reload command: "/bin/false" exited with status 1\n',
     );
     expect(world.consul.tokens()).toHaveLength(before); // the failed init run logged its token out
+  });
+});
+
+describe('ecs-identity agent, a credential that expires without renewal', () => {
+  it('ends the run with exit 1 (EXPIRED, the credential named) and logs the token out', async () => {
+    // Consul's clock runs 58 s behind: its tokens of the shortest TTL Consul allows (1 minute) reach the agent with
+    // 2 s left. Once the first login is in, every login fails, so the token cannot be renewed before it expires.
+    const lagging = await startTaskEmulators({
+      zts: false,
+      consul: {
+        clock: { now: () => Date.now() - 58_000 },
+        authMethods: [
+          {
+            name: 'short',
+            config: { BoundIAMPrincipalARNs: ['arn:aws:iam::123456789012:role/ecs/*'], EnableIAMEntityDetails: true },
+            maxTokenTtlMs: 60_000,
+          },
+        ],
+        roles: ['client'],
+        bindingRules: [{ authMethod: 'short', bindType: 'role', bindName: 'client' }],
+      },
+    });
+    try {
+      const file = await configFile({ consul: { logins: { expiring: { method: 'short' } } } });
+      const agent = startCli(['agent', '-config', file], lagging.env);
+      await waitFor(() => agent.stdout().includes('"event":"ready"'), 'ready', agent);
+      lagging.consul.setFault({ match: '/v1/acl/login', status: 500 });
+      const [token] = lagging.consul.tokens();
+      const run = await agent.done;
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /^ecs-identity: agent run: EXPIRED: consul\.expiring expired at \S+ and no new one could be obtained/,
+      );
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(events(run.stdout).at(-1)).toEqual({ event: 'logged-out', credential: 'consul.expiring' });
+      expect(lagging.consul.tokens().some((t) => t.accessorId === token?.accessorId)).toBe(false);
+    } finally {
+      await lagging.close();
+    }
   });
 });
 

@@ -14,14 +14,14 @@ const schema = () => import('./config-schema.js');
 export const agentRunCommand: Command = {
   name: 'run',
   summary: 'obtain, write and keep fresh every credential and template of -config (the default agent command)',
-  description: `One process for a task's identity, from one JSON configuration file (schema: "ecs-identity agent
-schema", also agent.schema.json in the package): Consul tokens from aws-iam auth methods, the Athenz service
-identity with role certificates and access tokens (siad's files), each written to its files with mode and owner, and
-Handlebars templates rendered from the credentials, the task metadata and the environment, rewritten atomically when
-a credential they use changes, then a command run or a process signalled. "ecs-identity agent -config F" is this
+  description: `One process for a task's identity, from one JSON configuration file (its schema: "ecs-identity agent schema", also
+agent.schema.json in the package): Consul tokens from aws-iam auth methods, the Athenz service identity with role
+certificates and access tokens (siad's files), each written to its files with mode and owner, and Handlebars
+templates rendered from the credentials, the task metadata and the environment, rewritten atomically when a
+credential they use changes, then a command run or a process signalled. "ecs-identity agent -config F" is this
 command.
-With -exit-after-render (an init container for ECS dependsOn condition SUCCESS): everything once, then exit 0, or
-1 with the failing step named (tokens logged in by a failed run are logged out). Without it, runs until SIGTERM or
+With -exit-after-render (an init container for ECS dependsOn condition SUCCESS): everything once, then exit 0, or 1
+with the failing step named (tokens logged in by a failed run are logged out). Without it, runs until SIGTERM or
 SIGINT, then logs every Consul token out (reverse configuration order) and deletes the Athenz instance record when
 athenz.deleteOnExit is set. SIGHUP obtains every credential anew (a rotation now). stdout: one JSON line per event
 (credential, refreshed, refresh-failed, rendered, template-failed, ready, logged-out, deleted, stopped), never a

@@ -353,6 +353,8 @@ async function run(
           deleteIdentityOnClose: !init && config.athenz?.deleteOnExit === true,
         }),
       );
+      // Seam for the metrics of issue 16 part B: `credentials.entries` (key, kind, provider) is what the agent hands
+      // to the OpenTelemetry adapter, once it exists, to observe each provider's expiry and refreshes.
       const board = new StatusBoard(
         credentials.entries.map((e) => e.key),
         loaded.templates,
