@@ -1,6 +1,7 @@
 // The agent tests run the BUILT binary (packages/cli/dist/bin.js over the built SDK packages, what `npm i -g`
 // installs) as a child process with a clean environment. `npm test` builds every package before vitest runs.
-// TODO(merge): issue 11's test/binary.ts (ensureBinary builds what is stale); until then a stale build fails loudly.
+// TODO(merge): issue 11's test/binary.ts (ensureBinary builds what is stale) and its helpers.ts `start`, which then
+// runs dist/bin.js too, replace checkBinary and startCli here; until then a stale build fails loudly.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -7,6 +7,9 @@ import type { Command, CommandGroup } from '../command.js';
 import { ECS_AGENT_FLAG } from '../shared-flags.js';
 
 const run = () => import('./agent.js');
+
+/** Where the configuration file is (both run and health read it). */
+const CONFIG_FLAG = { type: 'string', placeholder: 'FILE', env: ['ECS_IDENTITY_AGENT_CONFIG'] } as const;
 const health = () => import('./health-command.js');
 const schema = () => import('./config-schema.js');
 
@@ -30,25 +33,13 @@ Exit status: 0 init mode done, or stopped by SIGTERM / SIGINT with every logout 
 configuration file included), a credential expired without renewal, or a failed logout / delete at exit; 2 usage
 error.`,
   flags: {
-    config: {
-      type: 'string',
-      placeholder: 'FILE',
-      help: 'the agent configuration file (JSON, required)',
-      env: ['ECS_IDENTITY_AGENT_CONFIG'],
-    },
+    config: { ...CONFIG_FLAG, help: 'the agent configuration file (JSON, required)' },
     'exit-after-render': {
       type: 'bool',
       help: 'init mode: obtain and render everything once, then exit (no logout)',
       default: false,
     },
     'ecs-agent-url': ECS_AGENT_FLAG,
-    'log-level': {
-      type: 'string',
-      placeholder: 'LEVEL',
-      help: 'log to stderr at this level and above: debug, info, warn, error',
-      env: ['ECS_IDENTITY_LOG_LEVEL'],
-      default: 'error',
-    },
   },
   run: async (ctx) => (await run()).runAgentCommand(ctx),
 };
@@ -64,12 +55,7 @@ status file counts as alive while it is younger than three heartbeats). Prints o
 {"ready": false, "reasons": [...]}, and exits 0 or 1. In a task definition:
   "healthCheck": {"command": ["CMD", "ecs-identity", "agent", "health", "-config", "/etc/ecs-identity/agent.json"]}`,
   flags: {
-    config: {
-      type: 'string',
-      placeholder: 'FILE',
-      help: 'the agent configuration file: its health.port, else its health.statusFile',
-      env: ['ECS_IDENTITY_AGENT_CONFIG'],
-    },
+    config: { ...CONFIG_FLAG, help: 'the agent configuration file: its health.port, else its health.statusFile' },
     url: { type: 'string', placeholder: 'URL', help: "the agent's health endpoint, e.g. http://127.0.0.1:8500" },
     'status-file': { type: 'string', placeholder: 'FILE', help: "the agent's status file" },
     live: { type: 'bool', help: 'check liveness only (the agent runs), not readiness', default: false },

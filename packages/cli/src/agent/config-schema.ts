@@ -207,10 +207,15 @@ const Athenz = Type.Object(
       Type.String({ minLength: 1, description: 'role assumed for attestation; default ATHENZ_SIA_IAM_ROLE_ARN' }),
     ),
     rolePath: Type.Optional(
-      Type.String({ minLength: 1, description: "IAM path of the attestation role (siad's role_path)" }),
+      Type.String({
+        minLength: 1,
+        description: "IAM path of the attestation role (siad's role_path); default ATHENZ_SIA_ROLE_PATH",
+      }),
     ),
     omitDomain: Type.Optional(
-      Type.Boolean({ description: "the attestation role is named <service> (siad's omit_domain)" }),
+      Type.Boolean({
+        description: "the attestation role is named <service> (siad's omit_domain); default ATHENZ_SIA_OMIT_DOMAIN",
+      }),
     ),
     stsEndpoint: Type.Optional(
       Type.String({

@@ -11,14 +11,10 @@ import {
   athenzIdentityProvider,
   createZtsClient,
   type IdentitySink,
-  normalizeRolePath,
-  providerName,
   type RoleCertificateSet,
-  resolveService,
   roleCertificateProvider,
   type SiadFileSinkOptions,
   siadFileSink,
-  validateProvider,
   type X509Identity,
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
@@ -197,24 +193,9 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
     throw new IdentityError('INVALID_CONFIG', `athenz.zts: ${(e as Error).message}`);
   }
   const caBundlePem = athenz.caFile ? await readTextFile(athenz.caFile, 'ZTS CA file (athenz.caFile)') : undefined;
-  const iamRoleArn = athenz.iamRoleArn ?? (env.ATHENZ_SIA_IAM_ROLE_ARN || undefined);
   if ((athenz.domain === undefined) !== (athenz.service === undefined)) {
     throw new IdentityError('INVALID_CONFIG', 'athenz.domain and athenz.service go together');
   }
-  // Only ask the credentials endpoint for the task role when nothing else names the service.
-  const taskRoleArn =
-    athenz.domain === undefined && iamRoleArn === undefined ? (await deps.aws.get()).roleArn : undefined;
-  const resolved = resolveService({
-    ...(athenz.domain === undefined ? {} : { domain: athenz.domain }),
-    ...(athenz.service === undefined ? {} : { service: athenz.service }),
-    ...(iamRoleArn === undefined ? {} : { iamRoleArn }),
-    ...(taskRoleArn === undefined ? {} : { taskRoleArn }),
-    ...(athenz.rolePath === undefined ? {} : { rolePath: normalizeRolePath(athenz.rolePath, 'athenz.rolePath') }),
-    ...(athenz.omitDomain ? { omitDomain: true } : {}),
-    partition: task.partition,
-    accountId: task.accountId,
-  });
-  const provider = validateProvider(providerName(task.region, athenz.providerPrefix), 'athenz.providerPrefix');
   const sia = athenz.sia ?? {};
   const sinkOptions: SiadFileSinkOptions = {
     root: sia.dir ?? '/var/lib/sia',
@@ -231,15 +212,17 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
     task,
     credentials: deps.aws,
     env,
-    domain: resolved.domain,
-    service: resolved.service,
-    iamRoleArn: resolved.attestationRoleArn,
-    provider,
+    // Names, attestation role and provider are resolved by the provider (the ATHENZ_SIA_* variables as defaults).
+    ...(athenz.domain === undefined ? {} : { domain: athenz.domain }),
+    ...(athenz.service === undefined ? {} : { service: athenz.service }),
+    ...(athenz.iamRoleArn === undefined ? {} : { iamRoleArn: athenz.iamRoleArn }),
+    ...(athenz.rolePath === undefined ? {} : { rolePath: athenz.rolePath }),
+    ...(athenz.omitDomain === undefined ? {} : { omitDomain: athenz.omitDomain }),
+    ...(athenz.providerPrefix === undefined ? {} : { providerPrefix: athenz.providerPrefix }),
     dnsSuffixes: athenz.dnsSuffixes,
     ...(athenz.sanDnsWildcard ? { wildcard: true } : {}),
     ...(athenz.sanDnsNames?.length ? { extraDnsNames: athenz.sanDnsNames } : {}),
     ...(athenz.spiffeTrustDomain ? { spiffe: { trustDomain: athenz.spiffeTrustDomain } } : {}),
-    ...(athenz.omitDomain ? { omitDomain: true } : {}),
     ...(athenz.keyType ? { keyType: athenz.keyType } : {}),
     ...(athenz.expiryMinutes ? { expiryMinutes: athenz.expiryMinutes } : {}),
     ...(athenz.refreshIntervalMinutes ? { refreshIntervalMs: athenz.refreshIntervalMinutes * 60_000 } : {}),
@@ -357,8 +340,7 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
 }
 
 /**
- * Builds every credential the configuration declares (no credential is fetched yet, except the task role's ARN when
- * it names the Athenz service).
+ * Builds every credential the configuration declares (nothing is fetched yet).
  * @internal
  */
 export async function buildCredentials(deps: CredentialDeps): Promise<AgentCredentials> {
