@@ -126,6 +126,26 @@ describe('examples/consul-client-agent (the built ecs-identity agent)', () => {
     noSecrets(run.stdout + run.stderr, [...issued, token.secretId, GOSSIP_KEY, world.agent.authToken as string]);
   });
 
+  it('adds the partition when the task has one (Consul Enterprise, CONSUL_PARTITION)', async () => {
+    const enterprise = await startDeployment(undefined, { enterprise: true });
+    try {
+      const root = join(dir, 'partition');
+      const config = await configIn(root);
+      const run = await startCli(['agent', '-config', config, '-exit-after-render'], {
+        ...envOf(enterprise),
+        CONSUL_PARTITION: 'team-a',
+      }).done;
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const [token] = enterprise.consul.tokens();
+      expect(token?.partition).toBe('team-a');
+      const hcl = await readFile(join(root, 'consul/agent-defaults.hcl'), 'utf8');
+      expect(hcl).toBe(`${expectedAgentDefaults('10.0.2.106', token?.secretId ?? '?')}\npartition = "team-a"\n`);
+    } finally {
+      await enterprise.close();
+    }
+  });
+
   it('fails an init run at the named step and logs out what it logged in', async () => {
     const root = join(dir, 'init-fail');
     const config = await configIn(root);

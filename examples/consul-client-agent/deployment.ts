@@ -28,11 +28,17 @@ const CONSUL: Partial<StartConsulOptions> = {
   bindingRules: [{ authMethod: CLIENT_METHOD, bindType: 'role', bindName: 'consul-ecs-client-role' }],
 };
 
-/** Starts the emulators (`onAgentCredentials` sees every AWS secret the agent hands out). */
-export function startDeployment(onAgentCredentials?: (c: { secretAccessKey: string; sessionToken?: string }) => void) {
+/**
+ * Starts the emulators (`onAgentCredentials` sees every AWS secret the agent hands out; `consul` adds options, e.g.
+ * `enterprise: true` for admin partitions).
+ */
+export function startDeployment(
+  onAgentCredentials?: (c: { secretAccessKey: string; sessionToken?: string }) => void,
+  consul: Partial<StartConsulOptions> = {},
+) {
   return startTaskEmulators({
     consulReplicationLagMs: 100,
-    consul: CONSUL,
+    consul: { ...CONSUL, ...consul },
     ...(onAgentCredentials ? { onAgentCredentials } : {}),
   });
 }

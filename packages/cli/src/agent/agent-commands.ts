@@ -24,8 +24,8 @@ templates rendered from the credentials, the task metadata and the environment, 
 credential they use changes, then a command run or a process signalled. "ecs-identity agent -config F" is this
 command.
 With -exit-after-render (an init container for ECS dependsOn condition SUCCESS): everything once, then exit 0, or 1
-with the failing step named (tokens logged in by a failed run are logged out). Without it, runs until SIGTERM or
-SIGINT, then logs every Consul token out (reverse configuration order) and deletes the Athenz instance record when
+with the failing step named (tokens logged in by a failed run are logged out; a stop before the end is a failure
+too). Without it, runs until SIGTERM or SIGINT, then logs every Consul token out (reverse configuration order) and deletes the Athenz instance record when
 athenz.deleteOnExit is set. SIGHUP obtains every credential anew (a rotation now). stdout: one JSON line per event
 (credential, refreshed, refresh-failed, rendered, template-failed, ready, logged-out, deleted, stopped), never a
 secret.

@@ -226,10 +226,17 @@ class Agent {
     check();
   }
 
-  /** First render of every template, in order; a failure fails the start. */
+  /**
+   * First render of every template, in order, in the queue (a credential that changes meanwhile is rendered after);
+   * a failure fails the start.
+   */
   async renderAll(): Promise<void> {
-    for (const t of this.templates) await step(`template "${t.spec.name}"`, () => this.render(t, true));
-    this.running = true;
+    const first = this.queue.then(async () => {
+      for (const t of this.templates) await step(`template "${t.spec.name}"`, () => this.render(t, true));
+      this.running = true;
+    });
+    this.queue = first.catch(() => {});
+    await first;
   }
 
   private async renderUsing(key: string): Promise<void> {
@@ -419,6 +426,10 @@ async function run(
 
   if ('error' in end) throw end.error;
   if ('stopped' in end) printLine(io, { event: 'stopped', signal: end.stopped });
+  // An init run stopped before it was done has not rendered everything: the containers that depend on it must not start.
+  if ('stopped' in end && init) {
+    throw new IdentityError('ABORTED', `stopped by ${end.stopped} before everything was obtained and rendered`);
+  }
   if (failures.length > 0) {
     throw new IdentityError('LOGOUT_FAILED', `at exit: ${failures.join('; ')}`);
   }
