@@ -212,7 +212,8 @@ describe('examples/consul-client-agent (the built ecs-identity agent)', () => {
       reloads += d;
     });
     await writeFile(pidFile, String(consulProcess.pid));
-    const agent = startCli(['agent', '-config', config], taskEnv());
+    // At debug level, so that every log line the SDK writes is scanned for secrets too.
+    const agent = startCli(['agent', '-config', config, '-log-level', 'debug'], taskEnv());
     try {
       await waitFor(() => agent.stdout().includes('"event":"ready"'), 'ready', agent);
       const first = await readFile(join(root, 'consul/client-token'), 'utf8');
