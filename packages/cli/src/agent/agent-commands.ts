@@ -25,10 +25,10 @@ credential they use changes, then a command run or a process signalled. "ecs-ide
 command.
 With -exit-after-render (an init container for ECS dependsOn condition SUCCESS): everything once, then exit 0, or 1
 with the failing step named (tokens logged in by a failed run are logged out; a stop before the end is a failure
-too). Without it, runs until SIGTERM or SIGINT, then logs every Consul token out (reverse configuration order) and deletes the Athenz instance record when
-athenz.deleteOnExit is set. SIGHUP obtains every credential anew (a rotation now). stdout: one JSON line per event
-(credential, refreshed, refresh-failed, rendered, template-failed, ready, logged-out, deleted, stopped), never a
-secret.
+too). Without it, runs until SIGTERM or SIGINT, then logs every Consul token out (reverse configuration order) and
+deletes the Athenz instance record when athenz.deleteOnExit is set. SIGHUP obtains every credential anew (a rotation
+now). stdout: one JSON line per event (credential, refreshed, refresh-failed, rendered, template-failed, ready,
+logged-out, logout-failed, deleted, stopped), never a secret.
 Exit status: 0 init mode done, or stopped by SIGTERM / SIGINT with every logout done; 1 a failed step (an invalid
 configuration file included), a credential expired without renewal, or a failed logout / delete at exit; 2 usage
 error.`,

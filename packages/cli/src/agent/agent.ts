@@ -195,7 +195,8 @@ class Agent {
       this.say({ event: 'logged-out', credential: key, replaced: true });
     } catch (e) {
       if (!IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND')) {
-        this.ctx.logger.warn(`${key}: logout of the replaced token failed: ${oneLine((e as Error).message)}`);
+        const message = oneLine(scrubSecrets(e instanceof Error ? e.message : String(e)));
+        this.say({ event: 'logout-failed', credential: key, replaced: true, code: errorCode(e), message });
       }
     }
   }
