@@ -159,10 +159,13 @@ describe('examples/consul-client-agent (the built ecs-identity agent)', () => {
         /^ecs-identity: agent run: INVALID_CONFIG: template "agent defaults": .*"CONSUL_DATACENTER" not defined/,
       ),
     ]);
-    // Nothing half-done: the token was logged out again, and the configuration was never written.
+    // Nothing half-done: the token was logged out again, and no file was written (the templates render in memory
+    // before anything is written).
     expect(events(run.stdout).map((e) => e.event)).toContain('logged-out');
     expect(world.consul.tokens()).toHaveLength(before);
-    await expect(stat(join(root, 'consul/agent-defaults.hcl'))).rejects.toMatchObject({ code: 'ENOENT' });
+    for (const file of ['agent-defaults.hcl', 'client-token', 'consul-ca-cert.pem']) {
+      await expect(stat(join(root, 'consul', file))).rejects.toMatchObject({ code: 'ENOENT' });
+    }
   });
 
   it('as a sidecar: reports ready through its status file and logs the token out at SIGTERM (exit 0)', async () => {

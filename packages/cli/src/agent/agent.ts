@@ -165,12 +165,8 @@ class Agent {
 
   private async onCredential(entry: CredentialEntry, credential: Credential): Promise<void> {
     const previous = this.latest.get(entry.key);
-    try {
-      await step(`${stepName(entry)}: files`, () => entry.writeSinks(credential));
-    } catch (e) {
-      this.board.credentialFailed(entry.key, e);
-      throw e;
-    }
+    // During start-up the files wait until every template has rendered in memory (see start()).
+    if (this.running) await this.writeSinks(entry, credential);
     this.latest.set(entry.key, credential);
     this.board.credentialObtained(entry.key, credential.expiresAt, entry.summary(credential));
     this.say({
@@ -182,6 +178,15 @@ class Agent {
     this.watchExpiry(entry, credential);
     if (this.running) await this.renderUsing(entry.key);
     if (previous !== undefined && entry.kind === 'consul-token') await this.logoutReplaced(entry.key, previous);
+  }
+
+  private async writeSinks(entry: CredentialEntry, credential: Credential): Promise<void> {
+    try {
+      await step(`${stepName(entry)}: files`, () => entry.writeSinks(credential));
+    } catch (e) {
+      this.board.credentialFailed(entry.key, e);
+      throw e;
+    }
   }
 
   /**
@@ -228,23 +233,34 @@ class Agent {
   }
 
   /**
-   * First render of every template, in order, in the queue (a credential that changes meanwhile is rendered after);
-   * a failure fails the start.
+   * The end of start-up, in the queue (a credential that changes meanwhile is handled after): every template is
+   * rendered in memory first, so a template that cannot render fails the start before any file is written; then each
+   * credential's files, then the templates' files (with their commands and signals).
    */
-  async renderAll(): Promise<void> {
-    const first = this.queue.then(async () => {
-      for (const t of this.templates) await step(`template "${t.spec.name}"`, () => this.render(t, true));
+  async start(): Promise<void> {
+    const done = this.queue.then(async () => {
+      const contents = this.templates.map((t) =>
+        step(`template "${t.spec.name}"`, async () => t.prepare(this.sources)),
+      );
+      const rendered = await Promise.all(contents);
+      for (const entry of this.credentials.entries) {
+        const credential = this.latest.get(entry.key);
+        if (credential !== undefined) await this.writeSinks(entry, credential);
+      }
+      for (const [i, t] of this.templates.entries()) {
+        await step(`template "${t.spec.name}"`, () => this.write(t, rendered[i] as string, true));
+      }
       this.running = true;
     });
-    this.queue = first.catch(() => {});
-    await first;
+    this.queue = done.catch(() => {});
+    await done;
   }
 
   private async renderUsing(key: string): Promise<void> {
     for (const t of this.templates) {
       if (!t.uses(key)) continue;
       try {
-        await this.render(t, false);
+        await this.render(t);
       } catch (e) {
         this.board.templateFailed(t.spec.name, e);
         this.say({ event: 'template-failed', template: t.spec.name, code: errorCode(e) });
@@ -253,9 +269,20 @@ class Agent {
     }
   }
 
-  private async render(t: TemplateState, first: boolean): Promise<void> {
+  private async render(t: TemplateState): Promise<void> {
+    let content: string;
     try {
-      const outcome = await t.render(this.sources, { env: this.ctx.io.env, logger: this.ctx.logger });
+      content = t.prepare(this.sources);
+    } catch (e) {
+      this.board.templateFailed(t.spec.name, e);
+      throw e;
+    }
+    await this.write(t, content, false);
+  }
+
+  private async write(t: TemplateState, content: string, first: boolean): Promise<void> {
+    try {
+      const outcome = await t.write(content, { env: this.ctx.io.env, logger: this.ctx.logger });
       this.board.templateRendered(t.spec.name, [...(t.used ?? [])]);
       if (outcome.written || first) {
         this.say({
@@ -387,7 +414,7 @@ async function run(
         credentials.entries.map((entry) => step(stepName(entry), () => entry.provider.get({ signal: control.signal }))),
       );
       await a.settled();
-      await a.renderAll();
+      await a.start();
       board.setPhase('running');
       printLine(io, { event: 'ready', mode: init ? 'init' : 'daemon' });
       if (!init) {

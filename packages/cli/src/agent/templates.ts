@@ -75,17 +75,25 @@ export class TemplateState {
   }
 
   /**
-   * Renders; writes and runs the hook only when the content differs from the destination's. A failed hook leaves the
-   * new file in place (it is what the credentials say) and throws.
-   * @throws IdentityError `INVALID_CONFIG` (render), `FILE_IO` (write), `HOOK_FAILED` (command or signal)
+   * Renders in memory and notes what the render read; nothing is written.
+   * @throws IdentityError `INVALID_CONFIG` naming what the template asked for in vain
    */
-  async render(
-    sources: ViewSources,
-    context: { env: Readonly<Record<string, string | undefined>>; logger: Logger },
-  ): Promise<RenderOutcome> {
+  prepare(sources: ViewSources): string {
     const used = new Set<string>();
     const content = this.spec.template.render(buildView(sources, used));
     this.used = used;
+    return content;
+  }
+
+  /**
+   * Writes `content` and runs the hook, only when it differs from what the destination holds. A failed hook leaves the
+   * new file in place (it is what the credentials say) and throws.
+   * @throws IdentityError `FILE_IO` (write), `HOOK_FAILED` (command or signal)
+   */
+  async write(
+    content: string,
+    context: { env: Readonly<Record<string, string | undefined>>; logger: Logger },
+  ): Promise<RenderOutcome> {
     this.last ??= await readFile(this.spec.destination, 'utf8').catch(() => undefined);
     if (content === this.last) return { written: false };
     await writeFileAtomic(this.spec.destination, content, {
