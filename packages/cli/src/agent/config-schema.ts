@@ -13,6 +13,7 @@ const closed = { additionalProperties: false } as const;
 const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 const path = (description: string) => Type.String({ minLength: 1, description });
+const text = (description: string) => Type.String({ minLength: 1, description });
 const mode = (description: string) => Type.String({ pattern: '^0?[0-7]{3,4}$', description });
 const uid = Type.Integer({
   minimum: 0,
@@ -48,15 +49,9 @@ const ConsulLogin = Type.Object(
           'token meta, merged over consul.hashicorp.com/task-id and consul.hashicorp.com/cluster (yours win)',
       }),
     ),
-    partition: Type.Optional(
-      Type.String({ minLength: 1, description: 'admin partition (Enterprise); default consul.partition' }),
-    ),
-    namespace: Type.Optional(
-      Type.String({ minLength: 1, description: 'namespace (Enterprise); default consul.namespace' }),
-    ),
-    datacenter: Type.Optional(
-      Type.String({ minLength: 1, description: 'datacenter of the auth method; default consul.datacenter' }),
-    ),
+    partition: Type.Optional(text('admin partition (Enterprise); default consul.partition')),
+    namespace: Type.Optional(text('namespace (Enterprise); default consul.namespace')),
+    datacenter: Type.Optional(text('datacenter of the auth method; default consul.datacenter')),
     includeEntity: Type.Optional(
       Type.Boolean({ description: 'embed the signed iam:GetRole request (-aws-include-entity); default true' }),
     ),
@@ -66,9 +61,9 @@ const ConsulLogin = Type.Object(
         description: "the auth method's ServerIDHeaderValue; default consul.serverIdHeaderValue",
       }),
     ),
-    region: Type.Optional(Type.String({ minLength: 1, description: "STS signing region; default the task's region" })),
-    stsEndpoint: Type.Optional(Type.String({ minLength: 1, description: 'STS URL put in the bearer token' })),
-    iamEndpoint: Type.Optional(Type.String({ minLength: 1, description: 'IAM URL put in the bearer token' })),
+    region: Type.Optional(text("STS signing region; default the task's region")),
+    stsEndpoint: Type.Optional(text('STS URL put in the bearer token')),
+    iamEndpoint: Type.Optional(text('IAM URL put in the bearer token')),
     replicationAttempts: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -100,16 +95,10 @@ const Consul = Type.Object(
       path('client certificate, for servers that verify clients; default CONSUL_CLIENT_CERT'),
     ),
     clientKeyFile: Type.Optional(path('key of clientCertFile; default CONSUL_CLIENT_KEY')),
-    partition: Type.Optional(
-      Type.String({ minLength: 1, description: 'admin partition of every login; default CONSUL_PARTITION' }),
-    ),
-    namespace: Type.Optional(
-      Type.String({ minLength: 1, description: 'namespace of every login; default CONSUL_NAMESPACE' }),
-    ),
-    datacenter: Type.Optional(Type.String({ minLength: 1, description: 'datacenter of every login' })),
-    serverIdHeaderValue: Type.Optional(
-      Type.String({ minLength: 1, description: "the auth methods' ServerIDHeaderValue" }),
-    ),
+    partition: Type.Optional(text('admin partition of every login; default CONSUL_PARTITION')),
+    namespace: Type.Optional(text('namespace of every login; default CONSUL_NAMESPACE')),
+    datacenter: Type.Optional(text('datacenter of every login')),
+    serverIdHeaderValue: Type.Optional(text("the auth methods' ServerIDHeaderValue")),
     logins: Type.Record(Type.String({ pattern: NAME_PATTERN }), ConsulLogin, {
       ...closed,
       minProperties: 1,
@@ -193,19 +182,15 @@ const Athenz = Type.Object(
       minItems: 1,
       description: "DNS suffixes of the provider, for the certificate's SAN names (siad -dnsdomains)",
     }),
-    providerPrefix: Type.Optional(
-      Type.String({ minLength: 1, description: 'the provider is <prefix>.<region>; default athenz.aws-ecs' }),
-    ),
+    providerPrefix: Type.Optional(text('the provider is <prefix>.<region>; default athenz.aws-ecs')),
     domain: Type.Optional(
       Type.String({
         minLength: 1,
         description: 'Athenz domain (with service); default from iamRoleArn or the task role',
       }),
     ),
-    service: Type.Optional(Type.String({ minLength: 1, description: 'Athenz service (a SimpleName)' })),
-    iamRoleArn: Type.Optional(
-      Type.String({ minLength: 1, description: 'role assumed for attestation; default ATHENZ_SIA_IAM_ROLE_ARN' }),
-    ),
+    service: Type.Optional(text('Athenz service (a SimpleName)')),
+    iamRoleArn: Type.Optional(text('role assumed for attestation; default ATHENZ_SIA_IAM_ROLE_ARN')),
     rolePath: Type.Optional(
       Type.String({
         minLength: 1,
@@ -233,9 +218,7 @@ const Athenz = Type.Object(
     refreshIntervalMinutes: Type.Optional(
       Type.Integer({ minimum: 1, description: 'refresh this long after each certificate was issued; default 1440' }),
     ),
-    spiffeTrustDomain: Type.Optional(
-      Type.String({ minLength: 1, description: 'spiffe://<td>/ns/default/sa/<domain>.<service>' }),
-    ),
+    spiffeTrustDomain: Type.Optional(text('spiffe://<td>/ns/default/sa/<domain>.<service>')),
     sanDnsWildcard: Type.Optional(Type.Boolean({ description: 'add *.<service>.<dashed-domain>.<suffix>' })),
     sanDnsNames: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'extra SAN DNS names' })),
     deleteOnExit: Type.Optional(
@@ -268,9 +251,7 @@ const Athenz = Type.Object(
 
 const Template = Type.Object(
   {
-    name: Type.Optional(
-      Type.String({ minLength: 1, description: 'its name in logs and status; default the destination' }),
-    ),
+    name: Type.Optional(text('its name in logs and status; default the destination')),
     source: Type.Optional(path('the template file (Handlebars); relative to the configuration file')),
     contents: Type.Optional(Type.String({ description: 'the template text itself, instead of source' })),
     destination: path('the rendered file, replaced atomically'),
