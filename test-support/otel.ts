@@ -1,7 +1,13 @@
 // A real OpenTelemetry metrics SDK (MeterProvider + a pull MetricReader) for tests: what the SDK's metrics record,
 // as an application's exporter would see it.
 import type { Meter } from '@opentelemetry/api';
-import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  type DataPoint,
+  type Histogram,
+  MeterProvider,
+  MetricReader,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
 
 class PullReader extends MetricReader {
   protected override onForceFlush(): Promise<void> {
@@ -27,6 +33,20 @@ export interface MetricsHarness {
   shutdown(): Promise<void>;
 }
 
+/** The data points of collected scope metrics (also as JSON, from `otel-export-to-file.mjs` in a child process). */
+export function toPoints(scopeMetrics: readonly Pick<ScopeMetrics, 'metrics'>[]): Point[] {
+  return scopeMetrics.flatMap((scope) =>
+    scope.metrics.flatMap((metric) =>
+      (metric.dataPoints as DataPoint<number | Histogram>[]).map((p) => ({
+        name: metric.descriptor.name,
+        unit: metric.descriptor.unit,
+        attributes: { ...p.attributes },
+        value: typeof p.value === 'number' ? p.value : { count: p.value.count, sum: p.value.sum },
+      })),
+    ),
+  );
+}
+
 export function metricsHarness(): MetricsHarness {
   const reader = new PullReader();
   const provider = new MeterProvider({ readers: [reader] });
@@ -35,16 +55,7 @@ export function metricsHarness(): MetricsHarness {
     async collect() {
       const { resourceMetrics, errors } = await reader.collect();
       if (errors.length > 0) throw new AggregateError(errors, 'metric collection failed');
-      return resourceMetrics.scopeMetrics.flatMap((scope) =>
-        scope.metrics.flatMap((metric) =>
-          (metric.dataPoints as DataPoint<number | Histogram>[]).map((p) => ({
-            name: metric.descriptor.name,
-            unit: metric.descriptor.unit,
-            attributes: { ...p.attributes },
-            value: typeof p.value === 'number' ? p.value : { count: p.value.count, sum: p.value.sum },
-          })),
-        ),
-      );
+      return toPoints(resourceMetrics.scopeMetrics);
     },
     shutdown: () => provider.shutdown(),
   };

@@ -4,12 +4,14 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CREDENTIAL_METRICS as M } from '@ecs-identity/core';
 import { startTaskEmulators } from '@ecs-identity/testkit';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricValue, toPoints } from '../../../test-support/otel.js';
 import { agentConfigSchema } from '../src/agent/config-schema.js';
 import { REPO_ROOT } from './binary.js';
-import { type ConsulWorld, CONSUL_METHOD as METHOD, startConsulWorld } from './emulators.js';
+import { type ConsulWorld, CONSUL_METHOD as METHOD, SHORT_TTL_METHOD, startConsulWorld } from './emulators.js';
 import { jsonLines as events, run as runCli, start, waitFor } from './helpers.js';
 
 let world: ConsulWorld;
@@ -269,6 +271,52 @@ describe('ecs-identity agent, a credential that expires without renewal', () => 
       expect(lagging.consul.tokens()).toEqual([]);
     } finally {
       await lagging.close();
+    }
+  });
+});
+
+describe('ecs-identity agent metrics', () => {
+  it("records each credential's expiry, attempts and login durations on the process's OpenTelemetry SDK", async () => {
+    const file = await configFile({
+      consul: { serverIdHeaderValue: 'consul.dc1', logins: { short: { method: SHORT_TTL_METHOD } } },
+      metrics: {},
+    });
+    const exported = join(dir, 'metrics.json');
+    // The process's SDK, as an application's instrumentation registers it: loaded before the agent with --import.
+    const register = join(REPO_ROOT, 'test-support/otel-export-to-file.mjs');
+    const agent = start(['agent', '-config', file], {
+      ...world.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${register}`,
+      ECS_IDENTITY_TEST_METRICS_FILE: exported,
+    });
+    const points = async () => toPoints(JSON.parse(await readFile(exported, 'utf8').catch(() => '[]')));
+    const cred = { [M.credentialAttribute]: 'consul.short' };
+    const login = { ...cred, [M.operationAttribute]: 'login' };
+    try {
+      await waitFor(() => agent.stdoutSoFar().includes('"event":"ready"'), 'ready', { running: agent });
+      await waitFor(async () => metricValue(await points(), M.refreshAttempts, cred) === 1, 'the first attempt', {
+        running: agent,
+      });
+      const first = await points();
+      // A one-minute token: its time to expiry, seen from the agent's clock, is at most a minute.
+      const ttl = metricValue(first, M.timeToExpiry, cred) as number;
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60);
+      expect(metricValue(first, M.operationDuration, login)).toMatchObject({ count: 1 });
+
+      // A rotation: the new login is one more attempt, and one more timed login.
+      agent.child.kill('SIGHUP');
+      await waitFor(async () => metricValue(await points(), M.refreshAttempts, cred) === 2, 'the second attempt', {
+        running: agent,
+      });
+      expect(metricValue(await points(), M.operationDuration, login)).toMatchObject({ count: 2 });
+      expect(metricValue(await points(), M.refreshFailures, cred)).toBeUndefined();
+      agent.child.kill('SIGTERM');
+      const run = await agent.done;
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+    } finally {
+      agent.child.kill('SIGKILL');
     }
   });
 });

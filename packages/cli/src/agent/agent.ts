@@ -38,6 +38,7 @@ import {
   type CredentialHooks,
 } from './credentials.js';
 import { keepStatusFile, startHealthServer } from './health.js';
+import { type AgentMetrics, agentMetrics } from './metrics.js';
 import { StatusBoard } from './status.js';
 import { TemplateState } from './templates.js';
 import type { CredentialFields, ViewSources } from './view.js';
@@ -409,11 +410,13 @@ class Agent {
 }
 
 /** The hooks of `key`'s provider, for the agent made once the providers exist (none fetches before). */
-function hooksOf(agent: () => Agent | undefined, key: string): CredentialHooks {
+function hooksOf(agent: () => Agent | undefined, key: string, metrics: AgentMetrics): CredentialHooks {
+  const m = metrics.of(key);
   return {
     onError: (error) => agent()?.refreshFailed(key, error),
     onEvent: (event) => agent()?.onEvent(key, event),
     onLogout: (event) => agent()?.onLogout(key, event),
+    ...(m === undefined ? {} : { metrics: m }),
   };
 }
 
@@ -427,10 +430,18 @@ export async function runAgentCommand(ctx: CommandContext, stop: StopListener): 
     throw new UsageError('-config is required (the agent configuration file)');
   const init = ctx.values['exit-after-render'] === true;
   const loaded = await loadAgentConfig(file);
-  return run(ctx, loaded, init, stop);
+  // Before any network call too: a metrics section without @opentelemetry/api is a configuration error.
+  const metrics = await agentMetrics(loaded.config.metrics);
+  return run(ctx, loaded, init, stop, metrics);
 }
 
-async function run(ctx: CommandContext, loaded: LoadedConfig, init: boolean, stop: StopListener): Promise<number> {
+async function run(
+  ctx: CommandContext,
+  loaded: LoadedConfig,
+  init: boolean,
+  stop: StopListener,
+  metrics: AgentMetrics,
+): Promise<number> {
   const { io, logger } = ctx;
   const { config } = loaded;
   const env = io.env;
@@ -451,7 +462,7 @@ async function run(ctx: CommandContext, loaded: LoadedConfig, init: boolean, sto
         env,
         aws,
         logger,
-        hooks: (key) => hooksOf(() => agent, key),
+        hooks: (key) => hooksOf(() => agent, key, metrics),
         deleteIdentityOnClose: !init && config.athenz?.deleteOnExit === true,
       }),
     );
@@ -507,6 +518,7 @@ async function run(ctx: CommandContext, loaded: LoadedConfig, init: boolean, sto
     }
   }
   if (!keep && agent) failures.push(...(await agent.logOut()));
+  metrics.close();
   await aws.close();
   for (const close of closers.reverse()) await close();
 

@@ -363,6 +363,17 @@ const Health = Type.Object(
   { ...closed, description: 'liveness and readiness, for ECS container health checks (ecs-identity agent health)' },
 );
 
+const Metrics = Type.Object(
+  {
+    meterName: Type.Optional(text('the name of the Meter the instruments are made on; default ecs-identity-agent')),
+  },
+  {
+    ...closed,
+    description:
+      "OpenTelemetry metrics of every credential (time to expiry, refresh attempts and failures by code, login / register / refresh durations; the ecs_identity.credential attribute is the credential's key), on the process's global MeterProvider: register an OpenTelemetry SDK with node --import; needs @opentelemetry/api installed",
+  },
+);
+
 /** The configuration file's schema. @public */
 export const agentConfigSchema = Type.Object(
   {
@@ -377,6 +388,7 @@ export const agentConfigSchema = Type.Object(
     athenz: Type.Optional(Athenz),
     templates: Type.Optional(Type.Array(Template)),
     health: Type.Optional(Health),
+    metrics: Type.Optional(Metrics),
   },
   {
     ...closed,
