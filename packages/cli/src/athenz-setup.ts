@@ -82,12 +82,17 @@ export function dnsSuffixes(values: CommandContext['values']): string[] {
 }
 
 /**
- * The STS endpoint for attestation: -sts-endpoint, else regional with -regionalsts, else global as siad does; but
- * regional outside the `aws` partition, where there is no global endpoint.
+ * The STS endpoint for attestation: the one given, else regional when asked, else global as siad does; but regional
+ * outside the `aws` partition, where there is no global endpoint.
  * @internal
  */
+export function attestationStsEndpoint(given: string | undefined, regional: boolean, partition: string): string {
+  return given ?? (regional || partition !== 'aws' ? 'regional' : 'global');
+}
+
+/** The STS endpoint for attestation from -sts-endpoint and -regionalsts ({@link attestationStsEndpoint}). @internal */
 export function stsEndpointOf(values: CommandContext['values'], partition: string): string {
-  return opt(values, 'sts-endpoint') ?? (values.regionalsts === true || partition !== 'aws' ? 'regional' : 'global');
+  return attestationStsEndpoint(opt(values, 'sts-endpoint'), values.regionalsts === true, partition);
 }
 
 /**

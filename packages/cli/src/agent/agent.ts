@@ -14,7 +14,7 @@
  */
 import type { ConsulToken, TokenLogoutEvent } from '@ecs-identity/consul-login';
 import { type LogoutTarget, logoutAll } from '@ecs-identity/consul-login/node';
-import { type Credential, IdentityError, type Logger, type RefreshEvent, scrubSecrets } from '@ecs-identity/core';
+import { type Credential, IdentityError, type Logger, type RefreshEvent } from '@ecs-identity/core';
 import {
   type ContainerMetadata,
   getContainerMetadata,
@@ -24,7 +24,7 @@ import {
 } from '@ecs-identity/ecs-metadata';
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import type { CommandContext } from '../command.js';
-import { errorCode, oneLine } from '../error-line.js';
+import { errorCode, errorMessage, oneLine } from '../error-line.js';
 import { UsageError } from '../flags.js';
 import { type StopListener, superviseRun } from '../long-running.js';
 import { printLine } from '../output.js';
@@ -53,11 +53,6 @@ function initStop(stop: StopListener): { listener: StopListener; done(): void } 
     done = () => resolve(RENDERED);
   });
   return { listener: { stopped: Promise.race([stop.stopped, rendered]) }, done };
-}
-
-/** A failure's message, scrubbed and on one line. */
-function messageOf(error: unknown): string {
-  return oneLine(scrubSecrets(error instanceof Error ? error.message : String(error)));
 }
 
 /** `error` with the credential's key in front of its message (its code kept). */
@@ -261,7 +256,7 @@ class Agent {
   }
 
   private failure(error: unknown): { code: string; message: string } {
-    return { code: errorCode(error), message: messageOf(error) };
+    return { code: errorCode(error), message: errorMessage(error) };
   }
 
   /**
@@ -530,7 +525,7 @@ async function run(
     throw new IdentityError('ABORTED', `stopped by ${end.stopped} before everything was obtained and rendered`);
   }
   if (failures.length > 0) {
-    const each = failures.map((f) => `${f.key}: ${errorCode(f.error)}: ${messageOf(f.error)}`);
+    const each = failures.map((f) => `${f.key}: ${errorCode(f.error)}: ${errorMessage(f.error)}`);
     throw new IdentityError('LOGOUT_FAILED', `at exit: ${each.join('; ')}`);
   }
   return 0;

@@ -96,10 +96,7 @@ const tuning = { refresh: Type.Optional(Refresh), retry: Type.Optional(Retry) };
 
 const ConsulLogin = Type.Object(
   {
-    method: Type.String({
-      minLength: 1,
-      description: 'the aws-iam auth method, e.g. iam-ecs-client-token or iam-ecs-service-token',
-    }),
+    method: text('the aws-iam auth method, e.g. iam-ecs-client-token or iam-ecs-service-token'),
     meta: Type.Optional(
       Type.Record(Type.String({ minLength: 1 }), Type.String(), {
         description:
@@ -113,10 +110,7 @@ const ConsulLogin = Type.Object(
       Type.Boolean({ description: 'embed the signed iam:GetRole request (-aws-include-entity); default true' }),
     ),
     serverIdHeaderValue: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: "the auth method's ServerIDHeaderValue; default consul.serverIdHeaderValue",
-      }),
+      text("the auth method's ServerIDHeaderValue; default consul.serverIdHeaderValue"),
     ),
     region: Type.Optional(text("STS signing region; default the task's region")),
     stsEndpoint: Type.Optional(text('STS URL put in the bearer token')),
@@ -140,12 +134,7 @@ const ConsulLogin = Type.Object(
 
 const Consul = Type.Object(
   {
-    address: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Consul HTTP API, http(s)://host:port; default CONSUL_HTTP_ADDR, else 127.0.0.1:8500',
-      }),
-    ),
+    address: Type.Optional(text('Consul HTTP API, http(s)://host:port; default CONSUL_HTTP_ADDR, else 127.0.0.1:8500')),
     caFile: Type.Optional(path('CA bundle for an https address; default CONSUL_CACERT')),
     caPemEnv: Type.Optional(
       Type.String({
@@ -198,18 +187,12 @@ const RoleCertificate = Type.Object(
 
 const AccessToken = Type.Object(
   {
-    scope: Type.String({
-      minLength: 1,
-      description: '<domain>:domain, or <domain>:role.<r> ..., plus "openid <domain>:service.<s>" for an id token',
-    }),
+    scope: text('<domain>:domain, or <domain>:role.<r> ..., plus "openid <domain>:service.<s>" for an id token'),
     expiresInSeconds: Type.Optional(
       Type.Integer({ minimum: 1, description: 'requested lifetime; default the server default' }),
     ),
     verifyIssuer: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: "verify each token against ZTS's JWKS with this issuer (and its binding to the certificate)",
-      }),
+      text("verify each token against ZTS's JWKS with this issuer (and its binding to the certificate)"),
     ),
     ...tuning,
     sinks: Type.Optional(FileSinks),
@@ -235,10 +218,7 @@ const Sia = Type.Object(
 
 const Athenz = Type.Object(
   {
-    zts: Type.String({
-      minLength: 1,
-      description: 'ZTS host name, or its URL such as https://zts.example.com:4443/zts/v1',
-    }),
+    zts: text('ZTS host name, or its URL such as https://zts.example.com:4443/zts/v1'),
     ztsPort: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 65535, description: 'ZTS port when zts is a host name; default 4443' }),
     ),
@@ -248,31 +228,19 @@ const Athenz = Type.Object(
       description: "DNS suffixes of the provider, for the certificate's SAN names (siad -dnsdomains)",
     }),
     providerPrefix: Type.Optional(text('the provider is <prefix>.<region>; default athenz.aws-ecs')),
-    domain: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'Athenz domain (with service); default from iamRoleArn or the task role',
-      }),
-    ),
+    domain: Type.Optional(text('Athenz domain (with service); default from iamRoleArn or the task role')),
     service: Type.Optional(text('Athenz service (a SimpleName)')),
     iamRoleArn: Type.Optional(text('role assumed for attestation; default ATHENZ_SIA_IAM_ROLE_ARN')),
-    rolePath: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: "IAM path of the attestation role (siad's role_path); default ATHENZ_SIA_ROLE_PATH",
-      }),
-    ),
+    rolePath: Type.Optional(text("IAM path of the attestation role (siad's role_path); default ATHENZ_SIA_ROLE_PATH")),
     omitDomain: Type.Optional(
       Type.Boolean({
         description: "the attestation role is named <service> (siad's omit_domain); default ATHENZ_SIA_OMIT_DOMAIN",
       }),
     ),
     stsEndpoint: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description:
-          'STS for attestation: "global", "regional" or a URL; default AWS_ENDPOINT_URL_STS, else global in the aws partition and regional elsewhere',
-      }),
+      text(
+        'STS for attestation: "global", "regional" or a URL; default AWS_ENDPOINT_URL_STS, else global in the aws partition and regional elsewhere',
+      ),
     ),
     keyType: Type.Optional(
       Type.Union([Type.Literal('rsa'), Type.Literal('ec')], {
@@ -379,10 +347,7 @@ export const agentConfigSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'the schema, for editors' })),
     ecsAgentUrl: Type.Optional(
-      Type.String({
-        minLength: 1,
-        description: 'ECS agent base URL for v2 metadata and relative credentials URIs; default http://169.254.170.2',
-      }),
+      text('ECS agent base URL for v2 metadata and relative credentials URIs; default http://169.254.170.2'),
     ),
     consul: Type.Optional(Consul),
     athenz: Type.Optional(Athenz),

@@ -32,7 +32,7 @@ import {
 } from '@ecs-identity/core';
 import { writeFileAtomic, writeKeyCertPair } from '@ecs-identity/core/node';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
-import { ztsBaseUrl } from '../athenz-setup.js';
+import { attestationStsEndpoint, ztsBaseUrl } from '../athenz-setup.js';
 import { readTextFile } from '../read-file.js';
 import { parseMode } from './config.js';
 import type { AgentConfig, FileSinkConfig, TuningConfig } from './config-schema.js';
@@ -205,8 +205,18 @@ function consulEntries(deps: CredentialDeps): {
   return { entries, logins };
 }
 
+/**
+ * The hooks of a provider built on the identity (role certificates, access tokens): they take no `metrics` option of
+ * their own, so core's metered hooks feed the metrics from their refresh events.
+ */
+function identityBoundHooks(deps: CredentialDeps, key: string) {
+  const hooks = deps.hooks(key);
+  const metered = meteredRefreshHooks(hooks.metrics, { onEvent: hooks.onEvent });
+  return { options: { onError: hooks.onError, ...metered.options }, attach: metered.attach };
+}
+
 function stsEndpointOf(athenz: NonNullable<AgentConfig['athenz']>, env: CredentialDeps['env'], partition: string) {
-  return athenz.stsEndpoint ?? (env.AWS_ENDPOINT_URL_STS || (partition === 'aws' ? 'global' : 'regional'));
+  return attestationStsEndpoint(athenz.stsEndpoint ?? (env.AWS_ENDPOINT_URL_STS || undefined), false, partition);
 }
 
 function identityFields(id: X509Identity): CredentialFields {
@@ -318,8 +328,7 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
   for (const [name, spec] of Object.entries(athenz.roleCertificates ?? {})) {
     const key = `athenz.roleCertificates.${name}`;
     const sinks = spec.sinks ?? [];
-    const hooks = deps.hooks(key);
-    const metered = meteredRefreshHooks(hooks.metrics, { onEvent: hooks.onEvent });
+    const hooks = identityBoundHooks(deps, key);
     const roles = roleCertificateProvider({
       zts,
       identity,
@@ -328,11 +337,10 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
       sink: siad,
       ...(athenz.spiffeTrustDomain ? { spiffe: { trustDomain: athenz.spiffeTrustDomain } } : {}),
       ...tuningOf(spec),
-      onError: hooks.onError,
-      ...metered.options,
+      ...hooks.options,
       logger,
     });
-    metered.attach(roles);
+    hooks.attach(roles);
     const one = (set: RoleCertificateSet) => Object.values(set.certificates)[0] as (typeof set.certificates)[string];
     entries.push({
       key,
@@ -362,8 +370,7 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
   for (const [name, spec] of Object.entries(athenz.accessTokens ?? {})) {
     const key = `athenz.accessTokens.${name}`;
     const sinks = spec.sinks ?? [];
-    const hooks = deps.hooks(key);
-    const metered = meteredRefreshHooks(hooks.metrics, { onEvent: hooks.onEvent });
+    const hooks = identityBoundHooks(deps, key);
     const tokens = accessTokenProvider({
       zts,
       identity,
@@ -373,11 +380,10 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
       sink: siad,
       sinkName: name,
       ...tuningOf(spec),
-      onError: hooks.onError,
-      ...metered.options,
+      ...hooks.options,
       logger,
     });
-    metered.attach(tokens);
+    hooks.attach(tokens);
     entries.push({
       key,
       kind: 'athenz-access-token',

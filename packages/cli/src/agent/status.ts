@@ -6,8 +6,7 @@
  * @packageDocumentation
  */
 
-import { scrubSecrets } from '@ecs-identity/core';
-import { errorCode, oneLine } from '../error-line.js';
+import { errorCode, errorMessage } from '../error-line.js';
 
 /** A credential's state. @public */
 export type CredentialState = 'pending' | 'valid' | 'refresh-failed' | 'expired';
@@ -54,8 +53,7 @@ export interface Readiness {
 }
 
 function describeError(error: unknown, now: Date): { code: string; message: string; at: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: errorCode(error), message: oneLine(scrubSecrets(message)), at: now.toISOString() };
+  return { code: errorCode(error), message: errorMessage(error), at: now.toISOString() };
 }
 
 /**
