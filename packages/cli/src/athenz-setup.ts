@@ -232,8 +232,8 @@ export async function savedIdentity(setup: AthenzSetup, nowMs: number): Promise<
   return identity;
 }
 
-/** The facts of an identity that may be printed. @internal */
-export function identitySummary(id: X509Identity, setup: AthenzSetup) {
+/** The facts of a service certificate that may be printed (no key). @internal */
+export function certificateFacts(id: X509Identity) {
   return {
     principal: `${id.domain}.${id.service}`,
     provider: id.provider,
@@ -242,6 +242,13 @@ export function identitySummary(id: X509Identity, setup: AthenzSetup) {
     ...(id.spiffeId ? { spiffeId: id.spiffeId } : {}),
     notBefore: id.notBefore.toISOString(),
     expiresAt: id.expiresAt.toISOString(),
+  };
+}
+
+/** The facts of an identity that may be printed, with siad's file paths. @internal */
+export function identitySummary(id: X509Identity, setup: AthenzSetup) {
+  return {
+    ...certificateFacts(id),
     keyFile: setup.paths.keyPath,
     certFile: setup.paths.certPath,
     ...(setup.paths.caCertPath ? { caCertFile: setup.paths.caCertPath } : {}),

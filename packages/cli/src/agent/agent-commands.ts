@@ -27,12 +27,13 @@ command.
 With -exit-after-render (an init container for ECS dependsOn condition SUCCESS): everything once, then exit 0, or 1
 with the failing step named (tokens logged in by a failed run are logged out; a stop before the end is a failure
 too). Without it, runs until SIGTERM or SIGINT, then logs every Consul token out (reverse configuration order) and
-deletes the Athenz instance record when athenz.deleteOnExit is set. SIGHUP obtains every credential anew (a rotation
-now). stdout: one JSON line per event (credential, refreshed, refresh-failed, rendered, template-failed, ready,
-logged-out, logout-failed, deleted, stopped), never a secret.
+deletes the Athenz instance record when athenz.deleteOnExit is set; a replaced token is logged out after its
+supersededGraceMs. SIGHUP obtains every credential anew (a rotation now). Each credential takes the SDK's refresh and
+retry options. stdout: one JSON line per event (credential, refreshed, refresh-failed, expiring, rendered,
+template-failed, ready, logged-out, logout-failed, deleted, stopped), never a secret.
 Exit status: 0 init mode done, or stopped by SIGTERM / SIGINT with every logout done; 1 a failed step (an invalid
-configuration file included), a credential expired without renewal, or a failed logout / delete at exit; 2 usage
-error.`,
+configuration file included), a credential that would expire (or expired) without renewal, or a failed logout /
+delete at exit; 2 usage error.`,
   flags: {
     config: { ...CONFIG_FLAG, help: 'the agent configuration file (JSON, required)' },
     'exit-after-render': {

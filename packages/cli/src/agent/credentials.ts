@@ -32,7 +32,7 @@ import {
 } from '@ecs-identity/core';
 import { writeFileAtomic, writeKeyCertPair } from '@ecs-identity/core/node';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
-import { attestationStsEndpoint, ztsBaseUrl } from '../athenz-setup.js';
+import { attestationStsEndpoint, certificateFacts, ztsBaseUrl } from '../athenz-setup.js';
 import { readTextFile } from '../read-file.js';
 import { parseMode } from './config.js';
 import type { AgentConfig, FileSinkConfig, TuningConfig } from './config-schema.js';
@@ -298,14 +298,7 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
       kind: 'athenz-identity',
       provider: identity,
       fields: identityFields,
-      summary: (id) => ({
-        principal: `${id.domain}.${id.service}`,
-        provider: id.provider,
-        instanceId: id.instanceId,
-        serial: id.serialNumber,
-        ...(id.spiffeId ? { spiffeId: id.spiffeId } : {}),
-        expiresAt: iso(id.expiresAt),
-      }),
+      summary: certificateFacts,
       async writeSinks(id) {
         for (const s of identitySinks) {
           await writeKeyCertPair({
