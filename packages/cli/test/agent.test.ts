@@ -71,6 +71,15 @@ describe('agent.schema.json', () => {
         '/templates/0/signal/signal',
       ],
       [{ health: { port: 70000 } }, '/health/port'],
+      [
+        { consul: { logins: { c: { method: 'x', refresh: { latestFraction: 2 } } } } },
+        '/consul/logins/c/refresh/latestFraction',
+      ],
+      [
+        { athenz: { zts: 'z', dnsSuffixes: ['d'], retry: { initial: { maxAttempts: 0 } } } },
+        '/athenz/retry/initial/maxAttempts',
+      ],
+      [{ athenz: { zts: 'z', dnsSuffixes: ['d'], refreshIntervalMinutes: 60 } }, '/athenz'],
       [{ vault: {} }, ''],
     ];
     for (const [config, where] of bad) {
@@ -131,6 +140,35 @@ describe('ecs-identity agent (child process)', () => {
     const status = JSON.parse(await readFile(join(dir, 'failed-status.json'), 'utf8'));
     expect(status).toMatchObject({ phase: 'stopping', credentials: { 'consul.client': { state: 'pending' } } });
     for (const secret of world.issuedSecrets) expect(run.stderr).not.toContain(secret);
+  });
+
+  it("passes a login's retry to its provider: with one attempt, a refused first login fails the start", async () => {
+    const file = await configFile({
+      consul: {
+        serverIdHeaderValue: 'consul.dc1',
+        logins: { once: { method: METHOD, retry: { initial: { maxAttempts: 1 } } } },
+      },
+    });
+    // The provider's default (8 attempts) would ride out one refusal; one attempt does not.
+    world.consul.setFault({ match: '/v1/acl/login', status: 500, times: 1 });
+    try {
+      const run = await runCli(['agent', '-config', file, '-exit-after-render'], world.env);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^ecs-identity: agent run: CONSUL_LOGIN_FAILED: consul login "once": /);
+    } finally {
+      world.consul.setFault(undefined);
+    }
+    const retried = await configFile({
+      consul: { serverIdHeaderValue: 'consul.dc1', logins: { again: { method: METHOD } } },
+    });
+    world.consul.setFault({ match: '/v1/acl/login', status: 500, times: 1 });
+    try {
+      const run = await runCli(['agent', '-config', retried, '-exit-after-render'], world.env);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+    } finally {
+      world.consul.setFault(undefined);
+    }
   });
 
   it('runs a template command after a write, logs its output scrubbed, and fails the init run when it fails', async () => {
