@@ -13,7 +13,7 @@
  * @packageDocumentation
  */
 import type { ConsulToken, TokenLogoutEvent } from '@ecs-identity/consul-login';
-import { type LogoutTarget, logoutAll } from '@ecs-identity/consul-login/node';
+import { logoutAll } from '@ecs-identity/consul-login/node';
 import { type Credential, IdentityError, type Logger, type RefreshEvent } from '@ecs-identity/core';
 import {
   type ContainerMetadata,
@@ -24,7 +24,7 @@ import {
 } from '@ecs-identity/ecs-metadata';
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import type { CommandContext } from '../command.js';
-import { errorCode, errorMessage, oneLine } from '../error-line.js';
+import { errorCode, errorMessage } from '../error-line.js';
 import { UsageError } from '../flags.js';
 import { type StopListener, superviseRun } from '../long-running.js';
 import { printLine } from '../output.js';
@@ -165,7 +165,7 @@ class Agent {
   private enqueue(work: () => Promise<void>): void {
     this.queue = this.queue.then(work).catch((e) => {
       if (!this.running) this.startupErrors.push(e);
-      else this.ctx.logger.error(oneLine(e instanceof Error ? e.message : String(e)));
+      else this.ctx.logger.error(errorMessage(e));
     });
   }
 
@@ -291,7 +291,7 @@ class Agent {
       } catch (e) {
         this.board.templateFailed(t.spec.name, e);
         this.say({ event: 'template-failed', template: t.spec.name, code: errorCode(e) });
-        this.ctx.logger.error(`template ${t.spec.name}: ${oneLine((e as Error).message)}`);
+        this.ctx.logger.error(`template ${t.spec.name}: ${errorMessage(e)}`);
       }
     }
   }
@@ -373,7 +373,11 @@ class Agent {
    * The Consul tokens in use (the newest each provider handed out, written or not), in reverse configuration order
    * (the service token before the client token).
    */
-  tokensToLogOut(): LogoutTarget[] {
+  private tokensToLogOut(): {
+    name: string;
+    acl: AgentCredentials['consulLogins'][number]['acl'];
+    token: ConsulToken;
+  }[] {
     return this.credentials.consulLogins
       .filter((l) => this.handed.has(l.key))
       .map((l) => ({ name: l.key, acl: l.acl, token: this.handed.get(l.key) as ConsulToken }))
@@ -385,7 +389,7 @@ class Agent {
     const targets = this.tokensToLogOut();
     const failed = await logoutAll(targets, this.ctx.logger);
     for (const t of targets) {
-      const accessorId = (t as { token: ConsulToken }).token.accessorId;
+      const accessorId = t.token.accessorId;
       const failure = failed.find((f) => f.name === t.name);
       this.say({
         event: failure ? 'logout-failed' : 'logged-out',

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { createHttpClient, IdentityError } from '@ecs-identity/core';
 import type { CommandContext } from '../command.js';
-import { errorCode, oneLine } from '../error-line.js';
+import { errorCode, errorMessage } from '../error-line.js';
 import { UsageError } from '../flags.js';
 import { printLine } from '../output.js';
 import { loadAgentConfig } from './config.js';
@@ -34,7 +34,7 @@ async function fromEndpoint(base: string, live: boolean, timeoutMs: number): Pro
       reasons: res.status === 200 ? [] : reasons.length ? reasons : [`${url} answered ${res.status}`],
     };
   } catch (e) {
-    return { ok: false, reasons: [`${url}: ${errorCode(e)}: ${oneLine((e as Error).message)}`] };
+    return { ok: false, reasons: [`${url}: ${errorCode(e)}: ${errorMessage(e)}`] };
   }
 }
 
