@@ -82,12 +82,17 @@ export function dnsSuffixes(values: CommandContext['values']): string[] {
 }
 
 /**
- * The STS endpoint for attestation: -sts-endpoint, else regional with -regionalsts, else global as siad does; but
- * regional outside the `aws` partition, where there is no global endpoint.
+ * The STS endpoint for attestation: the one given, else regional when asked, else global as siad does; but regional
+ * outside the `aws` partition, where there is no global endpoint.
  * @internal
  */
+export function attestationStsEndpoint(given: string | undefined, regional: boolean, partition: string): string {
+  return given ?? (regional || partition !== 'aws' ? 'regional' : 'global');
+}
+
+/** The STS endpoint for attestation from -sts-endpoint and -regionalsts ({@link attestationStsEndpoint}). @internal */
 export function stsEndpointOf(values: CommandContext['values'], partition: string): string {
-  return opt(values, 'sts-endpoint') ?? (values.regionalsts === true || partition !== 'aws' ? 'regional' : 'global');
+  return attestationStsEndpoint(opt(values, 'sts-endpoint'), values.regionalsts === true, partition);
 }
 
 /**
@@ -227,8 +232,8 @@ export async function savedIdentity(setup: AthenzSetup, nowMs: number): Promise<
   return identity;
 }
 
-/** The facts of an identity that may be printed. @internal */
-export function identitySummary(id: X509Identity, setup: AthenzSetup) {
+/** The facts of a service certificate that may be printed (no key). @internal */
+export function certificateFacts(id: X509Identity) {
   return {
     principal: `${id.domain}.${id.service}`,
     provider: id.provider,
@@ -237,6 +242,13 @@ export function identitySummary(id: X509Identity, setup: AthenzSetup) {
     ...(id.spiffeId ? { spiffeId: id.spiffeId } : {}),
     notBefore: id.notBefore.toISOString(),
     expiresAt: id.expiresAt.toISOString(),
+  };
+}
+
+/** The facts of an identity that may be printed, with siad's file paths. @internal */
+export function identitySummary(id: X509Identity, setup: AthenzSetup) {
+  return {
+    ...certificateFacts(id),
     keyFile: setup.paths.keyPath,
     certFile: setup.paths.certPath,
     ...(setup.paths.caCertPath ? { caCertFile: setup.paths.caCertPath } : {}),

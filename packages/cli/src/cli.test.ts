@@ -54,6 +54,43 @@ const testProgram: Program = {
 };
 
 describe('runCli', () => {
+  it("runs a group's default command when the group is given flags only, and keeps the group's help", async () => {
+    let ran: readonly string[] | undefined;
+    const withDefault: Program = {
+      ...testProgram,
+      commands: [
+        {
+          name: 'agent',
+          summary: 'agent',
+          description: 'Agent group.',
+          defaultCommand: 'run',
+          commands: [
+            {
+              name: 'run',
+              summary: 'runs',
+              description: 'Runs.',
+              flags: { config: { type: 'string', help: 'file' } },
+              run: async (ctx) => {
+                ran = [...ctx.command, String(ctx.values.config)];
+                return 0;
+              },
+            },
+            { name: 'health', summary: 'health', description: 'Health.', flags: {}, run: async () => 3 },
+          ],
+        },
+      ],
+    };
+    expect(await runCli(withDefault, ['agent', '-config', 'f.json'], fakeIo().io)).toBe(0);
+    expect(ran).toEqual(['agent', 'run', 'f.json']);
+    expect(await runCli(withDefault, ['agent', 'health'], fakeIo().io)).toBe(3);
+    const help = fakeIo();
+    expect(await runCli(withDefault, ['agent', '-h'], help.io)).toBe(0);
+    expect(help.out()).toContain('Agent group.');
+    const usage = fakeIo();
+    expect(await runCli(testProgram, ['grp', '-x'], usage.io)).toBe(2); // no default: a subcommand is required
+    expect(usage.err()).toContain('unexpected -x');
+  });
+
   it('runs a command with flags from the arguments and the environment', async () => {
     const t = fakeIo({ WORD: 'from-env' });
     expect(await runCli(testProgram, ['echo'], t.io)).toBe(0);
@@ -172,6 +209,10 @@ describe('the ecs-identity program', () => {
       'athenz rolecert',
       'athenz token',
       'athenz run',
+      'agent run',
+      'agent health',
+      'agent schema',
+      'doctor',
     ]);
   });
 

@@ -77,7 +77,12 @@ function resolve(
   const top = program.commands.find((c) => c.name === first);
   if (top === undefined) throw new UsageError(`unknown command ${JSON.stringify(first)}`);
   if (!isGroup(top)) return { command: top, path: [top.name], rest: args.slice(1) };
-  if (second === undefined || second.startsWith('-')) return { group: top, rest: args.slice(1) };
+  if (second === undefined || second.startsWith('-')) {
+    const fallback = top.commands.find((c) => c.name === top.defaultCommand);
+    // The group's own help stays reachable: `ecs-identity agent -h` lists its subcommands.
+    if (fallback === undefined || isHelp(second)) return { group: top, rest: args.slice(1) };
+    return { command: fallback, path: [top.name, fallback.name], rest: args.slice(1) };
+  }
   const sub = top.commands.find((c) => c.name === second);
   if (sub === undefined) {
     throw new UsageError(

@@ -54,6 +54,11 @@ export interface CommandGroup {
   readonly summary: string;
   readonly description: string;
   readonly commands: readonly Command[];
+  /**
+   * The subcommand run when the group is given flags only (`ecs-identity agent -config F` is `agent run -config F`).
+   * Without one, a subcommand is required.
+   */
+  readonly defaultCommand?: string;
 }
 
 /** The whole program: its top-level commands and groups. @public */

@@ -23,7 +23,7 @@ function str(values: CommandContext['values'], name: string): string | undefined
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-function connection(ctx: CommandContext) {
+export function connection(ctx: CommandContext) {
   const { values, io } = ctx;
   const caFile = str(values, 'ca-file');
   const certFile = str(values, 'client-cert');

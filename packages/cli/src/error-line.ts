@@ -27,6 +27,11 @@ export function errorCode(error: unknown): string {
   return error instanceof IdentityError ? error.code : 'ERROR';
 }
 
+/** An error's message as the CLI prints it anywhere: every registered secret scrubbed, on one line. @internal */
+export function errorMessage(error: unknown): string {
+  return oneLine(scrubSecrets(error instanceof Error ? error.message : String(error)));
+}
+
 /**
  * Formats an error for stderr: `ecs-identity: consul login: CONSUL_PERMISSION_DENIED: <message>` (no newline).
  * @example
@@ -36,7 +41,6 @@ export function errorCode(error: unknown): string {
  * @public
  */
 export function errorLine(command: readonly string[], error: unknown, program: string = PROGRAM): string {
-  const message = error instanceof Error ? error.message : String(error);
   const where = command.length > 0 ? `${command.join(' ')}: ` : '';
-  return `${program}: ${where}${errorCode(error)}: ${oneLine(scrubSecrets(message)) || 'unknown error'}`;
+  return `${program}: ${where}${errorCode(error)}: ${errorMessage(error) || 'unknown error'}`;
 }

@@ -69,10 +69,18 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** Polls `condition` every 25 ms until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+/** Polls `condition` every 25 ms until it holds; throws naming `what` after `timeoutMs`, or when `running` exits first. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  options: { timeoutMs?: number; running?: Pick<ReturnType<typeof start>, 'child' | 'stderrSoFar'> } = {},
+): Promise<void> {
+  const { timeoutMs = 20_000, running } = options;
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
+    if (running && running.child.exitCode !== null) {
+      throw new Error(`the process exited (${running.child.exitCode}) before ${what}: ${running.stderrSoFar()}`);
+    }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -5,9 +5,11 @@
  */
 import {
   type Clock,
+  type CredentialMetrics,
   type CredentialProvider,
   IdentityError,
   type Logger,
+  measured,
   type RetryOptions,
   retry,
   safeLogger,
@@ -86,6 +88,11 @@ export interface ConsulLoginOptions extends ConsulAclClientOptions {
   lateAnswerWindowMs?: number;
   /** Called with the new token after replication (the `./node` entry's `sinkFile` writes the SecretID here). */
   sink?: (token: ConsulToken) => Promise<void> | void;
+  /**
+   * OpenTelemetry metrics (core's `credentialMetrics`): each `POST /v1/acl/login` attempt's duration (operation
+   * `login`); `consulTokenProvider` adds the attempts, failures and time to expiry.
+   */
+  metrics?: CredentialMetrics;
   clock?: Clock;
   logger?: Logger;
   signal?: AbortSignal;
@@ -198,18 +205,20 @@ export async function consulLoginTracked(options: ConsulLoginOptions, logouts?: 
             ...(signal === undefined ? {} : { signal }),
           });
           log.debug({ attempt, authMethod, address: acl.address }, 'consul login');
-          return loginListeningLate(
-            acl,
-            {
-              authMethod,
-              bearerToken,
-              meta,
-              ...(options.datacenter === undefined ? {} : { datacenter: options.datacenter }),
-              ...(options.partition === undefined ? {} : { partition: options.partition }),
-              ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-              ...(signal === undefined ? {} : { signal }),
-            },
-            late,
+          return measured(options.metrics, 'login', () =>
+            loginListeningLate(
+              acl,
+              {
+                authMethod,
+                bearerToken,
+                meta,
+                ...(options.datacenter === undefined ? {} : { datacenter: options.datacenter }),
+                ...(options.partition === undefined ? {} : { partition: options.partition }),
+                ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+                ...(signal === undefined ? {} : { signal }),
+              },
+              late,
+            ),
           );
         },
         {

@@ -8,6 +8,7 @@ import {
   type GetOptions,
   IdentityError,
   mergeRefreshPolicy,
+  meteredRefreshHooks,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
@@ -130,12 +131,14 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
     !isGone(previous) &&
     (previous.expiresAt === undefined || previous.expiresAt.getTime() > clock.now());
 
+  // Attempts, failures and the token's expiry reach the metrics through the refresh events.
+  const metered = meteredRefreshHooks(options.metrics, { onEvent: options.onEvent });
   const inner = refreshingProvider<ConsulToken>({
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.random === undefined ? {} : { random: options.random }),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
-    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    ...metered.options,
     fetchTimeoutMs: options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
     refresh,
     retry: { ...retry, initial: { maxAttempts: 1 } },
@@ -161,6 +164,7 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
       }
     },
   });
+  metered.attach(inner);
   inner.subscribe((token) => {
     const replaced = inUse;
     inUse = token;

@@ -1,23 +1,9 @@
 /**
  * Importing the browser-safe entry must load no AWS SDK module (`@aws-sdk/*`) and no Node built-in. Checked from the
- * real module graph of a fresh Node process (see module-graph-probe.mjs).
+ * real module graph of a fresh Node process (see test-support/module-graph-probe.mjs).
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const probe = fileURLToPath(new URL('./module-graph-probe.mjs', import.meta.url));
-
-async function graph(entry: string): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', probe, entry], {
-    cwd: root,
-    timeout: 60_000,
-  });
-  const { esm, cjs } = JSON.parse(stdout) as { esm: string[]; cjs: string[] };
-  return [...esm, ...cjs];
-}
+import { moduleGraph as graph } from '../../../test-support/module-graph.js';
 
 describe('module graph', () => {
   it('@ecs-identity/consul-login (index) loads no @aws-sdk/* module and no node: built-in', async () => {

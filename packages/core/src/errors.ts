@@ -56,7 +56,9 @@ export type IdentityErrorCode =
   | 'ZTS_NOT_AUTHORIZED' // 403: the principal may not make this request (a role identity, a proxy request, a delete)
   | 'ZTS_RATE_LIMITED'
   | 'ZTS_ERROR'
-  | 'TOKEN_VERIFICATION_FAILED';
+  | 'TOKEN_VERIFICATION_FAILED'
+  // cli
+  | 'HOOK_FAILED'; // the agent's command or signal after a template was written failed
 
 /** @public */
 export interface IdentityErrorOptions {

@@ -4,6 +4,7 @@ export * from './deadline.js';
 export * from './errors.js';
 export * from './logger.js';
 export * from './manual-clock.js';
+export * from './metrics.js';
 export * from './refresh-policy.js';
 export * from './refreshing-provider.js';
 export * from './retry.js';

@@ -7,10 +7,13 @@
  */
 import {
   type Clock,
+  type CredentialMetrics,
   type CredentialProvider,
   IdentityError,
   type Logger,
+  measured,
   mergeRefreshPolicy,
+  meteredRefreshHooks,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
@@ -142,6 +145,11 @@ export interface AthenzIdentityOptions extends CryptoOption, RefreshPolicy {
   onError?: (error: unknown) => void;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
   onEvent?: (event: RefreshEvent) => void;
+  /**
+   * OpenTelemetry metrics (core's `credentialMetrics`): attempts, failures by code, the certificate's time to expiry,
+   * and the duration of each ZTS `register` and `refresh` call.
+   */
+  metrics?: CredentialMetrics;
   logger?: Logger;
   clock?: Clock;
   random?: () => number;
@@ -433,17 +441,19 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     // Exported while the metadata and STS calls ran; a key that cannot be written out fails here, before ZTS is asked.
     await key.exportable;
     const id = await sendThenPem(key, () =>
-      zts.register(
-        {
-          provider: ctx.provider,
-          domain: ctx.domain,
-          service: ctx.service,
-          attestationData,
-          csr,
-          ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-          ...(namespace ? { namespace } : {}),
-        },
-        { signal },
+      measured(options.metrics, 'register', () =>
+        zts.register(
+          {
+            provider: ctx.provider,
+            domain: ctx.domain,
+            service: ctx.service,
+            attestationData,
+            csr,
+            ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+            ...(namespace ? { namespace } : {}),
+          },
+          { signal },
+        ),
       ),
     );
     return finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
@@ -462,16 +472,18 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     await key.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
       const id = await sendThenPem(key, () =>
-        zts.refresh(
-          refOf(ctx),
-          {
-            csr,
-            attestationData,
-            ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-            ...(namespace ? { namespace } : {}),
-          },
-          tlsOf(current),
-          { signal },
+        measured(options.metrics, 'refresh', () =>
+          zts.refresh(
+            refOf(ctx),
+            {
+              csr,
+              attestationData,
+              ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
+              ...(namespace ? { namespace } : {}),
+            },
+            tlsOf(current),
+            { signal },
+          ),
         ),
       );
       return await finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
@@ -613,7 +625,9 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     return register(ctx, signal, saved.key ?? keyP);
   }
 
-  return refreshingProvider<X509Identity>({
+  // Attempts, failures and the certificate's expiry reach the metrics through the refresh events.
+  const metered = meteredRefreshHooks(options.metrics, { onEvent: options.onEvent });
+  const provider = refreshingProvider<X509Identity>({
     name: 'athenz identity',
     fetch,
     ...mergeRefreshPolicy(athenzRefreshDefaults.identity, options),
@@ -627,9 +641,11 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
       logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
     },
     ...(options.onError ? { onError: options.onError } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...metered.options,
     logger,
     clock,
     ...(options.random ? { random: options.random } : {}),
   });
+  metered.attach(provider);
+  return provider;
 }

@@ -1,0 +1,438 @@
+/**
+ * The agent's credentials, built from the configuration with the SDK's public providers: one Consul token provider
+ * per login, the Athenz identity provider (siad's layout as its store), one role-certificate provider per role and
+ * one access-token provider per token. Each becomes an entry with a key (`consul.client`, `athenz.identity`, ...),
+ * what templates see of it, what may be printed of it, and the files it is written to.
+ * @packageDocumentation
+ */
+import {
+  type AccessToken,
+  accessTokenProvider,
+  athenzIdentityProvider,
+  createZtsClient,
+  type IdentitySink,
+  type RoleCertificateSet,
+  roleCertificateProvider,
+  type SiadFileSinkOptions,
+  siadFileSink,
+  type X509Identity,
+  ztsTransport,
+} from '@ecs-identity/athenz-zts/node';
+import { type ConsulToken, consulAclClient, type TokenLogoutEvent } from '@ecs-identity/consul-login';
+import { consulTlsAgent, consulTokenProvider } from '@ecs-identity/consul-login/node';
+import {
+  type Credential,
+  type CredentialMetrics,
+  type CredentialProvider,
+  IdentityError,
+  type Logger,
+  meteredRefreshHooks,
+  type RefreshEvent,
+  type RefreshPolicy,
+} from '@ecs-identity/core';
+import { writeFileAtomic, writeKeyCertPair } from '@ecs-identity/core/node';
+import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
+import { attestationStsEndpoint, certificateFacts, ztsBaseUrl } from '../athenz-setup.js';
+import { readTextFile } from '../read-file.js';
+import { parseMode } from './config.js';
+import type { AgentConfig, FileSinkConfig, TuningConfig } from './config-schema.js';
+import { type CredentialFields, iso } from './view.js';
+
+/** What kind of credential an entry holds. @internal */
+export type CredentialKind = 'consul-token' | 'athenz-identity' | 'athenz-role-certificate' | 'athenz-access-token';
+
+/** One credential of the agent. @internal */
+export interface CredentialEntry<C extends Credential = Credential> {
+  /** `consul.<name>`, `athenz.identity`, `athenz.roleCertificates.<name>`, `athenz.accessTokens.<name>`. */
+  readonly key: string;
+  readonly kind: CredentialKind;
+  readonly provider: CredentialProvider<C>;
+  /** The fields templates read (secrets included: only files whose template names them receive them). */
+  fields(credential: C): CredentialFields;
+  /** What may be printed or put in the status (no secret). */
+  summary(credential: C): Record<string, unknown>;
+  /** Writes the credential to its configured files. */
+  writeSinks(credential: C): Promise<void>;
+  /** The paths its files are written to (for the event lines). */
+  readonly sinkPaths: readonly string[];
+}
+
+/** A provider that failed to let go of what it held at close (a logout, the instance record's delete). @internal */
+export interface CloseFailure {
+  readonly key: string;
+  readonly error: unknown;
+}
+
+/** The built credentials and how to release them. @internal */
+export interface AgentCredentials {
+  /** In configuration order: Consul logins, then the Athenz identity, role certificates, access tokens. */
+  readonly entries: readonly CredentialEntry[];
+  /** The Consul logins, in configuration order, with their ACL clients (for logout). */
+  readonly consulLogins: readonly { readonly key: string; readonly acl: ReturnType<typeof consulAclClient> }[];
+  /**
+   * Stops every provider: the Consul providers log out the tokens they replaced or got too late (the token in use
+   * stays: the agent decides), the identity deletes its instance record when built to. Resolves with what failed.
+   */
+  close(): Promise<CloseFailure[]>;
+}
+
+/** What the agent hears from the provider of one credential. @internal */
+export interface CredentialHooks {
+  /** Each failed fetch (just before its `refresh-failed` event). */
+  onError(error: unknown): void;
+  /** Each refresh event (`refreshed`, `refresh-failed`, `expiring`). */
+  onEvent(event: RefreshEvent): void;
+  /** Consul logins: each logout the provider does (a replaced token after its grace period, a late login answer). */
+  onLogout(event: TokenLogoutEvent): void;
+  /** The credential's OpenTelemetry metrics, when the agent has any. */
+  readonly metrics?: CredentialMetrics;
+}
+
+/** What building the credentials needs. @internal */
+export interface CredentialDeps {
+  readonly config: AgentConfig;
+  readonly task: TaskIdentity;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly aws: CredentialProvider<AwsCredentials>;
+  readonly logger: Logger;
+  /** The hooks of the credential `key`. */
+  readonly hooks: (key: string) => CredentialHooks;
+  /** Delete the Athenz instance record when the identity is closed (daemon mode with `deleteOnExit`). */
+  readonly deleteIdentityOnClose: boolean;
+}
+
+/** A credential's `refresh` / `retry` from the configuration: the SDK's options by the same names. */
+function tuningOf(spec: TuningConfig): RefreshPolicy {
+  return {
+    ...(spec.refresh === undefined ? {} : { refresh: spec.refresh }),
+    ...(spec.retry === undefined ? {} : { retry: spec.retry }),
+  };
+}
+
+function ownerOf(s: { uid?: number | undefined; gid?: number | undefined }) {
+  return {
+    ...(s.uid === undefined ? {} : { uid: s.uid }),
+    ...(s.gid === undefined ? {} : { gid: s.gid }),
+  };
+}
+
+/** Writes `value` to each file sink (in order: a failure stops at the file that failed, named by the error). */
+async function writeFiles(sinks: readonly FileSinkConfig[], value: string, defaultMode: number): Promise<void> {
+  for (const s of sinks) await writeFileAtomic(s.path, value, { mode: parseMode(s.mode, defaultMode), ...ownerOf(s) });
+}
+
+function consulEntries(deps: CredentialDeps): {
+  entries: CredentialEntry<ConsulToken>[];
+  logins: AgentCredentials['consulLogins'];
+} {
+  const consul = deps.config.consul;
+  if (!consul) return { entries: [], logins: [] };
+  const { env } = deps;
+  const caPem = consul.caPemEnv ? env[consul.caPemEnv] || undefined : undefined;
+  const agent = consulTlsAgent({
+    env,
+    ...(caPem ? { caPem } : consul.caFile ? { caFile: consul.caFile } : {}),
+    ...(consul.clientCertFile ? { certFile: consul.clientCertFile } : {}),
+    ...(consul.clientKeyFile ? { keyFile: consul.clientKeyFile } : {}),
+  });
+  const connection = {
+    env,
+    ...(consul.address ? { address: consul.address } : {}),
+    ...(agent === undefined ? {} : { agent }),
+  };
+  const entries: CredentialEntry<ConsulToken>[] = [];
+  const logins: { key: string; acl: ReturnType<typeof consulAclClient> }[] = [];
+  for (const [name, login] of Object.entries(consul.logins)) {
+    const key = `consul.${name}`;
+    const acl = consulAclClient(connection);
+    const partition = login.partition ?? consul.partition ?? (env.CONSUL_PARTITION || undefined);
+    const namespace = login.namespace ?? consul.namespace ?? (env.CONSUL_NAMESPACE || undefined);
+    const datacenter = login.datacenter ?? consul.datacenter;
+    const serverId = login.serverIdHeaderValue ?? consul.serverIdHeaderValue;
+    const attempts = login.replicationAttempts ?? 20;
+    const hooks = deps.hooks(key);
+    const provider = consulTokenProvider({
+      acl,
+      env,
+      authMethod: login.method,
+      ...(login.meta ? { meta: login.meta } : {}),
+      ...(partition ? { partition } : {}),
+      ...(namespace ? { namespace } : {}),
+      ...(datacenter ? { datacenter } : {}),
+      includeEntity: login.includeEntity ?? true,
+      ...(serverId ? { serverIdHeaderValue: serverId } : {}),
+      ...(login.region ? { region: login.region } : {}),
+      ...(login.stsEndpoint ? { stsEndpoint: login.stsEndpoint } : {}),
+      ...(login.iamEndpoint ? { iamEndpoint: login.iamEndpoint } : {}),
+      replication: attempts === 0 ? false : { attempts },
+      task: deps.task,
+      credentials: deps.aws,
+      // The agent decides at exit whether the token in use is logged out (daemon mode, or an init run that failed);
+      // replaced tokens and late login answers are the provider's to log out.
+      logoutOnClose: false,
+      ...(login.supersededGraceMs === undefined ? {} : { supersededGraceMs: login.supersededGraceMs }),
+      ...tuningOf(login),
+      onError: hooks.onError,
+      onEvent: hooks.onEvent,
+      onLogout: hooks.onLogout,
+      ...(hooks.metrics === undefined ? {} : { metrics: hooks.metrics }),
+      logger: deps.logger,
+    });
+    const sinks = login.sinks ?? [];
+    entries.push({
+      key,
+      kind: 'consul-token',
+      provider,
+      fields: (t) => ({
+        secretId: t.secretId,
+        accessorId: t.accessorId,
+        authMethod: t.authMethod ?? login.method,
+        partition: t.partition ?? partition,
+        namespace: t.namespace ?? namespace,
+        expiresAt: iso(t.expiresAt),
+      }),
+      summary: (t) => ({
+        accessorId: t.accessorId,
+        authMethod: t.authMethod ?? login.method,
+        ...(t.expiresAt ? { expiresAt: iso(t.expiresAt) } : {}),
+        serviceIdentities: t.serviceIdentities.map((s) => s.serviceName),
+      }),
+      writeSinks: (t) => writeFiles(sinks, t.secretId, 0o600),
+      sinkPaths: sinks.map((s) => s.path),
+    });
+    logins.push({ key, acl });
+  }
+  return { entries, logins };
+}
+
+/**
+ * The hooks of a provider built on the identity (role certificates, access tokens): they take no `metrics` option of
+ * their own, so core's metered hooks feed the metrics from their refresh events.
+ */
+function identityBoundHooks(deps: CredentialDeps, key: string) {
+  const hooks = deps.hooks(key);
+  const metered = meteredRefreshHooks(hooks.metrics, { onEvent: hooks.onEvent });
+  return { options: { onError: hooks.onError, ...metered.options }, attach: metered.attach };
+}
+
+function stsEndpointOf(athenz: NonNullable<AgentConfig['athenz']>, env: CredentialDeps['env'], partition: string) {
+  return attestationStsEndpoint(athenz.stsEndpoint ?? (env.AWS_ENDPOINT_URL_STS || undefined), false, partition);
+}
+
+function identityFields(id: X509Identity): CredentialFields {
+  return {
+    principal: `${id.domain}.${id.service}`,
+    domain: id.domain,
+    service: id.service,
+    provider: id.provider,
+    instanceId: id.instanceId,
+    certificatePem: id.certificatePem,
+    privateKeyPem: id.privateKeyPem,
+    chainPem: id.chainPem,
+    caBundlePem: id.caBundlePem,
+    spiffeId: id.spiffeId,
+    serialNumber: id.serialNumber,
+    notBefore: iso(id.notBefore),
+    expiresAt: iso(id.expiresAt),
+  };
+}
+
+async function athenzEntries(deps: CredentialDeps): Promise<{ entries: CredentialEntry[]; close: () => void }> {
+  const athenz = deps.config.athenz;
+  if (!athenz) return { entries: [], close: () => {} };
+  const { env, task, logger } = deps;
+  let url: string;
+  try {
+    url = ztsBaseUrl(athenz.zts, athenz.ztsPort ?? 4443);
+  } catch (e) {
+    throw new IdentityError('INVALID_CONFIG', `athenz.zts: ${(e as Error).message}`);
+  }
+  const caBundlePem = athenz.caFile ? await readTextFile(athenz.caFile, 'ZTS CA file (athenz.caFile)') : undefined;
+  if ((athenz.domain === undefined) !== (athenz.service === undefined)) {
+    throw new IdentityError('INVALID_CONFIG', 'athenz.domain and athenz.service go together');
+  }
+  const sia = athenz.sia ?? {};
+  const sinkOptions: SiadFileSinkOptions = {
+    root: sia.dir ?? '/var/lib/sia',
+    ...(sia.keyDir ? { keyDir: sia.keyDir } : {}),
+    ...(sia.certDir ? { certDir: sia.certDir } : {}),
+    ...(sia.tokenDir ? { tokenDir: sia.tokenDir } : {}),
+    ...ownerOf(sia),
+  };
+  const siad: IdentitySink = siadFileSink(sinkOptions);
+  const transport = ztsTransport({ ...(caBundlePem ? { caBundle: caBundlePem } : {}) });
+  const zts = createZtsClient({ url, transport });
+  const identityHooks = deps.hooks('athenz.identity');
+  const identity = athenzIdentityProvider({
+    zts,
+    task,
+    credentials: deps.aws,
+    env,
+    // Names, attestation role and provider are resolved by the provider (the ATHENZ_SIA_* variables as defaults).
+    ...(athenz.domain === undefined ? {} : { domain: athenz.domain }),
+    ...(athenz.service === undefined ? {} : { service: athenz.service }),
+    ...(athenz.iamRoleArn === undefined ? {} : { iamRoleArn: athenz.iamRoleArn }),
+    ...(athenz.rolePath === undefined ? {} : { rolePath: athenz.rolePath }),
+    ...(athenz.omitDomain === undefined ? {} : { omitDomain: athenz.omitDomain }),
+    ...(athenz.providerPrefix === undefined ? {} : { providerPrefix: athenz.providerPrefix }),
+    dnsSuffixes: athenz.dnsSuffixes,
+    ...(athenz.sanDnsWildcard ? { wildcard: true } : {}),
+    ...(athenz.sanDnsNames?.length ? { extraDnsNames: athenz.sanDnsNames } : {}),
+    ...(athenz.spiffeTrustDomain ? { spiffe: { trustDomain: athenz.spiffeTrustDomain } } : {}),
+    ...(athenz.keyType ? { keyType: athenz.keyType } : {}),
+    ...(athenz.expiryMinutes ? { expiryMinutes: athenz.expiryMinutes } : {}),
+    ...tuningOf(athenz),
+    stsEndpoint: stsEndpointOf(athenz, env, task.partition),
+    sink: siad,
+    ...(caBundlePem ? { caBundlePem } : {}),
+    deleteOnClose: deps.deleteIdentityOnClose,
+    onError: identityHooks.onError,
+    onEvent: identityHooks.onEvent,
+    ...(identityHooks.metrics === undefined ? {} : { metrics: identityHooks.metrics }),
+    logger,
+  });
+  const identitySinks = athenz.identity?.sinks ?? [];
+  const entries: CredentialEntry[] = [
+    {
+      key: 'athenz.identity',
+      kind: 'athenz-identity',
+      provider: identity,
+      fields: identityFields,
+      summary: certificateFacts,
+      async writeSinks(id) {
+        for (const s of identitySinks) {
+          await writeKeyCertPair({
+            keyPath: s.keyPath,
+            certPath: s.certPath,
+            keyPem: id.privateKeyPem,
+            certPem: id.certificatePem,
+            keyMode: parseMode(s.keyMode, 0o400),
+            certMode: parseMode(s.certMode, 0o444),
+            ...ownerOf(s),
+          });
+          if (s.chainPath && id.chainPem) {
+            await writeFileAtomic(s.chainPath, id.chainPem, { mode: parseMode(s.certMode, 0o444), ...ownerOf(s) });
+          }
+        }
+      },
+      sinkPaths: identitySinks.flatMap((s) => [s.keyPath, s.certPath, ...(s.chainPath ? [s.chainPath] : [])]),
+    } satisfies CredentialEntry<X509Identity> as CredentialEntry,
+  ];
+  for (const [name, spec] of Object.entries(athenz.roleCertificates ?? {})) {
+    const key = `athenz.roleCertificates.${name}`;
+    const sinks = spec.sinks ?? [];
+    const hooks = identityBoundHooks(deps, key);
+    const roles = roleCertificateProvider({
+      zts,
+      identity,
+      roles: [spec.role],
+      ...(spec.expiryMinutes ? { expiryMinutes: spec.expiryMinutes } : {}),
+      sink: siad,
+      ...(athenz.spiffeTrustDomain ? { spiffe: { trustDomain: athenz.spiffeTrustDomain } } : {}),
+      ...tuningOf(spec),
+      ...hooks.options,
+      logger,
+    });
+    hooks.attach(roles);
+    const one = (set: RoleCertificateSet) => Object.values(set.certificates)[0] as (typeof set.certificates)[string];
+    entries.push({
+      key,
+      kind: 'athenz-role-certificate',
+      provider: roles,
+      fields: (set) => {
+        const c = one(set);
+        return {
+          role: c.roleName,
+          certificatePem: c.certificatePem,
+          privateKeyPem: c.privateKeyPem,
+          spiffeId: c.spiffeId,
+          serialNumber: c.certificate.serialNumber,
+          notBefore: iso(c.notBefore),
+          expiresAt: iso(c.expiresAt),
+        };
+      },
+      summary: (set) => ({
+        role: one(set).roleName,
+        serial: one(set).certificate.serialNumber,
+        expiresAt: iso(set.expiresAt),
+      }),
+      writeSinks: (set) => writeFiles(sinks, one(set).certificatePem, 0o444),
+      sinkPaths: sinks.map((s) => s.path),
+    } satisfies CredentialEntry<RoleCertificateSet> as CredentialEntry);
+  }
+  for (const [name, spec] of Object.entries(athenz.accessTokens ?? {})) {
+    const key = `athenz.accessTokens.${name}`;
+    const sinks = spec.sinks ?? [];
+    const hooks = identityBoundHooks(deps, key);
+    const tokens = accessTokenProvider({
+      zts,
+      identity,
+      scope: spec.scope,
+      ...(spec.expiresInSeconds ? { expiresInSec: spec.expiresInSeconds } : {}),
+      ...(spec.verifyIssuer ? { verify: { issuer: spec.verifyIssuer } } : {}),
+      sink: siad,
+      sinkName: name,
+      ...tuningOf(spec),
+      ...hooks.options,
+      logger,
+    });
+    hooks.attach(tokens);
+    entries.push({
+      key,
+      kind: 'athenz-access-token',
+      provider: tokens,
+      fields: (t) => ({
+        token: t.token,
+        idToken: t.idToken,
+        tokenType: t.tokenType,
+        scope: t.scope,
+        expiresAt: iso(t.expiresAt),
+      }),
+      summary: (t) => ({ scope: t.scope, expiresAt: iso(t.expiresAt) }),
+      writeSinks: (t) => writeFiles(sinks, t.token, 0o400),
+      sinkPaths: sinks.map((s) => s.path),
+    } satisfies CredentialEntry<AccessToken> as CredentialEntry);
+  }
+  return { entries, close: () => transport.close() };
+}
+
+/**
+ * Builds every credential the configuration declares (nothing is fetched yet).
+ * @internal
+ */
+export async function buildCredentials(deps: CredentialDeps): Promise<AgentCredentials> {
+  const consul = consulEntries(deps);
+  let athenz: Awaited<ReturnType<typeof athenzEntries>>;
+  try {
+    athenz = await athenzEntries(deps);
+  } catch (e) {
+    await Promise.allSettled(consul.entries.map((c) => c.provider.close()));
+    throw e;
+  }
+  const entries: CredentialEntry[] = [...(consul.entries as CredentialEntry[]), ...athenz.entries];
+  return {
+    entries,
+    consulLogins: consul.logins,
+    async close() {
+      // Dependents first: tokens and role certificates, then the identity (its close may delete the record).
+      const [identity, ...rest] = athenz.entries;
+      const dependents = [...consul.entries, ...rest];
+      const settled = await Promise.allSettled(dependents.map((c) => c.provider.close()));
+      // A Consul provider's close fails when a logout it owed failed (each is also an onLogout event); the Athenz
+      // dependents hold nothing on a server.
+      const failures: CloseFailure[] = settled.flatMap((r, i) =>
+        r.status === 'rejected' && dependents[i]?.kind === 'consul-token'
+          ? [{ key: dependents[i].key, error: r.reason }]
+          : [],
+      );
+      try {
+        await identity?.provider.close();
+      } catch (error) {
+        failures.push({ key: 'athenz.identity', error });
+      } finally {
+        athenz.close();
+      }
+      return failures;
+    },
+  };
+}
