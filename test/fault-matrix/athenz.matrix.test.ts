@@ -105,19 +105,24 @@ function viaRegister(name: string, inject: Upstream['inject'], clear: () => void
   };
 }
 
-/** An upstream reached with a registered identity: refresh, role certificates, tokens, JWKS. */
+/**
+ * An upstream reached with a registered identity: refresh, role certificates, tokens, JWKS. `retries: false` for a
+ * call made while a valid credential is cached: the refresh policy makes one attempt per backoff then (no inner
+ * retries while validity is long, so a fleet does not storm a recovering ZTS), and the next attempt recovers.
+ */
 function withIdentity(
   name: string,
   via: string,
   path: RegExp,
   make: () => RefreshingProvider<X509Identity | RoleCertificateSet | AccessToken> | undefined,
   run: (p: RefreshingProvider<X509Identity | RoleCertificateSet | AccessToken> | undefined) => Promise<unknown>,
+  retries = true,
 ): Upstream {
   let provider: RefreshingProvider<X509Identity | RoleCertificateSet | AccessToken> | undefined;
   return {
     name,
     via,
-    retries: true,
+    retries,
     boundMs: FETCH_TIMEOUT_MS,
     async setup() {
       id = identity();
@@ -160,6 +165,7 @@ faultMatrix(
       /^\/instance\/./,
       () => undefined,
       () => current().get({ forceRefresh: true }),
+      false,
     ),
     withIdentity(
       'ZTS rolecert',
