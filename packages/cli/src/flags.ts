@@ -78,26 +78,19 @@ function convert(spec: FlagSpec, raw: string, where: string): string | boolean |
       if (b === undefined) throw new UsageError(`invalid boolean value ${JSON.stringify(raw)} for ${where}`);
       return b;
     }
-    case 'int': {
-      if (!/^[+-]?\d+$/.test(raw.trim())) {
-        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: not an integer`);
-      }
-      const n = Number(raw.trim());
-      const min = spec.min ?? 0;
-      if (!Number.isSafeInteger(n) || n < min) {
-        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: must be an integer >= ${min}`);
-      }
-      return n;
-    }
+    case 'int':
     case 'number': {
-      // Plain decimals only (no exponent, hex or Infinity): `1.5`, `0.25`, `90`.
-      if (!/^[+-]?(?:\d+\.?\d*|\.\d+)$/.test(raw.trim())) {
-        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: not a number`);
+      // Plain decimals only (no exponent, hex or Infinity): `8443`; for numbers also `1.5`, `.25`.
+      const integer = spec.type === 'int';
+      const what = integer ? 'an integer' : 'a number';
+      const text = raw.trim();
+      if (!(integer ? /^[+-]?\d+$/ : /^[+-]?(?:\d+\.?\d*|\.\d+)$/).test(text)) {
+        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: not ${what}`);
       }
-      const n = Number(raw.trim());
+      const n = Number(text);
       const min = spec.min ?? 0;
-      if (!Number.isFinite(n) || n < min) {
-        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: must be a number >= ${min}`);
+      if (!(integer ? Number.isSafeInteger(n) : Number.isFinite(n)) || n < min) {
+        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: must be ${what} >= ${min}`);
       }
       return n;
     }
