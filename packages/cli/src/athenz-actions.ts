@@ -8,7 +8,6 @@ import {
   type AthenzIdentityOptions,
   accessTokenProvider,
   athenzIdentityProvider,
-  athenzRefreshDefaults,
   type IdentitySink,
   parseCertificate,
   type RoleCertificateSet,
@@ -17,12 +16,8 @@ import {
   siadFileSink,
   type X509Identity,
 } from '@ecs-identity/athenz-zts/node';
-import {
-  type CredentialProvider,
-  IdentityError,
-  type RefreshingProvider,
-  type RefreshPolicy,
-} from '@ecs-identity/core';
+import { type CredentialProvider, IdentityError, type RefreshingProvider } from '@ecs-identity/core';
+import { athenzRunPolicy } from './athenz-run-policy.js';
 import {
   type AthenzSetup,
   athenzSetup,
@@ -234,49 +229,6 @@ export function token(ctx: CommandContext): Promise<number> {
   });
 }
 
-const MINUTE = 60_000;
-
-/** The share of a certificate's lifetime `-exit-before-expiry` defaults to at most. */
-const EXIT_MARGIN_FRACTION = 0.15;
-
-/**
- * `athenz run`'s refresh policy from siad's flags: refresh at the latest `-refreshinterval` after issue, warn
- * `-warn-before-expiry` before expiry, and back off after a failure as the Athenz providers do with their daily
- * interval (within a quarter of it, 6 h, then twice that, up to the whole interval, 24 h), scaled to a shorter
- * interval: every refresh cycle has attempts, as siad's has one, and retries within a cycle do not count.
- * @internal
- */
-export function runRefreshPolicy(values: CommandContext['values']): RefreshPolicy & { intervalMs: number } {
-  const intervalMs = (values.refreshinterval as number) * MINUTE;
-  const warn = values['warn-before-expiry'] as number | undefined;
-  const zts = athenzRefreshDefaults.identity.retry ?? {};
-  return {
-    intervalMs,
-    refresh: {
-      background: true,
-      intervalMs,
-      ...(warn === undefined ? {} : { expiringThresholdMs: warn * MINUTE }),
-    },
-    retry: {
-      baseDelayMs: Math.min(zts.baseDelayMs ?? intervalMs, intervalMs / 4),
-      maxDelayMs: Math.min(zts.maxDelayMs ?? intervalMs, intervalMs),
-    },
-  };
-}
-
-/**
- * How long before a certificate's expiry a failed refresh ends the run (the next attempt would come later than
- * that): `-exit-before-expiry`, else siad's rule (exit when the certificate would expire before the next refresh,
- * one `-refreshinterval` away), capped at 15% of the validity the certificate had when it arrived, so that short
- * certificates still ride out brief outages. 7-day certificates refreshed daily: 1 day.
- * @internal
- */
-export function exitMarginMs(values: CommandContext['values'], intervalMs: number, validityMs: number): number {
-  const given = values['exit-before-expiry'] as number | undefined;
-  if (given !== undefined) return given * MINUTE;
-  return Math.max(0, Math.min(intervalMs, EXIT_MARGIN_FRACTION * validityMs));
-}
-
 /**
  * `athenz run`: start-up (register or refresh, role certificates, token), then one line per event until a stop signal
  * (status 0 after the cleanup) or a fatal error (status 1: the failure policy of {@link onProviderEvent}, or the
@@ -292,7 +244,7 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
   let roleCerts: RefreshingProvider<RoleCertificateSet> | undefined;
   let token: RefreshingProvider<AccessToken> | undefined;
   let backstop: ReturnType<typeof expiryBackstop> | undefined;
-  const { intervalMs, ...policy } = runRefreshPolicy(values);
+  const { refresh, retry, exitBeforeExpiryMs: exitMargin } = athenzRunPolicy(values);
   const end = await superviseRun(stop, async ({ signal, fail }) => {
     const s = await athenzSetup(ctx, signal);
     setup = s;
@@ -308,7 +260,8 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
     let lastError: unknown;
     identity = athenzIdentityProvider(
       identityOptions(ctx, s, siadFileSink(s.sinkOptions), {
-        ...policy,
+        refresh,
+        retry,
         rotateKey: values.rotatekey === true,
         onError: (error) => {
           lastError = error;
@@ -327,7 +280,7 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
     identity.subscribe((id) => {
       printLine(io, { event: current === undefined ? 'identity' : 'refreshed', ...identitySummary(id, s) });
       current = id;
-      exitBeforeExpiryMs = exitMarginMs(values, intervalMs, id.expiresAt.getTime() - Date.now());
+      exitBeforeExpiryMs = exitMargin(id.expiresAt.getTime() - Date.now());
       backstop?.set(id.expiresAt);
     });
     roleCerts?.subscribe((set) => printLine(io, { event: 'rolecerts', roleCertificates: roleSummary(set, s) }));
