@@ -70,11 +70,10 @@ the -roles certificates and the -scope token if asked, then refreshes at a rando
 -refreshinterval (never later than half the certificate's lifetime, so a fleet does not refresh in step) with fresh
 attestation, rewriting the files before each new certificate is used. A ZTS outage is ridden out on the certificate in
 hand: a failed refresh is tried again after a random backoff (within 6 h, then 12 h, 24 h with the daily default;
-a quarter of -refreshinterval doubling up to all of it when shorter; never more than a quarter of the validity
-left). The run ends (status 1) when refreshes have failed in
--fail-count refresh cycles (intervals) in a row, as siad's fail_count_for_exit, or when after a failure the next
-attempt would come less than -exit-before-expiry before the certificate expires, so that ECS starts a replacement
-task while the certificate is still valid. Prints one JSON line per event: identity, refreshed, rolecerts, token,
+a quarter of -refreshinterval doubling up to all of it when shorter; never more than a quarter of the validity left).
+The run ends (status 1) when refreshes have failed in -fail-count refresh cycles (intervals) in a row, as siad's
+fail_count_for_exit, or when after a failure the next attempt would come less than -exit-before-expiry before the
+certificate expires, so that ECS starts a replacement task while the certificate is still valid. Prints one JSON line per event: identity, refreshed, rolecerts, token,
 refresh-failed (with its attempt: the refresh cycle, not the backoff retry), expiring (validity under
 -warn-before-expiry), stopped.`,
   exitStatus: `Exit status (each failure also names its cause on one stderr line):
