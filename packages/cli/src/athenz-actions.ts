@@ -17,6 +17,7 @@ import {
   type X509Identity,
 } from '@ecs-identity/athenz-zts/node';
 import { type CredentialProvider, IdentityError, type RefreshingProvider } from '@ecs-identity/core';
+import { athenzRunPolicy } from './athenz-run-policy.js';
 import {
   type AthenzSetup,
   athenzSetup,
@@ -243,20 +244,24 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
   let roleCerts: RefreshingProvider<RoleCertificateSet> | undefined;
   let token: RefreshingProvider<AccessToken> | undefined;
   let backstop: ReturnType<typeof expiryBackstop> | undefined;
+  const { refresh, retry, exitBeforeExpiryMs: exitMargin } = athenzRunPolicy(values);
   const end = await superviseRun(stop, async ({ signal, fail }) => {
     const s = await athenzSetup(ctx, signal);
     setup = s;
     backstop = expiryBackstop('the service certificate', fail);
     let current: X509Identity | undefined;
+    // Set for each certificate as it arrives (its default depends on the certificate's validity).
+    let exitBeforeExpiryMs = 0;
     const onEvent = (event: ProviderEvent) => {
-      const error = onProviderEvent(io, event, failCount);
+      const error = onProviderEvent(io, event, failCount, { exitBeforeExpiryMs });
       if (error) fail(error);
     };
     // The error behind each event (onError is called just before it) for the event's line.
     let lastError: unknown;
     identity = athenzIdentityProvider(
       identityOptions(ctx, s, siadFileSink(s.sinkOptions), {
-        refresh: { background: true, intervalMs: (values.refreshinterval as number) * 60_000 },
+        refresh,
+        retry,
         rotateKey: values.rotatekey === true,
         onError: (error) => {
           lastError = error;
@@ -275,6 +280,7 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
     identity.subscribe((id) => {
       printLine(io, { event: current === undefined ? 'identity' : 'refreshed', ...identitySummary(id, s) });
       current = id;
+      exitBeforeExpiryMs = exitMargin(id.expiresAt.getTime() - Date.now());
       backstop?.set(id.expiresAt);
     });
     roleCerts?.subscribe((set) => printLine(io, { event: 'rolecerts', roleCertificates: roleSummary(set, s) }));

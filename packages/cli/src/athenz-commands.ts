@@ -69,32 +69,51 @@ export const athenzRunCommand: Command = {
 the -roles certificates and the -scope token if asked, then refreshes at a random point of the second half of each
 -refreshinterval (never later than half the certificate's lifetime, so a fleet does not refresh in step) with fresh
 attestation, rewriting the files before each new certificate is used. A ZTS outage is ridden out on the certificate in
-hand: a failed refresh is tried again after a backoff of hours while the certificate has days left, tighter as its
-expiry nears. Prints one JSON line per event: identity, refreshed, rolecerts, token, refresh-failed (with its attempt
-count: refresh cycles, not backoff retries), expiring, stopped.`,
+hand: a failed refresh is tried again after a random backoff (within 6 h, then 12 h, 24 h with the daily default;
+a quarter of -refreshinterval doubling up to all of it when shorter; never more than a quarter of the validity left).
+The run ends (status 1) when refreshes have failed in -fail-count refresh cycles (intervals) in a row, as siad's
+fail_count_for_exit, or when after a failure the next attempt would come less than -exit-before-expiry before the
+certificate expires, so that ECS starts a replacement task while the certificate is still valid. Prints one JSON line per event: identity, refreshed, rolecerts, token,
+refresh-failed (with its attempt: the refresh cycle, not the backoff retry), expiring (validity under
+-warn-before-expiry), stopped.`,
   exitStatus: `Exit status (each failure also names its cause on one stderr line):
   0  stopped by SIGTERM / SIGINT (also during start-up), after closing the providers
-  1  start-up failed (no certificate); or refreshes failed in -fail-count refresh cycles in a row; or the certificate
-     would expire before the next refresh attempt, or expired, with no refresh succeeding
+  1  start-up failed (no certificate); or refreshes failed in -fail-count refresh cycles in a row; or after a failed
+     refresh the next attempt would come within -exit-before-expiry of the certificate's expiry
+     (EXPIRES_BEFORE_NEXT_ATTEMPT), or it expired (EXPIRED), with no refresh succeeding
   2  usage error`,
   flags: {
     ...ATHENZ_COMMON_FLAGS,
     ...ATHENZ_IDENTITY_FLAGS,
     rotatekey: { type: 'bool', help: 'use a new key on every refresh', env: ['ATHENZ_SIA_ROTATE_KEY'] },
     refreshinterval: {
-      type: 'int',
-      min: 1,
+      type: 'number',
+      min: 0.01,
       placeholder: 'MINUTES',
-      help: 'refresh at the latest this long after each certificate was issued',
+      help: 'refresh at the latest this long after each certificate was issued (decimals allowed: 0.5 is 30 s)',
       env: ['ATHENZ_SIA_REFRESH_INTERVAL'],
       default: 1440,
     },
     'fail-count': {
       type: 'int',
       min: 1,
-      help: 'exit after this many failed refresh attempts in a row',
+      help: 'exit after refreshes failed in this many refresh cycles (-refreshinterval) in a row; retries within a cycle do not count',
       env: ['ATHENZ_SIA_FAIL_COUNT_FOR_EXIT'],
       default: 2,
+    },
+    'exit-before-expiry': {
+      type: 'number',
+      placeholder: 'MINUTES',
+      help:
+        "exit after a failed refresh when the next attempt would come less than this long before the certificate's " +
+        'expiry (default: -refreshinterval, at most 15% of the lifetime; 0: only if it would come after the expiry)',
+    },
+    'warn-before-expiry': {
+      type: 'number',
+      placeholder: 'MINUTES',
+      help:
+        "print an expiring line once a certificate's validity left falls under this (default: half the validity " +
+        'left at its latest refresh point, 3 days for a 7-day certificate refreshed daily)',
     },
     ...ROLES_FLAG,
     ...TOKEN_FLAGS,

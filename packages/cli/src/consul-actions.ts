@@ -7,9 +7,10 @@ import {
   type ConsulToken,
   type ConsulTokenProvider,
   consulAclClient,
+  waitForReplication,
 } from '@ecs-identity/consul-login';
 import { consulLogin, consulTlsAgent, consulTokenProvider, logoutAll } from '@ecs-identity/consul-login/node';
-import { IdentityError, registerSecret, sleep } from '@ecs-identity/core';
+import { IdentityError, registerSecret } from '@ecs-identity/core';
 import type { CommandContext } from './command.js';
 import { errorCode, errorLine } from './error-line.js';
 import { UsageError } from './flags.js';
@@ -94,37 +95,6 @@ function summary(token: {
     ...(token.expiresAt ? { expiresAt: token.expiresAt.toISOString() } : {}),
     serviceIdentities: token.serviceIdentities.map((s) => s.serviceName),
   };
-}
-
-/**
- * consul-login's `waitForReplication` takes the ConsulToken a login returned; here only a SecretID from a file or the
- * environment is known, so this is the same loop (same rules: wait out `ACL not found` and transient errors) on it.
- */
-async function waitReadable(
-  acl: ConsulAclClient,
-  secret: string,
-  from: string,
-  attempts: number,
-  intervalMs: number,
-): Promise<Awaited<ReturnType<ConsulAclClient['readSelf']>>> {
-  let last: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      return await acl.readSelf(secret, { stale: true });
-    } catch (e) {
-      // Not replicated yet, or a transient error: wait. Anything else (ACLs off, a bad address) fails now.
-      if (!(IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND') || (IdentityError.is(e) && e.retryable))) throw e;
-      last = e;
-    }
-    if (attempt < attempts) await sleep(intervalMs);
-  }
-  throw new IdentityError(
-    'CONSUL_NOT_REPLICATED',
-    `the token from ${from} was not readable with ?stale after ${attempts} tries ${intervalMs} ms apart (last: ${
-      last instanceof Error ? last.message : String(last)
-    })`,
-    { cause: last },
-  );
 }
 
 /** `-token-sink-mode`: an octal file mode like chmod's (`644`, `0644`, `0o644`). @internal */
@@ -313,17 +283,15 @@ export async function runConsul(ctx: CommandContext, stop: StopListener): Promis
   return 0;
 }
 
-/** `consul wait`. @internal */
+/** `consul wait`: consul-login's replication wait on a SecretID from a file or the environment. @internal */
 export async function wait(ctx: CommandContext): Promise<number> {
   const { secret, from } = await tokenSecret(ctx);
-  const acl = consulAclClient(connection(ctx));
-  const token = await waitReadable(
-    acl,
-    secret,
-    from,
-    ctx.values.attempts as number,
-    ctx.values['interval-ms'] as number,
-  );
+  const token = await waitForReplication(consulAclClient(connection(ctx)), secret, {
+    attempts: ctx.values.attempts as number,
+    intervalMs: ctx.values['interval-ms'] as number,
+    timeoutMs: ctx.values['max-wait-ms'] as number,
+    description: `the token from ${from}`,
+  });
   printLine(ctx.io, { replicated: true, ...summary(token) });
   return 0;
 }

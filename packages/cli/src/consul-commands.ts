@@ -168,13 +168,21 @@ export const consulWaitCommand: Command = {
   name: 'wait',
   summary: 'wait until the token has replicated (stale self-read answers)',
   description: `Reads the token back with GET /v1/acl/token/self?stale until a server answers, as consul-ecs does
-after a login: a token is created on the leader and a follower may not know it yet. The token comes from
--token-file, else CONSUL_HTTP_TOKEN, else CONSUL_HTTP_TOKEN_FILE. On stdout: one JSON line with the AccessorID.`,
+after a login: a token is created on the leader and a follower may not know it yet. ACL not found and transient
+errors are waited out, at most -attempts times and -max-wait-ms in all; anything else fails at once. The token comes
+from -token-file, else CONSUL_HTTP_TOKEN, else CONSUL_HTTP_TOKEN_FILE. On stdout: one JSON line with the AccessorID.
+Exit status 1 with CONSUL_NOT_REPLICATED when the tries or the time run out.`,
   flags: {
     ...TOKEN_FILE_FLAG,
     ...CONNECTION_FLAGS,
     attempts: { type: 'int', min: 1, help: 'self-reads in all', default: 20 },
     'interval-ms': { type: 'int', help: 'pause between self-reads in milliseconds', default: 100 },
+    'max-wait-ms': {
+      type: 'int',
+      min: 1,
+      help: 'the bound on the whole wait in milliseconds, every self-read and pause included',
+      default: 10_000,
+    },
   },
   run: async (ctx) => (await actions()).wait(ctx),
 };

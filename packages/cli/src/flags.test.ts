@@ -7,6 +7,7 @@ const specs: FlagSpecs = {
   'aws-include-entity': { type: 'bool', help: 'entity', default: true },
   verbose: { type: 'bool', help: 'v' },
   ztsport: { type: 'int', help: 'port', default: 4443, min: 1 },
+  interval: { type: 'number', help: 'minutes', default: 1440, min: 0.01 },
   meta: { type: 'list', help: 'meta' },
   dnsdomains: { type: 'string', help: 'dns', aliases: ['dnsdomain'] },
   roles: { type: 'list', help: 'roles', env: ['ROLES_A', 'ROLES_B'] },
@@ -88,6 +89,17 @@ describe('parseFlags', () => {
     expect(usageMessage(() => parseFlags(specs, ['-ztsport', '0']))).toMatch(/must be an integer >= 1/);
     expect(usageMessage(() => parseFlags(specs, ['-ztsport', '12ab']))).toMatch(/not an integer/);
     expect(usageMessage(() => parseFlags(specs, ['-ztsport', '1.5']))).toMatch(/not an integer/);
+  });
+
+  it('parses decimal numbers and checks the minimum', () => {
+    expect(parseFlags(specs, ['-interval', '0.5']).values.interval).toBe(0.5);
+    expect(parseFlags(specs, ['-interval=.25']).values.interval).toBe(0.25);
+    expect(parseFlags(specs, ['-interval', '90']).values.interval).toBe(90);
+    expect(parseFlags(specs, []).values.interval).toBe(1440);
+    expect(usageMessage(() => parseFlags(specs, ['-interval', '0']))).toMatch(/must be a number >= 0.01/);
+    for (const bad of ['1e3', '0x10', 'Infinity', 'NaN', '1.2.3', '', ' ', '5m']) {
+      expect(usageMessage(() => parseFlags(specs, ['-interval', bad]))).toMatch(/not a number/);
+    }
   });
 
   it('names unknown flags, missing values and bad syntax the way Go does', () => {

@@ -7,8 +7,12 @@
  */
 import { IdentityError } from '@ecs-identity/core';
 
-/** What a flag holds: a string, a Go boolean, a decimal integer, or a repeatable string (`-meta a=1 -meta b=2`). @public */
-export type FlagType = 'string' | 'bool' | 'int' | 'list';
+/**
+ * What a flag holds: a string, a Go boolean, a decimal integer, a decimal number (`0.5`), or a repeatable string
+ * (`-meta a=1 -meta b=2`).
+ * @public
+ */
+export type FlagType = 'string' | 'bool' | 'int' | 'number' | 'list';
 
 /** One flag. @public */
 export interface FlagSpec {
@@ -23,14 +27,14 @@ export interface FlagSpec {
   readonly default?: string | boolean | number;
   /** Other names accepted for the flag (siad and consul spellings). Not shown separately in the help. */
   readonly aliases?: readonly string[];
-  /** Smallest accepted integer. Default 0. */
+  /** Smallest accepted integer or number. Default 0. */
   readonly min?: number;
 }
 
 /** Flags by name (the name without dashes). @public */
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
-/** A parsed value: string, boolean, integer or list of strings; undefined when unset and without default. @public */
+/** A parsed value: string, boolean, number or list of strings; undefined when unset and without default. @public */
 export type FlagValue = string | boolean | number | string[] | undefined;
 
 /** The result of {@link parseFlags}. @public */
@@ -74,14 +78,19 @@ function convert(spec: FlagSpec, raw: string, where: string): string | boolean |
       if (b === undefined) throw new UsageError(`invalid boolean value ${JSON.stringify(raw)} for ${where}`);
       return b;
     }
-    case 'int': {
-      if (!/^[+-]?\d+$/.test(raw.trim())) {
-        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: not an integer`);
+    case 'int':
+    case 'number': {
+      // Plain decimals only (no exponent, hex or Infinity): `8443`; for numbers also `1.5`, `.25`.
+      const integer = spec.type === 'int';
+      const what = integer ? 'an integer' : 'a number';
+      const text = raw.trim();
+      if (!(integer ? /^[+-]?\d+$/ : /^[+-]?(?:\d+\.?\d*|\.\d+)$/).test(text)) {
+        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: not ${what}`);
       }
-      const n = Number(raw.trim());
+      const n = Number(text);
       const min = spec.min ?? 0;
-      if (!Number.isSafeInteger(n) || n < min) {
-        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: must be an integer >= ${min}`);
+      if (!(integer ? Number.isSafeInteger(n) : Number.isFinite(n)) || n < min) {
+        throw new UsageError(`invalid value ${JSON.stringify(raw)} for ${where}: must be ${what} >= ${min}`);
       }
       return n;
     }

@@ -9,7 +9,10 @@ import type { FlagSpec, FlagSpecs } from './flags.js';
 export const EXIT_CODES_HELP = 'Exit status: 0 success, 1 failure (one line on stderr names the cause), 2 usage error.';
 
 function flagLine(name: string, spec: FlagSpec): [string, string] {
-  const value = spec.type === 'bool' ? '' : ` ${spec.placeholder ?? (spec.type === 'int' ? 'N' : 'VALUE')}`;
+  const value =
+    spec.type === 'bool'
+      ? ''
+      : ` ${spec.placeholder ?? (spec.type === 'int' || spec.type === 'number' ? 'N' : 'VALUE')}`;
   const notes: string[] = [];
   if (spec.type === 'list') notes.push('repeatable');
   if (spec.env && spec.env.length > 0) notes.push(`env ${spec.env.join(', ')}`);

@@ -105,45 +105,99 @@ describe('athenz run ends when it must (default certificate lifetime)', () => {
   });
 });
 
-describe('athenz run ends when it must (certificates that are due for refresh at once)', () => {
+/** The refresh-failed lines of a run. */
+const failedLines = (stdout: string) => jsonLines(stdout).filter((e) => e.event === 'refresh-failed');
+
+describe('athenz run through ZTS outages (one-minute certificates, a 6 s refresh interval)', () => {
   let world: AthenzWorld;
   beforeAll(async () => {
-    // One-minute certificates and a one-minute refresh interval against the default 7-day expectation: each new
-    // certificate is due for refresh as soon as it arrives, so refreshes follow each other without waiting.
     world = await startAthenzWorld(dir, { certLifetimeMinutes: 1 });
-  });
+  }, 60_000);
   afterAll(() => world?.close());
+  // Each certificate is refreshed 3 to 6 s after it came (the first one within 6 s of start-up); a failed refresh is
+  // tried again within 1.5 s, then 3 s, then 6 s (a quarter of the interval, doubling up to all of it); a refresh
+  // cycle is one interval, 6 s. The certificates last a minute, so expiry plays no part here.
   const run = (sia: string, ...extra: string[]) =>
-    start(['athenz', 'run', ...world.args(join(dir, sia)), '-refreshinterval', '1', ...extra], world.env);
-
-  it('exits 1 after -fail-count failed refresh attempts, one line per failed attempt with its count', async () => {
-    const child = run('sia-fail-count', '-fail-count', '3');
-    await waitFor(() => child.stdoutSoFar().includes('"event":"refreshed"'), 'a refresh');
+    start(['athenz', 'run', ...world.args(join(dir, sia)), '-refreshinterval', '0.1', ...extra], world.env, 60_000);
+  const outage = () =>
     world.zts.setFault({ match: { method: 'POST', path: '/instance/' }, status: 503, message: 'down for a test' });
+
+  it('exits 1 once refreshes have failed in -fail-count (2) refresh cycles, not after 2 backoff retries', async () => {
+    const child = run('sia-fail-count');
+    await waitFor(() => child.stdoutSoFar().includes('"event":"refreshed"'), 'a refresh');
+    outage();
     try {
       const r = await child.done;
       expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
-      const failed = jsonLines(r.stdout).filter((e) => e.event === 'refresh-failed');
-      expect(failed.map((e) => e.attempt)).toEqual([1, 2, 3]);
+      const failed = failedLines(r.stdout);
+      // The second failure comes within 1.5 s of the first, inside the first 6 s cycle: still attempt 1. The run
+      // ends at the first failure of the second cycle.
+      const attempts = failed.map((e) => e.attempt);
+      expect(attempts.slice(0, 2)).toEqual([1, 1]);
+      expect(attempts.at(-1)).toBe(2);
+      expect(attempts.filter((a) => a === 2)).toHaveLength(1);
+      expect(attempts.every((a) => a === 1 || a === 2)).toBe(true);
       for (const e of failed) {
-        expect(e).toMatchObject({ provider: 'athenz identity', failCount: 3, code: 'ZTS_ERROR' });
+        expect(e).toMatchObject({ provider: 'athenz identity', failCount: 2, code: 'ZTS_ERROR' });
         expect(String(e.message)).toContain('down for a test');
+        expect(Date.parse(String(e.nextAttemptAt))).toBeLessThan(Date.parse(String(e.expiresAt)));
       }
       expect(lastErrorLine(r.stderr)).toMatch(
-        /^ecs-identity: athenz run: ZTS_ERROR: athenz identity: 3 refresh attempts in a row failed \(-fail-count 3\)/,
+        /^ecs-identity: athenz run: ZTS_ERROR: athenz identity: 2 refresh attempts in a row failed \(-fail-count 2\): last ZTS_ERROR: .*down for a test/,
       );
       // What was saved before the outage is still a usable pair.
       expect(await pairMatches(join(dir, 'sia-fail-count'))).toBe(true);
     } finally {
       world.zts.setFault();
     }
-  });
+  }, 60_000);
+
+  it('rides out an outage shorter than a refresh cycle: refresh-failed lines, then refreshed, and it runs on', async () => {
+    const child = run('sia-brief-outage');
+    await waitFor(() => child.stdoutSoFar().includes('"event":"refreshed"'), 'a refresh');
+    const printed = () => jsonLines(child.stdoutSoFar());
+    const before = printed().length;
+    outage();
+    try {
+      // Two failures: the second is a backoff retry within 1.5 s of the first, in the same cycle.
+      await waitFor(() => failedLines(child.stdoutSoFar()).length >= 2, 'two failed refreshes');
+    } finally {
+      world.zts.setFault();
+    }
+    await waitFor(
+      () =>
+        printed()
+          .slice(before)
+          .some((e) => e.event === 'refreshed'),
+      'a refresh after the outage',
+    );
+    expect(child.child.exitCode).toBeNull();
+    child.child.kill('SIGTERM');
+    const r = await child.done;
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+    const events = jsonLines(r.stdout).slice(before);
+    const failed = events.filter((e) => e.event === 'refresh-failed');
+    expect(failed.length).toBeGreaterThanOrEqual(2);
+    expect(failed.every((e) => e.attempt === 1 && e.code === 'ZTS_ERROR')).toBe(true);
+    const firstRefreshed = events.findIndex((e) => e.event === 'refreshed');
+    expect(events.slice(0, firstRefreshed).every((e) => e.event === 'refresh-failed')).toBe(true);
+    // A brief outage is no alarm: no expiring line, and on stderr only the warnings of the failed refreshes.
+    expect(events.some((e) => e.event === 'expiring')).toBe(false);
+    expect(events.at(-1)).toEqual({ event: 'stopped', signal: 'SIGTERM' });
+    const warnings = r.stderr.trimEnd().split('\n');
+    expect(warnings).toHaveLength(failed.length);
+    for (const line of warnings) {
+      expect(line).toMatch(/^ecs-identity: athenz run: warn: athenz identity: refresh failed; serving the cached/);
+    }
+    expect(await pairMatches(join(dir, 'sia-brief-outage'))).toBe(true);
+  }, 60_000);
 
   it('SIGTERM during a refresh: status 0 at once, and the saved pair still matches', async () => {
     const child = run('sia-stop-refresh');
     await waitFor(() => child.stdoutSoFar().includes('"event":"refreshed"'), 'a refresh');
     const before = world.zts.requests().length;
-    world.zts.setFault({ match: { method: 'POST', path: '/instance/' }, delayMs: 60_000, times: 1 });
+    // The answer would come after the child's 60 s kill: only a run that gives up the request ends by itself.
+    world.zts.setFault({ match: { method: 'POST', path: '/instance/' }, delayMs: 120_000, times: 1 });
     try {
       await waitFor(
         () =>
@@ -157,25 +211,78 @@ describe('athenz run ends when it must (certificates that are due for refresh at
       const r = await child.done;
       expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
       expect(jsonLines(r.stdout).at(-1)).toEqual({ event: 'stopped', signal: 'SIGTERM' });
+      expect(r.stderr).toBe('');
       expect(await pairMatches(join(dir, 'sia-stop-refresh'))).toBe(true);
     } finally {
       world.zts.setFault();
     }
-  });
+  }, 60_000);
 });
 
-describe('athenz run ends when its certificate runs out', () => {
+describe('athenz run ends while its certificate is still valid', () => {
   let world: AthenzWorld;
   beforeAll(async () => {
-    // ZTS's clock runs 50 s behind: its one-minute certificates have about 10 s left when they arrive.
-    world = await startAthenzWorld(dir, { certLifetimeMinutes: 1, clock: { now: () => Date.now() - 50_000 } });
-  });
+    // ZTS's clock runs 40 s behind: its one-minute certificates have about 20 s left when they arrive.
+    world = await startAthenzWorld(dir, { certLifetimeMinutes: 1, clock: { now: () => Date.now() - 40_000 } });
+  }, 60_000);
   afterAll(() => world?.close());
 
-  it('exits 1 when the certificate expires during an outage, however high -fail-count is', async () => {
+  it('warns with an expiring line, then exits 1 when the next attempt would come within -exit-before-expiry, however high -fail-count is', async () => {
+    // -warn-before-expiry 0.25: the expiring line at 15 s left; -exit-before-expiry 0.15: no attempt within the last
+    // 9 s is waited for. -refreshinterval 0.1: the refresh is due within 6 s, retried within 1.5 s, 3 s, then 6 s or
+    // a quarter of the validity left.
+    const sia = join(dir, 'sia-exit-early');
     const child = start(
-      ['athenz', 'run', ...world.args(join(dir, 'sia-expiry')), '-expirytime', '1', '-fail-count', '1000'],
+      [
+        'athenz',
+        'run',
+        ...world.args(sia),
+        '-refreshinterval',
+        '0.1',
+        '-fail-count',
+        '1000',
+        '-warn-before-expiry',
+        '0.25',
+        '-exit-before-expiry',
+        '0.15',
+      ],
       world.env,
+      60_000,
+    );
+    await waitFor(() => child.stdoutSoFar().includes('"event":"identity"'), 'the first identity');
+    world.zts.setFault({ match: { method: 'POST', path: '/instance/' }, status: 503, message: 'long outage' });
+    try {
+      const r = await child.done;
+      const endedAt = Date.now();
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+      const events = jsonLines(r.stdout);
+      const identity = events.find((e) => e.event === 'identity') as Record<string, unknown>;
+      const expiresAt = Date.parse(String(identity.expiresAt));
+      expect(events.some((e) => e.event === 'refreshed')).toBe(false);
+      // one expiring line, before the end, for the certificate in use
+      const expiring = events.filter((e) => e.event === 'expiring');
+      expect(expiring).toEqual([{ event: 'expiring', provider: 'athenz identity', expiresAt: identity.expiresAt }]);
+      const lastFailed = events.findLastIndex((e) => e.event === 'refresh-failed');
+      const last = events[lastFailed] as Record<string, unknown>;
+      expect(events.findIndex((e) => e.event === 'expiring')).toBeLessThan(lastFailed);
+      expect(last).toMatchObject({ code: 'ZTS_ERROR', attempt: expect.any(Number) });
+      expect(expiresAt - Date.parse(String(last.nextAttemptAt))).toBeLessThan(9000);
+      expect(lastErrorLine(r.stderr)).toMatch(
+        /^ecs-identity: athenz run: EXPIRES_BEFORE_NEXT_ATTEMPT: athenz identity: the credential expires at .* and the next refresh attempt would come less than 9 s before that; exiting while it is still valid, so a replacement can start in time: last ZTS_ERROR: .*long outage/,
+      );
+      // It exited while the certificate it leaves behind still works.
+      expect(endedAt).toBeLessThan(expiresAt);
+      expect(await pairMatches(sia)).toBe(true);
+    } finally {
+      world.zts.setFault();
+    }
+  }, 60_000);
+
+  it('with -exit-before-expiry 0, exits 1 at the latest when the certificate expires during an outage', async () => {
+    const child = start(
+      ['athenz', 'run', ...world.args(join(dir, 'sia-expiry')), '-fail-count', '1000', '-exit-before-expiry', '0'],
+      world.env,
+      60_000,
     );
     await waitFor(() => child.stdoutSoFar().includes('"event":"identity"'), 'the first identity');
     world.zts.setFault({ match: { method: 'POST', path: '/instance/' }, status: 503, message: 'long outage' });
@@ -189,5 +296,5 @@ describe('athenz run ends when its certificate runs out', () => {
     } finally {
       world.zts.setFault();
     }
-  });
+  }, 60_000);
 });

@@ -2,7 +2,7 @@
 // agent hands out task-role credentials issued by the strict fake AWS, attestation assumes <domain>.<service> there,
 // and the fake ZTS (its own CA, CSR rules, serial tracking) verifies the attestation against the same fake AWS.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { cp, lstat, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyAccessToken } from '@ecs-identity/athenz-zts';
@@ -37,6 +37,26 @@ const certFile = () => join(dir, 'sia', 'certs', 'sports.api.cert.pem');
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 const hex = (serial: string) => serial.toLowerCase().replace(/^0+/, '');
 
+/**
+ * siad's layout as plain files: the key and the certificate are regular files (no symlink into keys/), every entry
+ * of certs/ is one, keys/ has nothing else but the writer's private, empty working directory, and a copy of certs/
+ * alone (what a volume mounted into another container holds) still has the certificate.
+ */
+async function expectPlainFiles(): Promise<void> {
+  const others = async (sub: string) =>
+    (await readdir(join(dir, 'sia', sub), { withFileTypes: true })).filter((e) => !e.isFile()).map((e) => e.name);
+  expect(await others('certs')).toEqual([]);
+  expect(await others('keys')).toEqual(['.sports.api.key.pem.pair']);
+  expect(await readdir(join(dir, 'sia', 'keys', '.sports.api.key.pem.pair'))).toEqual([]);
+  expect((await lstat(certFile())).isFile()).toBe(true);
+  expect((await lstat(keyFile())).isFile()).toBe(true);
+  const copy = join(dir, `certs-copy-${Date.now()}`);
+  await cp(join(dir, 'sia', 'certs'), copy, { recursive: true, verbatimSymlinks: true });
+  const copied = new X509Certificate(await readFile(join(copy, 'sports.api.cert.pem'), 'utf8'));
+  expect(copied.checkPrivateKey(createPrivateKey(await readFile(keyFile(), 'utf8')))).toBe(true);
+  await rm(copy, { recursive: true, force: true });
+}
+
 function oneErrorLine(stderr: string): string {
   const lines = stderr.trimEnd().split('\n');
   expect(lines).toHaveLength(1);
@@ -63,6 +83,7 @@ describe('ecs-identity athenz (child process)', () => {
     });
     expect(await mode(keyFile())).toBe(0o400);
     expect(await mode(certFile())).toBe(0o444);
+    await expectPlainFiles();
     const cert = new X509Certificate(await readFile(certFile(), 'utf8'));
     expect(cert.verify(ca.publicKey)).toBe(true);
     expect(cert.checkPrivateKey(createPrivateKey(await readFile(keyFile(), 'utf8')))).toBe(true);
@@ -166,6 +187,7 @@ describe('ecs-identity athenz (child process)', () => {
     expect(hex(String(identity?.serial))).not.toBe(hex(serial)); // it refreshed, with the saved pair
     const cert = new X509Certificate(await readFile(certFile(), 'utf8'));
     expect(hex(cert.serialNumber)).toBe(hex(String(identity?.serial)));
+    await expectPlainFiles(); // after a refresh too
     const tokenFile = join(dir, 'sia', 'tokens', 'sports', 'sports:domain');
     expect(events.find((e) => e.event === 'token')).toMatchObject({
       scope: 'sports:domain',

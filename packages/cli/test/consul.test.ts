@@ -97,6 +97,27 @@ describe('ecs-identity consul (child process)', () => {
     for (const secret of issued) expect(r.stderr).not.toContain(secret);
   });
 
+  it('wait gives up within -max-wait-ms, however many -attempts are left, and never names the SecretID', async () => {
+    // A token no server knows: every stale self-read answers 403 ACL not found, which is waited out.
+    const secret = '5e1f0000-0000-4000-8000-00000000dead';
+    const reads = () => consul.requests.filter((r) => r.path === '/v1/acl/token/self').length;
+    const before = reads();
+    const r = await run(['consul', 'wait', '-attempts', '100000', '-interval-ms', '100', '-max-wait-ms', '1500'], {
+      ...env,
+      CONSUL_HTTP_TOKEN: secret,
+    });
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        /^ecs-identity: consul wait: CONSUL_NOT_REPLICATED: the token from CONSUL_HTTP_TOKEN was not readable with \?stale within 1500 ms/,
+      ),
+    ]);
+    expect(r.stderr).not.toContain(secret);
+    // It did wait: several reads 100 ms apart, not a first failure.
+    expect(reads() - before).toBeGreaterThanOrEqual(3);
+  });
+
   it('login without -token-sink-file is a usage error (exit 2)', async () => {
     const r = await run(['consul', 'login', '-method', METHOD], env);
     expect(r.code).toBe(2);

@@ -1,52 +1,66 @@
 // Transcripts of `ecs-identity athenz run` (the built binary) through a simulated ZTS outage, against the testkit
-// emulators with short certificate lifetimes: one outage shorter than the refresh interval (the run survives it) and
-// one longer than the certificate's remaining life (the run exits with its documented status). Not a test (it takes
-// about a minute and prints rather than asserts); run it from the repository root:
+// emulators with one-minute certificates and a 15 s refresh interval: one outage shorter than the refresh interval
+// (the run survives it) and one longer than the certificate's remaining life (the run exits with its documented
+// status). Not a test (it takes about a minute and prints rather than asserts); run it from the repository root:
 //
 //   node --import tsx packages/cli/test/outage-transcript.ts [short|long]
 //
-// ZTS's clock runs 30 s behind, so its one-minute certificates have 30 s left when they arrive, and with
-// -expirytime 1 a refresh is due half-way, about 15 s after each certificate.
+// With -refreshinterval 0.25 each certificate is refreshed 7.5 to 15 s after it came, a failed refresh is tried
+// again within 3.75 s, then 7.5 s, then 15 s (never more than a quarter of the validity left), and the run exits after
+// a failure whose next attempt would come within -exit-before-expiry of the expiry (default: the interval, at most
+// 15% of the certificate's life).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAthenzWorld } from './emulators.js';
 import { start } from './helpers.js';
 
-const BEHIND_MS = 30_000;
-
 interface Plan {
   title: string;
-  /** Seconds after the first certificate: the outage starts, and ends (undefined: it never ends). */
+  /** How far ZTS's clock runs behind: its one-minute certificates have that much less left when they arrive. */
+  ztsBehindMs: number;
+  /** The event the outage is timed from. */
+  after: 'identity' | 'refreshed';
+  /** Seconds after that event: the outage starts, and ends (undefined: it never ends). */
   outage: [number, number | undefined];
-  /** Seconds after the first certificate to send SIGTERM, if the run is still going. */
+  /** Seconds after that event to send SIGTERM, if the run is still going. */
   stopAt: number;
   extra: string[];
 }
 
 const PLANS: Record<string, Plan> = {
   short: {
-    title: 'a 10 s ZTS outage, shorter than the refresh interval (a refresh is due 15 s into each 30 s certificate)',
-    outage: [8, 18],
-    stopAt: 45,
+    title:
+      'a 12 s ZTS outage, shorter than the 15 s refresh interval (it begins 5 s after a refresh, so the next refresh, ' +
+      'due 7.5 to 15 s after it, falls inside)',
+    ztsBehindMs: 0,
+    after: 'refreshed',
+    outage: [5, 17],
+    stopAt: 40,
     extra: [],
   },
   long: {
-    title: "a ZTS outage longer than the certificate's remaining life (30 s certificates, the outage never ends)",
+    title:
+      "a ZTS outage longer than the certificate's remaining life (ZTS's clock 30 s behind: its one-minute " +
+      'certificates have 30 s left when they arrive; the outage begins 5 s after the first and never ends; ' +
+      '-fail-count 100 so that the expiry rule, not the count, ends the run)',
+    ztsBehindMs: 30_000,
+    after: 'identity',
     outage: [5, undefined],
     stopAt: 90,
-    extra: [],
+    extra: ['-fail-count', '100'],
   },
 };
 
 async function transcript(plan: Plan): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'ecs-identity-transcript-'));
-  const world = await startAthenzWorld(dir, { certLifetimeMinutes: 1, clock: { now: () => Date.now() - BEHIND_MS } });
+  const behind = plan.ztsBehindMs;
+  const world = await startAthenzWorld(dir, { certLifetimeMinutes: 1, clock: { now: () => Date.now() - behind } });
   const t0 = Date.now();
   const at = () => `+${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
   const say = (text: string) => process.stdout.write(`${at()}  ${text}\n`);
   try {
-    const args = ['athenz', 'run', ...world.args(join(dir, 'sia')), '-expirytime', '1', ...plan.extra];
+    const args = ['athenz', 'run', ...world.args(join(dir, 'sia')), '-refreshinterval', '0.25', ...plan.extra];
     console.log(`# ecs-identity athenz run through ${plan.title}\n`);
     say(`$ ecs-identity ${args.join(' ').replace(dir, '$DIR')}`);
     const child = start(args, world.env, 180_000);
@@ -64,7 +78,7 @@ async function transcript(plan: Plan): Promise<void> {
       err = e.length;
     };
     const poll = setInterval(flush, 50);
-    while (!child.stdoutSoFar().includes('"event":"identity"') && child.child.exitCode === null) {
+    while (!child.stdoutSoFar().includes(`"event":"${plan.after}"`) && child.child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const first = Date.now();

@@ -39,6 +39,24 @@ describe('waitForReplication', () => {
     expect(aborted).toBe(true);
   });
 
+  it('takes a SecretID alone, resolves with the token read back, and names it by its description', async () => {
+    const clock = new ManualClock(0);
+    const acl = memoryAcl(clock);
+    acl.lagReads = 1;
+    const self = await drive(clock, waitForReplication(acl, 'secret-from-a-file-42', { clock }), 10);
+    expect(self).toMatchObject({ accessorId: 'x' });
+    expect(acl.selfReads).toBe(2);
+    acl.lagReads = 5;
+    const error = await drive(
+      clock,
+      waitForReplication(acl, 'secret-from-a-file-42', { clock, attempts: 2, description: 'the token in /t' }),
+      10,
+    ).catch((e: unknown) => e);
+    expect(IdentityError.is(error, 'CONSUL_NOT_REPLICATED')).toBe(true);
+    expect((error as Error).message).toMatch(/^the token in \/t was not readable with \?stale after 2 tries/);
+    expect((error as Error).message).not.toContain('secret-from-a-file-42');
+  });
+
   it('throws a non-waitable error at once', async () => {
     const clock = new ManualClock(0);
     const acl = memoryAcl(clock);

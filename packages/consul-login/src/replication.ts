@@ -18,6 +18,11 @@ export interface ReplicationWaitOptions {
    * Default 10_000 ms.
    */
   timeoutMs?: number;
+  /**
+   * How messages name a token given by its SecretID alone (never quoted), e.g. `the token in /consul/client-token`.
+   * Default `the Consul token`. A {@link ConsulToken} is named by its AccessorID.
+   */
+  description?: string;
   clock?: Clock;
   signal?: AbortSignal;
 }
@@ -31,35 +36,45 @@ function checkCount(value: number, field: string, min: number): number {
 
 /**
  * Reads the token back with `GET /v1/acl/token/self?stale` until it answers, every `intervalMs` (longer when the server
- * sends `Retry-After`), at most `attempts` times and within `timeoutMs` in all. `ACL not found` and retryable errors
- * (network, 5xx) are waited out; anything else is thrown at once. When the tries or the time run out (or a
- * `Retry-After` would take the wait past `timeoutMs`): `CONSUL_NOT_REPLICATED` with the last error as cause.
+ * sends `Retry-After`), at most `attempts` times and within `timeoutMs` in all, and resolves with the token as the
+ * server read it back. The token is the one a login returned, or a SecretID alone (read from a sink file).
+ * `ACL not found` and retryable errors (network, 5xx) are waited out; anything else is thrown at once. When the tries
+ * or the time run out (or a `Retry-After` would take the wait past `timeoutMs`): `CONSUL_NOT_REPLICATED` with the last
+ * error as cause.
+ *
+ * @example
+ * ```ts
+ * const acl = consulAclClient({ address: 'https://consul.service:8501' });
+ * const self = await waitForReplication(acl, secretIdFromFile, { timeoutMs: 5000, description: 'the client token' });
+ * console.log(self.accessorId);
+ * ```
  * @public
  */
 export async function waitForReplication(
   acl: ConsulAclClient,
-  token: ConsulToken,
+  token: ConsulToken | string,
   options: ReplicationWaitOptions = {},
-): Promise<void> {
+): Promise<ConsulToken> {
   const attempts = checkCount(options.attempts ?? 20, 'replication attempts', 1);
   const intervalMs = checkCount(options.intervalMs ?? 100, 'replication intervalMs', 0);
   const timeoutMs = checkCount(options.timeoutMs ?? 10_000, 'replication timeoutMs', 1);
   const clock = options.clock ?? systemClock;
+  const named =
+    typeof token === 'string' ? (options.description ?? 'the Consul token') : `Consul token ${token.accessorId}`;
   let last: unknown;
   const notReplicated = (after: string) =>
     new IdentityError(
       'CONSUL_NOT_REPLICATED',
-      `Consul token ${token.accessorId} was not readable with ?stale ${after}: the servers have not replicated it ` +
+      `${named} was not readable with ?stale ${after}: the servers have not replicated it ` +
         `(last: ${last instanceof Error ? last.message : String(last ?? 'no answer')})`,
       { cause: last },
     );
   const endsAt = clock.now() + timeoutMs;
-  const wait = async (signal: AbortSignal): Promise<void> => {
+  const wait = async (signal: AbortSignal): Promise<ConsulToken> => {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let pause = intervalMs;
       try {
-        await acl.readSelf(token, { stale: true, signal });
-        return;
+        return await acl.readSelf(token, { stale: true, signal });
       } catch (e) {
         if (signal.aborted) throw e;
         const waitable = IdentityError.is(e, 'CONSUL_TOKEN_NOT_FOUND') || (IdentityError.is(e) && e.retryable);
@@ -78,7 +93,7 @@ export async function waitForReplication(
     throw notReplicated(`after ${attempts} tries ${intervalMs} ms apart`);
   };
   try {
-    await withDeadline(wait, {
+    return await withDeadline(wait, {
       timeoutMs,
       what: 'waiting for the Consul token to replicate',
       clock,

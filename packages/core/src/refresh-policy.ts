@@ -57,7 +57,8 @@ export interface InitialRetryOptions {
  * How a failed refresh is retried while a valid credential is cached: one attempt per backoff (no inner retry), the
  * backoff drawn uniformly in `[minDelayMs, cap]` where `cap = min(maxDelayMs, baseDelayMs · 2^(failures-1),
  * remainingFraction · validity left)`: minutes to hours while the credential has long to live, tighter as its
- * expiry nears.
+ * expiry nears. Once it has expired, a background provider keeps trying with the same cap minus the validity term,
+ * the doubling counted from the expiry.
  * @public
  */
 export interface RefreshRetryOptions {

@@ -233,13 +233,19 @@ describe('refreshingProvider', () => {
     await clock.advance(12 * MIN - 1000);
     expect(fetch.mock.calls.length).toBeGreaterThan(20);
     expect(fetch.mock.calls.length).toBeLessThan(60);
-    // once expired, the background stops retrying; the next get() fetches (and gets the error)
+    // once expired, the background keeps trying, backing off from retry.baseDelayMs (5 min) again and doubling
+    // (drawn at 0.5: about 2.5, 5, 10, 20 min apart): a handful in the next hour, no hot loop
     const attempts = fetch.mock.calls.length;
     await clock.advance(HOUR);
-    expect(fetch).toHaveBeenCalledTimes(attempts);
-    expect(clock.pendingTimers).toBe(0);
+    expect(fetch.mock.calls.length - attempts).toBeGreaterThanOrEqual(3);
+    expect(fetch.mock.calls.length - attempts).toBeLessThanOrEqual(6);
+    expect(clock.pendingTimers).toBe(1);
+    // and a get() meanwhile fetches at once (and gets the error)
+    const before = fetch.mock.calls.length;
     await expect(provider.get()).rejects.toBe(error);
+    expect(fetch).toHaveBeenCalledTimes(before + 1);
     await provider.close();
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('recovers on the next retry after a failed refresh', async () => {
@@ -654,6 +660,57 @@ describe('refreshingProvider: outages, events and expiry', () => {
     expect((reported.cause as IdentityError).code).toBe('HTTP_STATUS');
     expect(JSON.stringify(warn.mock.calls)).not.toContain(secret);
     expect(events.filter((e) => e.type === 'expiring')).toHaveLength(1);
+    await provider.close();
+  });
+
+  it('keeps trying in the background after its credential expired, backing off, until a fetch succeeds', async () => {
+    // Nobody calls get(): a subscriber (a TLS server swapping its certificate) is all there is.
+    const { provider, clock, fail, fetch, events } = outageHarness({
+      random: () => 1,
+      refresh: { spread: 0 }, // 1 h credential: latest point 48 min
+      retry: { baseDelayMs: 10 * MIN, maxDelayMs: 40 * MIN },
+    });
+    const seen: Cred[] = [];
+    provider.subscribe((c) => seen.push(c));
+    await provider.get();
+    fail(unavailable());
+    await clock.advance(HOUR); // the attempts before expiry, tighter and tighter, and the last one at expiry
+    const beforeExpiry = fetch.mock.calls.length;
+    expect(provider.peek()).toBeUndefined();
+    // After expiry: within 10 min, then 20, then 40, 40 (random() = 1 draws each cap).
+    const after: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const next = clock.nextTimerAt();
+      expect(next).toBeDefined();
+      after.push((next as number) - clock.now());
+      await clock.advance((next as number) - clock.now());
+      expect(events.at(-1)).toMatchObject({ type: 'refresh-failed', code: 'HTTP_STATUS' });
+      expect(events.at(-1)?.nextAttemptAt?.getTime()).toBe(clock.nextTimerAt());
+    }
+    expect(after).toEqual([10 * MIN, 20 * MIN, 40 * MIN, 40 * MIN]);
+    expect(fetch.mock.calls.length).toBe(beforeExpiry + 4);
+    // the server is back: the next background attempt brings a new credential to the subscriber
+    fail(undefined);
+    await clock.advance((clock.nextTimerAt() as number) - clock.now());
+    expect(seen).toHaveLength(2);
+    expect(provider.peek()).toBe(seen[1]);
+    expect(events.at(-1)).toMatchObject({ type: 'refreshed', expiresAt: seen[1]?.expiresAt });
+    await provider.close();
+    expect(clock.nextTimerAt()).toBeUndefined();
+  });
+
+  it('arms no retry after expiry without refresh.background: the next get() fetches', async () => {
+    const { provider, clock, fail, fetch } = outageHarness({ refresh: { background: false } });
+    await provider.get();
+    fail(unavailable());
+    await clock.advance(50 * MIN);
+    await provider.get(); // refresh due: served, a refresh fails behind it
+    await clock.advance(20 * MIN);
+    expect(clock.nextTimerAt()).toBeUndefined();
+    const calls = fetch.mock.calls.length;
+    fail(undefined);
+    await provider.get();
+    expect(fetch).toHaveBeenCalledTimes(calls + 1);
     await provider.close();
   });
 

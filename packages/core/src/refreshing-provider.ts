@@ -137,6 +137,11 @@ interface Subscription<C> {
  *   When the next attempt would start after the credential expired, the error reported is
  *   `EXPIRES_BEFORE_NEXT_ATTEMPT` (the fetch's error as its cause). Once no valid credential is cached, `get()`
  *   rejects with the fetch's error.
+ * - With `refresh.background`, a provider whose cached credential has expired keeps trying on its own (so a
+ *   subscriber that never calls `get()`, such as a TLS server, recovers when the server does): each failure is
+ *   reported as above, with `nextAttemptAt`, and the next attempt comes after a backoff drawn as for a refresh but
+ *   counted from the expiry and not bounded by validity left (within `retry.baseDelayMs`, then twice that, up to
+ *   `retry.maxDelayMs`). A `get()` meanwhile fetches at once.
  * - Once the cached credential's validity falls under `refresh.expiringThresholdMs`, one `expiring` event and one
  *   warning are emitted for it.
  * - A fetched credential that is already expired is rejected with `EXPIRED` and never handed out.
@@ -185,7 +190,13 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   // The cached credential, a resolved promise of it (the hot path returns this very object), and its schedule.
   let current: C | undefined;
   let currentPromise: Promise<C> | undefined;
+  /** Until when `get()` serves the cached credential without starting a fetch; never after `usableUntilMs`. */
   let refreshAtMs = Number.NEGATIVE_INFINITY;
+  /**
+   * When the background timer starts the next fetch: `refreshAtMs` while the cached credential is valid; after it
+   * expired, the next retry (so the hot path's `refreshAtMs` never moves past expiry).
+   */
+  let fetchAtMs = Number.POSITIVE_INFINITY;
   let usableUntilMs = Number.NEGATIVE_INFINITY;
   let expiresAtMs = Number.POSITIVE_INFINITY;
   /** The refresh interval of the cached credential (issue → latest refresh point): one refresh cycle. */
@@ -196,6 +207,8 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   let failures = 0;
   let streakStartMs = 0;
   let cycleAttempt = 0;
+  /** Failed fetches since the cached credential expired (the background retry's backoff doubles with them). */
+  let expiredFailures = 0;
 
   let inflight: Deferred<C> | undefined;
   let controller: AbortController | undefined;
@@ -233,7 +246,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   /** Arms the one timer for the next thing due: the refresh (or retry), or the `expiring` notice. */
   function arm(): void {
     clearTimer();
-    const atMs = Math.min(refreshAtMs, expiringAtMs);
+    const atMs = Math.min(fetchAtMs, expiringAtMs);
     if (!background || closed || current === undefined || atMs === Number.POSITIVE_INFINITY) return;
     timerAtMs = atMs;
     // Clamped so setTimeout cannot overflow; onTimer re-arms until the real time comes.
@@ -253,7 +266,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     }
     checkExpiring(now);
     // A fetch in flight (started by a get()) re-arms the timer when it settles.
-    if (now < refreshAtMs) arm();
+    if (now < fetchAtMs) arm();
     else if (inflight === undefined) void startFetch();
   }
 
@@ -324,11 +337,13 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     usableUntilMs = usableUntil;
     expiresAtMs = expires;
     refreshAtMs = Math.min(usableUntil, schedule.atMs);
+    fetchAtMs = refreshAtMs;
     cycleMs = schedule.latestMs - now;
     const threshold = policy.expiringThresholdMs ?? (expires - schedule.latestMs) / 2;
     expiringAtMs = Number.isFinite(expires) ? expires - threshold : Number.POSITIVE_INFINITY;
     failures = 0;
     cycleAttempt = 0;
+    expiredFailures = 0;
     logger.debug(
       {
         provider: name,
@@ -351,7 +366,9 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   }
 
   /**
-   * A failed fetch: count it, and while a valid credential is cached, push the next attempt out by a backoff.
+   * A failed fetch: count it, and while a valid credential is cached, push the next attempt out by a backoff. Once
+   * the cached credential has expired, a background provider keeps trying: after a backoff that doubles from
+   * `retry.baseDelayMs` with each failure since the expiry, up to `retry.maxDelayMs` (no validity left to bound it).
    * Returns what to report: the fetch's error, or EXPIRES_BEFORE_NEXT_ATTEMPT around it.
    */
   function recordFailure(error: unknown, now: number): { reported: unknown; servingCached: boolean } {
@@ -360,12 +377,17 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     const servingCached = current !== undefined && now < usableUntilMs;
     if (!servingCached) {
       cycleAttempt++;
+      if (current !== undefined) {
+        expiredFailures++;
+        fetchAtMs = now + refreshBackoff(expiredFailures, Number.POSITIVE_INFINITY, backoff, random);
+      }
       return { reported: error, servingCached };
     }
     const cycle = Number.isFinite(cycleMs) && cycleMs > 0 ? 1 + Math.floor((now - streakStartMs) / cycleMs) : failures;
     cycleAttempt = Math.max(cycleAttempt, cycle);
     const next = now + refreshBackoff(failures, usableUntilMs - now, backoff, random);
     refreshAtMs = Math.min(next, usableUntilMs);
+    fetchAtMs = refreshAtMs;
     if (next < usableUntilMs) return { reported: error, servingCached };
     const { code } = describe(error);
     const reported = new IdentityError(
@@ -386,7 +408,9 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       // A broken error hook must not break the provider.
     }
     const { code, message } = describe(reported);
-    const nextAttemptAt = servingCached && background ? refreshAtMs : undefined;
+    // Whenever a credential was ever cached, a background provider has its next attempt scheduled (expired or not).
+    const retrying = background && current !== undefined;
+    const nextAttemptAt = retrying ? fetchAtMs : undefined;
     logger.warn(
       {
         provider: name,
@@ -398,7 +422,9 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       },
       servingCached
         ? `${name}: refresh failed; serving the cached credential while it is valid`
-        : `${name}: fetching a credential failed`,
+        : current !== undefined
+          ? `${name}: the cached credential has expired and fetching a new one failed`
+          : `${name}: fetching a credential failed`,
     );
     emit({
       type: 'refresh-failed',
@@ -408,10 +434,8 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       ...(nextAttemptAt === undefined ? {} : { nextAttemptAt: new Date(nextAttemptAt) }),
       ...(current !== undefined && Number.isFinite(expiresAtMs) ? { expiresAt: new Date(expiresAtMs) } : {}),
     });
-    if (servingCached) {
-      checkExpiring(now);
-      arm();
-    }
+    if (servingCached) checkExpiring(now);
+    if (retrying) arm();
   }
 
   /** One fetch; while nothing valid is cached, retried at once as `retry.initial` allows. */
@@ -567,6 +591,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     currentPromise = undefined;
     usableUntilMs = Number.NEGATIVE_INFINITY;
     refreshAtMs = Number.NEGATIVE_INFINITY;
+    fetchAtMs = Number.POSITIVE_INFINITY;
     const pending = inflight;
     const settled = fetchSettled;
     inflight = undefined;
