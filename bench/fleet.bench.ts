@@ -20,7 +20,9 @@
  *                                             BENCH_SEED, default 13)
  */
 import { athenzRefreshDefaults } from '@ecs-identity/athenz-zts';
-import { IdentityError, ManualClock, mergeRefreshPolicy, refreshingProvider, seededRandom } from '@ecs-identity/core';
+import { IdentityError, refreshingProvider } from '@ecs-identity/core';
+import { mergeRefreshPolicy } from '@ecs-identity/core/internal';
+import { ManualClock, seededRandom } from '@ecs-identity/testkit';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -11,7 +11,7 @@
  *   node --import tsx bench/scrub.bench.ts     (from the repo root; BENCH_ITERATIONS, default 20000; BENCH_ROUNDS,
  *                                             default 9; BENCH_SECRETS, default 10000)
  */
-import { REDACTED } from '@ecs-identity/core';
+import { REDACTED } from '@ecs-identity/core/internal';
 
 type SecretsModule = typeof import('@ecs-identity/core');
 // The same source file under two URLs is two module instances, each with its own registry.

@@ -369,23 +369,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           res.end(JSON.stringify(allowed ? { client, serial: peer.serialNumber } : { error: 'forbidden', client }));
         },
       );
-      const stopRotation = keepServerRotated(server, athenz.identity, (id: X509Identity) => ({
-        key: id.privateKeyPem,
-        cert: id.certificatePem,
-        ca,
-      }));
+      const stopRotation = keepServerRotated(server, athenz.identity, {
+        toTls: (id: X509Identity) => ({ key: id.privateKeyPem, cert: id.certificatePem, ca }),
+      });
       cleanups.push(() => closeServer(server));
       cleanups.push(stopRotation);
       const address = await listen(server);
       // The client follows the role certificate; keep-alive off so each call makes a new TLS handshake.
-      const agents: RotatingAgent = await rotatingAgent(
-        athenz.roleCerts,
-        (set) => {
+      const agents: RotatingAgent = await rotatingAgent(athenz.roleCerts, {
+        toTls: (set) => {
           const rc = set.certificates[athenz.roleName]!;
           return { key: rc.privateKeyPem, cert: rc.certificatePem };
         },
-        { ca, keepAlive: false },
-      );
+        ca,
+        keepAlive: false,
+      });
       cleanups.push(() => agents.close());
       // The server certificate names the service, not 127.0.0.1: verify it against its DNS name.
       const servername = athenz.names.dnsNames[0];

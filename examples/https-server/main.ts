@@ -121,7 +121,8 @@ try {
       `certificate rotated in place: serial ${before} -> ${id.serialNumber}, expires ${id.expiresAt.toISOString()}`,
     );
   });
-  keepServerRotated(server, identity, toTls, {
+  keepServerRotated(server, identity, {
+    toTls,
     onError: (e) => console.error(`could not install the new certificate (${e.code}); still serving the previous one`),
   });
   await new Promise<void>((resolve, reject) => {

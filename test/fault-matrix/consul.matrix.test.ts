@@ -127,6 +127,7 @@ const anonymousRole: CredentialProvider<AwsCredentials> = {
   },
   subscribe: () => () => {},
   close: async () => {},
+  [Symbol.asyncDispose]: async () => {},
 };
 
 const getCallerIdentityUpstream: Upstream = {

@@ -44,15 +44,15 @@ export interface AccessTokenOptions extends IdentityBoundOptions {
   /** See {@link accessTokenScope}. */
   scope: string;
   /** Requested lifetime in seconds. Default: the server's. */
-  expiresInSec?: number;
+  expiresInSec?: number | undefined;
   /**
    * Verify each token with jose against the ZTS JWKS: signature, `iss`, `aud` (default: the scope's domain), expiry,
    * and its binding to our certificate. Default: off.
    */
-  verify?: { issuer: string; audience?: string | string[] };
+  verify?: { issuer: string; audience?: string | string[] } | undefined;
   /** Saves each token (siad: `tokens/<domain>/<name>`), under `sinkName` (default: the scope with spaces as `,`). */
-  sink?: IdentitySink;
-  sinkName?: string;
+  sink?: IdentitySink | undefined;
+  sinkName?: string | undefined;
 }
 
 /**

@@ -16,11 +16,11 @@ export interface VerifyAccessTokenOptions extends CryptoOption {
   /** Expected `aud`: the domain the token is for. */
   audience: string | string[];
   /** When given, the token's `cnf.x5t#S256` must be this certificate's SHA-256 thumbprint. */
-  certificateDer?: ArrayBuffer | Uint8Array;
+  certificateDer?: ArrayBuffer | Uint8Array | undefined;
   /** Seconds of clock skew tolerated. Default 60. */
-  clockToleranceSec?: number;
+  clockToleranceSec?: number | undefined;
   /** The time to check `exp` / `nbf` against (ms). Default now. */
-  nowMs?: number;
+  nowMs?: number | undefined;
 }
 
 /** The `x5t#S256` thumbprint of a DER certificate (base64url SHA-256). @public */

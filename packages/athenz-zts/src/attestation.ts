@@ -35,27 +35,27 @@ export interface AttestationOptions {
   /** The task's region (regional STS and SigV4 region). */
   region: string;
   /** Default `regional`. */
-  stsEndpoint?: StsEndpoint;
+  stsEndpoint?: StsEndpoint | undefined;
   /** Source credentials (the task role): a provider (fresh credentials are asked for each time) or a value. */
   credentials: CredentialProvider<AwsCredentials> | AwsCredentials;
   /**
    * siad's `omit_domain`: the attestation's `role` is `<service>` (the IAM role assumed is then named `<service>`, see
    * {@link resolveService}); `commonName` stays `<domain>.<service>`. Default false.
    */
-  omitDomain?: boolean;
+  omitDomain?: boolean | undefined;
   /** Default: the attestation role, `<domain>.<service>` (`<service>` with `omitDomain`); at most 64 characters of `[\w+=,.@-]`. */
-  sessionName?: string;
+  sessionName?: string | undefined;
   /** Lifetime of the assumed-role credentials. Default 900 (the STS minimum: they are used once, right away). */
-  durationSeconds?: number;
+  durationSeconds?: number | undefined;
   /** Per-request timeout. Default 5000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * The HTTP client the STS requests go through (core's `createHttpClient`): its URL policy, size cap and abort
    * apply. Default: one with `timeoutMs`, which refuses plain http except to loopback and the ECS link-local
    * addresses (pass a client made with `allowInsecureHttp` to opt in).
    */
-  http?: HttpClient;
-  signal?: AbortSignal;
+  http?: HttpClient | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** The attestation document ZTS expects in `attestationData` (as a JSON string). @public */
@@ -81,7 +81,7 @@ export function buildAttestationData(input: {
   service: string;
   taskId: string;
   /** `role` is `<service>` instead of `<domain>.<service>` (siad's `omit_domain`). */
-  omitDomain?: boolean;
+  omitDomain?: boolean | undefined;
   credentials: Pick<AwsCredentials, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
 }): string {
   const service = validateService(input.service);
@@ -278,7 +278,9 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
     }
     const endpoint = stsEndpointFor(options.stsEndpoint ?? 'regional', region, role.partition);
     inFlight++;
-    let assumed: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined;
+    let assumed:
+      | { AccessKeyId?: string | undefined; SecretAccessKey?: string | undefined; SessionToken?: string | undefined }
+      | undefined;
     try {
       pending ??= source();
       // awaited before the SDK asks for them, so a failing source reports its own error, not an STS one

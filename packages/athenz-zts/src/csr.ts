@@ -29,21 +29,21 @@ import { describeCsr } from './x509-info.js';
 
 /** Optional single-valued subject fields (siad's `C`, `ST`, `L`, `O` settings). @public */
 export interface CsrSubject {
-  country?: string;
-  state?: string;
-  locality?: string;
-  organization?: string;
+  country?: string | undefined;
+  state?: string | undefined;
+  locality?: string | undefined;
+  organization?: string | undefined;
 }
 
 /** How the SPIFFE URI is written. @public */
 export interface SpiffeOptions {
   /** With a trust domain the form is `spiffe://<td>/ns/<namespace>/sa/<domain>.<service>` (roles: `.../ns/<domain>/ra/<role>`); without it, `spiffe://<domain>/sa/<service>` (roles: `spiffe://<domain>/ra/<role>`). */
-  trustDomain?: string;
+  trustDomain?: string | undefined;
   /**
    * Namespace for the trust-domain service form (a SimpleName: ZTS takes it as the request's `namespace` and checks the
    * URI against it). Default `default`.
    */
-  namespace?: string;
+  namespace?: string | undefined;
 }
 
 /** @public */
@@ -59,12 +59,12 @@ export interface ServiceCsrOptions extends CryptoOption {
   /** One SAN `<service>.<dashed-domain>.<suffix>` per suffix; at least one. */
   dnsSuffixes: readonly string[];
   /** Also add `*.<service>.<dashed-domain>.<suffix>` for each suffix. Default false. */
-  wildcard?: boolean;
+  wildcard?: boolean | undefined;
   /** Extra DNS names (CNAMEs); each must end with one of `dnsSuffixes`, as the server requires. */
-  extraDnsNames?: readonly string[];
+  extraDnsNames?: readonly string[] | undefined;
   /** `false` leaves the SPIFFE URI out. Default: the basic `spiffe://<domain>/sa/<service>`. */
-  spiffe?: SpiffeOptions | false;
-  subject?: CsrSubject;
+  spiffe?: SpiffeOptions | false | undefined;
+  subject?: CsrSubject | undefined;
 }
 
 /** @public */
@@ -80,10 +80,10 @@ export interface RoleCsrOptions extends CryptoOption {
   provider: string;
   instanceId: string;
   /** Adds the email SAN `<domain>.<service>@<emailDomain>` (old-style role principal). */
-  emailDomain?: string;
+  emailDomain?: string | undefined;
   /** `false` leaves the SPIFFE URI out. Default: `spiffe://<roleDomain>/ra/<role>`. */
-  spiffe?: SpiffeOptions | false;
-  subject?: CsrSubject;
+  spiffe?: SpiffeOptions | false | undefined;
+  subject?: CsrSubject | undefined;
 }
 
 /** A built CSR. @public */

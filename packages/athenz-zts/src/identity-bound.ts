@@ -11,12 +11,12 @@ import {
   type GetOptions,
   IdentityError,
   type Logger,
-  mergeRefreshPolicy,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
   refreshingProvider,
 } from '@ecs-identity/core';
+import { mergeRefreshPolicy, withAsyncDispose } from '@ecs-identity/core/internal';
 import type { X509Identity } from './credentials.js';
 import { ATHENZ_FETCH_TIMEOUT_MS } from './refresh-defaults.js';
 
@@ -29,17 +29,17 @@ export interface IdentityBoundOptions extends RefreshPolicy {
   /** The service identity (its certificate authenticates the calls). */
   identity: CredentialProvider<X509Identity>;
   /** Called when a background refresh fails. Default: a warning through `logger`. */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
-  onEvent?: (event: RefreshEvent) => void;
+  onEvent?: ((event: RefreshEvent) => void) | undefined;
   /**
    * The overall bound on one fetch, every attempt and wait included (core's `fetchTimeoutMs`): when it passes, the
    * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
    */
-  fetchTimeoutMs?: number;
-  logger?: Logger;
-  clock?: Clock;
-  random?: () => number;
+  fetchTimeoutMs?: number | undefined;
+  logger?: Logger | undefined;
+  clock?: Clock | undefined;
+  random?: (() => number) | undefined;
 }
 
 /** A credential that remembers which identity certificate it was obtained with. @internal */
@@ -73,15 +73,15 @@ export function boundToIdentity<C extends BoundCredential>(
       retryable: true,
     });
   }
-  return {
+  return withAsyncDispose({
     get,
     peek: () => inner.peek(),
-    subscribe: (listener) => inner.subscribe(listener),
+    subscribe: (listener: (credential: C) => void) => inner.subscribe(listener),
     async close() {
       unsubscribe();
       await inner.close();
     },
-  };
+  });
 }
 
 /**

@@ -10,6 +10,7 @@ export * from './access-token-verify.js';
 export * from './attestation.js';
 export * from './credentials.js';
 export * from './csr.js';
+export type { AthenzErrorCode } from './errors.js';
 export type { IdentityBoundOptions } from './identity-bound.js';
 export * from './identity-sink.js';
 export * from './keys.js';

@@ -22,13 +22,13 @@ export type PrivateKeyFormat = 'pkcs1' | 'sec1' | 'pkcs8';
 /** @public */
 export interface CryptoOption {
   /** A Web Crypto implementation (default `globalThis.crypto`; e.g. `new (await import('@peculiar/webcrypto')).Crypto()`). */
-  crypto?: Crypto;
+  crypto?: Crypto | undefined;
 }
 
 /** @public */
 export interface GenerateKeyPairOptions extends CryptoOption {
   /** Default `rsa` (RSA 2048, RSASSA-PKCS1-v1_5 / SHA-256). */
-  type?: KeyType;
+  type?: KeyType | undefined;
 }
 
 const RSA_PARAMS: RsaHashedKeyGenParams = {
@@ -268,10 +268,11 @@ export async function importPrivateKeyPem(pem: string, options: CryptoOption = {
   }
   // Web Crypto has no "public from private"; the private JWK carries the public parts, so keep only those.
   const jwk = await subtle.exportKey('jwk', privateKey);
-  const publicJwk: JsonWebKey =
+  const publicJwk = (
     type === 'rsa'
       ? { kty: 'RSA', n: jwk.n, e: jwk.e, alg: 'RS256', ext: true }
-      : { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y, ext: true };
+      : { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y, ext: true }
+  ) as JsonWebKey;
   const publicKey = await subtle.importKey('jwk', publicJwk, algorithm, true, ['verify']);
   return { privateKey, publicKey };
 }

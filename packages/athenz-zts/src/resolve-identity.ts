@@ -11,30 +11,30 @@ import { validateDomain, validateService } from './names.js';
 /** @public */
 export interface ResolveServiceInput {
   /** Explicit Athenz domain (with `service`, wins over everything else). */
-  domain?: string;
-  service?: string;
+  domain?: string | undefined;
+  service?: string | undefined;
   /**
    * `ATHENZ_SIA_IAM_ROLE_ARN`: `arn:<partition>:iam::<account>:role/[<path>/]<domain>.<service>`. It names the service
    * (when `domain` / `service` are not given) and is the role assumed; with `omitDomain`, the role `<service>` beside
    * it (same account and path) is assumed instead, as siad does.
    */
-  iamRoleArn?: string;
+  iamRoleArn?: string | undefined;
   /** The task role's ARN (from the container credentials): `role/[<path>/]<domain>.<service>-service`. */
-  taskRoleArn?: string;
+  taskRoleArn?: string | undefined;
   /** Partition and account for the attestation role when only `domain` / `service` are given. */
-  partition?: string;
-  accountId?: string;
+  partition?: string | undefined;
+  accountId?: string | undefined;
   /**
    * IAM path of the attestation role (siad's `role_path`, `ATHENZ_SIA_ROLE_PATH`): `ecs`, `/ecs` and `/ecs/` all mean
    * `/ecs/` (see {@link normalizeRolePath}). Default: `/` when the names come from the options, the task role's own
    * path when they come from the task role; an `iamRoleArn` carries its own path, which this must then equal.
    */
-  rolePath?: string;
+  rolePath?: string | undefined;
   /**
    * siad's `omit_domain` (`ATHENZ_SIA_OMIT_DOMAIN`): the IAM role is named `<service>`, not `<domain>.<service>`, and
    * the attestation's `role` and the STS session name are `<service>` too. ZTS accepts either form. Default false.
    */
-  omitDomain?: boolean;
+  omitDomain?: boolean | undefined;
 }
 
 /** @public */

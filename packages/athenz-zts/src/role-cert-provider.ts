@@ -39,13 +39,13 @@ export interface RoleCertificateOptions extends CryptoOption, IdentityBoundOptio
   /** The role CSRs are signed with the service identity's key. */
   roles: RoleRef[];
   /** Requested lifetime in minutes. Default: the server's. */
-  expiryMinutes?: number;
+  expiryMinutes?: number | undefined;
   /** Adds the email SAN `<domain>.<service>@<emailDomain>`. */
-  emailDomain?: string;
-  spiffe?: SpiffeOptions | false;
-  subject?: CsrSubject;
+  emailDomain?: string | undefined;
+  spiffe?: SpiffeOptions | false | undefined;
+  subject?: CsrSubject | undefined;
   /** Saves each role certificate (siad: `certs/<domain>:role.<role>.cert.pem`). */
-  sink?: IdentitySink;
+  sink?: IdentitySink | undefined;
 }
 
 /** Parses `<domain>:role.<role>` (or the parts) into the canonical name and its parts. @public */

@@ -7,18 +7,19 @@
  * Browser-safe, and free of any AWS SDK import: the client itself is loaded lazily by the attestation.
  * @packageDocumentation
  */
-import { type HttpClient, IdentityError, parseRetryAfter, scrubSecrets } from '@ecs-identity/core';
+import { type HttpClient, IdentityError, scrubSecrets } from '@ecs-identity/core';
+import { parseRetryAfter } from '@ecs-identity/core/internal';
 
 /** The parts of a smithy `HttpRequest` the handler reads (`@smithy/types` `HttpRequest`). */
 interface SmithyRequest {
   method: string;
   protocol: string;
   hostname: string;
-  port?: number;
+  port?: number | undefined;
   path: string;
-  query?: Record<string, string | string[] | null>;
+  query?: Record<string, string | string[] | null> | undefined;
   headers: Record<string, string>;
-  body?: unknown;
+  body?: unknown | undefined;
 }
 
 /** A smithy `AbortSignal`: a real one, or the SDK's own legacy shape (`aborted` and an `onabort` slot). */
@@ -29,7 +30,7 @@ interface SmithyAbortSignal {
 /** What the handler answers: a smithy `HttpResponse` (status, lower-case headers, the whole body). */
 interface SmithyResponse {
   statusCode: number;
-  reason?: string;
+  reason?: string | undefined;
   headers: Record<string, string>;
   body: Uint8Array;
 }
@@ -159,10 +160,10 @@ export function stsError(error: unknown, roleArn: string, signal: AbortSignal | 
     });
   }
   const e = (error ?? {}) as {
-    name?: unknown;
-    message?: unknown;
-    $metadata?: { httpStatusCode?: unknown };
-    $response?: { headers?: Record<string, unknown> };
+    name?: unknown | undefined;
+    message?: unknown | undefined;
+    $metadata?: { httpStatusCode?: unknown } | undefined;
+    $response?: { headers?: Record<string, unknown> } | undefined;
   };
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;

@@ -4,7 +4,8 @@
  * certificates through `https.Agent`) lives in `./node`.
  * @packageDocumentation
  */
-import { createHttpClient, formEncode, type HttpClient, IdentityError } from '@ecs-identity/core';
+import { createHttpClient, type HttpClient, IdentityError } from '@ecs-identity/core';
+import { formEncode } from '@ecs-identity/core/internal';
 import { validateDomain, validateInstanceId, validateProvider, validateService } from './names.js';
 import { USER_AGENT } from './version.js';
 import { mapZtsError } from './zts-errors.js';
@@ -33,14 +34,14 @@ export interface ZtsClientOptions {
   /** The ZTS API base, e.g. `https://zts.example.com:4443/zts/v1`. */
   url: string;
   /** Default: a plain {@link createHttpClient} (no mTLS; mTLS needs `ztsTransport()` from the Node entry). */
-  transport?: ZtsTransport;
+  transport?: ZtsTransport | undefined;
   /** Per-request timeout. Default 10_000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Per-call options. @public */
 export interface CallOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** The ZTS operations. @public */

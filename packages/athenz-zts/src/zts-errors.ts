@@ -4,7 +4,8 @@
  * `ZTS_RATE_LIMITED`) and people read the server's own words.
  * @packageDocumentation
  */
-import { HttpStatusError, IdentityError, type IdentityErrorCode, scrubSecrets } from '@ecs-identity/core';
+import { HttpStatusError, IdentityError, scrubSecrets } from '@ecs-identity/core';
+import type { AthenzErrorCode } from './errors.js';
 
 /** The server's `{code, message}`, or undefined when the body is something else. @public */
 export function parseZtsErrorBody(text: string): { code?: number; message: string } | undefined {
@@ -30,7 +31,7 @@ export function parseZtsErrorBody(text: string): { code?: number; message: strin
  * requested instance record`).
  * @public
  */
-export function ztsErrorCode(status: number, message: string): IdentityErrorCode {
+export function ztsErrorCode(status: number, message: string): AthenzErrorCode {
   const m = message.toLowerCase();
   if (status === 429) return 'ZTS_RATE_LIMITED';
   if (status === 404) return 'ZTS_NOT_FOUND';

@@ -13,28 +13,28 @@ export interface InstanceRegisterInformation {
   /** PEM CSR. */
   csr: string;
   /** Requested lifetime in minutes; the server can only lower it. */
-  expiryTime?: number;
-  hostname?: string;
-  hostCnames?: string[];
-  athenzJWK?: boolean;
-  athenzJWKModified?: string;
-  namespace?: string;
-  cloud?: string;
-  token?: boolean;
+  expiryTime?: number | undefined;
+  hostname?: string | undefined;
+  hostCnames?: string[] | undefined;
+  athenzJWK?: boolean | undefined;
+  athenzJWKModified?: string | undefined;
+  namespace?: string | undefined;
+  cloud?: string | undefined;
+  token?: boolean | undefined;
 }
 
 /** Body of `POST /instance/{provider}/{domain}/{service}/{instanceId}`. @public */
 export interface InstanceRefreshInformation {
-  attestationData?: string;
+  attestationData?: string | undefined;
   csr: string;
-  expiryTime?: number;
-  hostname?: string;
-  hostCnames?: string[];
-  athenzJWK?: boolean;
-  athenzJWKModified?: string;
-  namespace?: string;
-  cloud?: string;
-  token?: boolean;
+  expiryTime?: number | undefined;
+  hostname?: string | undefined;
+  hostCnames?: string[] | undefined;
+  athenzJWK?: boolean | undefined;
+  athenzJWKModified?: string | undefined;
+  namespace?: string | undefined;
+  cloud?: string | undefined;
+  token?: boolean | undefined;
 }
 
 /** ZTS's answer to register and refresh. @public */
@@ -43,12 +43,12 @@ export interface InstanceIdentity {
   /** `<domain>.<service>`. */
   name: string;
   instanceId: string;
-  x509Certificate?: string;
+  x509Certificate?: string | undefined;
   /** The CA chain; may be null. */
-  x509CertificateSigner?: string | null;
-  serviceToken?: string;
-  attributes?: Record<string, string>;
-  athenzJWK?: unknown;
+  x509CertificateSigner?: string | null | undefined;
+  serviceToken?: string | undefined;
+  attributes?: Record<string, string> | undefined;
+  athenzJWK?: unknown | undefined;
 }
 
 /** Path of an instance record. @public */
@@ -63,10 +63,10 @@ export interface InstanceRef {
 export interface RoleCertificateRequest {
   csr: string;
   /** Minutes; 0 = server default. */
-  expiryTime?: number;
-  proxyForPrincipal?: string;
-  prevCertNotBefore?: string;
-  prevCertNotAfter?: string;
+  expiryTime?: number | undefined;
+  proxyForPrincipal?: string | undefined;
+  prevCertNotBefore?: string | undefined;
+  prevCertNotAfter?: string | undefined;
 }
 
 /** Answer of `POST /rolecert`. @public */
@@ -78,10 +78,10 @@ export interface RoleCertificateResponse {
 export interface AccessTokenResponse {
   access_token: string;
   token_type: string;
-  expires_in?: number;
-  scope?: string;
-  id_token?: string;
-  refresh_token?: string;
+  expires_in?: number | undefined;
+  scope?: string | undefined;
+  id_token?: string | undefined;
+  refresh_token?: string | undefined;
 }
 
 /** Answer of `GET /oauth2/keys?rfc=true`. @public */

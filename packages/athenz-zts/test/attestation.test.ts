@@ -57,6 +57,7 @@ describe('attest', () => {
       },
       subscribe: () => () => {},
       close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
     };
     await attest({ ...base(), credentials: provider, roleArn: serviceRoleArn });
     await attest({ ...base(), credentials: provider, roleArn: serviceRoleArn });
@@ -130,6 +131,7 @@ describe('stsAttestor', () => {
       get: async () => answers[Math.min(gets++, answers.length - 1)]!,
       subscribe: () => () => {},
       close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
     };
     const attestor = stsAttestor({ region: 'us-west-2', stsEndpoint: aws.url, credentials: provider });
     try {
@@ -167,6 +169,7 @@ describe('stsAttestor', () => {
       },
       subscribe: () => () => {},
       close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
     };
     const attestor = stsAttestor({ region: 'us-west-2', stsEndpoint: aws.url, credentials: provider });
     expect(await attestor.attest(request()).catch((err: unknown) => err)).toBe(broken);

@@ -2,8 +2,8 @@
 // fake AWS for attestation, ZTS over HTTPS with its record rules), read back through the real metrics SDK.
 import 'reflect-metadata';
 import { athenzIdentityProvider, createZtsClient, ztsTransport } from '@ecs-identity/athenz-zts/node';
-import { credentialMetrics, CREDENTIAL_METRICS as M, ManualClock } from '@ecs-identity/core';
-import { startTaskEmulators } from '@ecs-identity/testkit';
+import { credentialMetrics, CREDENTIAL_METRICS as M } from '@ecs-identity/core';
+import { ManualClock, startTaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsHarness, metricValue } from '../../../test-support/otel.js';
 

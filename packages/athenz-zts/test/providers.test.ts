@@ -17,9 +17,9 @@ import {
   siadPaths,
   type X509Identity,
 } from '@ecs-identity/athenz-zts/node';
-import { type CredentialProvider, IdentityError, ManualClock, type RefreshEvent } from '@ecs-identity/core';
+import { type CredentialProvider, IdentityError, type RefreshEvent } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
-import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
+import { type AwsEmulator, ManualClock, startAws } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StubZts } from './helpers/stub-zts.js';
 
@@ -46,6 +46,7 @@ beforeAll(async () => {
     get: async () => aws.issueRoleCredentials(taskRole.arn),
     subscribe: () => () => {},
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   };
 });
 afterAll(() => aws.close());
@@ -152,6 +153,7 @@ describe('athenzIdentityProvider', () => {
       },
       subscribe: () => () => {},
       close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
     };
     const assumeRoles = () => aws.requests.filter((r) => r.action === 'AssumeRole' && r.status === 200).length;
     const before = assumeRoles();
@@ -450,6 +452,7 @@ describe("athenzIdentityProvider's start option", () => {
       },
       subscribe: () => () => {},
       close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
     };
     const { client, asked } = watched(zts);
     const p = identityProvider({

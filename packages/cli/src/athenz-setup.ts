@@ -40,8 +40,8 @@ export interface AthenzSetup {
   provider: string;
   sinkOptions: SiadFileSinkOptions;
   paths: ReturnType<typeof siadPaths>;
-  caBundlePem?: string;
-  spiffe?: SpiffeOptions;
+  caBundlePem?: string | undefined;
+  spiffe?: SpiffeOptions | undefined;
   /** The identity provider options siad's naming flags set: `omitDomain`, and `keyType` for post, rotate and run. */
   naming: Pick<AthenzIdentityOptions, 'omitDomain' | 'keyType'>;
   close(): Promise<void>;
@@ -195,6 +195,7 @@ export function staticIdentity(identity: X509Identity): CredentialProvider<X509I
     get: async () => identity,
     subscribe: () => () => {},
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   };
 }
 

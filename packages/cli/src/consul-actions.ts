@@ -81,10 +81,10 @@ function parseMeta(items: string[] | undefined): Record<string, string> {
 /** Everything a token summary may show (never the SecretID). */
 function summary(token: {
   accessorId: string;
-  authMethod?: string;
-  namespace?: string;
-  partition?: string;
-  expiresAt?: Date;
+  authMethod?: string | undefined;
+  namespace?: string | undefined;
+  partition?: string | undefined;
+  expiresAt?: Date | undefined;
   serviceIdentities: readonly { serviceName: string }[];
 }) {
   return {

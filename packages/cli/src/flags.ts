@@ -20,15 +20,15 @@ export interface FlagSpec {
   /** One line for the help text. */
   readonly help: string;
   /** The value's name in the help text (`-http-addr ADDR`). Default `VALUE` (`N` for integers). */
-  readonly placeholder?: string;
+  readonly placeholder?: string | undefined;
   /** Environment variables read, in order, when the flag is not given. */
-  readonly env?: readonly string[];
+  readonly env?: readonly string[] | undefined;
   /** Value when neither the flag nor an environment variable is set (shown in the help text). */
-  readonly default?: string | boolean | number;
+  readonly default?: string | boolean | number | undefined;
   /** Other names accepted for the flag (siad and consul spellings). Not shown separately in the help. */
-  readonly aliases?: readonly string[];
+  readonly aliases?: readonly string[] | undefined;
   /** Smallest accepted integer or number. Default 0. */
-  readonly min?: number;
+  readonly min?: number | undefined;
 }
 
 /** Flags by name (the name without dashes). @public */

@@ -16,15 +16,15 @@ export interface ProviderEvent {
   /** The provider's name (`athenz identity`, `consul token`). */
   readonly provider: string;
   /** The refresh cycle of the current failure streak this failure falls in: 1, 2, ... (`refresh-failed`). */
-  readonly attempt?: number;
+  readonly attempt?: number | undefined;
   /** The error's code (`refresh-failed`). */
-  readonly code?: string;
+  readonly code?: string | undefined;
   /** When the provider will try again (`refresh-failed`). */
-  readonly nextAttemptAt?: Date;
+  readonly nextAttemptAt?: Date | undefined;
   /** When the credential in use expires. */
-  readonly expiresAt?: Date;
+  readonly expiresAt?: Date | undefined;
   /** The error itself (`refresh-failed`), for its message. */
-  readonly error?: unknown;
+  readonly error?: unknown | undefined;
 }
 
 /** The code the SDK reports when the credential would expire before its next refresh attempt. @internal */
@@ -39,9 +39,9 @@ export interface ExitPolicy {
    * expires (0 or undefined: only when it would come after the expiry, the provider's `EXPIRES_BEFORE_NEXT_ATTEMPT`).
    * Leaves the orchestrator the time to start a replacement while the credential is still valid.
    */
-  readonly exitBeforeExpiryMs?: number;
+  readonly exitBeforeExpiryMs?: number | undefined;
   /** The time now, for a failure without `nextAttemptAt`. Default `Date.now`. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
 }
 
 /** A duration for messages: "25 hours", "9 minutes", "45 s". */

@@ -10,21 +10,21 @@ import { type ConsulToken, parseConsulToken } from './consul-token.js';
 /** @public */
 export interface ConsulAclClientOptions {
   /** `http(s)://host:port` or `host:port`. Default: `CONSUL_HTTP_ADDR`, else `127.0.0.1:8500`. */
-  address?: string;
+  address?: string | undefined;
   /** Where `CONSUL_HTTP_ADDR` / `CONSUL_HTTP_SSL` are read. Default `process.env` (none in browsers). */
-  env?: Env;
+  env?: Env | undefined;
   /** A ready HTTP client; when set, `fetch`, `agent`, `allowInsecureHttp` and `timeoutMs` are not used to build one. */
-  http?: HttpClient;
-  fetch?: typeof globalThis.fetch;
+  http?: HttpClient | undefined;
+  fetch?: typeof globalThis.fetch | undefined;
   /** Node: an `https.Agent` (custom CA, client certificate). The `./node` helpers build it from `CONSUL_CACERT`. */
-  agent?: unknown;
+  agent?: unknown | undefined;
   /**
    * Allow plain http to a host that is not loopback. Off by default: a bearer token can be replayed for 15 minutes
    * and a SecretID forever, so only send them in clear to the local agent.
    */
-  allowInsecureHttp?: boolean;
+  allowInsecureHttp?: boolean | undefined;
   /** Per-request timeout in ms. Default 10 000 (a login waits for the server's calls to AWS). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** @public */
@@ -34,15 +34,15 @@ export interface LoginParams {
   /** The bearer token JSON from {@link buildBearerToken}. */
   bearerToken: string;
   /** Token metadata (`Meta`). */
-  meta?: Record<string, string>;
-  datacenter?: string;
+  meta?: Record<string, string> | undefined;
+  datacenter?: string | undefined;
   /** Consul Enterprise admin partition. */
-  partition?: string;
+  partition?: string | undefined;
   /** Consul Enterprise namespace. */
-  namespace?: string;
+  namespace?: string | undefined;
   /** This call's timeout in ms, instead of the client's `timeoutMs`. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** @public */
@@ -50,7 +50,7 @@ export interface ConsulAclClient {
   /** The resolved base URL (`http://127.0.0.1:8500`). */
   readonly address: string;
   /** The per-request timeout in ms (a client of your own may leave it out). */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** `POST /v1/acl/login`: exchanges a bearer token for an ACL token. */
   login(params: LoginParams): Promise<ConsulToken>;
   /** `POST /v1/acl/logout` with the token's SecretID: deletes the token. */

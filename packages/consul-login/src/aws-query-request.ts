@@ -10,7 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 export interface SigningCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  readonly sessionToken?: string;
+  readonly sessionToken?: string | undefined;
 }
 
 /**
@@ -62,7 +62,7 @@ export interface QueryRequestInput {
   /** The form-encoded body. */
   body: string;
   /** More headers to sign (lower-case keys), added before signing so they are listed in `SignedHeaders`. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   credentials: SigningCredentials;
   signingDate: Date;
 }
@@ -105,11 +105,14 @@ export async function signQueryRequest(input: QueryRequestInput): Promise<Signed
     service: input.service,
     region: input.region,
     // Only the three signing fields (an absent session token is simply not signed).
-    credentials: {
-      accessKeyId: input.credentials.accessKeyId,
-      secretAccessKey: input.credentials.secretAccessKey,
-      sessionToken: input.credentials.sessionToken,
-    },
+    credentials:
+      input.credentials.sessionToken === undefined
+        ? { accessKeyId: input.credentials.accessKeyId, secretAccessKey: input.credentials.secretAccessKey }
+        : {
+            accessKeyId: input.credentials.accessKeyId,
+            secretAccessKey: input.credentials.secretAccessKey,
+            sessionToken: input.credentials.sessionToken,
+          },
     sha256: Sha256,
     applyChecksum: false,
   });

@@ -1,5 +1,5 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { formEncode } from '@ecs-identity/core';
+import { formEncode } from '@ecs-identity/core/internal';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { type BearerTokenOptions, buildBearerToken } from './bearer-token.js';

@@ -20,7 +20,7 @@ import { entityFromArn, type IamEntity } from './iam-entity.js';
 /** Credentials for the token: any AWS credentials, plus the role ARN when the source knows it. @public */
 export interface BearerTokenCredentials extends SigningCredentials {
   /** The IAM role (or assumed-role) ARN; when set, entity details need no network call. */
-  readonly roleArn?: string;
+  readonly roleArn?: string | undefined;
 }
 
 /** @public */
@@ -29,26 +29,26 @@ export interface BearerTokenOptions {
   /** The region STS is called in and the STS request is signed for (the task's region). */
   region: string;
   /** STS URL. Default `https://sts.<region>.amazonaws.com/`. `https://sts.amazonaws.com/` is signed for us-east-1. */
-  stsEndpoint?: string | URL;
+  stsEndpoint?: string | URL | undefined;
   /** IAM URL for the embedded entity request. Default `https://iam.amazonaws.com/` (the partition's IAM host). */
-  iamEndpoint?: string | URL;
+  iamEndpoint?: string | URL | undefined;
   /** The SigV4 region of the IAM request. Default: us-east-1 in `aws` (the partition's IAM region elsewhere). */
-  iamRegion?: string;
+  iamRegion?: string | undefined;
   /** The auth method's `ServerIDHeaderValue`: sent as `X-Consul-IAM-ServerID` and signed on both requests. */
-  serverIdHeaderValue?: string;
+  serverIdHeaderValue?: string | undefined;
   /**
    * Embed the IAM entity request (`-aws-include-entity`). `true` (the default) takes the role from
    * `credentials.roleArn`, or asks STS with one GetCallerIdentity call when it is absent; an entity object names
    * it directly; `false` leaves the entity headers out.
    */
-  entity?: boolean | IamEntity;
+  entity?: boolean | IamEntity | undefined;
   /** The SigV4 date of both requests. Default: now. */
-  signingDate?: Date;
+  signingDate?: Date | undefined;
   /** HTTP client for the GetCallerIdentity call (default: core's `createHttpClient()`). */
-  http?: HttpClient;
+  http?: HttpClient | undefined;
   /** Timeout of the GetCallerIdentity call in ms. Default 5000. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** Header names the Consul server reads, as the Go client writes them (the server canonicalises on lookup). */

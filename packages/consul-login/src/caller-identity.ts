@@ -3,17 +3,11 @@
  * belong to (needed for entity details when the credentials do not carry a role ARN).
  * @packageDocumentation
  */
-import {
-  createHttpClient,
-  formEncode,
-  type HttpClient,
-  IdentityError,
-  parseXml,
-  safeUrl,
-  scrubSecrets,
-} from '@ecs-identity/core';
+import { createHttpClient, type HttpClient, IdentityError, scrubSecrets } from '@ecs-identity/core';
+import { formEncode, safeUrl } from '@ecs-identity/core/internal';
 import { type SigningCredentials, signQueryRequest, targetOfUrl } from './aws-query-request.js';
 import type { SigningEndpoint } from './endpoints.js';
+import { xmlChild as child, parseXml, xmlText as text } from './xml.js';
 
 /** @public */
 export interface CallerIdentityOptions {
@@ -21,19 +15,19 @@ export interface CallerIdentityOptions {
   /** Where to send the call and the region to sign it for. */
   endpoint: SigningEndpoint;
   /** HTTP client (default: core's `createHttpClient()`). */
-  http?: HttpClient;
+  http?: HttpClient | undefined;
   /** Per-call timeout in ms. Default 5000. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
   /** The SigV4 date. Default: now. */
-  signingDate?: Date;
+  signingDate?: Date | undefined;
 }
 
 /** What STS says about the caller. @public */
 export interface CallerIdentity {
   arn: string;
-  userId?: string;
-  account?: string;
+  userId?: string | undefined;
+  account?: string | undefined;
 }
 
 // AWS error codes that mean "these credentials cannot be used"; ExpiredToken can be cured by fresh credentials.
@@ -45,16 +39,6 @@ const CREDENTIAL_ERRORS = new Set([
   'AccessDenied',
   'UnrecognizedClientException',
 ]);
-
-function child(node: unknown, key: string): unknown {
-  return typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
-}
-
-function text(node: unknown): string | undefined {
-  if (typeof node === 'string' && node !== '') return node;
-  if (typeof node === 'number') return String(node);
-  return undefined;
-}
 
 /** The `<Error><Code>` and `<Message>` of an AWS `ErrorResponse` body, if it is one. @internal */
 export function parseAwsError(body: string): { code: string; message: string } | undefined {

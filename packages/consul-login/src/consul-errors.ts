@@ -3,7 +3,8 @@
  * through a client agent the server's text is prefixed `rpc error making call: ` (possibly more than once).
  * @packageDocumentation
  */
-import { IdentityError, type IdentityErrorCode, scrubSecrets } from '@ecs-identity/core';
+import { IdentityError, scrubSecrets } from '@ecs-identity/core';
+import type { ConsulErrorCode } from './errors.js';
 
 const RPC_PREFIX = 'rpc error making call: ';
 const MAX_TEXT = 1000;
@@ -26,7 +27,7 @@ export type ConsulCall = 'login' | 'logout' | 'read-self';
  * `CONSUL_LOGIN_FAILED` for login and `LOGOUT_FAILED` for logout.
  * @internal
  */
-export function classifyConsulError(call: ConsulCall, status: number, text: string): IdentityErrorCode | undefined {
+export function classifyConsulError(call: ConsulCall, status: number, text: string): ConsulErrorCode | undefined {
   if (text.startsWith('ACL support disabled')) return 'CONSUL_ACL_DISABLED';
   if (/^ACL not found: auth method ".*" not found/s.test(text) || /^auth method ".*" not found/s.test(text)) {
     return 'CONSUL_AUTH_METHOD_NOT_FOUND';
@@ -55,7 +56,7 @@ const DETERMINISTIC_LOGIN_ERRORS = [
   /^url is invalid: /,
 ];
 
-const NEVER_RETRY = new Set<IdentityErrorCode>([
+const NEVER_RETRY = new Set<ConsulErrorCode>([
   'CONSUL_ACL_DISABLED',
   'CONSUL_AUTH_METHOD_NOT_FOUND',
   'CONSUL_PERMISSION_DENIED',

@@ -12,13 +12,13 @@ import { type Env, processEnv } from './consul-address.js';
 /** @public */
 export interface ConsulTlsOptions {
   /** CA bundle file. Default `CONSUL_CACERT`. */
-  caFile?: string;
+  caFile?: string | undefined;
   /** CA bundle PEM (instead of a file). */
-  caPem?: string;
+  caPem?: string | undefined;
   /** Client certificate and key files, for servers that verify clients. Default `CONSUL_CLIENT_CERT` / `_KEY`. */
-  certFile?: string;
-  keyFile?: string;
-  env?: Env;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  env?: Env | undefined;
 }
 
 function read(path: string, what: string): string {

@@ -20,6 +20,7 @@ export { canonicalHeaderKey } from './canonical-header.js';
 export { consulAddress, DEFAULT_CONSUL_ADDRESS, type Env } from './consul-address.js';
 export { type ConsulToken, parseConsulToken } from './consul-token.js';
 export { defaultIamEndpoint, defaultStsEndpoint, type SigningEndpoint } from './endpoints.js';
+export type { ConsulErrorCode } from './errors.js';
 export { entityFromArn, type IamEntity } from './iam-entity.js';
 export {
   type ConsulLoginOptions,
@@ -38,3 +39,4 @@ export {
   consulTokenRefreshDefaults,
   DEFAULT_SUPERSEDED_GRACE_MS,
 } from './token-provider.js';
+export { parseXml } from './xml.js'; // TEMPORARY: the CLI's doctor, until consul-login reads IAM entities itself

@@ -6,7 +6,8 @@
  * logged out. Browser-safe.
  * @packageDocumentation
  */
-import { abortedError, type Clock, IdentityError, systemClock } from '@ecs-identity/core';
+import { type Clock, IdentityError, systemClock } from '@ecs-identity/core';
+import { abortedError } from '@ecs-identity/core/internal';
 import type { ConsulAclClient, LoginParams } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
 import type { TokenLogouts } from './token-logouts.js';

@@ -1,4 +1,5 @@
-import { IdentityError, ManualClock } from '@ecs-identity/core';
+import { IdentityError } from '@ecs-identity/core';
+import { ManualClock } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
 import { countingCredentials, drive, memoryAcl, taskRoleArn } from '../test/memory-acl.js';
 import { decodeToken } from '../test/token-checks.js';

@@ -9,12 +9,12 @@ import {
   type CredentialProvider,
   IdentityError,
   type Logger,
-  measured,
   type RetryOptions,
   retry,
   safeLogger,
   withDeadline,
 } from '@ecs-identity/core';
+import { measured } from '@ecs-identity/core/internal';
 import {
   type AwsCredentials,
   type ContainerCredentialsOptions,
@@ -43,59 +43,59 @@ export type TaskFacts = Pick<TaskIdentity, 'region' | 'taskId' | 'clusterArn'>;
 /** @public */
 export interface ConsulLoginOptions extends ConsulAclClientOptions {
   /** A ready ACL client (else one is made from `address`, `http`, `agent`...). */
-  acl?: ConsulAclClient;
+  acl?: ConsulAclClient | undefined;
   /**
    * Per-request timeout in ms of the Consul calls (default 10 000) and, when given, of the GetCallerIdentity call the
    * bearer token may need (default 5000).
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Default `iam-ecs-service-token`. */
-  authMethod?: string;
+  authMethod?: string | undefined;
   /** Token meta, merged over the task's `consul.hashicorp.com/task-id` and `consul.hashicorp.com/cluster` (yours win). */
-  meta?: Record<string, string>;
-  datacenter?: string;
-  partition?: string;
-  namespace?: string;
+  meta?: Record<string, string> | undefined;
+  datacenter?: string | undefined;
+  partition?: string | undefined;
+  namespace?: string | undefined;
   /** AWS credentials. Default: the task role's, from the ECS container credentials endpoint. */
-  credentials?: CredentialProvider<AwsCredentials>;
+  credentials?: CredentialProvider<AwsCredentials> | undefined;
   /** Options for the default container credentials provider. */
-  containerCredentials?: ContainerCredentialsOptions;
+  containerCredentials?: ContainerCredentialsOptions | undefined;
   /** The task's region, id and cluster ARN, or how to get them. Default: from the ECS task metadata endpoint. */
-  task?: TaskFacts | (() => Promise<TaskFacts>);
+  task?: (TaskFacts | (() => Promise<TaskFacts>)) | undefined;
   /** Options for the default task metadata read. */
-  metadata?: TaskMetadataOptions;
+  metadata?: TaskMetadataOptions | undefined;
   /** STS region. Default: the task's region. */
-  region?: string;
-  stsEndpoint?: BearerTokenOptions['stsEndpoint'];
-  iamEndpoint?: BearerTokenOptions['iamEndpoint'];
-  iamRegion?: string;
+  region?: string | undefined;
+  stsEndpoint?: BearerTokenOptions['stsEndpoint'] | undefined;
+  iamEndpoint?: BearerTokenOptions['iamEndpoint'] | undefined;
+  iamRegion?: string | undefined;
   /** The auth method's `ServerIDHeaderValue`, if it has one. */
-  serverIdHeaderValue?: string;
+  serverIdHeaderValue?: string | undefined;
   /** Embed the IAM entity request (`-aws-include-entity`). Default true. */
-  includeEntity?: boolean;
+  includeEntity?: boolean | undefined;
   /** The stale self-read wait (default 20 tries, 100 ms apart, 10 s in all), or `false` to skip it. */
-  replication?: ReplicationWaitOptions | false;
+  replication?: ReplicationWaitOptions | false | undefined;
   /**
    * Retries of the login (each attempt builds a new bearer token). Default: 8 attempts, backoff from 200 ms up to
    * 5 s; retryable errors only (network, timeouts, 429, 5xx, expired AWS credentials). `deadlineMs` (default 60 s)
    * bounds the whole login phase, the attempt in flight included: then a retryable `TIMEOUT`.
    */
-  retry?: RetryOptions;
+  retry?: RetryOptions | undefined;
   /**
    * When a login attempt times out (or is aborted), keep listening this long for its answer and log out the token it
    * brings: Consul completes a login the client gave up on. Default 30 000 ms; 0 cancels the request instead.
    */
-  lateAnswerWindowMs?: number;
+  lateAnswerWindowMs?: number | undefined;
   /** Called with the new token after replication (the `./node` entry's `sinkFile` writes the SecretID here). */
-  sink?: (token: ConsulToken) => Promise<void> | void;
+  sink?: ((token: ConsulToken) => Promise<void> | void) | undefined;
   /**
    * OpenTelemetry metrics (core's `credentialMetrics`): each `POST /v1/acl/login` attempt's duration (operation
    * `login`); `consulTokenProvider` adds the attempts, failures and time to expiry.
    */
-  metrics?: CredentialMetrics;
-  clock?: Clock;
-  logger?: Logger;
-  signal?: AbortSignal;
+  metrics?: CredentialMetrics | undefined;
+  clock?: Clock | undefined;
+  logger?: Logger | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 async function resolveTask(options: ConsulLoginOptions): Promise<TaskFacts> {

@@ -27,10 +27,10 @@ export { type TokenSinkOptions, tokenFileSink } from './token-sink.js';
 /** Node options: TLS from files / `CONSUL_CACERT`, and the sink file. @public */
 export interface NodeLoginOptions {
   /** TLS for https Consul addresses. Default: from `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`, `CONSUL_CLIENT_KEY`. */
-  tls?: Omit<ConsulTlsOptions, 'env'>;
+  tls?: Omit<ConsulTlsOptions, 'env'> | undefined;
   /** Write the SecretID here after each login (atomic, mode 0600 unless `sinkOptions.mode` says otherwise). */
-  sinkFile?: string;
-  sinkOptions?: TokenSinkOptions;
+  sinkFile?: string | undefined;
+  sinkOptions?: TokenSinkOptions | undefined;
 }
 
 function withNode<T extends ConsulLoginOptions>(options: T & NodeLoginOptions): T {

@@ -1,4 +1,5 @@
-import { IdentityError, ManualClock } from '@ecs-identity/core';
+import { IdentityError } from '@ecs-identity/core';
+import { ManualClock } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
 import { drive, memoryAcl } from '../test/memory-acl.js';
 import { parseConsulToken } from './consul-token.js';

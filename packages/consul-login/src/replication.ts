@@ -10,21 +10,21 @@ import type { ConsulToken } from './consul-token.js';
 /** @public */
 export interface ReplicationWaitOptions {
   /** Self-reads in all. Default 20 (consul-ecs's). */
-  attempts?: number;
+  attempts?: number | undefined;
   /** Pause between self-reads in ms. Default 100 (consul-ecs's). */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /**
    * The bound on the whole wait, every self-read (each can take the client's request timeout) and pause included.
    * Default 10_000 ms.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * How messages name a token given by its SecretID alone (never quoted), e.g. `the token in /consul/client-token`.
    * Default `the Consul token`. A {@link ConsulToken} is named by its AccessorID.
    */
-  description?: string;
-  clock?: Clock;
-  signal?: AbortSignal;
+  description?: string | undefined;
+  clock?: Clock | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 function checkCount(value: number, field: string, min: number): number {

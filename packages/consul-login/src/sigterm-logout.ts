@@ -54,13 +54,13 @@ export async function logoutAll(targets: readonly LogoutTarget[], logger?: Logge
 /** @public */
 export interface LogoutOnSignalOptions {
   /** Default `['SIGTERM']`. */
-  signals?: readonly NodeJS.Signals[];
+  signals?: readonly NodeJS.Signals[] | undefined;
   /** Called with 0 when every logout worked, 1 otherwise. Default `process.exit`. */
-  exit?: (code: number) => void;
+  exit?: ((code: number) => void) | undefined;
   /** Where failures are reported. Default `console`. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** The emitter to listen on. Default `process`. */
-  process?: Pick<NodeJS.Process, 'once' | 'removeListener'>;
+  process?: Pick<NodeJS.Process, 'once' | 'removeListener'> | undefined;
 }
 
 /**

@@ -21,14 +21,14 @@ export interface TokenLogoutEvent {
   readonly accessorId: string;
   readonly reason: TokenLogoutReason;
   /** Set when the logout failed. A token that is already gone (`ACL not found`) counts as logged out. */
-  readonly error?: unknown;
+  readonly error?: unknown | undefined;
 }
 
 /** @internal */
 export interface TokenLogoutsOptions {
-  clock?: Clock;
-  logger?: Logger;
-  onLogout?: (event: TokenLogoutEvent) => void;
+  clock?: Clock | undefined;
+  logger?: Logger | undefined;
+  onLogout?: ((event: TokenLogoutEvent) => void) | undefined;
 }
 
 /** The background logouts of one provider (or one login call). @internal */

@@ -7,8 +7,6 @@
 import {
   type GetOptions,
   IdentityError,
-  mergeRefreshPolicy,
-  meteredRefreshHooks,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
@@ -16,6 +14,7 @@ import {
   safeLogger,
   systemClock,
 } from '@ecs-identity/core';
+import { mergeRefreshPolicy, meteredRefreshHooks, withAsyncDispose } from '@ecs-identity/core/internal';
 import { type ConsulAclClient, consulAclClient } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
 import { type ConsulLoginOptions, consulLoginTracked } from './login.js';
@@ -52,24 +51,24 @@ export const consulTokenRefreshDefaults: Readonly<RefreshPolicy> = Object.freeze
  */
 export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'signal' | 'retry'>, RefreshPolicy {
   /** Log the token out on `close()`. Default true (what consul-ecs does at shutdown). */
-  logoutOnClose?: boolean;
+  logoutOnClose?: boolean | undefined;
   /**
    * How long a token replaced by a newer one stays valid before it is logged out, so that readers of the sink file
    * (or holders of the old token) can switch. Default 30 000 ms; 0 logs it out at once. `close()` ends the wait.
    */
-  supersededGraceMs?: number;
+  supersededGraceMs?: number | undefined;
   /** Called after each logout the provider does (superseded, late answer, close), with the error if it failed. */
-  onLogout?: (event: TokenLogoutEvent) => void;
+  onLogout?: ((event: TokenLogoutEvent) => void) | undefined;
   /** Called with each failed background login (the cached token keeps being served while valid). */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
-  onEvent?: (event: RefreshEvent) => void;
+  onEvent?: ((event: RefreshEvent) => void) | undefined;
   /**
    * The bound on one whole login, its metadata read, attempts and replication wait included (core's
    * `fetchTimeoutMs`): then a retryable `TIMEOUT`. Default 120 000 ms.
    */
-  fetchTimeoutMs?: number;
-  random?: () => number;
+  fetchTimeoutMs?: number | undefined;
+  random?: (() => number) | undefined;
 }
 
 /** @public */
@@ -174,7 +173,7 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
     }
   });
 
-  return {
+  return withAsyncDispose({
     acl,
     peek: () => {
       const token = inner.peek();
@@ -187,11 +186,11 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
       // The cached token was reported gone while a get() was being served: log in again.
       return inner.get({ ...getOptions, forceRefresh: true });
     },
-    subscribe: (listener) => inner.subscribe(listener),
+    subscribe: (listener: (token: ConsulToken) => void) => inner.subscribe(listener),
     close: () => inner.close(),
-    invalidate(token) {
+    invalidate(token?: ConsulToken) {
       const target = token ?? inner.peek();
       if (target !== undefined) goneAccessorId = target.accessorId;
     },
-  };
+  });
 }

@@ -11,7 +11,7 @@ export interface TokenSinkOptions extends Omit<WriteFileOptions, 'mode'> {
    * File mode. Default 0o600 (the Consul CLI's). consul-ecs uses 0o644 so that another container can read the token
    * to log it out; choose that only when the volume is private to the task.
    */
-  mode?: number;
+  mode?: number | undefined;
 }
 
 /**

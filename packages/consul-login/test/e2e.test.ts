@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consulLogin as browserConsulLogin, consulAclClient } from '@ecs-identity/consul-login';
 import { consulLogin, consulTokenProvider, logoutOnSigterm } from '@ecs-identity/consul-login/node';
-import { type Clock, IdentityError, systemClock } from '@ecs-identity/core';
+import { type Clock, IdentityError, staticProvider, systemClock } from '@ecs-identity/core';
 import {
   type AwsEmulator,
   type ConsulEmulator,
@@ -133,7 +133,7 @@ describe('login', () => {
       env: {},
       authMethod: 'local-endpoints',
       task: { region: REGION, taskId: agent.taskId, clusterArn: agent.clusterArn },
-      credentials: { get: async () => noArn, subscribe: () => () => {}, close: async () => {} },
+      credentials: staticProvider(noArn),
       stsEndpoint: aws.url,
       iamEndpoint: aws.url,
       retry: noRetry,

@@ -4,10 +4,10 @@
  * real GetCallerIdentity call the builder makes when the role ARN is unknown must pass the same verification.
  */
 import { request } from 'node:http';
-import { parseXml } from '@ecs-identity/core';
 import { type AwsEmulator, type FakeRole, startAws } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBearerToken } from '../src/bearer-token.js';
+import { parseXml } from '../src/xml.js';
 import { type DecodedRequest, decodeToken } from './token-checks.js';
 
 let aws: AwsEmulator;

@@ -3,9 +3,10 @@
  * provider. For unit tests of consulLogin / the provider, where time is a ManualClock; the e2e tests use the
  * testkit's fake Consul over HTTP instead.
  */
-import type { CredentialProvider, ManualClock } from '@ecs-identity/core';
+import type { CredentialProvider } from '@ecs-identity/core';
 import { IdentityError, sleep } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
+import type { ManualClock } from '@ecs-identity/testkit';
 import type { ConsulAclClient, LoginParams } from '../src/acl-client.js';
 import { parseConsulToken } from '../src/consul-token.js';
 
@@ -87,6 +88,7 @@ export function countingCredentials(): CredentialProvider<AwsCredentials> & { ge
     },
     subscribe: () => () => {},
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   };
   return provider;
 }

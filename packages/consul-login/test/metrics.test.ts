@@ -2,8 +2,8 @@
 // (ECS agent, strict fake AWS, Consul with an aws-iam method), read back through the real metrics SDK.
 import { consulAclClient } from '@ecs-identity/consul-login';
 import { consulLogin, consulTokenProvider } from '@ecs-identity/consul-login/node';
-import { credentialMetrics, CREDENTIAL_METRICS as M, ManualClock } from '@ecs-identity/core';
-import { startTaskEmulators } from '@ecs-identity/testkit';
+import { credentialMetrics, CREDENTIAL_METRICS as M } from '@ecs-identity/core';
+import { ManualClock, startTaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { metricsHarness, metricValue, pointsOf } from '../../../test-support/otel.js';
 

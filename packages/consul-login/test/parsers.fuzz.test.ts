@@ -22,6 +22,7 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { parseXml } from '../src/xml.js';
 
 reportFuzzCounts('consul-login');
 
@@ -73,6 +74,18 @@ const answerBody = fc.oneof(
 );
 
 describe('Consul answers', () => {
+  it('parseXml (the AWS XML answers) on any text', () => {
+    const xml = fc.oneof(
+      hostileText(),
+      bytesText(),
+      mutated(
+        '<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>',
+        5,
+      ),
+    );
+    expect(fuzz('parseXml', xml, (t) => parseXml(t), 8000)).toBe(8000);
+  });
+
   it('parseConsulToken on any value', () => {
     expect(fuzz('parseConsulToken', tokenDocument, (d) => parseConsulToken(d), 10_000)).toBe(10_000);
   });

@@ -1,7 +1,7 @@
+import { ManualClock } from '@ecs-identity/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_DELAY_MS, sleep, systemClock } from './clock.js';
 import { IdentityError } from './errors.js';
-import { ManualClock } from './manual-clock.js';
 
 describe('systemClock', () => {
   afterEach(() => {

@@ -3,7 +3,9 @@
  * them with a manual clock instead of waiting.
  * @packageDocumentation
  */
-import { IdentityError } from './errors.js';
+import { type CoreErrorCode, errorClass, type IdentityError } from './errors.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /** Injected time, so refresh and retry schedules are testable. @public */
 export interface Clock {
@@ -20,7 +22,7 @@ export interface Clock {
 /** @public */
 export interface TimerOptions {
   /** Keep the Node process alive until the timer fires (default false: background timers never hold a process). */
-  keepAlive?: boolean;
+  keepAlive?: boolean | undefined;
 }
 
 /** The largest delay `setTimeout` accepts; larger values overflow and fire immediately. @internal */
@@ -80,7 +82,7 @@ export const systemClock: Clock = {
 
 /** The ABORTED error for a fired signal; the signal's reason becomes the cause. @internal */
 export function abortedError(signal: AbortSignal, what = 'the operation'): IdentityError {
-  return new IdentityError('ABORTED', `${what} was aborted by the caller's AbortSignal`, { cause: signal.reason });
+  return new CoreError('ABORTED', `${what} was aborted by the caller's AbortSignal`, { cause: signal.reason });
 }
 
 /**

@@ -1,7 +1,7 @@
+import { ManualClock } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
 import { rejection } from '../test/rejection.js';
 import { withDeadline } from './deadline.js';
-import { ManualClock } from './manual-clock.js';
 
 describe('withDeadline', () => {
   it('rejects with a retryable TIMEOUT when the bound passes, aborting the operation with that reason', async () => {

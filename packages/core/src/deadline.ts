@@ -4,7 +4,9 @@
  * @packageDocumentation
  */
 import { abortedError, type Clock, systemClock } from './clock.js';
-import { IdentityError } from './errors.js';
+import { type CoreErrorCode, errorClass } from './errors.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /** @public */
 export interface DeadlineOptions {
@@ -13,8 +15,8 @@ export interface DeadlineOptions {
   /** What is bounded, for the error message (e.g. `Consul login`). */
   what: string;
   /** The caller's signal: when it fires first, the result is an `ABORTED` error, not a `TIMEOUT`. */
-  signal?: AbortSignal;
-  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+  signal?: AbortSignal | undefined;
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'> | undefined;
 }
 
 /**
@@ -31,9 +33,7 @@ export interface DeadlineOptions {
 export function withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, options: DeadlineOptions): Promise<T> {
   const { timeoutMs, what, signal } = options;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
-    return Promise.reject(
-      new IdentityError('INVALID_ARGUMENT', `${what}: the overall timeout must be a number of ms > 0`),
-    );
+    return Promise.reject(new CoreError('INVALID_ARGUMENT', `${what}: the overall timeout must be a number of ms > 0`));
   }
   if (signal?.aborted) return Promise.reject(abortedError(signal, what));
   const clock = options.clock ?? systemClock;
@@ -53,7 +53,7 @@ export function withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, options
       settle(() => reject(error));
     };
     const timer = clock.setTimeout(() => {
-      const error = new IdentityError('TIMEOUT', `${what} did not finish within ${timeoutMs} ms`, { retryable: true });
+      const error = new CoreError('TIMEOUT', `${what} did not finish within ${timeoutMs} ms`, { retryable: true });
       controller.abort(error);
       settle(() => reject(error));
     }, timeoutMs);

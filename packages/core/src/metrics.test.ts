@@ -1,8 +1,9 @@
 // credentialMetrics against the real OpenTelemetry metrics SDK, fed by a real refreshingProvider on a ManualClock.
+
+import { ManualClock } from '@ecs-identity/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricsHarness, metricValue, pointsOf } from '../../../test-support/otel.js';
 import { IdentityError } from './errors.js';
-import { ManualClock } from './manual-clock.js';
 import { credentialMetrics, CREDENTIAL_METRICS as M, measured, meteredRefreshHooks } from './metrics.js';
 import { type RefreshEvent, refreshingProvider } from './refreshing-provider.js';
 

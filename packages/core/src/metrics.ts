@@ -11,8 +11,10 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
 import { type Clock, systemClock } from './clock.js';
 import type { Credential } from './credential.js';
-import { IdentityError } from './errors.js';
+import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
 import type { RefreshEvent } from './refreshing-provider.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /** The instrument names and the attribute keys the metrics use. @public */
 export const CREDENTIAL_METRICS = {
@@ -42,8 +44,8 @@ const DURATION_BUCKETS_S = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
  */
 export interface CredentialMetricsEvent {
   readonly type: 'refreshed' | 'refresh-failed' | 'expiring' | (string & {});
-  readonly code?: string;
-  readonly expiresAt?: Date | number;
+  readonly code?: string | undefined;
+  readonly expiresAt?: Date | number | undefined;
 }
 
 /** What `observe` reads: any CredentialProvider, plus `peek()` when it has one (a RefreshingProvider). @public */
@@ -59,9 +61,9 @@ export interface CredentialMetricsOptions {
   /** The credential's name, the value of the `ecs_identity.credential` attribute (e.g. `consul-token`). */
   credential: string;
   /** More attributes on every measurement (keep them few and bounded: each value is a new time series). */
-  attributes?: Attributes;
+  attributes?: Attributes | undefined;
   /** Time to expiry is measured against this clock, and so are durations when it is given. Default: the system clock (durations: `performance.now()`). */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /**
@@ -131,17 +133,17 @@ function monotonicNow(): number {
  */
 export function credentialMetrics(options: CredentialMetricsOptions): CredentialMetrics {
   if (options === null || typeof options !== 'object') {
-    throw new IdentityError('INVALID_ARGUMENT', 'credentialMetrics: options must be an object');
+    throw new CoreError('INVALID_ARGUMENT', 'credentialMetrics: options must be an object');
   }
   const { meter, credential } = options;
   if (meter === null || typeof meter !== 'object' || typeof meter.createCounter !== 'function') {
-    throw new IdentityError(
+    throw new CoreError(
       'INVALID_ARGUMENT',
       'credentialMetrics: meter must be an OpenTelemetry Meter (metrics.getMeter(name) from @opentelemetry/api)',
     );
   }
   if (typeof credential !== 'string' || credential.trim() === '') {
-    throw new IdentityError('INVALID_ARGUMENT', 'credentialMetrics: credential must be a non-empty string');
+    throw new CoreError('INVALID_ARGUMENT', 'credentialMetrics: credential must be a non-empty string');
   }
   const clock = options.clock ?? systemClock;
   const elapsedNow = options.clock === undefined ? monotonicNow : () => clock.now();
@@ -279,7 +281,7 @@ export function meteredRefreshHooks(
   attach<C extends Credential>(provider: ObservableCredentialSource<C>): void;
 } {
   const onEvent = own.onEvent;
-  if (metrics === undefined) return { options: onEvent === undefined ? {} : { onEvent }, attach: () => {} };
+  if (metrics === undefined) return { options: { onEvent }, attach: () => {} };
   return {
     options: {
       onEvent: (event) => {

@@ -1,8 +1,7 @@
+import { ManualClock, seededRandom } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from './manual-clock.js';
 import { mergeRefreshPolicy, refreshBackoff, refreshTime, resolveRefresh, resolveRetry } from './refresh-policy.js';
 import { refreshingProvider } from './refreshing-provider.js';
-import { seededRandom } from './seeded-random.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

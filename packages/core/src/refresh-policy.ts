@@ -4,7 +4,9 @@
  * state machine so the fleet simulation and the tests can check the schedule itself.
  * @packageDocumentation
  */
-import { IdentityError } from './errors.js';
+import { type CoreErrorCode, errorClass, type IdentityError } from './errors.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /**
  * When to refresh. The latest refresh point is the earliest of `intervalMs` after issue, `latestFraction` of the
@@ -14,27 +16,27 @@ import { IdentityError } from './errors.js';
  */
 export interface RefreshOptions {
   /** Refresh at the latest this long after the credential was issued (fetched), like siad's daily refresh. Default: none. */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /** Refresh at the latest once this share of the lifetime (issue → `expiresAt`) has passed. In (0, 1]. Default 0.8. */
-  latestFraction?: number;
+  latestFraction?: number | undefined;
   /** Refresh at the latest when this much validity is left (capped at half the lifetime). Default 300_000 (5 minutes). */
-  beforeExpiryMs?: number;
+  beforeExpiryMs?: number | undefined;
   /**
    * The share of the span from issue to the latest refresh point over which the refresh time is spread uniformly at
    * random, ending at that point: 0.5 = its second half, 0 = exactly at the latest point. In [0, 1]. Default 0.5.
    * The first credential a provider gets is spread over the whole span instead (weighted so that a fleet started
    * at one moment refreshes at a steady rate from then on; see {@link refreshTime}).
    */
-  spread?: number;
+  spread?: number | undefined;
   /**
    * Emit one `expiring` event (and a warning) per credential once its validity left falls under this. Default: half
    * the validity left at the latest refresh point (a 7-day certificate refreshed daily: 3 days).
    */
-  expiringThresholdMs?: number;
+  expiringThresholdMs?: number | undefined;
   /** Refresh on an unref'd timer so a cached `get()` never waits. Default true. */
-  background?: boolean;
+  background?: boolean | undefined;
   /** A credential counts as expired this many ms before its `expiresAt`, so one that would lapse in flight is not handed out. Default 0. */
-  expiryMarginMs?: number;
+  expiryMarginMs?: number | undefined;
 }
 
 /**
@@ -44,13 +46,13 @@ export interface RefreshOptions {
  */
 export interface InitialRetryOptions {
   /** Attempts in all, the first included. Default 1 (no quick retry). */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** First backoff cap (full jitter, doubling). Default 500. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Largest backoff cap. Default 10_000. */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** No attempt starts this long after the first. Default 60_000. */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
 }
 
 /**
@@ -63,21 +65,21 @@ export interface InitialRetryOptions {
  */
 export interface RefreshRetryOptions {
   /** The backoff cap after the first failed refresh; it doubles with each further failure. Default 300_000 (5 minutes). */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** The largest backoff cap. Default 14_400_000 (4 hours). */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** A backoff is never longer than this share of the validity left, so attempts tighten near expiry. In (0, 1]. Default 0.25. */
-  remainingFraction?: number;
+  remainingFraction?: number | undefined;
   /** The shortest backoff (no hot loop in the last seconds of a credential). Default 1000. */
-  minDelayMs?: number;
+  minDelayMs?: number | undefined;
   /** A fetch while no valid credential is cached. */
-  initial?: InitialRetryOptions;
+  initial?: InitialRetryOptions | undefined;
 }
 
 /** The two option objects every refreshing provider takes. @public */
 export interface RefreshPolicy {
-  refresh?: RefreshOptions;
-  retry?: RefreshRetryOptions;
+  refresh?: RefreshOptions | undefined;
+  retry?: RefreshRetryOptions | undefined;
 }
 
 /** {@link RefreshOptions} with every default applied. @internal */
@@ -97,12 +99,12 @@ export interface ResolvedRetry {
   maxDelayMs: number;
   remainingFraction: number;
   minDelayMs: number;
-  initial: Required<InitialRetryOptions>;
+  initial: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; deadlineMs: number };
 }
 
 /** The INVALID_ARGUMENT error for a bad `refreshingProvider` option. @internal */
 export function invalidOption(field: string, what: string, value: unknown): IdentityError {
-  return new IdentityError('INVALID_ARGUMENT', `refreshingProvider: ${field} must be ${what}, got ${String(value)}`);
+  return new CoreError('INVALID_ARGUMENT', `refreshingProvider: ${field} must be ${what}, got ${String(value)}`);
 }
 
 function objectOrEmpty<T extends object>(field: string, value: T | undefined): T | Record<string, never> {
@@ -193,7 +195,10 @@ function definedOnly<T extends object>(o: T | undefined): Partial<T> {
  * ```
  * @public
  */
-export function mergeRefreshPolicy(defaults: RefreshPolicy, given: RefreshPolicy | undefined): Required<RefreshPolicy> {
+export function mergeRefreshPolicy(
+  defaults: RefreshPolicy,
+  given: RefreshPolicy | undefined,
+): { refresh: RefreshOptions; retry: RefreshRetryOptions } {
   const initial = { ...definedOnly(defaults.retry?.initial), ...definedOnly(given?.retry?.initial) };
   const retry: RefreshRetryOptions = { ...definedOnly(defaults.retry), ...definedOnly(given?.retry) };
   if (Object.keys(initial).length > 0) retry.initial = initial;

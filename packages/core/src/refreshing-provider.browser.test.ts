@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
+import { ManualClock } from '../../testkit/src/time/manual-clock.js';
 import { IdentityError } from './errors.js';
-import { ManualClock } from './manual-clock.js';
 import { refreshingProvider } from './refreshing-provider.js';
 import { retry } from './retry.js';
 

@@ -1,8 +1,8 @@
+import { ManualClock } from '@ecs-identity/testkit';
 import { describe, expect, it, vi } from 'vitest';
 import { type Clock, MAX_TIMER_DELAY_MS } from './clock.js';
 import { IdentityError } from './errors.js';
 import type { Logger } from './logger.js';
-import { ManualClock } from './manual-clock.js';
 import { type RefreshEvent, type RefreshingProviderOptions, refreshingProvider } from './refreshing-provider.js';
 import { registerSecret } from './secrets.js';
 
@@ -76,6 +76,23 @@ const unavailable = () =>
   new IdentityError('HTTP_STATUS', 'GET http://127.0.0.1/token answered 503', { retryable: true });
 
 describe('refreshingProvider', () => {
+  it('closes itself at the end of an `await using` block ([Symbol.asyncDispose] is close())', async () => {
+    const disposed = vi.fn();
+    let kept: { get(): Promise<unknown> } | undefined;
+    {
+      await using provider = refreshingProvider<Cred>({
+        name: 'scoped',
+        fetch: async () => ({ id: 1, secret: 'scoped-secret-1' }),
+        dispose: disposed,
+      });
+      kept = provider;
+      expect(await provider.get()).toMatchObject({ id: 1 });
+      expect(disposed).not.toHaveBeenCalled();
+    }
+    expect(disposed).toHaveBeenCalledTimes(1);
+    await expect(kept?.get()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
   it('fetches on the first get, then serves the cached credential as the same resolved promise', async () => {
     const { provider, fetch } = harness();
     expect(provider.peek()).toBeUndefined();

@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import { abortedError, type Clock, MAX_TIMER_DELAY_MS, systemClock } from './clock.js';
-import type { Credential, CredentialProvider, GetOptions } from './credential.js';
-import { IdentityError } from './errors.js';
+import { type Credential, type CredentialProvider, type GetOptions, withAsyncDispose } from './credential.js';
+import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
 import { type Logger, safeLogger } from './logger.js';
 import {
   invalidOption,
@@ -17,6 +17,8 @@ import {
   resolveRetry,
 } from './refresh-policy.js';
 import { retry as retryOperation } from './retry.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /**
  * What a refreshing provider reports through `onEvent`:
@@ -55,19 +57,19 @@ export interface RefreshingProviderOptions<C extends Credential> extends Refresh
   /** Fetches a new credential. `previous` is the last one handed out, if any (e.g. to reuse a key). */
   fetch: (signal: AbortSignal, previous: C | undefined) => Promise<C>;
   /** Runs once on close() with the last credential (logout, delete). */
-  dispose?: (last: C | undefined) => Promise<void> | void;
+  dispose?: ((last: C | undefined) => Promise<void> | void) | undefined;
   /** Called with each refresh error (the cached credential keeps being served while valid). */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
   /** Called with each {@link RefreshEvent}; a throwing listener is logged and ignored. */
-  onEvent?: (event: RefreshEvent) => void;
-  logger?: Logger;
-  clock?: Clock;
-  random?: () => number;
+  onEvent?: ((event: RefreshEvent) => void) | undefined;
+  logger?: Logger | undefined;
+  clock?: Clock | undefined;
+  random?: (() => number) | undefined;
   /**
    * An overall bound on one fetch (all its requests and retries): when it passes, the fetch's signal is aborted and
    * its waiters get a retryable `TIMEOUT` error. Default: none (each request of the fetch has its own timeout).
    */
-  fetchTimeoutMs?: number;
+  fetchTimeoutMs?: number | undefined;
 }
 
 /** A CredentialProvider plus a cheap synchronous snapshot. @public */
@@ -225,7 +227,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
   let fetchedAfterClose: C | undefined;
 
   const closedError = (): IdentityError =>
-    new IdentityError('CLOSED', `${name}: the provider was closed; create a new one to get credentials`);
+    new CoreError('CLOSED', `${name}: the provider was closed; create a new one to get credentials`);
 
   function emit(event: Omit<RefreshEvent, 'provider'>): void {
     if (onEvent === undefined) return;
@@ -310,17 +312,17 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     if (credential === null || typeof credential !== 'object') {
       // Only the type: a fetch that wrongly returns the raw secret (a token string) must not put it in the message.
       const got = credential === null ? 'null' : typeof credential;
-      throw new IdentityError('INVALID_RESPONSE', `${name}: fetch returned ${got}, not a credential object`);
+      throw new CoreError('INVALID_RESPONSE', `${name}: fetch returned ${got}, not a credential object`);
     }
     const expiresAt = credential.expiresAt;
     if (expiresAt !== undefined && !(expiresAt instanceof Date && Number.isFinite(expiresAt.getTime()))) {
-      throw new IdentityError('INVALID_RESPONSE', `${name}: the fetched credential's expiresAt is not a valid Date`);
+      throw new CoreError('INVALID_RESPONSE', `${name}: the fetched credential's expiresAt is not a valid Date`);
     }
     const now = clock.now();
     const expires = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt.getTime();
     const usableUntil = expires - expiryMarginMs;
     if (usableUntil <= now) {
-      throw new IdentityError(
+      throw new CoreError(
         'EXPIRED',
         `${name}: the fetched credential expires at ${(expiresAt as Date).toISOString()}, ` +
           `which is not after now (${new Date(now).toISOString()})` +
@@ -390,7 +392,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     fetchAtMs = refreshAtMs;
     if (next < usableUntilMs) return { reported: error, servingCached };
     const { code } = describe(error);
-    const reported = new IdentityError(
+    const reported = new CoreError(
       'EXPIRES_BEFORE_NEXT_ATTEMPT',
       `${name}: refreshing failed (${code}) and the cached credential expires at ${iso(expiresAtMs)}, ` +
         'before another attempt can be made; check the server it is fetched from',
@@ -510,7 +512,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       timeout = clock.setTimeout(() => {
         timeout = undefined;
         fetchTimer = undefined;
-        const error = new IdentityError(
+        const error = new CoreError(
           'TIMEOUT',
           `${name}: fetching a credential took longer than fetchTimeoutMs (${fetchTimeoutMs} ms)`,
           { retryable: true },
@@ -606,7 +608,7 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
     if (dispose !== undefined) await dispose(last);
   }
 
-  return {
+  const provider = {
     get,
     subscribe,
     peek(): C | undefined {
@@ -617,4 +619,5 @@ export function refreshingProvider<C extends Credential>(options: RefreshingProv
       return closing;
     },
   };
+  return withAsyncDispose(provider);
 }

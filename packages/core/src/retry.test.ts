@@ -1,7 +1,7 @@
+import { ManualClock } from '@ecs-identity/testkit';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { IdentityError } from './errors.js';
-import { ManualClock } from './manual-clock.js';
 import { parseRetryAfter, retry } from './retry.js';
 
 const retryable = (retryAfterMs?: number) =>

@@ -3,30 +3,32 @@
  * @packageDocumentation
  */
 import { abortedError, type Clock, sleep, systemClock } from './clock.js';
-import { IdentityError } from './errors.js';
+import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /** @public */
 export interface RetryOptions {
   /** Attempts in all, the first included. Default 3. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** First backoff cap in ms (full jitter: the delay is random in [0, min(maxDelayMs, baseDelayMs * 2^n)]). Default 100. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Default 20_000. */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** Overall deadline in ms from the first attempt; no attempt starts (and no sleep runs) past it. */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
   /**
    * The longest wait a server's `Retry-After` (an error's `retryAfterMs`) can impose; a longer one is cut to this.
    * Default 60_000. With `deadlineMs`, a wait that would end past the deadline is not started at all.
    */
-  maxRetryAfterMs?: number;
-  signal?: AbortSignal;
+  maxRetryAfterMs?: number | undefined;
+  signal?: AbortSignal | undefined;
   /** Which errors to retry; default: `IdentityError` with `retryable === true`. */
-  isRetryable?: (error: unknown) => boolean;
+  isRetryable?: ((error: unknown) => boolean) | undefined;
   /** Called before each sleep. */
-  onRetry?: (info: { error: unknown; attempt: number; delayMs: number }) => void;
-  clock?: Clock;
-  random?: () => number;
+  onRetry?: ((info: { error: unknown; attempt: number; delayMs: number }) => void) | undefined;
+  clock?: Clock | undefined;
+  random?: (() => number) | undefined;
 }
 
 /** The default retry predicate: an IdentityError marked retryable (429, 5xx, network, timeout). @public */
@@ -37,7 +39,7 @@ export function isRetryableError(error: unknown): boolean {
 function checkCount(name: string, value: number | undefined, fallback: number, min: number, integer: boolean): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new IdentityError(
+    throw new CoreError(
       'INVALID_ARGUMENT',
       `retry: ${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${String(value)}`,
     );

@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type net from 'node:net';
 import { format, inspect } from 'node:util';
+import { ManualClock } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
 import { IdentityError } from './errors.js';
 import { type Logger, safeLogger } from './logger.js';
-import { ManualClock } from './manual-clock.js';
 import { refreshingProvider } from './refreshing-provider.js';
 import {
   defineSecrets,

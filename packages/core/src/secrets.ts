@@ -12,7 +12,9 @@
  * @packageDocumentation
  */
 
-import { IdentityError } from './errors.js';
+import { type CoreErrorCode, errorClass } from './errors.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /** What a secret shows as. @public */
 export const REDACTED = '[REDACTED]' as const;
@@ -257,9 +259,9 @@ export function registeredSecretCount(): number {
  */
 export function defineSecrets<T extends object>(credential: T, keys: readonly (keyof T)[]): T {
   if (credential === null || typeof credential !== 'object') {
-    throw new IdentityError('INVALID_ARGUMENT', 'defineSecrets: credential must be an object');
+    throw new CoreError('INVALID_ARGUMENT', 'defineSecrets: credential must be an object');
   }
-  if (!Array.isArray(keys)) throw new IdentityError('INVALID_ARGUMENT', 'defineSecrets: keys must be an array');
+  if (!Array.isArray(keys)) throw new CoreError('INVALID_ARGUMENT', 'defineSecrets: keys must be an array');
   const secretKeys = new Set<PropertyKey>([...(holders.get(credential) ?? []), ...(keys as readonly PropertyKey[])]);
   for (const key of keys as readonly PropertyKey[]) {
     let current: unknown = (credential as Record<PropertyKey, unknown>)[key];

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rejection } from '../test/rejection.js';
-import { IdentityError } from './errors.js';
-import { createHttpClient, formEncode, isAllowedPlainHttpHost, parseXml, safeUrl } from './transport.js';
+import { createHttpClient, formEncode, isAllowedPlainHttpHost, safeUrl } from './transport.js';
 
 describe('transport in a real browser', () => {
   it('runs in Chromium', () => {
@@ -49,12 +48,10 @@ describe('transport in a real browser', () => {
     expect([e.code, e.retryable]).toEqual(['TIMEOUT', true]);
   });
 
-  it('formEncode, parseXml and safeUrl work without Node', () => {
+  it('formEncode and safeUrl work without Node', () => {
     expect(formEncode({ grant_type: 'client_credentials', scope: 'a b' })).toBe(
       'grant_type=client_credentials&scope=a+b',
     );
-    expect(parseXml('<a xmlns="x"><b>007</b></a>')).toEqual({ a: { b: '007' } });
-    expect(() => parseXml('<a>')).toThrow(IdentityError);
     expect(safeUrl('https://u:p@h.example/p?q=1#f')).toBe('https://h.example/p');
   });
 });

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { promisify } from 'node:util';
@@ -15,7 +16,6 @@ import {
   HttpStatusError,
   isAllowedPlainHttpHost,
   MAX_ERROR_TEXT_BYTES,
-  parseXml,
   requestJson,
   safeUrl,
 } from './transport.js';
@@ -575,6 +575,16 @@ describe('responses and helpers', () => {
     });
   });
 
+  it('sends User-Agent ecs-identity/<version of package.json> by default; a request may set its own', async () => {
+    const { base } = await serve((req, res) => res.end(String(req.headers['user-agent'])));
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const client = createHttpClient();
+    expect((await client.request({ url: `${base}/` })).text()).toBe(`ecs-identity/${version}`);
+    expect((await client.request({ url: `${base}/`, headers: { 'User-Agent': 'mine/2' } })).text()).toBe('mine/2');
+  });
+
   it('sends string and Uint8Array bodies with the given method and headers', async () => {
     const { base } = await serve(async (req, res) => {
       const parts: Buffer[] = [];
@@ -629,31 +639,6 @@ describe('responses and helpers', () => {
     ).toBe('scope=a+b%3Arole.x&scope=%26%3D%2B%2F%C3%A9');
     expect(new URLSearchParams(formEncode({ k: '&=+/é ' })).get('k')).toBe('&=+/é ');
     expect(() => formEncode({ a: 1 as unknown as string })).toThrow(IdentityError);
-  });
-
-  it('parseXml keeps values as strings and drops namespaces; malformed XML is INVALID_RESPONSE', () => {
-    const doc = parseXml(`<?xml version="1.0"?>
-<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <GetCallerIdentityResult>
-    <Arn>arn:aws:sts::012345678901:assumed-role/app/task</Arn>
-    <UserId>AROAEXAMPLE:task</UserId>
-    <Account>012345678901</Account>
-  </GetCallerIdentityResult>
-  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
-</GetCallerIdentityResponse>`);
-    expect(doc).toEqual({
-      GetCallerIdentityResponse: {
-        GetCallerIdentityResult: {
-          Arn: 'arn:aws:sts::012345678901:assumed-role/app/task',
-          UserId: 'AROAEXAMPLE:task',
-          Account: '012345678901',
-        },
-        ResponseMetadata: { RequestId: '1' },
-      },
-    });
-    for (const bad of ['', '<a><b></a>', 'not xml at all', '<a>']) {
-      expect(() => parseXml(bad)).toThrow(expect.objectContaining({ code: 'INVALID_RESPONSE' }));
-    }
   });
 
   it('safeUrl drops userinfo, query and fragment', () => {

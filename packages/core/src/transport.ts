@@ -12,25 +12,27 @@
  * ```
  * @packageDocumentation
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Clock } from './clock.js';
-import { IdentityError } from './errors.js';
+import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
 import { scrubSecrets } from './secrets.js';
+import { USER_AGENT } from './version.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /** @public */
 export interface HttpRequest {
-  method?: string; // default GET
+  method?: string | undefined; // default GET
   url: string | URL;
-  headers?: Record<string, string>;
-  body?: string | Uint8Array;
+  headers?: Record<string, string> | undefined;
+  body?: string | Uint8Array | undefined;
   /** Per-request timeout in ms, from sending until the whole body is read. Default: the client's (5000). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Response size cap in bytes, enforced while reading. Default: the client's (1 MiB). */
-  maxResponseBytes?: number;
-  signal?: AbortSignal;
+  maxResponseBytes?: number | undefined;
+  signal?: AbortSignal | undefined;
   /** Statuses that are returned instead of thrown. Default: 200-299. */
-  acceptStatus?: (status: number) => boolean;
+  acceptStatus?: ((status: number) => boolean) | undefined;
 }
 
 /** @public */
@@ -52,22 +54,22 @@ export interface HttpClient {
 /** @public */
 export interface HttpClientOptions {
   /** An injected fetch (default: cross-fetch in Node, globalThis.fetch in browsers). */
-  fetch?: typeof globalThis.fetch;
+  fetch?: typeof globalThis.fetch | undefined;
   /** Default per-request timeout (ms). Default 5000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Default size cap (bytes). Default 1 MiB. */
-  maxResponseBytes?: number;
+  maxResponseBytes?: number | undefined;
   /** Allow plain http to any host (default: only loopback and the ECS link-local addresses). */
-  allowInsecureHttp?: boolean;
-  /** Sent as User-Agent (Node only; browsers ignore it). */
-  userAgent?: string;
+  allowInsecureHttp?: boolean | undefined;
+  /** Sent as `User-Agent` unless a request sets its own (Node only; browsers ignore it). Default `ecs-identity/<version>`. */
+  userAgent?: string | undefined;
   /**
    * Node only: an https.Agent (mTLS, custom CA), or a function returning the current one (rotation: it is called
    * for every request). Used for `https:` URLs only. Ignored by browsers and by a fetch that has no `agent` option.
    */
-  agent?: unknown;
+  agent?: unknown | undefined;
   /** Timers for the per-request timeout (tests inject one). Default: the global setTimeout. */
-  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'now'>;
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout' | 'now'> | undefined;
 }
 
 /** Default per-request timeout. @public */
@@ -83,10 +85,10 @@ export interface HttpStatusErrorInit {
   method: string;
   url: string | URL;
   status: number;
-  responseText?: string;
-  retryAfterMs?: number;
+  responseText?: string | undefined;
+  retryAfterMs?: number | undefined;
   /** Overrides the default (429 and 5xx). */
-  retryable?: boolean;
+  retryable?: boolean | undefined;
 }
 
 /**
@@ -96,7 +98,7 @@ export interface HttpStatusErrorInit {
  * (query string and credentials removed).
  * @public
  */
-export class HttpStatusError extends IdentityError {
+export class HttpStatusError extends IdentityError<'HTTP_STATUS'> {
   readonly responseText: string;
   readonly method: string;
   /** Without query string or userinfo. */
@@ -111,7 +113,7 @@ export class HttpStatusError extends IdentityError {
     super('HTTP_STATUS', scrubSecrets(message), {
       status: init.status,
       retryable,
-      ...(init.retryAfterMs === undefined ? {} : { retryAfterMs: init.retryAfterMs }),
+      retryAfterMs: init.retryAfterMs,
     });
     this.name = 'HttpStatusError';
     this.responseText = responseText;
@@ -143,7 +145,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     maxResponseBytes: checkSize(options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, 'maxResponseBytes'),
   };
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new IdentityError('INVALID_ARGUMENT', 'fetch must be a function');
+    throw new CoreError('INVALID_ARGUMENT', 'fetch must be a function');
   }
   const setTimer = options.clock
     ? (fn: () => void, ms: number) => options.clock?.setTimeout(fn, ms)
@@ -152,34 +154,34 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     ? (h: unknown) => options.clock?.clearTimeout(h)
     : (h: unknown) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>);
   const now = () => options.clock?.now() ?? Date.now();
+  const userAgent = options.userAgent ?? USER_AGENT;
 
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
-      if (req === null || typeof req !== 'object')
-        throw new IdentityError('INVALID_ARGUMENT', 'request must be an object');
+      if (req === null || typeof req !== 'object') throw new CoreError('INVALID_ARGUMENT', 'request must be an object');
       const method = (req.method ?? 'GET').toUpperCase();
-      if (!TOKEN.test(method)) throw new IdentityError('INVALID_ARGUMENT', 'request method is not a valid HTTP method');
+      if (!TOKEN.test(method)) throw new CoreError('INVALID_ARGUMENT', 'request method is not a valid HTTP method');
       const url = parseRequestUrl(req.url, method, options.allowInsecureHttp === true);
       const where = `${method} ${safeUrl(url)}`;
       const timeoutMs = checkTimeout(req.timeoutMs ?? defaults.timeoutMs, 'timeoutMs');
       const maxBytes = checkSize(req.maxResponseBytes ?? defaults.maxResponseBytes, 'maxResponseBytes');
       const headers = checkHeaders(req.headers, where);
       if (req.body !== undefined && (method === 'GET' || method === 'HEAD')) {
-        throw new IdentityError('INVALID_ARGUMENT', `${where}: a ${method} request cannot have a body`);
+        throw new CoreError('INVALID_ARGUMENT', `${where}: a ${method} request cannot have a body`);
       }
       if (req.body !== undefined && typeof req.body !== 'string' && !(req.body instanceof Uint8Array)) {
-        throw new IdentityError('INVALID_ARGUMENT', `${where}: body must be a string or a Uint8Array`);
+        throw new CoreError('INVALID_ARGUMENT', `${where}: body must be a string or a Uint8Array`);
       }
       if (req.signal?.aborted) throw aborted(where, req.signal.reason);
 
       const node = isNode();
-      if (node && options.userAgent && !Object.keys(headers).some((h) => h.toLowerCase() === 'user-agent')) {
-        headers['user-agent'] = options.userAgent;
+      if (node && userAgent && !Object.keys(headers).some((h) => h.toLowerCase() === 'user-agent')) {
+        headers['user-agent'] = userAgent;
       }
       const fetchFn = options.fetch ?? (await defaultFetch());
 
       const controller = new AbortController();
-      const truncated = new IdentityError(
+      const truncated = new CoreError(
         'NETWORK',
         `${where}: the connection closed before the whole response body arrived`,
         { retryable: true },
@@ -195,13 +197,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const failure = (cause: unknown): IdentityError => {
         if (cause instanceof IdentityError) return cause;
         if (timedOut) {
-          return new IdentityError('TIMEOUT', `${where} timed out after ${timeoutMs} ms`, {
+          return new CoreError('TIMEOUT', `${where} timed out after ${timeoutMs} ms`, {
             retryable: true,
             cause: safeCause(cause),
           });
         }
         if (req.signal?.aborted) return aborted(where, safeCause(cause));
-        return new IdentityError('NETWORK', scrubSecrets(`${where} failed: ${describe(cause)}`), {
+        return new CoreError('NETWORK', scrubSecrets(`${where} failed: ${describe(cause)}`), {
           retryable: true,
           cause: safeCause(cause),
         });
@@ -268,7 +270,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
             url,
             status: res.status,
             responseText: decode(body),
-            ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+            retryAfterMs,
           });
         }
         return makeResponse(res.status, headersOut, url.href, body, where);
@@ -322,7 +324,7 @@ export function formEncode(fields: Record<string, string> | [string, string][]):
   for (const entry of entries) {
     const [k, v] = Array.isArray(entry) ? entry : [undefined, undefined];
     if (typeof k !== 'string' || typeof v !== 'string') {
-      throw new IdentityError(
+      throw new CoreError(
         'INVALID_ARGUMENT',
         `formEncode: field ${JSON.stringify(String(k))} must map a string to a string`,
       );
@@ -330,46 +332,6 @@ export function formEncode(fields: Record<string, string> | [string, string][]):
     params.append(k, v);
   }
   return params.toString();
-}
-
-const xmlParser = new XMLParser({
-  ignoreAttributes: true,
-  ignoreDeclaration: true,
-  removeNSPrefix: true,
-  // Keep every value a string: AWS account ids have leading zeros, and ids are not numbers.
-  parseTagValue: false,
-  trimValues: true,
-});
-
-/**
- * Parses XML (fast-xml-parser) into a plain object; INVALID_RESPONSE on malformed input. Attributes and namespace
- * prefixes are dropped, every value stays a string, and repeated elements become arrays.
- * @example
- * ```ts
- * const doc = parseXml(res.text());
- * const account = (doc.GetCallerIdentityResponse as any).GetCallerIdentityResult.Account;
- * ```
- * @public
- */
-export function parseXml(text: string): Record<string, unknown> {
-  if (typeof text !== 'string' || text.trim() === '') {
-    throw new IdentityError('INVALID_RESPONSE', 'XML document is empty');
-  }
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) {
-    throw new IdentityError(
-      'INVALID_RESPONSE',
-      `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${scrubSecrets(valid.err.msg)}`,
-    );
-  }
-  try {
-    const out: unknown = xmlParser.parse(text);
-    if (out === null || typeof out !== 'object') throw new Error('not an element');
-    return out as Record<string, unknown>;
-  } catch {
-    // No cause or parser text: it may quote the document.
-    throw new IdentityError('INVALID_RESPONSE', 'malformed XML');
-  }
 }
 
 /** Removes query string, fragment and userinfo from a URL for use in messages. @public */
@@ -396,13 +358,13 @@ function parseRequestUrl(input: string | URL, method: string, allowInsecure: boo
   try {
     url = new URL(String(input));
   } catch {
-    throw new IdentityError('INVALID_ARGUMENT', `${method}: url is not an absolute URL`);
+    throw new CoreError('INVALID_ARGUMENT', `${method}: url is not an absolute URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new IdentityError('INVALID_ARGUMENT', `${method} ${safeUrl(url)}: url must be http: or https:`);
+    throw new CoreError('INVALID_ARGUMENT', `${method} ${safeUrl(url)}: url must be http: or https:`);
   }
   if (url.protocol === 'http:' && !allowInsecure && !isAllowedPlainHttpHost(url.hostname)) {
-    throw new IdentityError(
+    throw new CoreError(
       'INSECURE_URL',
       `${method} ${safeUrl(url)}: plain http is only allowed to loopback and the ECS link-local addresses; use https (or set allowInsecureHttp)`,
     );
@@ -412,14 +374,14 @@ function parseRequestUrl(input: string | URL, method: string, allowInsecure: boo
 
 function checkTimeout(ms: unknown, field: string): number {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} must be a positive number of milliseconds`);
+    throw new CoreError('INVALID_ARGUMENT', `${field} must be a positive number of milliseconds`);
   }
   return ms;
 }
 
 function checkSize(n: unknown, field: string): number {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} must be a positive integer number of bytes`);
+    throw new CoreError('INVALID_ARGUMENT', `${field} must be a positive integer number of bytes`);
   }
   return n;
 }
@@ -428,13 +390,13 @@ function checkHeaders(headers: Record<string, string> | undefined, where: string
   const out: Record<string, string> = {};
   if (headers === undefined) return out;
   if (headers === null || typeof headers !== 'object') {
-    throw new IdentityError('INVALID_ARGUMENT', `${where}: headers must be an object`);
+    throw new CoreError('INVALID_ARGUMENT', `${where}: headers must be an object`);
   }
   for (const [name, value] of Object.entries(headers)) {
     // Name the header but never echo its value: it may be a token.
-    if (!TOKEN.test(name)) throw new IdentityError('INVALID_ARGUMENT', `${where}: invalid header name`);
+    if (!TOKEN.test(name)) throw new CoreError('INVALID_ARGUMENT', `${where}: invalid header name`);
     if (typeof value !== 'string' || /[\r\n\0]/.test(value)) {
-      throw new IdentityError('INVALID_ARGUMENT', `${where}: header ${name} must be a string without CR, LF or NUL`);
+      throw new CoreError('INVALID_ARGUMENT', `${where}: header ${name} must be a string without CR, LF or NUL`);
     }
     out[name] = value;
   }
@@ -442,7 +404,7 @@ function checkHeaders(headers: Record<string, string> | undefined, where: string
 }
 
 function aborted(where: string, cause: unknown): IdentityError {
-  return new IdentityError('ABORTED', `${where} was aborted by the caller`, { cause });
+  return new CoreError('ABORTED', `${where} was aborted by the caller`, { cause });
 }
 
 /** A network error's reason, with any URL in it cut down to {@link safeUrl} (node-fetch quotes the full URL). */
@@ -535,7 +497,7 @@ let nodeFetch: Promise<typeof globalThis.fetch> | undefined;
 async function defaultFetch(): Promise<typeof globalThis.fetch> {
   if (!isNode()) {
     if (typeof globalThis.fetch !== 'function') {
-      throw new IdentityError('INVALID_CONFIG', 'no fetch in this runtime: pass options.fetch');
+      throw new CoreError('INVALID_CONFIG', 'no fetch in this runtime: pass options.fetch');
     }
     return globalThis.fetch.bind(globalThis);
   }
@@ -564,7 +526,7 @@ async function readBody(
   abort: () => void,
 ): Promise<Uint8Array> {
   const tooLarge = () =>
-    new IdentityError('RESPONSE_TOO_LARGE', `${where}: response body is larger than ${cap} bytes`, {
+    new CoreError('RESPONSE_TOO_LARGE', `${where}: response body is larger than ${cap} bytes`, {
       status: res.status,
     });
   const declared = Number(res.headers.get('content-length'));
@@ -654,7 +616,7 @@ function openBody(res: Response, where: string): BodySource {
       },
     };
   }
-  throw new IdentityError('INVALID_RESPONSE', `${where}: the fetch implementation returned an unreadable body`);
+  throw new CoreError('INVALID_RESPONSE', `${where}: the fetch implementation returned an unreadable body`);
 }
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
@@ -703,7 +665,7 @@ function makeResponse(status: number, headers: Headers, url: string, body: Uint8
         return JSON.parse(decode(body)) as T;
       } catch {
         // No cause: a JSON.parse message quotes the body, which may be a half-received credential.
-        throw new IdentityError('INVALID_RESPONSE', `${where}: response body is not valid JSON`);
+        throw new CoreError('INVALID_RESPONSE', `${where}: response body is not valid JSON`);
       }
     },
   };

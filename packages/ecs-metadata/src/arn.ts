@@ -24,7 +24,7 @@ export interface TaskArn {
   /** The last path segment: 32 hex characters (new format) or a UUID (old format) on real tasks. */
   taskId: string;
   /** The middle path segment of a new-format ARN; absent for the old format. */
-  clusterName?: string;
+  clusterName?: string | undefined;
   /** `old`: `task/<id>`; `new`: `task/<cluster>/<id>`. */
   format: 'old' | 'new';
 }
@@ -46,9 +46,9 @@ export interface RoleArn {
   accountId: string;
   roleName: string;
   /** IAM path, `/` or `/a/b/`. Absent for assumed-role ARNs, which carry no path. */
-  path?: string;
+  path?: string | undefined;
   /** The session name of an assumed-role ARN. */
-  sessionName?: string;
+  sessionName?: string | undefined;
 }
 
 // IAM's documented ARN limit; anything longer is not an ARN, and the cap keeps error messages short.
@@ -286,7 +286,7 @@ export function formatRoleArn(parts: {
   partition: string;
   accountId: string;
   roleName: string;
-  path?: string;
+  path?: string | undefined;
 }): string {
   const arn = formatArn({
     partition: parts.partition,

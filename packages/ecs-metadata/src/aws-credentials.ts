@@ -12,11 +12,11 @@ import { type Credential, defineSecrets, IdentityError } from '@ecs-identity/cor
 export interface AwsCredentials extends Credential {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-  readonly expiresAt?: Date;
+  readonly sessionToken?: string | undefined;
+  readonly expiresAt?: Date | undefined;
   /** The role the credentials belong to, when the source says (the ECS credentials endpoint does). */
-  readonly roleArn?: string;
-  readonly accountId?: string;
+  readonly roleArn?: string | undefined;
+  readonly accountId?: string | undefined;
 }
 
 const SECRET_KEYS = ['secretAccessKey', 'sessionToken'] as const;
@@ -49,10 +49,10 @@ export function awsCredentials(fields: AwsCredentials): AwsCredentials {
   const credential: {
     accessKeyId: string;
     secretAccessKey: string;
-    sessionToken?: string;
-    expiresAt?: Date;
-    roleArn?: string;
-    accountId?: string;
+    sessionToken?: string | undefined;
+    expiresAt?: Date | undefined;
+    roleArn?: string | undefined;
+    accountId?: string | undefined;
   } = { accessKeyId: fields.accessKeyId, secretAccessKey: fields.secretAccessKey };
   if (fields.sessionToken !== undefined) credential.sessionToken = fields.sessionToken;
   if (fields.expiresAt !== undefined) credential.expiresAt = fields.expiresAt;

@@ -9,18 +9,16 @@ import {
   createHttpClient,
   type HttpClient,
   IdentityError,
-  isAllowedPlainHttpHost,
   type Logger,
-  mergeRefreshPolicy,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
   refreshingProvider,
   registerSecret,
   safeLogger,
-  safeUrl,
   systemClock,
 } from '@ecs-identity/core';
+import { isAllowedPlainHttpHost, mergeRefreshPolicy, safeUrl } from '@ecs-identity/core/internal';
 import { type AwsCredentials, parseContainerCredentials } from './aws-credentials.js';
 import { defaultEnv, ECS_AGENT_BASE_URL, type Environment } from './fetch-metadata.js';
 
@@ -36,17 +34,17 @@ export const ENV_AUTH_TOKEN_FILE = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
 /** @public */
 export interface CredentialsEndpointOptions {
   /** Where to read the `AWS_CONTAINER_*` variables. Default `process.env` when it exists. */
-  env?: Environment;
+  env?: Environment | undefined;
   /** Base a RELATIVE URI is appended to. Default `http://169.254.170.2` (tests point it at the testkit agent). */
-  relativeBaseUrl?: string;
+  relativeBaseUrl?: string | undefined;
   /**
    * Which variable wins when both are set. Default `'full'`: the issue, and aws-sdk-js-v3's `fromHttp` (the first
    * link of its Node default chain). The AWS SDKs reference guide, smithy-rs and `fromContainerMetadata` give the
    * relative URI precedence (`'relative'`). See the README.
    */
-  precedence?: 'full' | 'relative';
+  precedence?: 'full' | 'relative' | undefined;
   /** Allow plain http to any host. Default false: only 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and loopback. */
-  allowInsecureHttp?: boolean;
+  allowInsecureHttp?: boolean | undefined;
 }
 
 /** Where the credentials come from and how to authorise: the resolved endpoint. @public */
@@ -55,9 +53,9 @@ export interface CredentialsEndpoint {
   /** Which variable gave the URL. */
   source: typeof ENV_RELATIVE_URI | typeof ENV_FULL_URI;
   /** The token itself (from `AWS_CONTAINER_AUTHORIZATION_TOKEN`), if set. */
-  token?: string;
+  token?: string | undefined;
   /** The token file path (from `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`), used when no token is set. */
-  tokenFile?: string;
+  tokenFile?: string | undefined;
 }
 
 /**
@@ -150,24 +148,24 @@ export interface ContainerCredentialsOptions extends CredentialsEndpointOptions,
    * Reads the token file (re-read on every request so a rotated token is picked up). Required when only
    * `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` is set; the `./node` entry's `containerCredentials` supplies `fs`.
    */
-  readFile?: (path: string) => Promise<string>;
+  readFile?: ((path: string) => Promise<string>) | undefined;
   /** Per-request timeout (ms). Default 1000 (the AWS SDK's). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * The overall bound on one fetch, its retries and waits included (core's `fetchTimeoutMs`): then a retryable
    * `TIMEOUT`. No retry wait starts that would end past it, so a `Retry-After` longer than what is left fails the
    * fetch at once. Default 10_000.
    */
-  fetchTimeoutMs?: number;
-  fetch?: typeof globalThis.fetch;
+  fetchTimeoutMs?: number | undefined;
+  fetch?: typeof globalThis.fetch | undefined;
   /** A whole HTTP client (takes precedence over `fetch`). */
-  http?: HttpClient;
-  clock?: Clock;
-  random?: () => number;
-  logger?: Logger;
-  onError?: (error: unknown) => void;
+  http?: HttpClient | undefined;
+  clock?: Clock | undefined;
+  random?: (() => number) | undefined;
+  logger?: Logger | undefined;
+  onError?: ((error: unknown) => void) | undefined;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
-  onEvent?: (event: RefreshEvent) => void;
+  onEvent?: ((event: RefreshEvent) => void) | undefined;
 }
 
 // Header values must not carry CR/LF (header injection); tokens are opaque printable-ASCII strings.

@@ -11,8 +11,8 @@ import {
   type Logger,
   retry,
   safeLogger,
-  safeUrl,
 } from '@ecs-identity/core';
+import { safeUrl } from '@ecs-identity/core/internal';
 import { type ContainerMetadata, parseContainerMetadata, parseTaskMetadata, type TaskMetadata } from './metadata.js';
 import { type TaskIdentity, taskIdentity } from './task-identity.js';
 
@@ -25,31 +25,31 @@ export const ECS_AGENT_BASE_URL = 'http://169.254.170.2';
 /** @public */
 export interface MetadataFetchOptions {
   /** Where to read `ECS_CONTAINER_METADATA_URI_V4` and `ECS_CONTAINER_METADATA_URI`. Default `process.env` if any. */
-  env?: Environment;
+  env?: Environment | undefined;
   /** Base of the v2 endpoint. Default `http://169.254.170.2` (tests point it at the testkit agent). */
-  v2BaseUrl?: string;
+  v2BaseUrl?: string | undefined;
   /** Per-attempt timeout (ms). Default 1000: the agent is local, a slow answer means it is not there. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Attempts per endpoint for transient errors (5xx, 429, network, timeout). Default 3. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** First retry backoff cap (ms, full jitter, doubling). Default 100. */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Overall deadline for each endpoint's attempts (ms). Default 10_000. */
-  deadlineMs?: number;
-  signal?: AbortSignal;
+  deadlineMs?: number | undefined;
+  signal?: AbortSignal | undefined;
   /** An injected fetch (default: cross-fetch in Node, the global fetch in browsers). */
-  fetch?: typeof globalThis.fetch;
+  fetch?: typeof globalThis.fetch | undefined;
   /** Or a whole HTTP client (takes precedence over `fetch`). */
-  http?: HttpClient;
-  clock?: Clock;
-  random?: () => number;
-  logger?: Logger;
+  http?: HttpClient | undefined;
+  clock?: Clock | undefined;
+  random?: (() => number) | undefined;
+  logger?: Logger | undefined;
 }
 
 /** @public */
 export interface TaskMetadataOptions extends MetadataFetchOptions {
   /** Ask for `/taskWithTags` (v4/v3) or `/v2/metadataWithTags` (v2): EC2 only; needs ecs:ListTagsForResource. */
-  withTags?: boolean;
+  withTags?: boolean | undefined;
 }
 
 /** The default environment: `process.env` where it exists (Node), else empty. @internal */
@@ -62,8 +62,8 @@ interface Endpoint {
   /** How the endpoint is named in the error: the variable, or "v2". */
   name: string;
   /** The URL, or why there is none. */
-  url?: URL;
-  skipped?: string;
+  url?: URL | undefined;
+  skipped?: string | undefined;
 }
 
 function fromEnv(env: Environment, variable: string, path: string): Endpoint {

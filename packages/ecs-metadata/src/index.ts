@@ -7,6 +7,7 @@ export * from './arn.js';
 export * from './aws-credentials.js';
 export * from './aws-sdk-adapter.js';
 export * from './container-credentials.js';
+export type { EcsMetadataErrorCode } from './errors.js';
 export * from './fetch-metadata.js';
 export * from './metadata.js';
 export * from './task-identity.js';

@@ -13,22 +13,22 @@ export type LaunchType = 'EC2' | 'FARGATE' | 'EXTERNAL' | (string & {});
 export interface ContainerMetadata {
   DockerId: string;
   Name: string;
-  DockerName?: string;
-  Image?: string;
-  ImageID?: string;
-  Labels?: Record<string, string>;
-  DesiredStatus?: string;
-  KnownStatus?: string;
-  Limits?: { CPU?: number; Memory?: number };
-  CreatedAt?: string;
-  StartedAt?: string;
-  FinishedAt?: string;
-  Type?: string;
-  ContainerARN?: string;
-  ExitCode?: number;
-  LogDriver?: string;
-  LogOptions?: Record<string, string>;
-  Networks?: Array<Record<string, unknown>>;
+  DockerName?: string | undefined;
+  Image?: string | undefined;
+  ImageID?: string | undefined;
+  Labels?: Record<string, string> | undefined;
+  DesiredStatus?: string | undefined;
+  KnownStatus?: string | undefined;
+  Limits?: { CPU?: number; Memory?: number } | undefined;
+  CreatedAt?: string | undefined;
+  StartedAt?: string | undefined;
+  FinishedAt?: string | undefined;
+  Type?: string | undefined;
+  ContainerARN?: string | undefined;
+  ExitCode?: number | undefined;
+  LogDriver?: string | undefined;
+  LogOptions?: Record<string, string> | undefined;
+  Networks?: Array<Record<string, unknown>> | undefined;
   /** Fields this SDK does not model. */
   [field: string]: unknown;
 }
@@ -36,26 +36,28 @@ export interface ContainerMetadata {
 /** The task metadata (`/task`, `/taskWithTags`, v2 `/v2/metadata`). @public */
 export interface TaskMetadata {
   /** A short name (EC2) or a full cluster ARN (Fargate). Absent only in unusual documents. */
-  Cluster?: string;
+  Cluster?: string | undefined;
   TaskARN: string;
   Family: string;
   /** A decimal string. */
   Revision: string;
-  DesiredStatus?: string;
-  KnownStatus?: string;
+  DesiredStatus?: string | undefined;
+  KnownStatus?: string | undefined;
   /** Task limits; Fargate CPU is in vCPUs (e.g. 0.25). */
-  Limits?: { CPU?: number; Memory?: number };
-  PullStartedAt?: string;
-  PullStoppedAt?: string;
-  AvailabilityZone?: string;
+  Limits?: { CPU?: number; Memory?: number } | undefined;
+  PullStartedAt?: string | undefined;
+  PullStoppedAt?: string | undefined;
+  AvailabilityZone?: string | undefined;
   /** Upper-cased on parse (some agents sent `ec2`). Absent in v2 and older v3 documents. */
-  LaunchType?: LaunchType;
-  ServiceName?: string;
-  VPCID?: string;
-  ClockDrift?: { ClockErrorBound?: number; ReferenceTimestamp?: string; ClockSynchronizationStatus?: string };
-  EphemeralStorageMetrics?: { Utilized?: number; Reserved?: number };
-  TaskTags?: Record<string, string>;
-  ContainerInstanceTags?: Record<string, string>;
+  LaunchType?: LaunchType | undefined;
+  ServiceName?: string | undefined;
+  VPCID?: string | undefined;
+  ClockDrift?:
+    | { ClockErrorBound?: number; ReferenceTimestamp?: string; ClockSynchronizationStatus?: string }
+    | undefined;
+  EphemeralStorageMetrics?: { Utilized?: number; Reserved?: number } | undefined;
+  TaskTags?: Record<string, string> | undefined;
+  ContainerInstanceTags?: Record<string, string> | undefined;
   Containers: ContainerMetadata[];
   /** Fields this SDK does not model. */
   [field: string]: unknown;

@@ -17,9 +17,9 @@ export interface TaskIdentity {
   family: string;
   revision: string;
   /** Absent in v2 and older v3 documents. */
-  launchType?: LaunchType;
+  launchType?: LaunchType | undefined;
   /** Absent in older documents. */
-  availabilityZone?: string;
+  availabilityZone?: string | undefined;
 }
 
 /**

@@ -50,6 +50,7 @@ function staticProvider(credential: AwsCredentials): CredentialProvider<AwsCrede
     },
     subscribe: () => () => {},
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   };
   return p;
 }
@@ -99,6 +100,7 @@ describe('toAwsCredentialIdentityProvider', () => {
       },
       subscribe: () => () => {},
       close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
     };
     const identity = await toAwsCredentialIdentityProvider(provider)({ forceRefresh: true });
     expect(identity).toEqual({
@@ -117,6 +119,7 @@ describe('toAwsCredentialIdentityProvider', () => {
       },
       subscribe: () => () => {},
       close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
     };
     await expect(toAwsCredentialIdentityProvider(provider)()).rejects.toMatchObject({
       code: 'CREDENTIALS_UNAVAILABLE',

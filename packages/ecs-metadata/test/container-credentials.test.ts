@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { IdentityError, ManualClock } from '@ecs-identity/core';
+import { IdentityError } from '@ecs-identity/core';
 import {
   type AwsCredentials,
   containerCredentials as browserContainerCredentials,
@@ -14,7 +14,7 @@ import {
   resolveCredentialsEndpoint,
 } from '@ecs-identity/ecs-metadata';
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
-import { type EcsAgent, startEcsAgent } from '@ecs-identity/testkit';
+import { type EcsAgent, ManualClock, startEcsAgent } from '@ecs-identity/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const agents: EcsAgent[] = [];

@@ -7,20 +7,20 @@ export interface TokenParts {
   credentials: TestCredentials;
   region: string;
   date: Date;
-  stsUrl?: string;
-  stsParams?: [string, string][];
+  stsUrl?: string | undefined;
+  stsParams?: [string, string][] | undefined;
   /** Add an IAM GetRole/GetUser request in the four GetEntity headers. */
-  entity?: { params: [string, string][]; iamUrl?: string };
+  entity?: { params: [string, string][]; iamUrl?: string } | undefined;
   /** Signed into both requests as X-Consul-IAM-ServerID. */
-  serverId?: string;
+  serverId?: string | undefined;
   /** Extra headers signed into the STS request. */
-  stsHeaders?: Record<string, string>;
+  stsHeaders?: Record<string, string> | undefined;
   /** Changes applied to the STS header map after signing (keys as they will appear in the token). */
-  afterSigning?: (headers: Record<string, string[]>) => void;
-  method?: string;
-  body?: string;
+  afterSigning?: ((headers: Record<string, string[]>) => void) | undefined;
+  method?: string | undefined;
+  body?: string | undefined;
   /** The STS URL written into the token, when it should differ from the one signed (`stsUrl`). */
-  tokenUrl?: string;
+  tokenUrl?: string | undefined;
 }
 
 /** `x-amz-date` → `X-Amz-Date` (Go's canonical MIME form). */

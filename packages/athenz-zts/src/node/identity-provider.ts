@@ -11,9 +11,6 @@ import {
   type CredentialProvider,
   IdentityError,
   type Logger,
-  measured,
-  mergeRefreshPolicy,
-  meteredRefreshHooks,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
@@ -21,6 +18,7 @@ import {
   safeLogger,
   systemClock,
 } from '@ecs-identity/core';
+import { measured, mergeRefreshPolicy, meteredRefreshHooks } from '@ecs-identity/core/internal';
 import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-identity/ecs-metadata';
 import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
@@ -74,85 +72,85 @@ export interface AthenzIdentityOptions extends CryptoOption, RefreshPolicy {
   /** The ZTS client (Node: `createZtsClient({ url, transport: ztsTransport({ caBundle }) })`). */
   zts: ZtsClient;
   /** Region, account, partition and task id, or a function that finds them (called once). Default: the ECS task metadata endpoint. */
-  task?: TaskFacts | ((signal: AbortSignal) => Promise<TaskFacts>);
+  task?: (TaskFacts | ((signal: AbortSignal) => Promise<TaskFacts>)) | undefined;
   /** The task-role credentials: attestation source, and the task role ARN. Default: ecs-metadata's `containerCredentials()` (closed with this provider). */
-  credentials?: CredentialProvider<AwsCredentials>;
+  credentials?: CredentialProvider<AwsCredentials> | undefined;
   /** Athenz domain and service; else `iamRoleArn`, else the task role `<domain>.<service>-service`. */
-  domain?: string;
-  service?: string;
+  domain?: string | undefined;
+  service?: string | undefined;
   /** Default: `env.ATHENZ_SIA_IAM_ROLE_ARN`. */
-  iamRoleArn?: string;
+  iamRoleArn?: string | undefined;
   /**
    * IAM path of the attestation role (siad's `role_path`): `ecs`, `/ecs` and `/ecs/` all mean `/ecs/`; what cannot be
    * an IAM path is refused (`INVALID_CONFIG`). Default: `env.ATHENZ_SIA_ROLE_PATH`, else `/` (the task role's own path
    * when the names come from it; an `iamRoleArn` carries its own path). See {@link resolveService}.
    */
-  rolePath?: string;
+  rolePath?: string | undefined;
   /**
    * siad's `omit_domain`: assume the IAM role named `<service>` (not `<domain>.<service>`), and attest `role` and the
    * STS session name `<service>`. Default: `env.ATHENZ_SIA_OMIT_DOMAIN` is `true` or `1` (siad's rule), else false.
    */
-  omitDomain?: boolean;
+  omitDomain?: boolean | undefined;
   /** Environment for `ATHENZ_SIA_IAM_ROLE_ARN`, `ATHENZ_SIA_ROLE_PATH`, `ATHENZ_SIA_OMIT_DOMAIN` and the default task metadata / credentials lookups. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** The provider name. Default `<providerPrefix>.<region>`. */
-  provider?: string;
+  provider?: string | undefined;
   /** Default `athenz.aws-ecs`. */
-  providerPrefix?: string;
+  providerPrefix?: string | undefined;
   /** DNS suffixes for the SAN names (siad `dns_domains`). At least one. */
   dnsSuffixes: string[];
-  wildcard?: boolean;
-  extraDnsNames?: string[];
+  wildcard?: boolean | undefined;
+  extraDnsNames?: string[] | undefined;
   /**
    * The SPIFFE URI form (see `buildServiceCsr`). With a trust domain the URI is `spiffe://<td>/ns/<namespace>/sa/...`
    * and register and refresh send `namespace` (default `default`), as siad does: ZTS checks the URI against it.
    */
-  spiffe?: SpiffeOptions | false;
-  subject?: CsrSubject;
+  spiffe?: SpiffeOptions | false | undefined;
+  subject?: CsrSubject | undefined;
   /** Key type for new keys. Default `rsa` (RSA 2048). */
-  keyType?: KeyType;
+  keyType?: KeyType | undefined;
   /** A new key on every refresh (default false: the key is reused, like siad). */
-  rotateKey?: boolean;
+  rotateKey?: boolean | undefined;
   /** Requested certificate lifetime in minutes (the server may lower it). Default: the server's (7 days on ECS). */
-  expiryMinutes?: number;
+  expiryMinutes?: number | undefined;
   /** STS endpoint for attestation. Default `regional`. */
-  stsEndpoint?: StsEndpoint;
+  stsEndpoint?: StsEndpoint | undefined;
   /** STS session name. Default `<domain>.<service>` (`<service>` with `omitDomain`). */
-  sessionName?: string;
+  sessionName?: string | undefined;
   /** Per-request timeout of the STS AssumeRole call. Default 5000 ms. */
-  stsTimeoutMs?: number;
+  stsTimeoutMs?: number | undefined;
   /**
    * The overall bound on one fetch, every attempt and wait included (core's `fetchTimeoutMs`): when it passes, the
    * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
    */
-  fetchTimeoutMs?: number;
+  fetchTimeoutMs?: number | undefined;
   /** Persists each identity before it is handed out, and finds the last one after a restart. */
-  sink?: IdentitySink;
+  sink?: IdentitySink | undefined;
   /**
    * Register or refresh on the first `get()` ({@link AthenzStartMode}). Default `auto`. `refresh` (rotate what an
    * earlier run registered, failing rather than registering anew) needs a `sink`.
    */
-  start?: AthenzStartMode;
+  start?: AthenzStartMode | undefined;
   /** The CA bundle (PEM) to expose on the identity (`caBundlePem`). */
-  caBundlePem?: string;
+  caBundlePem?: string | undefined;
   /** Delete the instance record on close(). Default false. */
-  deleteOnClose?: boolean;
+  deleteOnClose?: boolean | undefined;
   /**
    * When a refresh is refused because the certificate was revoked or its record is gone, register anew with a new key.
    * Default true. Never for the first refresh of `start: 'refresh'`.
    */
-  reRegister?: boolean;
-  onError?: (error: unknown) => void;
+  reRegister?: boolean | undefined;
+  onError?: ((error: unknown) => void) | undefined;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
-  onEvent?: (event: RefreshEvent) => void;
+  onEvent?: ((event: RefreshEvent) => void) | undefined;
   /**
    * OpenTelemetry metrics (core's `credentialMetrics`): attempts, failures by code, the certificate's time to expiry,
    * and the duration of each ZTS `register` and `refresh` call.
    */
-  metrics?: CredentialMetrics;
-  logger?: Logger;
-  clock?: Clock;
-  random?: () => number;
+  metrics?: CredentialMetrics | undefined;
+  logger?: Logger | undefined;
+  clock?: Clock | undefined;
+  random?: (() => number) | undefined;
 }
 
 /** The identity provider: a core RefreshingProvider of {@link X509Identity}. @public */

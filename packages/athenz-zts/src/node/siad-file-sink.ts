@@ -14,21 +14,21 @@ import type { IdentitySink, StoredPair } from '../identity-sink.js';
 /** @public */
 export interface SiadFileSinkOptions {
   /** Default `/var/lib/sia`. */
-  root?: string;
+  root?: string | undefined;
   /** Default `<root>/keys`. */
-  keyDir?: string;
+  keyDir?: string | undefined;
   /** Default `<root>/certs`. */
-  certDir?: string;
+  certDir?: string | undefined;
   /** Default `<root>/tokens`. */
-  tokenDir?: string;
+  tokenDir?: string | undefined;
   /** Where the CA chain ZTS returns is written. Default `<certDir>/ca.cert.pem`; `false` to skip. */
-  caCertPath?: string | false;
+  caCertPath?: string | false | undefined;
   /** Default 0o400 (siad's; 0o440 with a group). */
-  keyMode?: number;
+  keyMode?: number | undefined;
   /** Default 0o444. */
-  certMode?: number;
-  uid?: number;
-  gid?: number;
+  certMode?: number | undefined;
+  uid?: number | undefined;
+  gid?: number | undefined;
 }
 
 const SAFE_FILE = /^[a-zA-Z0-9._:-]+$/;

@@ -13,13 +13,13 @@ import type { ClientTls, ZtsTransport } from '../zts-client.js';
 /** @public */
 export interface ZtsTransportOptions {
   /** PEM CA bundle that signed the ZTS server certificate (siad's `/var/lib/sia/certs/ca.cert.pem` or the Athenz CA). Default: Node's roots. */
-  caBundle?: string | string[];
+  caBundle?: string | string[] | undefined;
   /** Default per-request timeout (the client passes its own too). Default 10_000 ms. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Keep connections open between calls. Default true. */
-  keepAlive?: boolean;
+  keepAlive?: boolean | undefined;
   /** Allow plain http to non-loopback hosts (never in production). */
-  allowInsecureHttp?: boolean;
+  allowInsecureHttp?: boolean | undefined;
 }
 
 /** A {@link ZtsTransport} with a `close()` that releases its sockets. @public */

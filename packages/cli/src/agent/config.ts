@@ -17,11 +17,11 @@ export interface LoadedTemplate {
   readonly name: string;
   readonly destination: string;
   readonly mode: number;
-  readonly uid?: number;
-  readonly gid?: number;
-  readonly command?: readonly string[];
+  readonly uid?: number | undefined;
+  readonly gid?: number | undefined;
+  readonly command?: readonly string[] | undefined;
   readonly commandTimeoutMs: number;
-  readonly signal?: { readonly pidFile: string; readonly signal: NodeJS.Signals };
+  readonly signal?: { readonly pidFile: string; readonly signal: NodeJS.Signals } | undefined;
   readonly template: CompiledTemplate;
 }
 
@@ -60,8 +60,11 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
   const abs = (p: string) => resolve(dir, p);
   const opt = (p: string | undefined) => (p === undefined ? undefined : abs(p));
   const sinks = (list: FileSinkConfig[] | undefined) => list?.map((s) => ({ ...s, path: abs(s.path) }));
-  const defined = <T extends object>(o: T): T =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  // The properties left undefined are removed: the configuration's optional fields are absent, never undefined.
+  const defined = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+      [K in keyof T]: Exclude<T[K], undefined>;
+    };
   const { consul, athenz, templates, health } = config;
   return defined({
     ...config,
@@ -93,11 +96,13 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
             certDir: opt(athenz.sia.certDir),
             tokenDir: opt(athenz.sia.tokenDir),
           }),
-        identity: athenz.identity && {
-          sinks: athenz.identity.sinks?.map((s) =>
-            defined({ ...s, keyPath: abs(s.keyPath), certPath: abs(s.certPath), chainPath: opt(s.chainPath) }),
-          ),
-        },
+        identity:
+          athenz.identity &&
+          defined({
+            sinks: athenz.identity.sinks?.map((s) =>
+              defined({ ...s, keyPath: abs(s.keyPath), certPath: abs(s.certPath), chainPath: opt(s.chainPath) }),
+            ),
+          }),
         roleCertificates:
           athenz.roleCertificates &&
           Object.fromEntries(

@@ -26,10 +26,10 @@ import {
   type CredentialProvider,
   IdentityError,
   type Logger,
-  meteredRefreshHooks,
   type RefreshEvent,
   type RefreshPolicy,
 } from '@ecs-identity/core';
+import { meteredRefreshHooks } from '@ecs-identity/core/internal';
 import { writeFileAtomic, writeKeyCertPair } from '@ecs-identity/core/node';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
 import { attestationStsEndpoint, certificateFacts, ztsBaseUrl } from '../athenz-setup.js';
@@ -85,7 +85,7 @@ export interface CredentialHooks {
   /** Consul logins: each logout the provider does (a replaced token after its grace period, a late login answer). */
   onLogout(event: TokenLogoutEvent): void;
   /** The credential's OpenTelemetry metrics, when the agent has any. */
-  readonly metrics?: CredentialMetrics;
+  readonly metrics?: CredentialMetrics | undefined;
 }
 
 /** What building the credentials needs. @internal */

@@ -15,22 +15,22 @@ export type CredentialState = 'pending' | 'valid' | 'refresh-failed' | 'expired'
 export interface CredentialStatus {
   state: CredentialState;
   /** ISO 8601; absent for a credential that does not expire (a Consul token without TTL). */
-  expiresAt?: string;
+  expiresAt?: string | undefined;
   /** When the current credential was obtained. */
-  updatedAt?: string;
+  updatedAt?: string | undefined;
   /** Printable facts (accessor id, serial, scope...). */
-  facts?: Record<string, unknown>;
-  lastError?: { code: string; message: string; at: string };
+  facts?: Record<string, unknown> | undefined;
+  lastError?: { code: string; message: string; at: string } | undefined;
 }
 
 /** @public */
 export interface TemplateStatus {
   state: 'pending' | 'rendered' | 'failed';
   destination: string;
-  renderedAt?: string;
+  renderedAt?: string | undefined;
   /** The credential keys its last render read. */
-  uses?: string[];
-  lastError?: { code: string; message: string; at: string };
+  uses?: string[] | undefined;
+  lastError?: { code: string; message: string; at: string } | undefined;
 }
 
 /** The status document (`/status`, the status file). @public */

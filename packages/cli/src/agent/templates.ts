@@ -56,9 +56,9 @@ export interface RenderOutcome {
   /** The destination got new content. */
   readonly written: boolean;
   /** The command ran (and exited 0). */
-  readonly commandRan?: boolean;
+  readonly commandRan?: boolean | undefined;
   /** The process was signalled; false when there was no PID file yet (nothing to tell). */
-  readonly signalled?: boolean;
+  readonly signalled?: boolean | undefined;
 }
 
 /** A template and what its last render read and wrote. @internal */

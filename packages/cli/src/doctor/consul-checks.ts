@@ -9,9 +9,10 @@ import {
   type ConsulAclClient,
   defaultIamEndpoint,
   defaultStsEndpoint,
+  parseXml,
 } from '@ecs-identity/consul-login';
 import { consulLogin } from '@ecs-identity/consul-login/node';
-import { type CredentialProvider, createHttpClient, IdentityError, parseXml, registerSecret } from '@ecs-identity/core';
+import { type CredentialProvider, createHttpClient, IdentityError, registerSecret } from '@ecs-identity/core';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
 import type { CommandContext } from '../command.js';
 import { unreachableHint, unreachableKind } from './reachability.js';

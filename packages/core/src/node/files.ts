@@ -22,19 +22,21 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { IdentityError } from '../errors.js';
+import { type CoreErrorCode, errorClass, IdentityError } from '../errors.js';
+
+const CoreError = errorClass<CoreErrorCode>();
 
 /** @public */
 export interface WriteFileOptions {
   /** File mode, default 0o600. Applied with chmod after creation, so the umask does not narrow it. */
-  mode?: number;
+  mode?: number | undefined;
   /** Owner to chown the file to (we must be allowed to: usually root). */
-  uid?: number;
+  uid?: number | undefined;
   /** Group to chown the file to. */
-  gid?: number;
+  gid?: number | undefined;
   /** Create missing parent directories (mode `dirMode`, default 0o755, subject to the umask). Default true. */
-  mkdir?: boolean;
-  dirMode?: number;
+  mkdir?: boolean | undefined;
+  dirMode?: number | undefined;
 }
 
 const errnoCode = (e: unknown): string | undefined =>
@@ -43,13 +45,13 @@ const errnoCode = (e: unknown): string | undefined =>
 /** Paths only, never file contents: the data may be a private key. */
 function fileError(path: string, operation: string, cause: unknown): IdentityError {
   const code = errnoCode(cause);
-  return new IdentityError('FILE_IO', `${path}: ${operation} failed${code === undefined ? '' : ` (${code})`}`, {
+  return new CoreError('FILE_IO', `${path}: ${operation} failed${code === undefined ? '' : ` (${code})`}`, {
     cause,
   });
 }
 
 function invalid(message: string): IdentityError {
-  return new IdentityError('INVALID_ARGUMENT', message);
+  return new CoreError('INVALID_ARGUMENT', message);
 }
 
 function checkPath(field: string, path: unknown): string {
@@ -204,21 +206,21 @@ export interface KeyCertPair {
   keyPem: string;
   certPem: string;
   /** Default 0o400 (siad's; 0o440 when a group shares the key). */
-  keyMode?: number;
+  keyMode?: number | undefined;
   /** Default 0o444 (siad's). */
-  certMode?: number;
-  uid?: number;
-  gid?: number;
+  certMode?: number | undefined;
+  uid?: number | undefined;
+  gid?: number | undefined;
   /**
    * The private working directory where a new pair is staged (complete and fsynced) before the files change, so the
    * next load can finish a switch a crash interrupted. Default `<dir of keyPath>/.<key file name>.pair` (mode 0700).
    * It must be on the same file system as `keyPath`; readers of the files never look there.
    */
-  pairDir?: string;
+  pairDir?: string | undefined;
   /** Mode of created parent directories. Default 0o755 (`certPath`'s must stay readable by its readers). */
-  dirMode?: number;
+  dirMode?: number | undefined;
   /** Refuse a key that does not belong to the certificate (checked with node:crypto). Default true. */
-  verifyMatch?: boolean;
+  verifyMatch?: boolean | undefined;
 }
 
 /*
@@ -444,7 +446,7 @@ function checkMatch(keyPem: string, certPem: string): void {
   try {
     cert = new X509Certificate(certPem);
   } catch (e) {
-    throw new IdentityError('INVALID_ARGUMENT', 'certPem could not be parsed as an X.509 certificate', { cause: e });
+    throw new CoreError('INVALID_ARGUMENT', 'certPem could not be parsed as an X.509 certificate', { cause: e });
   }
   let key: ReturnType<typeof createPrivateKey>;
   try {
@@ -544,7 +546,7 @@ export async function writeKeyCertPair(pair: KeyCertPair): Promise<void> {
 export async function readKeyCertPair(paths: {
   keyPath: string;
   certPath: string;
-  pairDir?: string;
+  pairDir?: string | undefined;
 }): Promise<{ keyPem: string; certPem: string } | undefined> {
   const layout = layoutOf(paths);
   return serialized(layout.keyPath, async () => {

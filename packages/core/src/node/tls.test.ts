@@ -5,32 +5,36 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
+import { ManualClock } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeCert, type TestPair } from '../../test/openssl.js';
-import type { Credential, CredentialProvider } from '../credential.js';
+import { type Credential, type CredentialProvider, withAsyncDispose } from '../credential.js';
 import { IdentityError } from '../errors.js';
-import { ManualClock } from '../manual-clock.js';
 import { refreshingProvider } from '../refreshing-provider.js';
 import { createHttpClient } from '../transport.js';
-import { httpsAgent, keepServerRotated, rotatingAgent } from './tls.js';
+import { clientCertificateAgents, httpsAgent, keepServerRotated, rotatingAgent, tlsOptions } from './tls.js';
 
 interface Id extends Credential {
-  keyPem: string;
-  certPem: string;
+  privateKeyPem: string;
+  certificatePem: string;
+  caBundlePem?: string;
 }
 
 /** A provider driven by hand: `emit` is what a refresh would deliver to subscribers. */
 function handProvider(first: Id) {
   const listeners = new Set<(c: Id) => void>();
   let current = first;
-  const provider: CredentialProvider<Id> = {
+  const handMade = {
     get: async () => current,
-    subscribe(listener) {
+    subscribe(listener: (c: Id) => void) {
       listeners.add(listener);
-      return () => listeners.delete(listener);
+      return () => {
+        listeners.delete(listener);
+      };
     },
     close: async () => undefined,
   };
+  const provider: CredentialProvider<Id> = withAsyncDispose(handMade);
   return {
     provider,
     emit(next: Id) {
@@ -47,7 +51,7 @@ let s1: TestPair;
 let s2: TestPair;
 let c1: TestPair;
 let c2: TestPair;
-const id = (p: TestPair): Id => ({ keyPem: p.keyPem, certPem: p.certPem });
+const id = (p: TestPair): Id => ({ privateKeyPem: p.keyPem, certificatePem: p.certPem, caBundlePem: ca.certPem });
 const fingerprint = (p: TestPair) => new X509Certificate(p.certPem).fingerprint256;
 const servers: Server[] = [];
 
@@ -128,15 +132,13 @@ describe('keepServerRotated', () => {
     const { server, port } = await mtlsServer(s1);
     const hand = handProvider(id(s1));
     const onError = vi.fn();
-    const stop = keepServerRotated(server, hand.provider, (c) => ({ key: c.keyPem, cert: c.certPem, ca: ca.certPem }), {
-      onError,
-    });
+    const stop = keepServerRotated(server, hand.provider, { onError });
     expect(await serverFingerprint(port)).toBe(fingerprint(s1));
     hand.emit(id(s2));
     expect(await serverFingerprint(port)).toBe(fingerprint(s2));
 
     // a bad identity is reported and the server keeps serving the last good one
-    hand.emit({ keyPem: 'not a key', certPem: s1.certPem });
+    hand.emit({ privateKeyPem: 'not a key', certificatePem: s1.certPem });
     expect(onError).toHaveBeenCalledTimes(1);
     const error = onError.mock.calls[0]![0] as IdentityError;
     expect(error).toBeInstanceOf(IdentityError);
@@ -158,7 +160,9 @@ describe('keepServerRotated', () => {
       fetch: async () => id(queue.shift() ?? s2),
       refresh: { background: false },
     });
-    const stop = keepServerRotated(server, provider, (c) => ({ key: c.keyPem, cert: c.certPem, ca: ca.certPem }));
+    const stop = keepServerRotated(server, provider, {
+      toTls: (c) => ({ key: c.privateKeyPem, cert: c.certificatePem, ca: ca.certPem }),
+    });
     await provider.get();
     expect(await serverFingerprint(port)).toBe(fingerprint(s1));
     await provider.get({ forceRefresh: true });
@@ -169,13 +173,11 @@ describe('keepServerRotated', () => {
 });
 
 describe('rotatingAgent', () => {
-  const toTls = (c: Id) => ({ key: c.keyPem, cert: c.certPem });
-
   it('presents the newest client certificate after a rotation and retires the idle old agent', async () => {
     const { port } = await mtlsServer(s1);
     const hand = handProvider(id(c1));
     const clock = new ManualClock();
-    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock });
+    const agents = await rotatingAgent(hand.provider, { ca: ca.certPem, clock });
     const first = agents.current();
     expect(await get(port, first)).toBe(fingerprint(c1));
     const destroyed = vi.spyOn(first, 'destroy');
@@ -201,7 +203,7 @@ describe('rotatingAgent', () => {
     });
     const clock = new ManualClock();
     const hand = handProvider(id(c1));
-    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock, graceMs: 10_000 });
+    const agents = await rotatingAgent(hand.provider, { ca: ca.certPem, clock, graceMs: 10_000 });
     const old = agents.current();
     const destroyed = vi.spyOn(old, 'destroy');
     const slow = get(port, old, '/slow');
@@ -227,7 +229,7 @@ describe('rotatingAgent', () => {
     });
     const clock = new ManualClock();
     const hand = handProvider(id(c1));
-    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock, graceMs: 1_000 });
+    const agents = await rotatingAgent(hand.provider, { ca: ca.certPem, clock, graceMs: 1_000 });
     const slow = get(port, agents.current(), '/slow').then(
       () => 'answered',
       (e: unknown) => e,
@@ -250,9 +252,9 @@ describe('rotatingAgent', () => {
     const { port } = await mtlsServer(s1);
     const hand = handProvider(id(c1));
     const onError = vi.fn();
-    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, onError, clock: new ManualClock() });
+    const agents = await rotatingAgent(hand.provider, { ca: ca.certPem, onError, clock: new ManualClock() });
     const first = agents.current();
-    hand.emit({ keyPem: c2.keyPem, certPem: c1.certPem }); // key and cert do not match
+    hand.emit({ privateKeyPem: c2.keyPem, certificatePem: c1.certPem }); // key and cert do not match
     expect(agents.current()).toBe(first);
     expect((onError.mock.calls[0]![0] as IdentityError).code).toBe('INVALID_ARGUMENT');
     expect(String((onError.mock.calls[0]![0] as IdentityError).message)).not.toContain('PRIVATE KEY');
@@ -263,7 +265,7 @@ describe('rotatingAgent', () => {
   it('plugs into the transport: createHttpClient({ agent: () => agents.current() }) follows rotation', async () => {
     const { port } = await mtlsServer(s1);
     const hand = handProvider(id(c1));
-    const agents = await rotatingAgent(hand.provider, toTls, { ca: ca.certPem, clock: new ManualClock() });
+    const agents = await rotatingAgent(hand.provider, { ca: ca.certPem, clock: new ManualClock() });
     const http = createHttpClient({ agent: () => agents.current() });
     const url = `https://127.0.0.1:${port}/`;
     expect((await http.request({ url })).text()).toBe(fingerprint(c1));
@@ -277,8 +279,80 @@ describe('rotatingAgent', () => {
     hand.provider.get = async () => {
       throw new IdentityError('NETWORK', 'down');
     };
-    await expect(rotatingAgent(hand.provider, toTls)).rejects.toMatchObject({ code: 'NETWORK' });
+    await expect(rotatingAgent(hand.provider)).rejects.toMatchObject({ code: 'NETWORK' });
     expect(hand.listeners()).toBe(0);
+  });
+});
+
+describe('tlsOptions', () => {
+  it('gives { key, cert, ca } of a key + certificate credential, ca only when it has a CA bundle', () => {
+    expect(tlsOptions(id(s1))).toEqual({ key: s1.keyPem, cert: s1.certPem, ca: ca.certPem });
+    expect(tlsOptions({ privateKeyPem: s1.keyPem, certificatePem: s1.certPem })).toStrictEqual({
+      key: s1.keyPem,
+      cert: s1.certPem,
+    });
+  });
+});
+
+describe('clientCertificateAgents', () => {
+  const tls = (p: TestPair) => ({ key: p.keyPem, cert: p.certPem });
+
+  it('keeps one agent per client certificate; a newer one retires the older once idle; none for no certificate', async () => {
+    const { port } = await mtlsServer(s1);
+    const clock = new ManualClock();
+    const agents = clientCertificateAgents({ ca: ca.certPem, clock });
+    const plain = agents.agentFor();
+    expect(agents.agentFor()).toBe(plain);
+    const a = agents.agentFor(tls(c1));
+    expect(agents.agentFor({ ...tls(c1) })).toBe(a);
+    expect(await get(port, a)).toBe(fingerprint(c1));
+    const destroyed = vi.spyOn(a, 'destroy');
+    const b = agents.agentFor(tls(c2));
+    expect(b).not.toBe(a);
+    expect(destroyed).toHaveBeenCalledTimes(1); // nothing was in flight on it
+    expect(agents.agentFor(tls(c1))).not.toBe(a); // a new agent for c1, now the newest
+    expect(await get(port, agents.agentFor(tls(c1)))).toBe(fingerprint(c1));
+    expect(agents.agentFor()).toBe(plain);
+    agents.close();
+    expect(() => agents.agentFor(tls(c1))).toThrow(/closed/);
+  });
+
+  it('lets a request in flight on a replaced certificate finish, and hands that agent out while it lives', async () => {
+    const { open: release, opened: held } = gate();
+    const { open: arrived, opened: arrival } = gate();
+    const { port } = await mtlsServer(s1, async (path) => {
+      if (path !== '/slow') return;
+      arrived();
+      await held;
+    });
+    const clock = new ManualClock();
+    const agents = clientCertificateAgents({ ca: ca.certPem, clock, graceMs: 10_000 });
+    const old = agents.agentFor(tls(c1));
+    const destroyed = vi.spyOn(old, 'destroy');
+    const slow = get(port, old, '/slow');
+    await arrival;
+    agents.agentFor(tls(c2));
+    await clock.advance(5_000);
+    expect(destroyed).not.toHaveBeenCalled();
+    expect(agents.agentFor(tls(c1))).toBe(old); // still retiring, still usable
+    release();
+    expect(await slow).toBe(fingerprint(c1));
+    await clock.advance(200);
+    expect(destroyed).toHaveBeenCalledTimes(1);
+    agents.close();
+  });
+
+  it('refuses a key that does not match its certificate, without echoing the key', () => {
+    const agents = clientCertificateAgents({ ca: ca.certPem });
+    let caught: unknown;
+    try {
+      agents.agentFor({ key: c2.keyPem, cert: c1.certPem });
+    } catch (e) {
+      caught = e;
+    }
+    expect(IdentityError.is(caught, 'INVALID_ARGUMENT')).toBe(true);
+    expect((caught as Error).message).not.toContain(c2.keyPem.split('\n')[1]);
+    agents.close();
   });
 });
 

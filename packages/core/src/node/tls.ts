@@ -1,59 +1,107 @@
 /**
- * TLS rotation for Node: servers and mTLS clients follow a provider's newest identity without a restart.
+ * TLS for Node, driven by a provider's credentials: the TLS options of a key + certificate credential, a server that
+ * follows each new identity without a restart, and the one client-certificate rotation mechanism every mTLS client of
+ * the SDK uses (an `https.Agent` per client certificate, the replaced ones retired once their requests finish).
  * @packageDocumentation
  */
 import { Agent } from 'node:https';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { type Clock, systemClock } from '../clock.js';
 import type { Credential, CredentialProvider } from '../credential.js';
-import { IdentityError } from '../errors.js';
+import { type CoreErrorCode, errorClass, IdentityError } from '../errors.js';
 
-/** Key, cert, CA in PEM, as node:tls wants them. @public */
+const CoreError = errorClass<CoreErrorCode>();
+
+/** Key, certificate and trust anchors in PEM, as `node:tls` takes them. @public */
 export interface TlsMaterial {
   key: string;
   cert: string;
-  ca?: string | string[];
+  ca?: string | string[] | undefined;
+}
+
+/**
+ * A credential made of a private key and a certificate in PEM, such as athenz-zts's `X509Identity` and
+ * `RoleCertificate`: what {@link tlsOptions} reads.
+ * @public
+ */
+export interface KeyCertCredential extends Credential {
+  readonly privateKeyPem: string;
+  readonly certificatePem: string;
+  /** The CA bundle trusted for peers, when the credential carries one. */
+  readonly caBundlePem?: string | undefined;
+}
+
+/**
+ * The Node TLS options of a key + certificate credential: `{ key, cert, ca }` (`ca` from its `caBundlePem`, when it
+ * has one), for `https.createServer`, `tls.connect`, `setSecureContext` or an `https.Agent`.
+ *
+ * @example
+ * ```ts
+ * const server = https.createServer({ ...tlsOptions(await identity.get()), requestCert: true }, app);
+ * ```
+ * @public
+ */
+export function tlsOptions(credential: KeyCertCredential): TlsMaterial {
+  const { privateKeyPem: key, certificatePem: cert, caBundlePem: ca } = credential;
+  return ca === undefined ? { key, cert } : { key, cert, ca };
 }
 
 /** @public */
-export interface RotationOptions {
+export interface RotationOptions<C extends Credential = Credential> {
+  /** Turns a credential into TLS options. Default {@link tlsOptions} (for a {@link KeyCertCredential}). */
+  toTls?: ((credential: C) => SecureContextOptions) | undefined;
   /**
    * Called when a new credential could not be installed (bad key or cert); the previous identity stays in use.
    * Default: a process warning. The error never contains key material.
    */
-  onError?: (error: IdentityError) => void;
+  onError?: ((error: IdentityError) => void) | undefined;
 }
 
-function report(options: RotationOptions, error: IdentityError): void {
+function report(options: { onError?: ((error: IdentityError) => void) | undefined }, error: IdentityError): void {
   if (options.onError) options.onError(error);
   else process.emitWarning(error);
 }
 
+function toTlsOf<C extends Credential>(options: RotationOptions<C>): (credential: C) => SecureContextOptions {
+  return options.toTls ?? ((credential: C) => tlsOptions(credential as unknown as KeyCertCredential));
+}
+
 /**
  * Keeps a `tls.Server` / `https.Server` on the newest identity: each credential the provider emits is turned into a
- * secure context with `toTls` and installed with `server.setSecureContext`. Connections already open keep their
- * certificate; new handshakes get the new one. Returns the unsubscribe function.
+ * secure context (`toTls`, default {@link tlsOptions}) and installed with `server.setSecureContext`. Connections
+ * already open keep their certificate; new handshakes get the new one. Returns the unsubscribe function.
  *
  * @example
  * ```ts
- * const server = https.createServer({ ...toTls(await provider.get()), requestCert: true }, app);
- * const stop = keepServerRotated(server, provider, (id) => ({ key: id.privateKeyPem, cert: id.certificatePem }));
+ * const server = https.createServer({ ...tlsOptions(await identity.get()), requestCert: true }, app);
+ * const stop = keepServerRotated(server, identity);
  * ```
  * @public
  */
+export function keepServerRotated<C extends KeyCertCredential>(
+  server: TlsServer,
+  provider: CredentialProvider<C>,
+  options?: RotationOptions<C>,
+): () => void;
+/** @public */
 export function keepServerRotated<C extends Credential>(
   server: TlsServer,
   provider: CredentialProvider<C>,
-  toTls: (credential: C) => SecureContextOptions,
-  options: RotationOptions = {},
+  options: RotationOptions<C> & { toTls: (credential: C) => SecureContextOptions },
+): () => void;
+export function keepServerRotated<C extends Credential>(
+  server: TlsServer,
+  provider: CredentialProvider<C>,
+  options: RotationOptions<C> = {},
 ): () => void {
+  const toTls = toTlsOf(options);
   return provider.subscribe((credential) => {
     try {
       server.setSecureContext(toTls(credential));
     } catch (e) {
       report(
         options,
-        new IdentityError(
+        new CoreError(
           'INVALID_ARGUMENT',
           'the new identity could not be installed on the TLS server (setSecureContext failed); it keeps the previous one',
           { cause: e },
@@ -63,24 +111,34 @@ export function keepServerRotated<C extends Credential>(
   });
 }
 
-/** An https.Agent for mTLS that follows rotation: `current()` gives the agent for the newest identity. @public */
-export interface RotatingAgent {
-  current(): Agent;
+/** @public */
+export interface ClientCertificateAgentsOptions {
+  /** Trust anchors for the servers (default: Node's roots). */
+  ca?: string | string[] | undefined;
+  /** Keep connections open between requests. Default true. */
+  keepAlive?: boolean | undefined;
+  /** How long a replaced agent may finish in-flight requests before it is destroyed anyway, in ms. Default 30_000. */
+  graceMs?: number | undefined;
+  clock?: Clock | undefined;
+}
+
+/**
+ * The `https.Agent`s of an mTLS client, one per client certificate (see {@link clientCertificateAgents}).
+ * @public
+ */
+export interface ClientCertificateAgents {
+  /**
+   * The agent presenting `tls` (its `key` and `cert`; without them, none): made on first use and kept while that
+   * certificate is the newest. The agent of a newer certificate retires the older ones: each is destroyed once its
+   * requests have finished, or after `graceMs`. Asking for a retiring certificate again returns its agent while it
+   * lives. A key that does not fit its certificate is `INVALID_ARGUMENT` (never quoting the key).
+   */
+  agentFor(tls?: Pick<TlsMaterial, 'key' | 'cert'>): Agent;
+  /** Destroys every agent; later calls to `agentFor` fail with `CLOSED`. */
   close(): void;
 }
 
-/** @public */
-export interface RotatingAgentOptions extends RotationOptions {
-  /** Trust anchors for the server; overrides the `ca` that `toTls` returns. */
-  ca?: string | string[];
-  /** Keep connections open between requests. Default true. */
-  keepAlive?: boolean;
-  /** How long a replaced agent may finish in-flight requests before it is destroyed anyway, in ms. Default 30_000. */
-  graceMs?: number;
-  clock?: Clock;
-}
-
-/** How often a replaced agent is checked for idleness during its grace period. */
+/** How often a retiring agent is checked for idleness during its grace period. */
 const RETIRE_POLL_MS = 100;
 
 function isIdle(agent: Agent): boolean {
@@ -90,99 +148,159 @@ function isIdle(agent: Agent): boolean {
 }
 
 /**
- * Waits for the provider's first credential and returns an mTLS agent holder that swaps to a new `https.Agent` on each
- * new credential. Take `current()` per request (it is cheap), so new connections present the newest client cert.
- * A replaced agent is destroyed once its in-flight requests finish, or after `graceMs`.
+ * The one client-certificate rotation mechanism of the SDK: an agent per client certificate, the replaced ones retired
+ * once idle. The ZTS client and {@link rotatingAgent} are built on it.
  *
  * @example
  * ```ts
- * const agents = await rotatingAgent(provider, (id) => ({ key: id.privateKeyPem, cert: id.certificatePem }), { ca });
- * const res = await new Promise((r) => https.get(url, { agent: agents.current() }, r));
+ * const agents = clientCertificateAgents({ ca: ztsCaPem });
+ * const http = createHttpClient({ agent: () => agents.agentFor(tlsOptions(identity.peek()!)) });
  * agents.close();
  * ```
  * @public
  */
-export async function rotatingAgent<C extends Credential>(
-  provider: CredentialProvider<C>,
-  toTls: (credential: C) => TlsMaterial,
-  options: RotatingAgentOptions = {},
-): Promise<RotatingAgent> {
+export function clientCertificateAgents(options: ClientCertificateAgentsOptions = {}): ClientCertificateAgents {
   const graceMs = options.graceMs ?? 30_000;
-  if (!Number.isFinite(graceMs) || graceMs < 0) throw invalid(`graceMs must be a non-negative number, got ${graceMs}`);
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
+    throw new CoreError('INVALID_ARGUMENT', `graceMs must be a non-negative number, got ${graceMs}`);
+  }
   const clock = options.clock ?? systemClock;
-  const retiring = new Map<Agent, unknown>();
-  let agent: Agent | undefined;
+  const keepAlive = options.keepAlive ?? true;
+  const { ca } = options;
+  let plain: Agent | undefined;
+  /** By client certificate (key and cert PEM), oldest first: the newest is the current one, the others are retiring. */
+  const agents = new Map<string, { agent: Agent; timer?: unknown }>();
   let closed = false;
 
-  const build = (credential: C): Agent => {
-    const material = toTls(credential);
-    return httpsAgent({
-      key: material.key,
-      cert: material.cert,
-      ca: options.ca ?? material.ca,
-      keepAlive: options.keepAlive ?? true,
-    });
+  const destroy = (id: string): void => {
+    const entry = agents.get(id);
+    if (entry === undefined) return;
+    if (entry.timer !== undefined) clock.clearTimeout(entry.timer);
+    agents.delete(id);
+    entry.agent.destroy();
   };
-  const retire = (old: Agent): void => {
+  const retire = (id: string): void => {
+    const entry = agents.get(id);
+    if (entry === undefined || entry.timer !== undefined) return;
     const deadline = clock.now() + graceMs;
     const check = (): void => {
-      if (closed || !retiring.has(old)) return;
-      if (isIdle(old) || clock.now() >= deadline) {
-        retiring.delete(old);
-        old.destroy();
+      if (closed || agents.get(id) !== entry) return;
+      entry.timer = undefined;
+      if (isIdle(entry.agent) || clock.now() >= deadline) {
+        destroy(id);
         return;
       }
-      retiring.set(old, clock.setTimeout(check, Math.min(RETIRE_POLL_MS, Math.max(0, deadline - clock.now()))));
+      entry.timer = clock.setTimeout(check, Math.min(RETIRE_POLL_MS, Math.max(0, deadline - clock.now())));
     };
-    retiring.set(old, undefined);
+    entry.timer = null; // marks it retiring before the first check
     check();
   };
-  const install = (credential: C): void => {
-    let next: Agent;
-    try {
-      next = build(credential);
-    } catch (e) {
-      report(options, IdentityError.is(e) ? e : new IdentityError('INVALID_ARGUMENT', 'toTls failed', { cause: e }));
-      return;
-    }
-    const old = agent;
-    agent = next;
-    if (old !== undefined) retire(old);
-  };
 
+  return {
+    agentFor(tls) {
+      if (closed) throw new CoreError('CLOSED', 'the client certificate agents were closed');
+      if (tls === undefined) {
+        plain ??= httpsAgent({ ca, keepAlive });
+        return plain;
+      }
+      const id = `${tls.cert}\0${tls.key}`;
+      const found = agents.get(id);
+      if (found !== undefined) return found.agent;
+      const agent = httpsAgent({ ca, key: tls.key, cert: tls.cert, keepAlive });
+      const olderIds = [...agents.keys()];
+      agents.set(id, { agent });
+      for (const older of olderIds) retire(older);
+      return agent;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const id of [...agents.keys()]) destroy(id);
+      plain?.destroy();
+      plain = undefined;
+    },
+  };
+}
+
+/** An `https.Agent` for mTLS that follows rotation: `current()` gives the agent for the newest identity. @public */
+export interface RotatingAgent {
+  current(): Agent;
+  close(): void;
+}
+
+/** @public */
+export interface RotatingAgentOptions<C extends Credential = Credential>
+  extends RotationOptions<C>,
+    ClientCertificateAgentsOptions {}
+
+/**
+ * Waits for the provider's first credential and returns an mTLS agent holder on {@link clientCertificateAgents} that
+ * swaps to a new `https.Agent` on each new credential (`toTls`, default {@link tlsOptions}; `ca` defaults to what
+ * `toTls` gives). Take `current()` per request (it is cheap), so new connections present the newest client cert;
+ * a replaced agent is destroyed once its in-flight requests finish, or after `graceMs`.
+ *
+ * @example
+ * ```ts
+ * const agents = await rotatingAgent(identity, { ca: ztsCaPem });
+ * const http = createHttpClient({ agent: () => agents.current() }); // every request uses the newest client cert
+ * agents.close();
+ * ```
+ * @public
+ */
+export async function rotatingAgent<C extends KeyCertCredential>(
+  provider: CredentialProvider<C>,
+  options?: RotatingAgentOptions<C>,
+): Promise<RotatingAgent>;
+/** @public */
+export async function rotatingAgent<C extends Credential>(
+  provider: CredentialProvider<C>,
+  options: RotatingAgentOptions<C> & { toTls: (credential: C) => TlsMaterial },
+): Promise<RotatingAgent>;
+export async function rotatingAgent<C extends Credential>(
+  provider: CredentialProvider<C>,
+  options: RotatingAgentOptions<C> = {},
+): Promise<RotatingAgent> {
+  const toTls = toTlsOf(options) as (credential: C) => TlsMaterial;
+  let agents: ClientCertificateAgents | undefined;
+  let agent: Agent | undefined;
+  let closed = false;
+  const install = (credential: C): void => {
+    try {
+      const material = toTls(credential);
+      agents ??= clientCertificateAgents({ ...options, ca: options.ca ?? material.ca });
+      agent = agents.agentFor(material);
+    } catch (e) {
+      report(options, IdentityError.is(e) ? e : new CoreError('INVALID_ARGUMENT', 'toTls failed', { cause: e }));
+    }
+  };
   // Subscribe before the first get so a rotation that lands in between is not missed.
   const unsubscribe = provider.subscribe((credential) => {
     if (!closed) install(credential);
   });
   try {
     const first = await provider.get();
-    if (agent === undefined) agent = build(first);
+    if (agent === undefined) {
+      const material = toTls(first);
+      agents ??= clientCertificateAgents({ ...options, ca: options.ca ?? material.ca });
+      agent = agents.agentFor(material);
+    }
   } catch (e) {
     unsubscribe();
+    agents?.close();
     throw e;
   }
-
   return {
     current(): Agent {
-      if (closed || agent === undefined) throw new IdentityError('CLOSED', 'the rotating agent was closed');
+      if (closed || agent === undefined) throw new CoreError('CLOSED', 'the rotating agent was closed');
       return agent;
     },
     close(): void {
       if (closed) return;
       closed = true;
       unsubscribe();
-      for (const [old, timer] of retiring) {
-        if (timer !== undefined) clock.clearTimeout(timer);
-        old.destroy();
-      }
-      retiring.clear();
-      agent?.destroy();
+      agents?.close();
     },
   };
-}
-
-function invalid(message: string): IdentityError {
-  return new IdentityError('INVALID_ARGUMENT', message);
 }
 
 // Secure contexts without a client certificate, by CA bundle (a few bundles per process at most; the oldest goes first).
@@ -211,36 +329,29 @@ function caContext(ca: string | string[] | undefined): SecureContext {
  * @public
  */
 export function httpsAgent(options: {
-  ca?: string | string[];
-  key?: string;
-  cert?: string;
-  keepAlive?: boolean;
+  ca?: string | string[] | undefined;
+  key?: string | undefined;
+  cert?: string | undefined;
+  keepAlive?: boolean | undefined;
 }): Agent {
-  if ((options.key === undefined) !== (options.cert === undefined)) {
-    throw invalid('httpsAgent needs both key and cert for a client certificate, or neither');
+  const { ca, key, cert } = options;
+  if ((key === undefined) !== (cert === undefined)) {
+    throw new CoreError('INVALID_ARGUMENT', 'httpsAgent needs both key and cert for a client certificate, or neither');
   }
-  if (options.key !== undefined && options.key.trim() === '') throw invalid('httpsAgent: key is empty');
-  if (options.cert !== undefined && options.cert.trim() === '') throw invalid('httpsAgent: cert is empty');
+  if (key !== undefined && key.trim() === '') throw new CoreError('INVALID_ARGUMENT', 'httpsAgent: key is empty');
+  if (cert !== undefined && cert.trim() === '') throw new CoreError('INVALID_ARGUMENT', 'httpsAgent: cert is empty');
   let secureContext: SecureContext;
   try {
     // Parsed once here: given key/cert instead, tls.connect would parse them again for every new connection. A context
     // without a client certificate depends on the CA bundle alone, so it is shared by every agent made for that bundle.
     secureContext =
-      options.key === undefined
-        ? caContext(options.ca)
-        : createSecureContext({
-            ...(options.ca === undefined ? {} : { ca: options.ca }),
-            key: options.key,
-            cert: options.cert,
-          });
+      key === undefined ? caContext(ca) : createSecureContext(ca === undefined ? { key, cert } : { ca, key, cert });
   } catch (e) {
     // OpenSSL's message names the failing routine, never the key bytes.
-    throw new IdentityError(
+    throw new CoreError(
       'INVALID_ARGUMENT',
       'httpsAgent: the key, cert or ca is not usable PEM (or key and cert do not match)',
-      {
-        cause: e,
-      },
+      { cause: e },
     );
   }
   return new Agent({ keepAlive: options.keepAlive ?? true, secureContext });

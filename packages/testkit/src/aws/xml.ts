@@ -1,4 +1,26 @@
-// Tiny XML writer for the fake AWS answers: the shapes are fixed, so a builder is clearer than a library.
+// Tiny XML writer for the fake AWS answers (the shapes are fixed, so a builder is clearer than a library), and the
+// reader the fakes use on AWS answers they forward (the fake Consul), with fast-xml-parser.
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+const reader = new XMLParser({
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  removeNSPrefix: true,
+  // Every value stays a string, as Go's encoding/xml reads into string fields (account ids have leading zeros).
+  parseTagValue: false,
+  trimValues: true,
+});
+
+/** Parses an XML answer into a plain object; throws an Error saying where the XML is malformed. */
+export function readXml(text: string): Record<string, unknown> {
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new Error(`malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${valid.err.msg}`);
+  }
+  const out: unknown = reader.parse(text);
+  if (out === null || typeof out !== 'object') throw new Error('malformed XML');
+  return out as Record<string, unknown>;
+}
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 

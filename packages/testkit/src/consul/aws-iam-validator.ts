@@ -1,4 +1,4 @@
-import { parseXml } from '@ecs-identity/core';
+import { readXml } from '../aws/xml.js';
 import type { AwsIamAuthMethodConfig } from './auth-method.js';
 import { type ForwardResponse, forwardRequest } from './aws-forwarder.js';
 import {
@@ -138,7 +138,7 @@ function parseCallerIdentity(body: string): { arn: string; userId: string; accou
   let doc: Record<string, unknown>;
   try {
     if (!trimmed.startsWith('<GetCallerIdentityResponse') && !trimmed.startsWith('<?xml')) throw new Error('prefix');
-    doc = parseXml(trimmed);
+    doc = readXml(trimmed);
   } catch {
     throw new TokenRejected('error parsing STS response');
   }
@@ -157,7 +157,7 @@ function parseEntity(body: string, requestType: 'GetRole' | 'GetUser') {
   }
   let doc: Record<string, unknown>;
   try {
-    doc = parseXml(body);
+    doc = readXml(body);
   } catch (e) {
     throw new TokenRejected(`error parsing IAM response: ${(e as Error).message}`);
   }

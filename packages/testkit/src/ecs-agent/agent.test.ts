@@ -1,6 +1,6 @@
-import { ManualClock } from '@ecs-identity/core';
 import { parseContainerMetadata, parseTaskMetadata, taskIdentity } from '@ecs-identity/ecs-metadata';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../time/manual-clock.js';
 import { type EcsAgent, type StartEcsAgentOptions, startEcsAgent } from './index.js';
 
 const agents: EcsAgent[] = [];

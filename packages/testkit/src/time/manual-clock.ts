@@ -2,7 +2,7 @@
  * A deterministic {@link Clock} for tests: time only moves when the test says so.
  * @packageDocumentation
  */
-import type { Clock } from './clock.js';
+import type { Clock } from '@ecs-identity/core';
 
 interface ManualTimer {
   readonly id: number;
@@ -88,7 +88,7 @@ function yieldMacrotask(): Promise<void> {
  * (ties in creation order), with time set to each timer's due time while it runs, and pending promise callbacks
  * are flushed between timers so async code scheduled by one timer has settled before the next runs.
  *
- * Not for production use; it is exported so every package's tests can share it.
+ * Not for production use: a test helper, shared by every package's tests through testkit.
  *
  * @example
  * ```ts

@@ -1,0 +1,54 @@
+/**
+ * AWS Query-protocol answers (STS, IAM) are XML: this package is the one that reads them (GetCallerIdentity, GetRole,
+ * AWS error documents), so the XML parser lives here.
+ * @packageDocumentation
+ */
+import { IdentityError, scrubSecrets } from '@ecs-identity/core';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+const xmlParser = new XMLParser({
+  ignoreAttributes: true,
+  ignoreDeclaration: true,
+  removeNSPrefix: true,
+  // Keep every value a string: AWS account ids have leading zeros, and ids are not numbers.
+  parseTagValue: false,
+  trimValues: true,
+});
+
+/**
+ * Parses XML (fast-xml-parser) into a plain object; `INVALID_RESPONSE` on malformed input. Attributes and namespace
+ * prefixes are dropped, every value stays a string, and repeated elements become arrays.
+ * @internal
+ */
+export function parseXml(text: string): Record<string, unknown> {
+  if (typeof text !== 'string' || text.trim() === '') {
+    throw new IdentityError('INVALID_RESPONSE', 'XML document is empty');
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new IdentityError(
+      'INVALID_RESPONSE',
+      `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${scrubSecrets(valid.err.msg)}`,
+    );
+  }
+  try {
+    const out: unknown = xmlParser.parse(text);
+    if (out === null || typeof out !== 'object') throw new Error('not an element');
+    return out as Record<string, unknown>;
+  } catch {
+    // No cause or parser text: it may quote the document.
+    throw new IdentityError('INVALID_RESPONSE', 'malformed XML');
+  }
+}
+
+/** The child `key` of a parsed XML element (undefined when `node` is not an element or has no such child). @internal */
+export function xmlChild(node: unknown, key: string): unknown {
+  return typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+}
+
+/** The text of a parsed XML element, or undefined when it is empty or not text. @internal */
+export function xmlText(node: unknown): string | undefined {
+  if (typeof node === 'string' && node !== '') return node;
+  if (typeof node === 'number') return String(node);
+  return undefined;
+}
