@@ -1,28 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
+import { sourceEntries } from './test-support/entries.js';
 
 // Tests import package sources directly, so no build is needed to test: each entry of a package's `exports` maps to
-// the source its build compiles (`./dist/x.js` ← `src/x.ts`). Node tests get the `node` condition's build where an
-// entry has one (what Node resolves), browser tests the `default` one.
-const packages = ['core', 'ecs-metadata', 'consul-login', 'athenz-zts', 'testkit', 'cli'];
-const dir = (p: string) => fileURLToPath(new URL(`./packages/${p}/`, import.meta.url));
-type Target = string | { node?: string; default?: string };
-function aliases(condition: 'node' | 'default') {
-  return packages.flatMap((name) => {
-    const manifest = JSON.parse(readFileSync(`${dir(name)}package.json`, 'utf8')) as {
-      exports: Record<string, Target>;
-    };
-    return Object.entries(manifest.exports).flatMap(([entry, target]) => {
-      const file = typeof target === 'string' ? target : (target[condition] ?? target.default);
-      if (file === undefined || !file.startsWith('./dist/')) return [];
-      const source = `${dir(name)}src/${file.slice('./dist/'.length).replace(/\.js$/, '.ts')}`;
-      const specifier = `@ecs-identity/${name}${entry === '.' ? '' : entry.slice(1)}`;
-      return [{ find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`), replacement: source }];
-    });
-  });
-}
+// the source its build compiles. Node tests get an entry's Node build where it has one (what Node resolves), browser
+// tests the default (browser-safe) one.
+const aliases = (condition: 'node' | 'default') =>
+  sourceEntries(condition).map(({ specifier, source }) => ({
+    find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`),
+    replacement: source,
+  }));
 const alias = aliases('node');
 const browserAlias = aliases('default');
 

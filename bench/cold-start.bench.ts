@@ -38,8 +38,7 @@ import {
   stsAttestor,
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
-import { getTaskIdentity } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import { containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
 import { startTaskEmulators } from '@ecs-identity/testkit';
 
 // RSA key generation times vary widely (a random prime search), so the RSA medians need more rounds to settle.

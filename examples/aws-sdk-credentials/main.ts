@@ -6,8 +6,7 @@
  */
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { IdentityError } from '@ecs-identity/core';
-import { toAwsCredentialIdentityProvider } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import { containerCredentials, toAwsCredentialIdentityProvider } from '@ecs-identity/ecs-metadata';
 import { taskEnvironment } from '../shared/environment.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -22,8 +22,7 @@ import {
 import { consulTokenProvider } from '@ecs-identity/consul-login/node';
 import { IdentityError } from '@ecs-identity/core';
 import { keepServerRotated, type RotatingAgent, rotatingAgent } from '@ecs-identity/core/node';
-import { getTaskIdentity } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import { containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
 import { startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
 import { type Fact, formatMs, type Output, Reporter, StepFailure } from './report.js';
 

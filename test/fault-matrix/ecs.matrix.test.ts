@@ -60,11 +60,9 @@ function metadata(version: 'v4' | 'v3'): Upstream {
     run: () =>
       getTaskIdentity({
         env: agents[version].env,
-        v2BaseUrl: agents[version].url,
+        agentUrl: agents[version].url,
         timeoutMs: TIMEOUT_MS,
-        maxAttempts: 3,
-        baseDelayMs: 20,
-        deadlineMs: DEADLINE_MS,
+        retry: { maxAttempts: 3, baseDelayMs: 20, deadlineMs: DEADLINE_MS },
       }),
   };
 }

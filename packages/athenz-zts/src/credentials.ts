@@ -23,10 +23,10 @@ export interface X509Identity extends Credential {
   readonly certificatePem: string;
   readonly certificate: X509Certificate;
   /** The issuing CA chain from ZTS (`x509CertificateSigner`), when it sent one. */
-  readonly chainPem?: string | undefined;
+  readonly chainPem?: string;
   /** The CA bundle trusted for ZTS and peers, when configured. */
-  readonly caBundlePem?: string | undefined;
-  readonly spiffeId?: string | undefined;
+  readonly caBundlePem?: string;
+  readonly spiffeId?: string;
   /** Hex serial number: ZTS tracks the current and previous one. */
   readonly serialNumber: string;
   readonly notBefore: Date;
@@ -42,7 +42,7 @@ export interface RoleCertificate extends Credential {
   readonly privateKey: CryptoKey;
   /** Secret: hidden when printed. */
   readonly privateKeyPem: string;
-  readonly spiffeId?: string | undefined;
+  readonly spiffeId?: string;
   readonly notBefore: Date;
   readonly expiresAt: Date;
   /** The serial of the identity certificate it was obtained with. */
@@ -56,7 +56,7 @@ export interface AccessToken extends Credential {
   readonly tokenType: string;
   readonly scope: string;
   /** Secret when present. */
-  readonly idToken?: string | undefined;
+  readonly idToken?: string;
   readonly expiresAt: Date;
   /** The serial of the identity certificate the token is bound to (`cnf` x5t#S256). */
   readonly identitySerial: string;

@@ -29,10 +29,10 @@ import { describeCsr } from './x509-info.js';
 
 /** Optional single-valued subject fields (siad's `C`, `ST`, `L`, `O` settings). @public */
 export interface CsrSubject {
-  country?: string | undefined;
-  state?: string | undefined;
-  locality?: string | undefined;
-  organization?: string | undefined;
+  country?: string;
+  state?: string;
+  locality?: string;
+  organization?: string;
 }
 
 /** How the SPIFFE URI is written. @public */

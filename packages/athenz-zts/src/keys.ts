@@ -22,7 +22,7 @@ export type PrivateKeyFormat = 'pkcs1' | 'sec1' | 'pkcs8';
 /** @public */
 export interface CryptoOption {
   /** A Web Crypto implementation (default `globalThis.crypto`; e.g. `new (await import('@peculiar/webcrypto')).Crypto()`). */
-  crypto?: Crypto | undefined;
+  crypto?: Crypto;
 }
 
 /** @public */

@@ -30,7 +30,7 @@ interface SmithyAbortSignal {
 /** What the handler answers: a smithy `HttpResponse` (status, lower-case headers, the whole body). */
 interface SmithyResponse {
   statusCode: number;
-  reason?: string | undefined;
+  reason?: string;
   headers: Record<string, string>;
   body: Uint8Array;
 }

@@ -26,9 +26,9 @@ export interface X509Names {
   /** The `spiffe://` URIs (a valid Athenz CSR has at most one). */
   spiffeUris: string[];
   /** The id from `athenz://instanceid/<provider>/<id>`, if present. */
-  instanceId?: string | undefined;
+  instanceId?: string;
   /** The provider from `athenz://instanceid/<provider>/<id>`, if present. */
-  instanceProvider?: string | undefined;
+  instanceProvider?: string;
 }
 
 const SAN_OID = '2.5.29.17';

@@ -13,28 +13,28 @@ export interface InstanceRegisterInformation {
   /** PEM CSR. */
   csr: string;
   /** Requested lifetime in minutes; the server can only lower it. */
-  expiryTime?: number | undefined;
-  hostname?: string | undefined;
-  hostCnames?: string[] | undefined;
-  athenzJWK?: boolean | undefined;
-  athenzJWKModified?: string | undefined;
-  namespace?: string | undefined;
-  cloud?: string | undefined;
-  token?: boolean | undefined;
+  expiryTime?: number;
+  hostname?: string;
+  hostCnames?: string[];
+  athenzJWK?: boolean;
+  athenzJWKModified?: string;
+  namespace?: string;
+  cloud?: string;
+  token?: boolean;
 }
 
 /** Body of `POST /instance/{provider}/{domain}/{service}/{instanceId}`. @public */
 export interface InstanceRefreshInformation {
-  attestationData?: string | undefined;
+  attestationData?: string;
   csr: string;
-  expiryTime?: number | undefined;
-  hostname?: string | undefined;
-  hostCnames?: string[] | undefined;
-  athenzJWK?: boolean | undefined;
-  athenzJWKModified?: string | undefined;
-  namespace?: string | undefined;
-  cloud?: string | undefined;
-  token?: boolean | undefined;
+  expiryTime?: number;
+  hostname?: string;
+  hostCnames?: string[];
+  athenzJWK?: boolean;
+  athenzJWKModified?: string;
+  namespace?: string;
+  cloud?: string;
+  token?: boolean;
 }
 
 /** ZTS's answer to register and refresh. @public */
@@ -43,12 +43,12 @@ export interface InstanceIdentity {
   /** `<domain>.<service>`. */
   name: string;
   instanceId: string;
-  x509Certificate?: string | undefined;
+  x509Certificate?: string;
   /** The CA chain; may be null. */
-  x509CertificateSigner?: string | null | undefined;
-  serviceToken?: string | undefined;
-  attributes?: Record<string, string> | undefined;
-  athenzJWK?: unknown | undefined;
+  x509CertificateSigner?: string | null;
+  serviceToken?: string;
+  attributes?: Record<string, string>;
+  athenzJWK?: unknown;
 }
 
 /** Path of an instance record. @public */
@@ -78,10 +78,10 @@ export interface RoleCertificateResponse {
 export interface AccessTokenResponse {
   access_token: string;
   token_type: string;
-  expires_in?: number | undefined;
-  scope?: string | undefined;
-  id_token?: string | undefined;
-  refresh_token?: string | undefined;
+  expires_in?: number;
+  scope?: string;
+  id_token?: string;
+  refresh_token?: string;
 }
 
 /** Answer of `GET /oauth2/keys?rfc=true`. @public */

@@ -24,8 +24,12 @@ import {
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
 import { type CredentialProvider, IdentityError } from '@ecs-identity/core';
-import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import {
+  type AwsCredentials,
+  containerCredentials,
+  getTaskIdentity,
+  type TaskIdentity,
+} from '@ecs-identity/ecs-metadata';
 import type { CommandContext } from './command.js';
 import { splitList, UsageError } from './flags.js';
 import { readTextFile } from './read-file.js';
@@ -40,8 +44,8 @@ export interface AthenzSetup {
   provider: string;
   sinkOptions: SiadFileSinkOptions;
   paths: ReturnType<typeof siadPaths>;
-  caBundlePem?: string | undefined;
-  spiffe?: SpiffeOptions | undefined;
+  caBundlePem?: string;
+  spiffe?: SpiffeOptions;
   /** The identity provider options siad's naming flags set: `omitDomain`, and `keyType` for post, rotate and run. */
   naming: Pick<AthenzIdentityOptions, 'omitDomain' | 'keyType'>;
   close(): Promise<void>;
@@ -129,10 +133,10 @@ export async function athenzSetup(ctx: CommandContext, signal?: AbortSignal): Pr
   const caFile = opt(values, 'ztscacert');
   const caBundlePem = caFile ? await readTextFile(caFile, 'ZTS CA file (-ztscacert)') : undefined;
   const agentUrl = values['ecs-agent-url'] as string;
-  const task = await getTaskIdentity({ env: io.env, v2BaseUrl: agentUrl, logger, ...(signal ? { signal } : {}) });
+  const task = await getTaskIdentity({ env: io.env, agentUrl, logger, ...(signal ? { signal } : {}) });
   const credentials = containerCredentials({
     env: io.env,
-    relativeBaseUrl: agentUrl,
+    agentUrl,
     refresh: { background: false },
     logger,
   });

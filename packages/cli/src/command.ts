@@ -43,7 +43,7 @@ export interface Command {
   readonly description: string;
   readonly flags: FlagSpecs;
   /** The exit statuses line(s) ending its help, when they say more than the usual 0 / 1 / 2. */
-  readonly exitStatus?: string | undefined;
+  readonly exitStatus?: string;
   /** Returns the exit status (default 0); throws to fail with status 1 (2 for a `UsageError`). */
   run(context: CommandContext): Promise<number | undefined>;
 }
@@ -58,7 +58,7 @@ export interface CommandGroup {
    * The subcommand run when the group is given flags only (`ecs-identity agent -config F` is `agent run -config F`).
    * Without one, a subcommand is required.
    */
-  readonly defaultCommand?: string | undefined;
+  readonly defaultCommand?: string;
 }
 
 /** The whole program: its top-level commands and groups. @public */

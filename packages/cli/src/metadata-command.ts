@@ -25,7 +25,7 @@ whole task metadata document instead.`,
   async run({ io, values, logger }) {
     const metadata = await getTaskMetadata({
       env: io.env,
-      v2BaseUrl: values['ecs-agent-url'] as string,
+      agentUrl: values['ecs-agent-url'] as string,
       timeoutMs: values['timeout-ms'] as number,
       withTags: values['with-tags'] === true,
       logger,

@@ -16,15 +16,15 @@ export interface ProviderEvent {
   /** The provider's name (`athenz identity`, `consul token`). */
   readonly provider: string;
   /** The refresh cycle of the current failure streak this failure falls in: 1, 2, ... (`refresh-failed`). */
-  readonly attempt?: number | undefined;
+  readonly attempt?: number;
   /** The error's code (`refresh-failed`). */
-  readonly code?: string | undefined;
+  readonly code?: string;
   /** When the provider will try again (`refresh-failed`). */
-  readonly nextAttemptAt?: Date | undefined;
+  readonly nextAttemptAt?: Date;
   /** When the credential in use expires. */
-  readonly expiresAt?: Date | undefined;
+  readonly expiresAt?: Date;
   /** The error itself (`refresh-failed`), for its message. */
-  readonly error?: unknown | undefined;
+  readonly error?: unknown;
 }
 
 /** The code the SDK reports when the credential would expire before its next refresh attempt. @internal */
@@ -39,9 +39,9 @@ export interface ExitPolicy {
    * expires (0 or undefined: only when it would come after the expiry, the provider's `EXPIRES_BEFORE_NEXT_ATTEMPT`).
    * Leaves the orchestrator the time to start a replacement while the credential is still valid.
    */
-  readonly exitBeforeExpiryMs?: number | undefined;
+  readonly exitBeforeExpiryMs?: number;
   /** The time now, for a failure without `nextAttemptAt`. Default `Date.now`. */
-  readonly now?: (() => number) | undefined;
+  readonly now?: () => number;
 }
 
 /** A duration for messages: "25 hours", "9 minutes", "45 s". */

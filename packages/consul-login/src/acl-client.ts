@@ -50,7 +50,7 @@ export interface ConsulAclClient {
   /** The resolved base URL (`http://127.0.0.1:8500`). */
   readonly address: string;
   /** The per-request timeout in ms (a client of your own may leave it out). */
-  readonly timeoutMs?: number | undefined;
+  readonly timeoutMs?: number;
   /** `POST /v1/acl/login`: exchanges a bearer token for an ACL token. */
   login(params: LoginParams): Promise<ConsulToken>;
   /** `POST /v1/acl/logout` with the token's SecretID: deletes the token. */

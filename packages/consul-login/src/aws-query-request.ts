@@ -10,7 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 export interface SigningCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  readonly sessionToken?: string | undefined;
+  readonly sessionToken?: string;
 }
 
 /**

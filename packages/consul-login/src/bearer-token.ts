@@ -20,7 +20,7 @@ import { entityFromArn, type IamEntity } from './iam-entity.js';
 /** Credentials for the token: any AWS credentials, plus the role ARN when the source knows it. @public */
 export interface BearerTokenCredentials extends SigningCredentials {
   /** The IAM role (or assumed-role) ARN; when set, entity details need no network call. */
-  readonly roleArn?: string | undefined;
+  readonly roleArn?: string;
 }
 
 /** @public */

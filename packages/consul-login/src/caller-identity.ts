@@ -26,8 +26,8 @@ export interface CallerIdentityOptions {
 /** What STS says about the caller. @public */
 export interface CallerIdentity {
   arn: string;
-  userId?: string | undefined;
-  account?: string | undefined;
+  userId?: string;
+  account?: string;
 }
 
 // AWS error codes that mean "these credentials cannot be used"; ExpiredToken can be cured by fresh credentials.

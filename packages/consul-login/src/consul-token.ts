@@ -14,14 +14,14 @@ export interface ConsulToken extends Credential {
   readonly accessorId: string;
   /** The secret to send as `X-Consul-Token`. */
   readonly secretId: string;
-  readonly authMethod?: string | undefined;
-  readonly description?: string | undefined;
-  readonly local?: boolean | undefined;
-  readonly namespace?: string | undefined;
-  readonly partition?: string | undefined;
+  readonly authMethod?: string;
+  readonly description?: string;
+  readonly local?: boolean;
+  readonly namespace?: string;
+  readonly partition?: string;
   /** From `ExpirationTime`; absent when the token does not expire. */
-  readonly expiresAt?: Date | undefined;
-  readonly createdAt?: Date | undefined;
+  readonly expiresAt?: Date;
+  readonly createdAt?: Date;
   readonly serviceIdentities: readonly { serviceName: string; datacenters?: readonly string[] }[];
   readonly roles: readonly { id?: string; name?: string }[];
   readonly policies: readonly { id?: string; name?: string }[];

@@ -21,7 +21,7 @@ export interface TokenLogoutEvent {
   readonly accessorId: string;
   readonly reason: TokenLogoutReason;
   /** Set when the logout failed. A token that is already gone (`ACL not found`) counts as logged out. */
-  readonly error?: unknown | undefined;
+  readonly error?: unknown;
 }
 
 /** @internal */

@@ -6,7 +6,7 @@ import { type CoreErrorCode, IdentityError } from './errors.js';
 
 /** A credential. `expiresAt` absent means it does not expire on its own. @public */
 export interface Credential {
-  readonly expiresAt?: Date | undefined;
+  readonly expiresAt?: Date;
 }
 
 /** @public */

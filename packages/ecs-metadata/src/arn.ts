@@ -1,9 +1,4 @@
-/**
- * ARN parsing and building: generic ARNs, ECS task and cluster ARNs, IAM role and STS assumed-role ARNs.
- * Pure and browser-safe. Every failure is an `INVALID_ARN` IdentityError naming what was wrong.
- * @packageDocumentation
- */
-import { IdentityError } from '@ecs-identity/core';
+import { EcsMetadataError } from './errors.js';
 
 /** The six colon-separated fields of an ARN. @public */
 export interface Arn {
@@ -24,7 +19,7 @@ export interface TaskArn {
   /** The last path segment: 32 hex characters (new format) or a UUID (old format) on real tasks. */
   taskId: string;
   /** The middle path segment of a new-format ARN; absent for the old format. */
-  clusterName?: string | undefined;
+  clusterName?: string;
   /** `old`: `task/<id>`; `new`: `task/<cluster>/<id>`. */
   format: 'old' | 'new';
 }
@@ -46,9 +41,9 @@ export interface RoleArn {
   accountId: string;
   roleName: string;
   /** IAM path, `/` or `/a/b/`. Absent for assumed-role ARNs, which carry no path. */
-  path?: string | undefined;
+  path?: string;
   /** The session name of an assumed-role ARN. */
-  sessionName?: string | undefined;
+  sessionName?: string;
 }
 
 // IAM's documented ARN limit; anything longer is not an ARN, and the cap keeps error messages short.
@@ -79,7 +74,7 @@ function quote(value: string): string {
 }
 
 function fail(what: string, input: string, why: string): never {
-  throw new IdentityError('INVALID_ARN', `invalid ${what} ${quote(input)}: ${why}`);
+  throw new EcsMetadataError('INVALID_ARN', `invalid ${what} ${quote(input)}: ${why}`);
 }
 
 /**
@@ -93,7 +88,7 @@ function fail(what: string, input: string, why: string): never {
  * @public
  */
 export function parseArn(arn: string, what = 'ARN'): Arn {
-  if (typeof arn !== 'string') throw new IdentityError('INVALID_ARN', `invalid ${what}: expected a string`);
+  if (typeof arn !== 'string') throw new EcsMetadataError('INVALID_ARN', `invalid ${what}: expected a string`);
   if (arn.length === 0) fail(what, arn, 'it is empty');
   if (arn.length > MAX_ARN_LENGTH) fail(what, arn, `longer than ${MAX_ARN_LENGTH} characters`);
   if (!PRINTABLE.test(arn)) fail(what, arn, 'it contains whitespace, control or non-ASCII characters');
@@ -110,7 +105,7 @@ export function parseArn(arn: string, what = 'ARN'): Arn {
   return { partition, service, region, accountId, resource };
 }
 
-/** Joins the six fields of an ARN (the inverse of {@link parseArn}). @public */
+/** Joins the six fields of an ARN (the inverse of {@link parseArn}). @internal */
 export function formatArn(parts: Arn): string {
   return `arn:${parts.partition}:${parts.service}:${parts.region}:${parts.accountId}:${parts.resource}`;
 }
@@ -155,7 +150,7 @@ export function parseTaskArn(arn: string): TaskArn {
   return fail(what, arn, 'expected task/<task-id> or task/<cluster-name>/<task-id>');
 }
 
-/** Builds a task ARN (the inverse of {@link parseTaskArn}); validates what it builds. @public */
+/** Builds a task ARN (the inverse of {@link parseTaskArn}); validates what it builds. @internal */
 export function formatTaskArn(parts: Omit<TaskArn, 'arn' | 'format'>): string {
   const resource =
     parts.clusterName === undefined ? `task/${parts.taskId}` : `task/${parts.clusterName}/${parts.taskId}`;
@@ -184,10 +179,10 @@ export function parseClusterArn(arn: string): ClusterArn {
   return { arn, partition: parts.partition, region: parts.region, accountId: parts.accountId, clusterName };
 }
 
-/** Builds a cluster ARN; refuses an empty or malformed name (never `...:cluster/`). @public */
+/** Builds a cluster ARN; refuses an empty or malformed name (never `...:cluster/`). @internal */
 export function formatClusterArn(parts: Omit<ClusterArn, 'arn'>): string {
   if (!CLUSTER_NAME.test(parts.clusterName)) {
-    throw new IdentityError('INVALID_ARN', `invalid cluster name ${quote(parts.clusterName)}: empty or malformed`);
+    throw new EcsMetadataError('INVALID_ARN', `invalid cluster name ${quote(parts.clusterName)}: empty or malformed`);
   }
   const { partition, region, accountId, clusterName } = parts;
   return parseClusterArn(
@@ -206,7 +201,7 @@ export function formatClusterArn(parts: Omit<ClusterArn, 'arn'>): string {
  * resolveCluster('default', 'arn:aws:ecs:us-east-2:012345678910:task/9781c248-0edd-4cdb-9a93-f63cb662a5d3');
  * // { clusterArn: 'arn:aws:ecs:us-east-2:012345678910:cluster/default', clusterName: 'default' }
  * ```
- * @public
+ * @internal
  */
 export function resolveCluster(
   cluster: string | undefined,
@@ -219,7 +214,7 @@ export function resolveCluster(
       return { clusterArn: parsed.arn, clusterName: parsed.clusterName };
     }
     if (!CLUSTER_NAME.test(cluster)) {
-      throw new IdentityError(
+      throw new EcsMetadataError(
         'INVALID_ARN',
         `invalid Cluster ${quote(cluster)}: neither a cluster ARN nor a cluster name (letters, digits, _ and -)`,
       );
@@ -234,7 +229,7 @@ export function resolveCluster(
     const { partition, region, accountId, clusterName } = task;
     return { clusterArn: formatClusterArn({ partition, region, accountId, clusterName }), clusterName };
   }
-  throw new IdentityError(
+  throw new EcsMetadataError(
     'INVALID_METADATA',
     `cannot tell the cluster: the metadata has no Cluster field and the task ARN ${quote(task.arn)} is old-format ` +
       '(task/<id>, no cluster segment)',

@@ -2,7 +2,8 @@
  * The AWS credential type every package shares, and the parser for the container-credentials JSON.
  * @packageDocumentation
  */
-import { type Credential, defineSecrets, IdentityError } from '@ecs-identity/core';
+import { type Credential, defineSecrets } from '@ecs-identity/core';
+import { EcsMetadataError } from './errors.js';
 
 /**
  * AWS credentials. `secretAccessKey` and `sessionToken` are hidden from `util.inspect`, `JSON.stringify` and
@@ -12,12 +13,17 @@ import { type Credential, defineSecrets, IdentityError } from '@ecs-identity/cor
 export interface AwsCredentials extends Credential {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  readonly sessionToken?: string | undefined;
-  readonly expiresAt?: Date | undefined;
+  readonly sessionToken?: string;
+  readonly expiresAt?: Date;
   /** The role the credentials belong to, when the source says (the ECS credentials endpoint does). */
-  readonly roleArn?: string | undefined;
-  readonly accountId?: string | undefined;
+  readonly roleArn?: string;
+  readonly accountId?: string;
 }
+
+/** The fields of {@link awsCredentials}: an optional field may be given as `undefined` (absent). @public */
+export type AwsCredentialsInput = {
+  [K in keyof AwsCredentials]: AwsCredentials[K] | (undefined extends AwsCredentials[K] ? undefined : never);
+};
 
 const SECRET_KEYS = ['secretAccessKey', 'sessionToken'] as const;
 
@@ -31,28 +37,31 @@ const SECRET_KEYS = ['secretAccessKey', 'sessionToken'] as const;
  * ```
  * @public
  */
-export function awsCredentials(fields: AwsCredentials): AwsCredentials {
+export function awsCredentials(fields: AwsCredentialsInput): AwsCredentials {
   for (const key of ['accessKeyId', 'secretAccessKey'] as const) {
     if (typeof fields[key] !== 'string' || fields[key] === '') {
-      throw new IdentityError('INVALID_CREDENTIALS', `AWS credentials: ${key} must be a non-empty string`);
+      throw new EcsMetadataError('INVALID_CREDENTIALS', `AWS credentials: ${key} must be a non-empty string`);
     }
   }
   if (fields.sessionToken !== undefined && (typeof fields.sessionToken !== 'string' || fields.sessionToken === '')) {
-    throw new IdentityError('INVALID_CREDENTIALS', 'AWS credentials: sessionToken must be a non-empty string when set');
+    throw new EcsMetadataError(
+      'INVALID_CREDENTIALS',
+      'AWS credentials: sessionToken must be a non-empty string when set',
+    );
   }
   if (
     fields.expiresAt !== undefined &&
     (!(fields.expiresAt instanceof Date) || Number.isNaN(fields.expiresAt.getTime()))
   ) {
-    throw new IdentityError('INVALID_CREDENTIALS', 'AWS credentials: expiresAt must be a valid Date when set');
+    throw new EcsMetadataError('INVALID_CREDENTIALS', 'AWS credentials: expiresAt must be a valid Date when set');
   }
   const credential: {
     accessKeyId: string;
     secretAccessKey: string;
-    sessionToken?: string | undefined;
-    expiresAt?: Date | undefined;
-    roleArn?: string | undefined;
-    accountId?: string | undefined;
+    sessionToken?: string;
+    expiresAt?: Date;
+    roleArn?: string;
+    accountId?: string;
   } = { accessKeyId: fields.accessKeyId, secretAccessKey: fields.secretAccessKey };
   if (fields.sessionToken !== undefined) credential.sessionToken = fields.sessionToken;
   if (fields.expiresAt !== undefined) credential.expiresAt = fields.expiresAt;
@@ -79,7 +88,7 @@ export function parseRfc3339(value: string): Date | undefined {
  * Parses the JSON the ECS credentials endpoint answers with (`AccessKeyId`, `SecretAccessKey`, `Token`,
  * `Expiration`, `RoleArn`, optional `AccountId`). Throws `INVALID_CREDENTIALS` naming the missing or malformed
  * field, and when the credentials have already expired at `nowMs`. Never puts a secret in a message.
- * @public
+ * @internal
  */
 export function parseContainerCredentials(
   body: unknown,
@@ -91,21 +100,21 @@ export function parseContainerCredentials(
     try {
       doc = JSON.parse(body);
     } catch {
-      throw new IdentityError('INVALID_CREDENTIALS', `${source}: the response is not valid JSON`);
+      throw new EcsMetadataError('INVALID_CREDENTIALS', `${source}: the response is not valid JSON`);
     }
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new IdentityError('INVALID_CREDENTIALS', `${source}: expected a JSON object`);
+    throw new EcsMetadataError('INVALID_CREDENTIALS', `${source}: expected a JSON object`);
   }
   const record = doc as Record<string, unknown>;
   const str = (field: string, required: boolean): string | undefined => {
     const value = record[field];
     if (value === undefined || value === null) {
-      if (required) throw new IdentityError('INVALID_CREDENTIALS', `${source}: field ${field} is missing`);
+      if (required) throw new EcsMetadataError('INVALID_CREDENTIALS', `${source}: field ${field} is missing`);
       return undefined;
     }
     if (typeof value !== 'string' || value === '') {
-      throw new IdentityError('INVALID_CREDENTIALS', `${source}: field ${field} must be a non-empty string`);
+      throw new EcsMetadataError('INVALID_CREDENTIALS', `${source}: field ${field} must be a non-empty string`);
     }
     return value;
   };
@@ -117,25 +126,19 @@ export function parseContainerCredentials(
   const accountId = str('AccountId', false);
   const expiresAt = parseRfc3339(expiration);
   if (expiresAt === undefined) {
-    throw new IdentityError(
+    throw new EcsMetadataError(
       'INVALID_CREDENTIALS',
       `${source}: field Expiration ${JSON.stringify(expiration.slice(0, 40))} is not an RFC 3339 timestamp`,
     );
   }
   if (expiresAt.getTime() <= nowMs) {
-    throw new IdentityError(
+    throw new EcsMetadataError(
       'INVALID_CREDENTIALS',
       `${source}: field Expiration ${expiresAt.toISOString()} is in the past (now ${new Date(nowMs).toISOString()})`,
     );
   }
   if (accountId !== undefined && !/^[0-9]{12}$/.test(accountId)) {
-    throw new IdentityError('INVALID_CREDENTIALS', `${source}: field AccountId is not 12 digits`);
+    throw new EcsMetadataError('INVALID_CREDENTIALS', `${source}: field AccountId is not 12 digits`);
   }
-  const fields: AwsCredentials = { accessKeyId, secretAccessKey, expiresAt };
-  return awsCredentials({
-    ...fields,
-    ...(sessionToken === undefined ? {} : { sessionToken }),
-    ...(roleArn === undefined ? {} : { roleArn }),
-    ...(accountId === undefined ? {} : { accountId }),
-  });
+  return awsCredentials({ accessKeyId, secretAccessKey, expiresAt, sessionToken, roleArn, accountId });
 }

@@ -5,7 +5,6 @@
  */
 import {
   type Clock,
-  type CredentialProvider,
   createHttpClient,
   type HttpClient,
   IdentityError,
@@ -20,42 +19,27 @@ import {
 } from '@ecs-identity/core';
 import { isAllowedPlainHttpHost, mergeRefreshPolicy, safeUrl } from '@ecs-identity/core/internal';
 import { type AwsCredentials, parseContainerCredentials } from './aws-credentials.js';
+import { EcsMetadataError } from './errors.js';
 import { defaultEnv, ECS_AGENT_BASE_URL, type Environment } from './fetch-metadata.js';
 
-/** @public */
+/** @internal */
 export const ENV_RELATIVE_URI = 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI';
-/** @public */
+/** @internal */
 export const ENV_FULL_URI = 'AWS_CONTAINER_CREDENTIALS_FULL_URI';
-/** @public */
+/** @internal */
 export const ENV_AUTH_TOKEN = 'AWS_CONTAINER_AUTHORIZATION_TOKEN';
-/** @public */
+/** @internal */
 export const ENV_AUTH_TOKEN_FILE = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
 
-/** @public */
-export interface CredentialsEndpointOptions {
-  /** Where to read the `AWS_CONTAINER_*` variables. Default `process.env` when it exists. */
-  env?: Environment | undefined;
-  /** Base a RELATIVE URI is appended to. Default `http://169.254.170.2` (tests point it at the testkit agent). */
-  relativeBaseUrl?: string | undefined;
-  /**
-   * Which variable wins when both are set. Default `'full'`: the issue, and aws-sdk-js-v3's `fromHttp` (the first
-   * link of its Node default chain). The AWS SDKs reference guide, smithy-rs and `fromContainerMetadata` give the
-   * relative URI precedence (`'relative'`). See the README.
-   */
-  precedence?: 'full' | 'relative' | undefined;
-  /** Allow plain http to any host. Default false: only 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and loopback. */
-  allowInsecureHttp?: boolean | undefined;
-}
-
-/** Where the credentials come from and how to authorise: the resolved endpoint. @public */
+/** Where the credentials come from and how to authorise: the resolved endpoint. @internal */
 export interface CredentialsEndpoint {
   url: URL;
   /** Which variable gave the URL. */
   source: typeof ENV_RELATIVE_URI | typeof ENV_FULL_URI;
   /** The token itself (from `AWS_CONTAINER_AUTHORIZATION_TOKEN`), if set. */
-  token?: string | undefined;
+  token?: string;
   /** The token file path (from `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`), used when no token is set. */
-  tokenFile?: string | undefined;
+  tokenFile?: string;
 }
 
 /**
@@ -64,7 +48,9 @@ export interface CredentialsEndpoint {
  * addresses and loopback.
  * @public
  */
-export function resolveCredentialsEndpoint(options: CredentialsEndpointOptions = {}): CredentialsEndpoint {
+export function resolveCredentialsEndpoint(
+  options: Pick<ContainerCredentialsOptions, 'env' | 'agentUrl' | 'precedence' | 'allowInsecureHttp'> = {},
+): CredentialsEndpoint {
   const env = options.env ?? defaultEnv();
   const value = (name: string) => {
     const v = env[name];
@@ -80,7 +66,7 @@ export function resolveCredentialsEndpoint(options: CredentialsEndpointOptions =
     try {
       url = new URL(full);
     } catch {
-      throw new IdentityError(
+      throw new EcsMetadataError(
         'INVALID_CONFIG',
         `${ENV_FULL_URI} is not an absolute URL (it must name a scheme and host)`,
       );
@@ -88,25 +74,25 @@ export function resolveCredentialsEndpoint(options: CredentialsEndpointOptions =
   } else if (relative !== undefined) {
     source = ENV_RELATIVE_URI;
     if (!relative.startsWith('/')) {
-      throw new IdentityError('INVALID_CONFIG', `${ENV_RELATIVE_URI} must be a path starting with "/"`);
+      throw new EcsMetadataError('INVALID_CONFIG', `${ENV_RELATIVE_URI} must be a path starting with "/"`);
     }
     try {
-      url = new URL(`${(options.relativeBaseUrl ?? ECS_AGENT_BASE_URL).replace(/\/+$/, '')}${relative}`);
+      url = new URL(`${(options.agentUrl ?? ECS_AGENT_BASE_URL).replace(/\/+$/, '')}${relative}`);
     } catch {
-      throw new IdentityError('INVALID_CONFIG', `${ENV_RELATIVE_URI} does not make a valid URL`);
+      throw new EcsMetadataError('INVALID_CONFIG', `${ENV_RELATIVE_URI} does not make a valid URL`);
     }
   } else {
-    throw new IdentityError(
+    throw new EcsMetadataError(
       'INVALID_CONFIG',
       `container credentials: neither ${ENV_RELATIVE_URI} nor ${ENV_FULL_URI} is set (is this an ECS task with a task role?)`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new IdentityError('INVALID_CONFIG', `${source} must be an http or https URL`);
+    throw new EcsMetadataError('INVALID_CONFIG', `${source} must be an http or https URL`);
   }
-  if (url.hostname === '') throw new IdentityError('INVALID_CONFIG', `${source} does not name a host`);
+  if (url.hostname === '') throw new EcsMetadataError('INVALID_CONFIG', `${source} does not name a host`);
   if (url.protocol === 'http:' && !options.allowInsecureHttp && !isAllowedPlainHttpHost(url.hostname)) {
-    throw new IdentityError(
+    throw new EcsMetadataError(
       'INSECURE_URL',
       `${source} ${safeUrl(url)}: plain http is only allowed to 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and ` +
         'loopback; use https',
@@ -126,7 +112,7 @@ export function resolveCredentialsEndpoint(options: CredentialsEndpointOptions =
  * left, as the AWS SDKs do, with no spread (the ECS agent answering is local to the task: there is no shared server
  * to protect, and refreshing earlier only gets the same credentials back); a failed refresh is tried again within a
  * quarter of the validity left; a fetch with nothing cached is retried 3 times at once (the AWS SDK's 3 retries).
- * @public
+ * @internal
  */
 export const containerCredentialsRefreshDefaults: Readonly<RefreshPolicy> = Object.freeze({
   refresh: Object.freeze({ beforeExpiryMs: 5 * 60_000, latestFraction: 1, spread: 0 }),
@@ -143,10 +129,23 @@ const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
  * `refresh` / `retry` are core's refresh and retry options; unset fields keep {@link containerCredentialsRefreshDefaults}.
  * @public
  */
-export interface ContainerCredentialsOptions extends CredentialsEndpointOptions, RefreshPolicy {
+export interface ContainerCredentialsOptions extends RefreshPolicy {
+  /** Where to read the `AWS_CONTAINER_*` variables. Default `process.env` when it exists. */
+  env?: Environment | undefined;
+  /** The ECS agent's base URL, which a RELATIVE URI is appended to. Default `http://169.254.170.2` (tests point it at testkit's). */
+  agentUrl?: string | undefined;
   /**
-   * Reads the token file (re-read on every request so a rotated token is picked up). Required when only
-   * `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` is set; the `./node` entry's `containerCredentials` supplies `fs`.
+   * Which variable wins when both are set. Default `'full'`: the issue, and aws-sdk-js-v3's `fromHttp` (the first
+   * link of its Node default chain). The AWS SDKs reference guide, smithy-rs and `fromContainerMetadata` give the
+   * relative URI precedence (`'relative'`). See the README.
+   */
+  precedence?: 'full' | 'relative' | undefined;
+  /** Allow plain http to any host. Default false: only 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and loopback. */
+  allowInsecureHttp?: boolean | undefined;
+
+  /**
+   * Reads the token file (re-read on every request so a rotated token is picked up). Default in Node: `fs`. Elsewhere
+   * there is none, and a configuration with only `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` fails with `INVALID_CONFIG`.
    */
   readFile?: ((path: string) => Promise<string>) | undefined;
   /** Per-request timeout (ms). Default 1000 (the AWS SDK's). */
@@ -170,9 +169,9 @@ export interface ContainerCredentialsOptions extends CredentialsEndpointOptions,
 
 // Header values must not carry CR/LF (header injection); tokens are opaque printable-ASCII strings.
 function checkToken(token: string, where: string): string {
-  if (token === '') throw new IdentityError('INVALID_CONFIG', `${where} is empty`);
+  if (token === '') throw new EcsMetadataError('INVALID_CONFIG', `${where} is empty`);
   if (!/^[\x20-\x7e]+$/.test(token)) {
-    throw new IdentityError(
+    throw new EcsMetadataError(
       'INVALID_CONFIG',
       `${where} contains characters other than printable ASCII (CR, LF...); it cannot be sent as a header`,
     );
@@ -189,10 +188,9 @@ async function authorization(
   if (endpoint.token !== undefined) return checkToken(endpoint.token, ENV_AUTH_TOKEN);
   if (endpoint.tokenFile === undefined) return undefined;
   if (readFile === undefined) {
-    throw new IdentityError(
+    throw new EcsMetadataError(
       'INVALID_CONFIG',
-      `${ENV_AUTH_TOKEN_FILE} is set but no readFile was given: use containerCredentials from ` +
-        "'@ecs-identity/ecs-metadata/node' or pass readFile",
+      `${ENV_AUTH_TOKEN_FILE} is set, but this runtime cannot read files: pass readFile (Node reads the file itself)`,
     );
   }
   let text: string;
@@ -200,7 +198,7 @@ async function authorization(
     text = await readFile(endpoint.tokenFile);
   } catch (e) {
     const code = (e as { code?: unknown } | null)?.code;
-    throw new IdentityError(
+    throw new EcsMetadataError(
       'FILE_IO',
       `cannot read the authorization token file ${endpoint.tokenFile} (${ENV_AUTH_TOKEN_FILE})` +
         `${typeof code === 'string' ? `: ${code}` : ''}`,
@@ -238,12 +236,7 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
       `container credentials: both ${ENV_FULL_URI} and ${ENV_RELATIVE_URI} are set; using ${endpoint.source}`,
     );
   }
-  const http =
-    options.http ??
-    createHttpClient({
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-      ...(options.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
-    });
+  const http = options.http ?? createHttpClient({ fetch: options.fetch, allowInsecureHttp: options.allowInsecureHttp });
   // The ECS agent's credentials URI ends in a per-task credentials id that works as a capability: keep it out of
   // messages and logs like a token (core scrubs registered values everywhere).
   const lastSegment = endpoint.url.pathname.split('/').pop() ?? '';
@@ -277,19 +270,23 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
           throw e;
         }
         const hint = e.status === 401 || e.status === 403 ? ' (check the authorization token)' : '';
-        throw new IdentityError('CREDENTIALS_UNAVAILABLE', `container credentials from ${where}: ${e.message}${hint}`, {
-          cause: e,
-          retryable: e.retryable,
-          ...(e.status === undefined ? {} : { status: e.status }),
-        });
+        throw new EcsMetadataError(
+          'CREDENTIALS_UNAVAILABLE',
+          `container credentials from ${where}: ${e.message}${hint}`,
+          {
+            cause: e,
+            retryable: e.retryable,
+            status: e.status,
+          },
+        );
       }
     },
     ...mergeRefreshPolicy(containerCredentialsRefreshDefaults, options),
     fetchTimeoutMs,
-    ...(options.onError === undefined ? {} : { onError: options.onError }),
-    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.random === undefined ? {} : { random: options.random }),
+    onError: options.onError,
+    onEvent: options.onEvent,
+    logger: options.logger,
+    random: options.random,
     clock,
   });
 }
@@ -301,6 +298,3 @@ function decodeOrUndefined(segment: string): string | undefined {
     return undefined; // URIError: a stray '%'
   }
 }
-
-/** A provider of AWS credentials, whatever its source. @public */
-export type AwsCredentialProvider = CredentialProvider<AwsCredentials>;

@@ -9,33 +9,35 @@ import {
   type HttpClient,
   IdentityError,
   type Logger,
+  type RetryOptions,
   retry,
   safeLogger,
 } from '@ecs-identity/core';
 import { safeUrl } from '@ecs-identity/core/internal';
+import { EcsMetadataError } from './errors.js';
 import { type ContainerMetadata, parseContainerMetadata, parseTaskMetadata, type TaskMetadata } from './metadata.js';
 import { type TaskIdentity, taskIdentity } from './task-identity.js';
 
 /** The environment as a plain record (`process.env` in Node). @public */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** The fixed address of the ECS agent (v2 metadata and relative credentials URIs). @public */
+/** The fixed address of the ECS agent (v2 metadata and relative credentials URIs). @internal */
 export const ECS_AGENT_BASE_URL = 'http://169.254.170.2';
 
 /** @public */
 export interface MetadataFetchOptions {
   /** Where to read `ECS_CONTAINER_METADATA_URI_V4` and `ECS_CONTAINER_METADATA_URI`. Default `process.env` if any. */
   env?: Environment | undefined;
-  /** Base of the v2 endpoint. Default `http://169.254.170.2` (tests point it at the testkit agent). */
-  v2BaseUrl?: string | undefined;
+  /** The ECS agent's base URL, where the v2 endpoint is. Default `http://169.254.170.2` (tests point it at testkit's). */
+  agentUrl?: string | undefined;
   /** Per-attempt timeout (ms). Default 1000: the agent is local, a slow answer means it is not there. */
   timeoutMs?: number | undefined;
-  /** Attempts per endpoint for transient errors (5xx, 429, network, timeout). Default 3. */
-  maxAttempts?: number | undefined;
-  /** First retry backoff cap (ms, full jitter, doubling). Default 100. */
-  baseDelayMs?: number | undefined;
-  /** Overall deadline for each endpoint's attempts (ms). Default 10_000. */
-  deadlineMs?: number | undefined;
+  /**
+   * How each endpoint is retried on transient errors (5xx, 429, network, timeout), core's retry options: `maxAttempts`
+   * (default 3), `baseDelayMs` (first backoff cap, full jitter, doubling; default 100), `maxDelayMs` (default 20_000),
+   * `deadlineMs` (the bound on one endpoint's attempts and waits; default 10_000).
+   */
+  retry?: Pick<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'deadlineMs'> | undefined;
   signal?: AbortSignal | undefined;
   /** An injected fetch (default: cross-fetch in Node, the global fetch in browsers). */
   fetch?: typeof globalThis.fetch | undefined;
@@ -62,8 +64,8 @@ interface Endpoint {
   /** How the endpoint is named in the error: the variable, or "v2". */
   name: string;
   /** The URL, or why there is none. */
-  url?: URL | undefined;
-  skipped?: string | undefined;
+  url?: URL;
+  skipped?: string;
 }
 
 function fromEnv(env: Environment, variable: string, path: string): Endpoint {
@@ -87,7 +89,7 @@ function v2Endpoint(base: string, path: string): Endpoint {
     url.pathname = `${url.pathname.replace(/\/+$/, '')}${path}`;
     return { name: 'v2', url };
   } catch {
-    throw new IdentityError('INVALID_ARGUMENT', 'v2BaseUrl is not an absolute URL');
+    throw new EcsMetadataError('INVALID_ARGUMENT', 'agentUrl is not an absolute URL');
   }
 }
 
@@ -103,7 +105,7 @@ async function fetchFirst<T>(
   what: string,
   options: MetadataFetchOptions,
 ): Promise<{ value: T; url: string }> {
-  const http = options.http ?? createHttpClient(options.fetch === undefined ? {} : { fetch: options.fetch });
+  const http = options.http ?? createHttpClient({ fetch: options.fetch });
   const log = safeLogger(options.logger);
   const failures: string[] = [];
   const causes: unknown[] = [];
@@ -121,17 +123,18 @@ async function fetchFirst<T>(
             url,
             headers: { accept: 'application/json' },
             timeoutMs: options.timeoutMs ?? 1000,
-            ...(signal === undefined ? {} : { signal }),
+            signal,
           });
           return parse(res.text(), `${what} from ${where}`);
         },
         {
-          maxAttempts: options.maxAttempts ?? 3,
-          baseDelayMs: options.baseDelayMs ?? 100,
-          deadlineMs: options.deadlineMs ?? 10_000,
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-          ...(options.clock === undefined ? {} : { clock: options.clock }),
-          ...(options.random === undefined ? {} : { random: options.random }),
+          maxAttempts: options.retry?.maxAttempts ?? 3,
+          baseDelayMs: options.retry?.baseDelayMs ?? 100,
+          maxDelayMs: options.retry?.maxDelayMs,
+          deadlineMs: options.retry?.deadlineMs ?? 10_000,
+          signal: options.signal,
+          clock: options.clock,
+          random: options.random,
           onRetry: ({ error, attempt, delayMs }) =>
             log.debug({ url: where, attempt, delayMs, error: describeFailure(error) }, `retrying ${what}`),
         },
@@ -146,7 +149,7 @@ async function fetchFirst<T>(
     }
   }
   const retryable = causes.some((e) => e instanceof IdentityError && e.retryable);
-  throw new IdentityError(
+  throw new EcsMetadataError(
     'METADATA_UNAVAILABLE',
     `could not read the ${what}; tried:\n  - ${failures.join('\n  - ')}`,
     {
@@ -175,7 +178,7 @@ export async function getTaskMetadata(options: TaskMetadataOptions = {}): Promis
   const endpoints = [
     fromEnv(env, 'ECS_CONTAINER_METADATA_URI_V4', taskPath),
     fromEnv(env, 'ECS_CONTAINER_METADATA_URI', taskPath),
-    v2Endpoint(options.v2BaseUrl ?? ECS_AGENT_BASE_URL, options.withTags ? '/v2/metadataWithTags' : '/v2/metadata'),
+    v2Endpoint(options.agentUrl ?? ECS_AGENT_BASE_URL, options.withTags ? '/v2/metadataWithTags' : '/v2/metadata'),
   ];
   return (await fetchFirst(endpoints, parseTaskMetadata, 'task metadata', options)).value;
 }

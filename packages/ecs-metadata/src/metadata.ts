@@ -3,8 +3,9 @@
  * Tolerant to unknown fields (AWS only adds), strict on the fields the SDK uses. Pure and browser-safe.
  * @packageDocumentation
  */
-import { IdentityError } from '@ecs-identity/core';
+import type { IdentityError } from '@ecs-identity/core';
 import { parseTaskArn } from './arn.js';
+import { EcsMetadataError } from './errors.js';
 
 /** ECS launch types; other values are passed through upper-cased. @public */
 export type LaunchType = 'EC2' | 'FARGATE' | 'EXTERNAL' | (string & {});
@@ -13,22 +14,22 @@ export type LaunchType = 'EC2' | 'FARGATE' | 'EXTERNAL' | (string & {});
 export interface ContainerMetadata {
   DockerId: string;
   Name: string;
-  DockerName?: string | undefined;
-  Image?: string | undefined;
-  ImageID?: string | undefined;
-  Labels?: Record<string, string> | undefined;
-  DesiredStatus?: string | undefined;
-  KnownStatus?: string | undefined;
-  Limits?: { CPU?: number; Memory?: number } | undefined;
-  CreatedAt?: string | undefined;
-  StartedAt?: string | undefined;
-  FinishedAt?: string | undefined;
-  Type?: string | undefined;
-  ContainerARN?: string | undefined;
-  ExitCode?: number | undefined;
-  LogDriver?: string | undefined;
-  LogOptions?: Record<string, string> | undefined;
-  Networks?: Array<Record<string, unknown>> | undefined;
+  DockerName?: string;
+  Image?: string;
+  ImageID?: string;
+  Labels?: Record<string, string>;
+  DesiredStatus?: string;
+  KnownStatus?: string;
+  Limits?: { CPU?: number; Memory?: number };
+  CreatedAt?: string;
+  StartedAt?: string;
+  FinishedAt?: string;
+  Type?: string;
+  ContainerARN?: string;
+  ExitCode?: number;
+  LogDriver?: string;
+  LogOptions?: Record<string, string>;
+  Networks?: Array<Record<string, unknown>>;
   /** Fields this SDK does not model. */
   [field: string]: unknown;
 }
@@ -36,28 +37,28 @@ export interface ContainerMetadata {
 /** The task metadata (`/task`, `/taskWithTags`, v2 `/v2/metadata`). @public */
 export interface TaskMetadata {
   /** A short name (EC2) or a full cluster ARN (Fargate). Absent only in unusual documents. */
-  Cluster?: string | undefined;
+  Cluster?: string;
   TaskARN: string;
   Family: string;
   /** A decimal string. */
   Revision: string;
-  DesiredStatus?: string | undefined;
-  KnownStatus?: string | undefined;
+  DesiredStatus?: string;
+  KnownStatus?: string;
   /** Task limits; Fargate CPU is in vCPUs (e.g. 0.25). */
-  Limits?: { CPU?: number; Memory?: number } | undefined;
-  PullStartedAt?: string | undefined;
-  PullStoppedAt?: string | undefined;
-  AvailabilityZone?: string | undefined;
+  Limits?: { CPU?: number; Memory?: number };
+  PullStartedAt?: string;
+  PullStoppedAt?: string;
+  AvailabilityZone?: string;
   /** Upper-cased on parse (some agents sent `ec2`). Absent in v2 and older v3 documents. */
-  LaunchType?: LaunchType | undefined;
-  ServiceName?: string | undefined;
-  VPCID?: string | undefined;
+  LaunchType?: LaunchType;
+  ServiceName?: string;
+  VPCID?: string;
   ClockDrift?:
     | { ClockErrorBound?: number; ReferenceTimestamp?: string; ClockSynchronizationStatus?: string }
     | undefined;
-  EphemeralStorageMetrics?: { Utilized?: number; Reserved?: number } | undefined;
-  TaskTags?: Record<string, string> | undefined;
-  ContainerInstanceTags?: Record<string, string> | undefined;
+  EphemeralStorageMetrics?: { Utilized?: number; Reserved?: number };
+  TaskTags?: Record<string, string>;
+  ContainerInstanceTags?: Record<string, string>;
   Containers: ContainerMetadata[];
   /** Fields this SDK does not model. */
   [field: string]: unknown;
@@ -66,7 +67,7 @@ export interface TaskMetadata {
 type Json = Record<string, unknown>;
 
 function invalid(source: string, message: string): IdentityError {
-  return new IdentityError('INVALID_METADATA', `${source}: ${message}`);
+  return new EcsMetadataError('INVALID_METADATA', `${source}: ${message}`);
 }
 
 function toObject(input: unknown, source: string): Json {
@@ -166,7 +167,7 @@ export function parseTaskMetadata(input: unknown, source = 'task metadata'): Tas
   try {
     parseTaskArn(taskArn);
   } catch (e) {
-    throw new IdentityError('INVALID_ARN', `${source}: field TaskARN: ${(e as Error).message}`, { cause: e });
+    throw new EcsMetadataError('INVALID_ARN', `${source}: field TaskARN: ${(e as Error).message}`, { cause: e });
   }
   requireString(doc, 'Family', source);
   const revision = doc.Revision;

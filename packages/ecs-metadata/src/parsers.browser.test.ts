@@ -3,7 +3,8 @@ import { IdentityError } from '@ecs-identity/core';
 import { describe, expect, it } from 'vitest';
 import v3 from '../test/fixtures/otel-java/ecs-task-metadata-v3.json' with { type: 'json' };
 import fargate from '../test/fixtures/otel-js/metadatav4-response-task-fargate.json' with { type: 'json' };
-import { awsCredentials, parseContainerCredentials, parseRoleArn, parseTaskArn, taskIdentity } from './index.js';
+import { parseContainerCredentials } from './aws-credentials.js';
+import { awsCredentials, parseRoleArn, parseTaskArn, taskIdentity } from './index.js';
 
 describe('ecs-metadata parsers in the browser', () => {
   it('runs without Node globals', () => {

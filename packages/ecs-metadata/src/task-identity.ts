@@ -17,10 +17,17 @@ export interface TaskIdentity {
   family: string;
   revision: string;
   /** Absent in v2 and older v3 documents. */
-  launchType?: LaunchType | undefined;
+  launchType?: LaunchType;
   /** Absent in older documents. */
-  availabilityZone?: string | undefined;
+  availabilityZone?: string;
 }
+
+/**
+ * The task facts the Consul login and the Athenz identity need (a part of {@link TaskIdentity}): where the task runs,
+ * which task it is, and its cluster. Pass them (`task` option) to skip reading the task metadata endpoint.
+ * @public
+ */
+export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' | 'taskId' | 'clusterArn'>;
 
 /**
  * The task's identity from its metadata document (a {@link TaskMetadata}, JSON text or a parsed value, which is

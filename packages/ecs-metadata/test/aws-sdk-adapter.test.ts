@@ -3,9 +3,14 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type CredentialProvider, IdentityError } from '@ecs-identity/core';
-import { type AwsCredentials, awsCredentials, toAwsCredentialIdentityProvider } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import {
+  type AwsCredentials,
+  awsCredentials,
+  containerCredentials,
+  toAwsCredentialIdentityProvider,
+} from '@ecs-identity/ecs-metadata';
 import { startAws, startEcsAgent } from '@ecs-identity/testkit';
+import { CredentialsProviderError, chain } from '@smithy/core/config';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const XML = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -112,17 +117,51 @@ describe('toAwsCredentialIdentityProvider', () => {
     expect(seen).toEqual([{ forceRefresh: true }]);
   });
 
-  it('surfaces the provider error to the SDK caller unchanged', async () => {
-    const provider: CredentialProvider<AwsCredentials> = {
+  it("reaches the SDK as its CredentialsProviderError, the provider's error as cause, tryNextLink only when unconfigured", async () => {
+    const failing = (error: unknown): CredentialProvider<AwsCredentials> => ({
       get: async () => {
-        throw new IdentityError('CREDENTIALS_UNAVAILABLE', 'no task role');
+        throw error;
       },
       subscribe: () => () => {},
       close: async () => {},
       [Symbol.asyncDispose]: async () => {},
+    });
+    const down = new IdentityError('CREDENTIALS_UNAVAILABLE', 'no task role');
+    const e = (await toAwsCredentialIdentityProvider(failing(down))().catch((x: unknown) => x)) as Error & {
+      tryNextLink: boolean;
     };
-    await expect(toAwsCredentialIdentityProvider(provider)()).rejects.toMatchObject({
-      code: 'CREDENTIALS_UNAVAILABLE',
+    expect(e).toBeInstanceOf(CredentialsProviderError);
+    expect(e).toMatchObject({ name: 'CredentialsProviderError', message: 'no task role', tryNextLink: false });
+    expect(e.cause).toBe(down);
+    const unset = new IdentityError('INVALID_CONFIG', 'nothing configured');
+    await expect(toAwsCredentialIdentityProvider(failing(unset))()).rejects.toMatchObject({ tryNextLink: true });
+  });
+
+  it('with a factory, a configuration error is raised when the SDK asks, and a chain moves on to the next link', async () => {
+    let made = 0;
+    const adapted = toAwsCredentialIdentityProvider(() => {
+      made++;
+      return containerCredentials({ env: {} }); // no AWS_CONTAINER_* variable: INVALID_CONFIG
+    });
+    expect(made).toBe(0);
+    const next = awsCredentials({ accessKeyId: 'AKIANEXTLINK00000001', secretAccessKey: 'next-link-secret' });
+    // The SDK's chain (what its default provider chain is built on) tries the next link on tryNextLink.
+    const chained = chain(adapted, async () => ({
+      accessKeyId: next.accessKeyId,
+      secretAccessKey: next.secretAccessKey,
+    }));
+    expect(await chained()).toMatchObject({ accessKeyId: 'AKIANEXTLINK00000001' });
+    expect(made).toBe(1);
+    // A configured source that fails does not fall through to another identity.
+    const agent = await startEcsAgent();
+    cleanups.push(() => agent.close());
+    agent.setFault({ match: 'credentials', status: 403 });
+    const refused = toAwsCredentialIdentityProvider(() =>
+      containerCredentials({ env: agent.env, retry: { initial: { maxAttempts: 1 } } }),
+    );
+    await expect(chain(refused, async () => ({ accessKeyId: 'x', secretAccessKey: 'y' }))()).rejects.toMatchObject({
+      name: 'CredentialsProviderError',
+      tryNextLink: false,
     });
   });
 

@@ -9,13 +9,15 @@ import { inspect } from 'node:util';
 import { IdentityError } from '@ecs-identity/core';
 import {
   type AwsCredentials,
-  containerCredentials as browserContainerCredentials,
   type ContainerCredentialsOptions,
-  resolveCredentialsEndpoint,
+  containerCredentials,
 } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import { type EcsAgent, ManualClock, startEcsAgent } from '@ecs-identity/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  containerCredentials as browserContainerCredentials,
+  resolveCredentialsEndpoint,
+} from '../src/container-credentials.js';
 
 const agents: EcsAgent[] = [];
 const closers: Array<() => Promise<unknown>> = [];
@@ -158,7 +160,7 @@ describe('containerCredentials', () => {
     const a = await agent({ credentialsUri: 'relative', authToken: null });
     expect(a.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI).toMatch(/^\/v2\/credentials\/[0-9a-f-]{36}$/);
     expect(a.env.AWS_CONTAINER_AUTHORIZATION_TOKEN).toBeUndefined();
-    const c = await provider({ env: a.env, relativeBaseUrl: a.url }).get();
+    const c = await provider({ env: a.env, agentUrl: a.url }).get();
     expect(c.roleArn).toBe(a.roleArn);
     expect(a.requests[0]?.authorization).toBe('none');
   });
@@ -172,10 +174,10 @@ describe('containerCredentials', () => {
     };
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (_o: unknown, m?: string) => warnings.push(String(m)) };
-    await provider({ env, relativeBaseUrl: relative.url, logger }).get();
+    await provider({ env, agentUrl: relative.url, logger }).get();
     expect([full.requests.length, relative.requests.length]).toEqual([1, 0]);
     expect(warnings).toEqual([expect.stringMatching(/both .* are set; using AWS_CONTAINER_CREDENTIALS_FULL_URI/)]);
-    await provider({ env, relativeBaseUrl: relative.url, precedence: 'relative' }).get();
+    await provider({ env, agentUrl: relative.url, precedence: 'relative' }).get();
     expect([full.requests.length, relative.requests.length]).toEqual([1, 1]);
   });
 
@@ -272,7 +274,7 @@ describe('containerCredentials', () => {
       env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: a.credentialsUrl!, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: '/x' },
     });
     closers.push(() => p.close());
-    expect((await failure(p.get())).message).toMatch(/no readFile was given/);
+    expect((await failure(p.get())).message).toMatch(/cannot read files: pass readFile/);
   });
 
   it('refuses a token with a line break (header injection)', async () => {

@@ -23,7 +23,7 @@ afterEach(async () => {
 // No sleeping between retries: the backoff is random() * cap, and random is 0.
 const fast = (a: EcsAgent, extra: TaskMetadataOptions = {}): TaskMetadataOptions => ({
   env: a.env,
-  v2BaseUrl: a.url,
+  agentUrl: a.url,
   random: () => 0,
   ...extra,
 });
@@ -120,7 +120,7 @@ describe('getTaskMetadata', () => {
   it('bounds the attempts per endpoint', async () => {
     const a = await agent({ metadataVersions: ['v4'] });
     a.setFault({ status: 500 });
-    const e = await failure(getTaskMetadata(fast(a, { maxAttempts: 2 })));
+    const e = await failure(getTaskMetadata(fast(a, { retry: { maxAttempts: 2 } })));
     expect(e.code).toBe('METADATA_UNAVAILABLE');
     expect(a.requests.filter((r) => r.endpoint === 'v4/task')).toHaveLength(2);
   });
@@ -132,7 +132,7 @@ describe('getTaskMetadata', () => {
       { match: 'v3/task', truncate: true },
       { match: 'v2/metadata', status: 200, body: '{"TaskARN": "arn:aws:ecs:us-west-2:123456789012:task/x", "Fam' },
     ]);
-    const e = await failure(getTaskMetadata(fast(a, { maxAttempts: 2 })));
+    const e = await failure(getTaskMetadata(fast(a, { retry: { maxAttempts: 2 } })));
     expect(e.code).toBe('METADATA_UNAVAILABLE');
     const lines = e.message.split('\n');
     expect(lines[0]).toBe('could not read the task metadata; tried:');
@@ -162,10 +162,10 @@ describe('getTaskMetadata', () => {
       ECS_CONTAINER_METADATA_URI_V4: 'not a url',
       ECS_CONTAINER_METADATA_URI: 'http://metadata.example.com/v3/abc',
     };
-    const task = await getTaskMetadata({ env, v2BaseUrl: a.url, random: () => 0 });
+    const task = await getTaskMetadata({ env, agentUrl: a.url, random: () => 0 });
     expect(task.TaskARN).toBe(a.taskArn);
     a.setFault({ match: 'v2/metadata', status: 404 });
-    const e = await failure(getTaskMetadata({ env, v2BaseUrl: a.url }));
+    const e = await failure(getTaskMetadata({ env, agentUrl: a.url }));
     expect(e.message).toMatch(/ECS_CONTAINER_METADATA_URI_V4: not an absolute URL/);
     expect(e.message).toMatch(/metadata\.example\.com.*INSECURE_URL/);
   });
@@ -173,7 +173,7 @@ describe('getTaskMetadata', () => {
   it('times out each attempt (a hung agent) and says so', async () => {
     const a = await agent({ metadataVersions: ['v4'] });
     a.setFault({ delayMs: 5_000 });
-    const e = await failure(getTaskMetadata(fast(a, { timeoutMs: 50, maxAttempts: 1 })));
+    const e = await failure(getTaskMetadata(fast(a, { timeoutMs: 50, retry: { maxAttempts: 1 } })));
     expect(e.message).toMatch(/v4\/.+\/task: TIMEOUT/);
   });
 

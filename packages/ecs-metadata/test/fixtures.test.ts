@@ -1,14 +1,9 @@
 // The real third-party samples in ./fixtures (see its README) parse to the right identity.
 import { readFileSync } from 'node:fs';
 import { IdentityError } from '@ecs-identity/core';
-import {
-  parseContainerCredentials,
-  parseContainerMetadata,
-  parseTaskArn,
-  parseTaskMetadata,
-  taskIdentity,
-} from '@ecs-identity/ecs-metadata';
+import { parseContainerMetadata, parseTaskArn, parseTaskMetadata, taskIdentity } from '@ecs-identity/ecs-metadata';
 import { describe, expect, it } from 'vitest';
+import { parseContainerCredentials } from '../src/aws-credentials.js';
 
 const read = (path: string) => readFileSync(new URL(`./fixtures/${path}`, import.meta.url), 'utf8');
 

@@ -1,6 +1,7 @@
-// The runtime must not load the AWS SDK, and the main entry's import graph must stay free of node:* modules.
+// The runtime must not load the AWS SDK, and the browser-safe build must load no node:* module.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { moduleGraph as graph } from '../../../test-support/module-graph.js';
 
 const srcDir = new URL('../src/', import.meta.url);
 const sources = readdirSync(srcDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
@@ -23,7 +24,7 @@ describe('package boundaries', () => {
     }
   });
 
-  it('only node.ts imports node:* modules, and index.ts never reaches node.ts', () => {
+  it('only the Node build (index.node.ts) imports node:* modules, and index.ts never reaches it', () => {
     const seen = new Set<string>();
     const walk = (f: string) => {
       if (seen.has(f)) return;
@@ -34,7 +35,22 @@ describe('package boundaries', () => {
       }
     };
     walk('index.ts');
-    expect(seen.has('node.ts')).toBe(false);
+    expect(seen.has('index.node.ts')).toBe(false);
     expect(seen.size).toBe(sources.length - 1);
+  });
+});
+
+describe('module graph', () => {
+  it('the browser-safe build (default condition) loads no node: built-in and no @aws-sdk/* module', async () => {
+    const loaded = await graph('packages/ecs-metadata/src/index.ts', { condition: 'default' });
+    expect(loaded.some((u) => u.endsWith('packages/ecs-metadata/src/index.ts'))).toBe(true);
+    expect(loaded.some((u) => u.endsWith('packages/core/src/index.ts'))).toBe(true);
+    expect(loaded.filter((u) => u.startsWith('node:'))).toEqual([]);
+    expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
+  });
+
+  it('the probe does record built-ins: the Node build loads node:fs', async () => {
+    const loaded = await graph('packages/ecs-metadata/src/index.node.ts');
+    expect(loaded.some((u) => u === 'node:fs/promises' || u === 'node:fs')).toBe(true);
   });
 });

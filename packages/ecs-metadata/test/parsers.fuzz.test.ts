@@ -4,13 +4,10 @@ import {
   containerCredentials,
   parseArn,
   parseClusterArn,
-  parseContainerCredentials,
   parseContainerMetadata,
   parseRoleArn,
   parseTaskArn,
   parseTaskMetadata,
-  resolveCluster,
-  resolveCredentialsEndpoint,
   taskIdentity,
 } from '@ecs-identity/ecs-metadata';
 import fc from 'fast-check';
@@ -25,6 +22,9 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { resolveCluster } from '../src/arn.js';
+import { parseContainerCredentials } from '../src/aws-credentials.js';
+import { resolveCredentialsEndpoint } from '../src/container-credentials.js';
 
 reportFuzzCounts('ecs-metadata');
 

@@ -19,8 +19,12 @@ import {
   systemClock,
 } from '@ecs-identity/core';
 import { measured, mergeRefreshPolicy, meteredRefreshHooks } from '@ecs-identity/core/internal';
-import { type AwsCredentials, getTaskIdentity, type TaskIdentity } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import {
+  type AwsCredentials,
+  containerCredentials,
+  getTaskIdentity,
+  type TaskIdentity,
+} from '@ecs-identity/ecs-metadata';
 import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
 import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions, spiffeNamespace } from '../csr.js';

@@ -17,12 +17,12 @@ import { logoutAll } from '@ecs-identity/consul-login/node';
 import { type Credential, IdentityError, type Logger, type RefreshEvent } from '@ecs-identity/core';
 import {
   type ContainerMetadata,
+  containerCredentials,
   getContainerMetadata,
   getTaskMetadata,
   type TaskIdentity,
   taskIdentity,
 } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
 import type { CommandContext } from '../command.js';
 import { errorCode, errorMessage } from '../error-line.js';
 import { UsageError } from '../flags.js';
@@ -98,11 +98,11 @@ function firstIPv4(networks: readonly Record<string, unknown>[] | undefined): st
 /** The task's facts for templates: its identity plus this container's IPv4 address (as the seed's script reads it). */
 async function readTask(
   env: Readonly<Record<string, string | undefined>>,
-  v2BaseUrl: string,
+  agentUrl: string,
   logger: Logger,
   signal: AbortSignal,
 ): Promise<{ task: TaskIdentity; fields: CredentialFields }> {
-  const metadata = await getTaskMetadata({ env, v2BaseUrl, logger, signal });
+  const metadata = await getTaskMetadata({ env, agentUrl, logger, signal });
   const task = taskIdentity(metadata);
   let container: ContainerMetadata | undefined;
   if (env.ECS_CONTAINER_METADATA_URI_V4 || env.ECS_CONTAINER_METADATA_URI) {
@@ -444,8 +444,8 @@ async function run(
   const { io, logger } = ctx;
   const { config } = loaded;
   const env = io.env;
-  const v2BaseUrl = config.ecsAgentUrl ?? (ctx.values['ecs-agent-url'] as string);
-  const aws = containerCredentials({ env, relativeBaseUrl: v2BaseUrl, refresh: { background: false }, logger });
+  const agentUrl = config.ecsAgentUrl ?? (ctx.values['ecs-agent-url'] as string);
+  const aws = containerCredentials({ env, agentUrl, refresh: { background: false }, logger });
   let credentials: AgentCredentials | undefined;
   let agent: Agent | undefined;
   const closers: (() => Promise<void> | void)[] = [];
@@ -453,7 +453,7 @@ async function run(
   const initEnd = init ? initStop(stop) : undefined;
 
   const end = await superviseRun(initEnd?.listener ?? stop, async (control) => {
-    const { task, fields } = await step('task metadata', () => readTask(env, v2BaseUrl, logger, control.signal));
+    const { task, fields } = await step('task metadata', () => readTask(env, agentUrl, logger, control.signal));
     credentials = await step('configuration', () =>
       buildCredentials({
         config,

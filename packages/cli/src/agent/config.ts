@@ -17,11 +17,11 @@ export interface LoadedTemplate {
   readonly name: string;
   readonly destination: string;
   readonly mode: number;
-  readonly uid?: number | undefined;
-  readonly gid?: number | undefined;
-  readonly command?: readonly string[] | undefined;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly command?: readonly string[];
   readonly commandTimeoutMs: number;
-  readonly signal?: { readonly pidFile: string; readonly signal: NodeJS.Signals } | undefined;
+  readonly signal?: { readonly pidFile: string; readonly signal: NodeJS.Signals };
   readonly template: CompiledTemplate;
 }
 

@@ -85,7 +85,7 @@ export interface CredentialHooks {
   /** Consul logins: each logout the provider does (a replaced token after its grace period, a late login answer). */
   onLogout(event: TokenLogoutEvent): void;
   /** The credential's OpenTelemetry metrics, when the agent has any. */
-  readonly metrics?: CredentialMetrics | undefined;
+  readonly metrics?: CredentialMetrics;
 }
 
 /** What building the credentials needs. @internal */

@@ -15,22 +15,22 @@ export type CredentialState = 'pending' | 'valid' | 'refresh-failed' | 'expired'
 export interface CredentialStatus {
   state: CredentialState;
   /** ISO 8601; absent for a credential that does not expire (a Consul token without TTL). */
-  expiresAt?: string | undefined;
+  expiresAt?: string;
   /** When the current credential was obtained. */
-  updatedAt?: string | undefined;
+  updatedAt?: string;
   /** Printable facts (accessor id, serial, scope...). */
-  facts?: Record<string, unknown> | undefined;
-  lastError?: { code: string; message: string; at: string } | undefined;
+  facts?: Record<string, unknown>;
+  lastError?: { code: string; message: string; at: string };
 }
 
 /** @public */
 export interface TemplateStatus {
   state: 'pending' | 'rendered' | 'failed';
   destination: string;
-  renderedAt?: string | undefined;
+  renderedAt?: string;
   /** The credential keys its last render read. */
-  uses?: string[] | undefined;
-  lastError?: { code: string; message: string; at: string } | undefined;
+  uses?: string[];
+  lastError?: { code: string; message: string; at: string };
 }
 
 /** The status document (`/status`, the status file). @public */

@@ -56,9 +56,9 @@ export interface RenderOutcome {
   /** The destination got new content. */
   readonly written: boolean;
   /** The command ran (and exited 0). */
-  readonly commandRan?: boolean | undefined;
+  readonly commandRan?: boolean;
   /** The process was signalled; false when there was no PID file yet (nothing to tell). */
-  readonly signalled?: boolean | undefined;
+  readonly signalled?: boolean;
 }
 
 /** A template and what its last render read and wrote. @internal */

@@ -20,7 +20,7 @@ export interface CheckResult {
   /** What was found (names, ARNs, hosts: never a secret). */
   readonly detail: string;
   /** What to do about a `warn` or `fail`. */
-  readonly hint?: string | undefined;
+  readonly hint?: string;
 }
 
 /** @internal */

@@ -7,7 +7,7 @@
 import { consulAclClient } from '@ecs-identity/consul-login';
 import type { RefreshingProvider } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
-import { containerCredentials } from '@ecs-identity/ecs-metadata/node';
+import { containerCredentials } from '@ecs-identity/ecs-metadata';
 import { rolePathOf, ztsBaseUrl } from '../athenz-setup.js';
 import type { CommandContext } from '../command.js';
 import { connection } from '../consul-actions.js';
@@ -45,7 +45,7 @@ export async function runDoctor(ctx: CommandContext): Promise<number> {
   const openCredentials = () => {
     credentials = containerCredentials({
       env: io.env,
-      relativeBaseUrl: agentUrl,
+      agentUrl,
       refresh: { background: false },
       timeoutMs: Math.min(timeoutMs, 2000),
       fetchTimeoutMs: timeoutMs,

@@ -77,10 +77,9 @@ export async function readMetadata(
   try {
     const metadata = await getTaskMetadata({
       env,
-      v2BaseUrl: agentUrl,
+      agentUrl,
       timeoutMs: Math.min(timeoutMs, 2000),
-      maxAttempts: 2,
-      deadlineMs: timeoutMs,
+      retry: { maxAttempts: 2, deadlineMs: timeoutMs },
       signal: AbortSignal.timeout(timeoutMs),
     });
     const task = taskIdentity(metadata);

@@ -173,7 +173,7 @@ function sameToken(given: string, expected: string): boolean {
  * @example
  * ```ts
  * const agent = await startEcsAgent({ launchType: 'FARGATE', arnFormat: 'new' });
- * const task = await getTaskMetadata({ env: agent.env, v2BaseUrl: agent.url });
+ * const task = await getTaskMetadata({ env: agent.env, agentUrl: agent.url });
  * const creds = await containerCredentials({ env: agent.env }).get();
  * await agent.close();
  * ```
