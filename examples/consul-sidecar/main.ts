@@ -9,7 +9,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { consulTokenProvider, logoutOnSigterm } from '@ecs-identity/consul-login/node';
+import { consulTokenProvider } from '@ecs-identity/consul-login';
+import { logoutOnSigterm, tokenFileSink } from '@ecs-identity/consul-login/node';
 import { IdentityError } from '@ecs-identity/core';
 import { taskEnvironment } from '../shared/environment.js';
 import { lineLogger } from '../shared/line-logger.js';
@@ -56,10 +57,10 @@ const logger = lineLogger((line) => console.log(line));
 const tokens = consulTokenProvider({
   logger,
   env, // CONSUL_HTTP_ADDR, CONSUL_CACERT, and the ECS agent's variables
-  sinkFile: sink, // the SecretID alone, written atomically, mode 0600
-  ...(values.method ? { authMethod: values.method } : {}),
-  ...(serverId ? { serverIdHeaderValue: serverId } : {}),
-  ...(Object.keys(meta).length > 0 ? { meta } : {}),
+  sink: tokenFileSink(sink), // the SecretID alone, written atomically, mode 0600
+  authMethod: values.method,
+  aws: { serverIdHeaderValue: serverId },
+  meta,
 });
 
 // Nothing else holds the event loop open in a real task (the provider's timers are unref'd): this does, until exit.

@@ -19,7 +19,7 @@ import {
   type X509Identity,
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
-import { consulTokenProvider } from '@ecs-identity/consul-login/node';
+import { consulTokenProvider } from '@ecs-identity/consul-login';
 import { IdentityError } from '@ecs-identity/core';
 import { keepServerRotated, type RotatingAgent, rotatingAgent } from '@ecs-identity/core/node';
 import { containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
@@ -249,8 +249,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         task,
         credentials,
         authMethod: world.names.consulAuthMethod,
-        serverIdHeaderValue: world.names.consulServerId,
-        includeEntity: true,
+        aws: { serverIdHeaderValue: world.names.consulServerId, includeEntity: true },
       });
       cleanups.push(() => provider.close());
       const token = await provider.get();

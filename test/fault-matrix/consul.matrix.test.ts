@@ -2,7 +2,7 @@
 // login, the stale self-read of the replication wait, and the logout.
 import { type ConsulToken, consulAclClient, consulLogin } from '@ecs-identity/consul-login';
 import { type CredentialProvider, IdentityError } from '@ecs-identity/core';
-import { type AwsCredentials, awsCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
+import { type AwsCredentials, awsCredentials, getTaskIdentity, type TaskFacts } from '@ecs-identity/ecs-metadata';
 import { startTaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { faultMatrix, type MatrixFault, type Upstream } from './harness.js';
@@ -20,13 +20,13 @@ const start = () =>
     consul: { onToken: (t) => void issued.push(t.secretId) },
   });
 let world: Awaited<ReturnType<typeof start>>;
-let task: { region: string; taskId: string; clusterArn: string };
+let task: TaskFacts;
 const DIRECT_METHOD = 'iam-sts-direct';
 
 beforeAll(async () => {
   world = await start();
   const id = await getTaskIdentity({ env: world.env });
-  task = { region: id.region, taskId: id.taskId, clusterArn: id.clusterArn };
+  task = id;
   // A second auth method whose STS endpoint is the fake AWS itself, so the client's own GetCallerIdentity call (made
   // when the credentials do not name their role) goes there too.
   world.consul.addAuthMethod({
@@ -61,11 +61,11 @@ function login(extra: Parameters<typeof consulLogin>[0] = {}): Promise<ConsulTok
   return consulLogin({
     env: world.env,
     task,
-    serverIdHeaderValue: world.names.consulServerId,
-    timeoutMs: TIMEOUT_MS,
+    acl: { timeoutMs: TIMEOUT_MS },
     retry: { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 100, deadlineMs: LOGIN_BOUND_MS },
     replication: { attempts: 20, intervalMs: 50, timeoutMs: REPLICATION_BOUND_MS },
     ...extra,
+    aws: { serverIdHeaderValue: world.names.consulServerId, ...extra.aws },
   });
 }
 
@@ -138,7 +138,8 @@ const getCallerIdentityUpstream: Upstream = {
   inject: (fault, times) =>
     world.aws.setFault({ match: 'GetCallerIdentity', ...fault, ...(times === undefined ? {} : { times }) }),
   clear: () => world.aws.setFault(undefined),
-  run: () => remember(login({ authMethod: DIRECT_METHOD, stsEndpoint: world.aws.url, credentials: anonymousRole })),
+  run: () =>
+    remember(login({ authMethod: DIRECT_METHOD, aws: { stsEndpoint: world.aws.url }, credentials: anonymousRole })),
   teardown: forgetAll,
 };
 

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { siadFileSink } from '@ecs-identity/athenz-zts/node';
-import { parseConsulToken } from '@ecs-identity/consul-login';
 import { tokenFileSink } from '@ecs-identity/consul-login/node';
+import { parseConsulToken } from '../../packages/consul-login/src/consul-token.js';
 
 interface Data {
   pairs: { key: number; keyPem: string; certPem: string }[];

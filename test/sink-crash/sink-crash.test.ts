@@ -16,10 +16,10 @@ import { siadFileSink, siadPaths } from '@ecs-identity/athenz-zts/node';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert } from '../../packages/core/test/openssl.js';
+import { sourceEntries } from '../../test-support/entries.js';
 import { killRounds, spawnWriter } from '../../test-support/kill-loop.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repo = join(here, '..', '..');
 const SIAD_KILLS = 300;
 const CONSUL_KILLS = 220;
 const MAX_DELAY_MS = 40;
@@ -46,9 +46,11 @@ beforeAll(async () => {
       {
         name: 'workspace-sources',
         setup(b) {
+          // Each entry to the source of its Node build, as Node resolves the package (test-support/entries.ts).
+          const sources = new Map(sourceEntries('node').map((e) => [e.specifier, e.source]));
           b.onResolve({ filter: /^@ecs-identity\// }, (a) => {
-            const [, name, sub] = /^@ecs-identity\/([^/]+)(?:\/(.+))?$/.exec(a.path) as RegExpExecArray;
-            return { path: join(repo, 'packages', name as string, 'src', sub === 'node' ? 'node.ts' : 'index.ts') };
+            const path = sources.get(a.path);
+            return path === undefined ? { errors: [{ text: `no source for ${a.path}` }] } : { path };
           });
         },
       },

@@ -4,13 +4,20 @@
  */
 import {
   type ConsulAclClient,
+  type ConsulAclClientOptions,
+  type ConsulAwsOptions,
+  type ConsulLoginOptions,
   type ConsulToken,
   type ConsulTokenProvider,
   consulAclClient,
+  consulLogin,
+  consulTokenProvider,
+  logoutAll,
   waitForReplication,
 } from '@ecs-identity/consul-login';
-import { consulLogin, consulTlsAgent, consulTokenProvider, logoutAll } from '@ecs-identity/consul-login/node';
+import { tokenFileSink } from '@ecs-identity/consul-login/node';
 import { IdentityError, registerSecret } from '@ecs-identity/core';
+import { containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
 import type { CommandContext } from './command.js';
 import { errorCode, errorLine } from './error-line.js';
 import { UsageError } from './flags.js';
@@ -24,23 +31,32 @@ function str(values: CommandContext['values'], name: string): string | undefined
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-export function connection(ctx: CommandContext) {
+/**
+ * The Consul client the connection flags describe: -http-addr (CONSUL_HTTP_SSL still applies to a host:port),
+ * -ca-file, -client-cert / -client-key, -timeout-ms, and the login's -datacenter, -partition, -namespace.
+ * @internal
+ */
+export function connection(ctx: CommandContext): ConsulAclClientOptions {
   const { values, io } = ctx;
-  const caFile = str(values, 'ca-file');
-  const certFile = str(values, 'client-cert');
-  const keyFile = str(values, 'client-key');
-  const agent = consulTlsAgent({
-    env: {},
-    ...(caFile ? { caFile } : {}),
-    ...(certFile ? { certFile } : {}),
-    ...(keyFile ? { keyFile } : {}),
-  });
   return {
     address: values['http-addr'] as string,
-    // CONSUL_HTTP_SSL still applies to a host:port address.
     env: io.env,
-    ...(agent === undefined ? {} : { agent }),
+    tls: { caFile: str(values, 'ca-file'), certFile: str(values, 'client-cert'), keyFile: str(values, 'client-key') },
     timeoutMs: values['timeout-ms'] as number,
+    datacenter: str(values, 'datacenter'),
+    partition: str(values, 'partition'),
+    namespace: str(values, 'namespace'),
+  };
+}
+
+/** The bearer token's AWS requests the -aws-* flags describe (`consul login`, `consul run`, `doctor`). @internal */
+export function awsOptions(values: CommandContext['values']): ConsulAwsOptions {
+  return {
+    region: str(values, 'aws-region'),
+    stsEndpoint: str(values, 'aws-sts-endpoint'),
+    iamEndpoint: str(values, 'aws-iam-endpoint'),
+    serverIdHeaderValue: str(values, 'aws-server-id-header-value'),
+    includeEntity: values['aws-include-entity'] !== false,
   };
 }
 
@@ -106,7 +122,10 @@ export function sinkMode(values: CommandContext['values']): number {
   return Number.parseInt(raw.slice(-3), 8);
 }
 
-/** The login options the login flags describe (`consul login`, `consul run`). */
+/**
+ * The login the login flags describe (`consul login`, `consul run`): the options, and the task-role credentials they
+ * use (read from the ECS agent -ecs-agent-url names), which the caller closes when done.
+ */
 function loginOptions(ctx: CommandContext) {
   const { values, io, logger } = ctx;
   if (values.type !== 'aws-iam') throw new UsageError('-type: only aws-iam is supported');
@@ -117,34 +136,36 @@ function loginOptions(ctx: CommandContext) {
   if (!sinkFile) throw new UsageError('-token-sink-file is required');
   const mode = sinkMode(values);
   const attempts = values['replication-attempts'] as number;
-  const optional = (name: string) => str(values, name);
+  const agentUrl = values['ecs-agent-url'] as string;
+  const credentials = containerCredentials({ env: io.env, agentUrl, refresh: { background: false }, logger });
   return {
-    ...connection(ctx),
-    authMethod: values.method as string,
-    meta: parseMeta(values.meta as string[] | undefined),
-    includeEntity: values['aws-include-entity'] === true,
-    ...(optional('partition') ? { partition: optional('partition') } : {}),
-    ...(optional('namespace') ? { namespace: optional('namespace') } : {}),
-    ...(optional('datacenter') ? { datacenter: optional('datacenter') } : {}),
-    ...(optional('aws-server-id-header-value') ? { serverIdHeaderValue: optional('aws-server-id-header-value') } : {}),
-    ...(optional('aws-region') ? { region: optional('aws-region') } : {}),
-    ...(optional('aws-sts-endpoint') ? { stsEndpoint: optional('aws-sts-endpoint') } : {}),
-    ...(optional('aws-iam-endpoint') ? { iamEndpoint: optional('aws-iam-endpoint') } : {}),
-    replication: attempts === 0 ? (false as const) : { attempts },
-    metadata: { env: io.env, agentUrl: values['ecs-agent-url'] as string },
-    containerCredentials: { env: io.env, agentUrl: values['ecs-agent-url'] as string },
     sinkFile,
-    sinkOptions: { mode },
-    logger,
+    credentials,
+    options: {
+      acl: connection(ctx),
+      env: io.env,
+      authMethod: values.method as string,
+      meta: parseMeta(values.meta as string[] | undefined),
+      aws: awsOptions(values),
+      task: (signal: AbortSignal) => getTaskIdentity({ env: io.env, agentUrl, signal, logger }),
+      credentials,
+      replication: attempts === 0 ? (false as const) : { attempts },
+      sink: tokenFileSink(sinkFile, { mode }),
+      logger,
+    } satisfies ConsulLoginOptions,
   };
 }
 
 /** `consul login`. @internal */
 export async function login(ctx: CommandContext): Promise<number> {
-  const options = loginOptions(ctx);
-  const token = await consulLogin(options);
-  printLine(ctx.io, { ...summary(token), tokenSinkFile: options.sinkFile });
-  return 0;
+  const { sinkFile, credentials, options } = loginOptions(ctx);
+  try {
+    const token = await consulLogin(options);
+    printLine(ctx.io, { ...summary(token), tokenSinkFile: sinkFile });
+    return 0;
+  } finally {
+    await credentials.close();
+  }
 }
 
 /** A token to log out, read from its file when the time comes; `undefined` secret when it could not be read. */
@@ -206,7 +227,7 @@ export async function logout(ctx: CommandContext): Promise<number> {
  */
 export async function runConsul(ctx: CommandContext, stop: StopListener): Promise<number> {
   const { io, values, logger } = ctx;
-  const options = loginOptions(ctx);
+  const { sinkFile, credentials, options } = loginOptions(ctx);
   const graceMs = values['old-token-grace-ms'] as number;
   const tokenFiles = (values['token-file'] as string[] | undefined) ?? [];
   let provider: ConsulTokenProvider | undefined;
@@ -218,7 +239,7 @@ export async function runConsul(ctx: CommandContext, stop: StopListener): Promis
     let current: ConsulToken | undefined;
     const tokens = consulTokenProvider({
       ...options,
-      supersededGraceMs: graceMs,
+      logout: { supersededGraceMs: graceMs },
       onLogout: (e) => {
         if (e.error === undefined) {
           printLine(io, { event: 'logged-out', accessorId: e.accessorId, reason: e.reason });
@@ -249,7 +270,7 @@ export async function runConsul(ctx: CommandContext, stop: StopListener): Promis
       printLine(io, {
         event: previous === undefined ? 'token' : 'rotated',
         ...summary(token),
-        tokenSinkFile: options.sinkFile,
+        tokenSinkFile: sinkFile,
         ...(previous === undefined ? {} : { previousAccessorId: previous.accessorId }),
       });
       backstop?.set(token.expiresAt);
@@ -262,6 +283,7 @@ export async function runConsul(ctx: CommandContext, stop: StopListener): Promis
     () => undefined,
     (error: unknown) => error,
   );
+  await credentials.close();
   if ('error' in end) throw end.error;
   // health-sync's part: the tokens other containers' logins made, read now (they may have been rewritten).
   const extra = await Promise.all(tokenFiles.map(tokenFromFile));

@@ -281,7 +281,9 @@ describe('ecs-identity doctor (child process)', () => {
     try {
       const r = await doctor(goodArgs(world));
       expect(r.row('consul iam:GetRole')).toMatchObject({ status: 'warn' });
-      expect(r.row('consul iam:GetRole').detail).toContain('IAM answered AccessDenied');
+      expect(r.row('consul iam:GetRole').detail).toMatch(
+        /^IAM refused it: HTTP_STATUS: iam:GetRole at .* AccessDenied/,
+      );
       expect(r.row('consul iam:GetRole').hint).toContain('allow iam:GetRole');
       expect(r.row('consul role tags')).toMatchObject({ status: 'skip' });
       expect(r.code).toBe(0);

@@ -1,8 +1,8 @@
 import { IdentityError } from '@ecs-identity/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stub, type StubAnswer, startStub, tokenJson } from '../test/stub-server.js';
-import { consulAclClient } from './acl-client.js';
 import { classifyConsulError, consulErrorText } from './consul-errors.js';
+import { consulAclClient } from './index.js';
 
 let stub: Stub | undefined;
 afterEach(async () => {

@@ -2,22 +2,25 @@
  * A small Consul ACL HTTP client: login, logout and the self-read used to wait for replication.
  * @packageDocumentation
  */
-import { createHttpClient, type HttpClient, type HttpResponse, IdentityError } from '@ecs-identity/core';
-import { consulAddress, type Env } from './consul-address.js';
+import { createHttpClient, type HttpClient, type HttpResponse } from '@ecs-identity/core';
+import { type Environment, processEnv } from '@ecs-identity/core/internal';
+import { consulAddress } from './consul-address.js';
 import { toConsulError } from './consul-errors.js';
 import { type ConsulToken, parseConsulToken } from './consul-token.js';
+import { ConsulError } from './errors.js';
+import type { ConsulTlsOptions, Platform } from './platform.js';
 
 /** @public */
 export interface ConsulAclClientOptions {
   /** `http(s)://host:port` or `host:port`. Default: `CONSUL_HTTP_ADDR`, else `127.0.0.1:8500`. */
   address?: string | undefined;
-  /** Where `CONSUL_HTTP_ADDR` / `CONSUL_HTTP_SSL` are read. Default `process.env` (none in browsers). */
-  env?: Env | undefined;
-  /** A ready HTTP client; when set, `fetch`, `agent`, `allowInsecureHttp` and `timeoutMs` are not used to build one. */
-  http?: HttpClient | undefined;
-  fetch?: typeof globalThis.fetch | undefined;
-  /** Node: an `https.Agent` (custom CA, client certificate). The `./node` helpers build it from `CONSUL_CACERT`. */
-  agent?: unknown | undefined;
+  /** Where `CONSUL_HTTP_ADDR`, `CONSUL_HTTP_SSL` and the TLS variables are read. Default `process.env` (none in browsers). */
+  env?: Environment | undefined;
+  /**
+   * The CA and client certificate for an https Consul (Node). Default: `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,
+   * `CONSUL_CLIENT_KEY`. Outside Node there is no way to use them: a setting is `INVALID_CONFIG` (pass `http`).
+   */
+  tls?: ConsulTlsOptions | undefined;
   /**
    * Allow plain http to a host that is not loopback. Off by default: a bearer token can be replayed for 15 minutes
    * and a SecretID forever, so only send them in clear to the local agent.
@@ -25,6 +28,16 @@ export interface ConsulAclClientOptions {
   allowInsecureHttp?: boolean | undefined;
   /** Per-request timeout in ms. Default 10 000 (a login waits for the server's calls to AWS). */
   timeoutMs?: number | undefined;
+  /** The datacenter to log in in (`?dc=`). Default: the server's. */
+  datacenter?: string | undefined;
+  /** Consul Enterprise admin partition to log in in. */
+  partition?: string | undefined;
+  /** Consul Enterprise namespace to log in in. */
+  namespace?: string | undefined;
+  /** An injected fetch (default: core's transport's). */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** A ready HTTP client; when set, `fetch`, `tls`, `allowInsecureHttp` and `timeoutMs` are not used to build one. */
+  http?: HttpClient | undefined;
 }
 
 /** @public */
@@ -35,10 +48,11 @@ export interface LoginParams {
   bearerToken: string;
   /** Token metadata (`Meta`). */
   meta?: Record<string, string> | undefined;
+  /** Default: the client's `datacenter`. */
   datacenter?: string | undefined;
-  /** Consul Enterprise admin partition. */
+  /** Consul Enterprise admin partition. Default: the client's. */
   partition?: string | undefined;
-  /** Consul Enterprise namespace. */
+  /** Consul Enterprise namespace. Default: the client's. */
   namespace?: string | undefined;
   /** This call's timeout in ms, instead of the client's `timeoutMs`. */
   timeoutMs?: number | undefined;
@@ -62,14 +76,14 @@ export interface ConsulAclClient {
 function secretOf(token: ConsulToken | string, what: string): string {
   const secret = typeof token === 'string' ? token : token?.secretId;
   if (typeof secret !== 'string' || secret === '') {
-    throw new IdentityError('INVALID_ARGUMENT', `${what}: the token's SecretID must be a non-empty string`);
+    throw new ConsulError('INVALID_ARGUMENT', `${what}: the token's SecretID must be a non-empty string`);
   }
   return secret;
 }
 
 function nonEmpty(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} must be a non-empty string`);
+    throw new ConsulError('INVALID_ARGUMENT', `${field} must be a non-empty string`);
   }
   return value;
 }
@@ -77,11 +91,10 @@ function nonEmpty(value: unknown, field: string): string {
 function checkMeta(meta: unknown): Record<string, string> | undefined {
   if (meta === undefined) return undefined;
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-    throw new IdentityError('INVALID_ARGUMENT', 'meta must be an object of strings');
+    throw new ConsulError('INVALID_ARGUMENT', 'meta must be an object of strings');
   }
   for (const [k, v] of Object.entries(meta)) {
-    if (typeof v !== 'string')
-      throw new IdentityError('INVALID_ARGUMENT', `meta[${JSON.stringify(k)}] must be a string`);
+    if (typeof v !== 'string') throw new ConsulError('INVALID_ARGUMENT', `meta[${JSON.stringify(k)}] must be a string`);
   }
   return meta as Record<string, string>;
 }
@@ -90,33 +103,26 @@ function json(response: HttpResponse, what: string): unknown {
   try {
     return response.json();
   } catch (e) {
-    throw new IdentityError('INVALID_RESPONSE', `${what}: the answer is not JSON`, { cause: e });
+    throw new ConsulError('INVALID_RESPONSE', `${what}: the answer is not JSON`, { cause: e });
   }
 }
 
 /**
- * Creates a Consul ACL client.
- *
- * @example
- * ```ts
- * const acl = consulAclClient({ address: 'https://consul.example:8501' });
- * const token = await acl.login({ authMethod: 'iam-ecs-service-token', bearerToken });
- * await acl.logout(token);
- * ```
- * @public
+ * A Consul ACL client whose TLS is `platform`'s (each entry's `consulAclClient` passes its own).
+ * @internal
  */
-export function consulAclClient(options: ConsulAclClientOptions = {}): ConsulAclClient {
-  const address = consulAddress(options.address, options.env);
+export function createAclClient(platform: Platform, options: ConsulAclClientOptions = {}): ConsulAclClient {
+  const env = options.env ?? processEnv();
+  const address = consulAddress(options.address, env);
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const http =
     options.http ??
     createHttpClient({
-      timeoutMs: options.timeoutMs ?? 10_000,
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-      ...(options.agent === undefined ? {} : { agent: options.agent }),
-      ...(options.allowInsecureHttp === undefined ? {} : { allowInsecureHttp: options.allowInsecureHttp }),
+      timeoutMs,
+      fetch: options.fetch,
+      agent: platform.consulAgent(options.tls, env),
+      allowInsecureHttp: options.allowInsecureHttp,
     });
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const signalOf = (signal: AbortSignal | undefined) => (signal === undefined ? {} : { signal });
 
   return {
     address,
@@ -127,9 +133,12 @@ export function consulAclClient(options: ConsulAclClientOptions = {}): ConsulAcl
       const bearerToken = nonEmpty(params.bearerToken, 'bearerToken');
       const meta = checkMeta(params.meta);
       const url = new URL('/v1/acl/login', address);
-      if (params.datacenter) url.searchParams.set('dc', params.datacenter);
-      if (params.partition) url.searchParams.set('partition', params.partition);
-      if (params.namespace) url.searchParams.set('ns', params.namespace);
+      const datacenter = params.datacenter ?? options.datacenter;
+      const partition = params.partition ?? options.partition;
+      const namespace = params.namespace ?? options.namespace;
+      if (datacenter) url.searchParams.set('dc', datacenter);
+      if (partition) url.searchParams.set('partition', partition);
+      if (namespace) url.searchParams.set('ns', namespace);
       const what = `Consul login (auth method ${JSON.stringify(authMethod)}) at ${address}`;
       let response: HttpResponse;
       try {
@@ -140,7 +149,7 @@ export function consulAclClient(options: ConsulAclClientOptions = {}): ConsulAcl
           // The bearer token is itself JSON, sent as a string: encoded twice on purpose.
           body: JSON.stringify({ AuthMethod: authMethod, BearerToken: bearerToken, ...(meta ? { Meta: meta } : {}) }),
           timeoutMs: params.timeoutMs ?? timeoutMs,
-          ...signalOf(params.signal),
+          signal: params.signal,
         });
       } catch (e) {
         throw toConsulError('login', what, e);
@@ -157,7 +166,7 @@ export function consulAclClient(options: ConsulAclClientOptions = {}): ConsulAcl
           url: new URL('/v1/acl/logout', address),
           headers: { 'x-consul-token': secret },
           timeoutMs,
-          ...signalOf(opts.signal),
+          signal: opts.signal,
         });
       } catch (e) {
         throw toConsulError('logout', what, e);
@@ -176,7 +185,7 @@ export function consulAclClient(options: ConsulAclClientOptions = {}): ConsulAcl
           url,
           headers: { 'x-consul-token': secret },
           timeoutMs,
-          ...signalOf(opts.signal),
+          signal: opts.signal,
         });
       } catch (e) {
         throw toConsulError('read-self', what, e);

@@ -4,7 +4,7 @@
  * Browser-safe.
  * @packageDocumentation
  */
-import { type HttpClient, IdentityError } from '@ecs-identity/core';
+import type { HttpClient } from '@ecs-identity/core';
 import {
   httpsRootTarget,
   type RequestTarget,
@@ -15,6 +15,7 @@ import {
 import { getCallerIdentity } from './caller-identity.js';
 import { goHeaderJson, goHeaderLayout } from './canonical-header.js';
 import { checkEndpointUrl, checkRegion, defaultIamHost, defaultStsHost } from './endpoints.js';
+import { ConsulError } from './errors.js';
 import { entityFromArn, type IamEntity } from './iam-entity.js';
 
 /** Credentials for the token: any AWS credentials, plus the role ARN when the source knows it. @public */
@@ -94,19 +95,19 @@ function base64(text: string, printableAscii: boolean): string {
 
 function checkCredentials(credentials: unknown): BearerTokenCredentials {
   if (typeof credentials !== 'object' || credentials === null) {
-    throw new IdentityError('INVALID_ARGUMENT', 'credentials must be an object with accessKeyId and secretAccessKey');
+    throw new ConsulError('INVALID_ARGUMENT', 'credentials must be an object with accessKeyId and secretAccessKey');
   }
   const c = credentials as Record<string, unknown>;
   for (const key of ['accessKeyId', 'secretAccessKey'] as const) {
     if (typeof c[key] !== 'string' || c[key] === '') {
-      throw new IdentityError('INVALID_ARGUMENT', `credentials.${key} must be a non-empty string`);
+      throw new ConsulError('INVALID_ARGUMENT', `credentials.${key} must be a non-empty string`);
     }
   }
   if (c.sessionToken !== undefined && (typeof c.sessionToken !== 'string' || c.sessionToken === '')) {
-    throw new IdentityError('INVALID_ARGUMENT', 'credentials.sessionToken must be a non-empty string when set');
+    throw new ConsulError('INVALID_ARGUMENT', 'credentials.sessionToken must be a non-empty string when set');
   }
   if (c.roleArn !== undefined && typeof c.roleArn !== 'string') {
-    throw new IdentityError('INVALID_ARGUMENT', 'credentials.roleArn must be a string when set');
+    throw new ConsulError('INVALID_ARGUMENT', 'credentials.roleArn must be a string when set');
   }
   return credentials as BearerTokenCredentials;
 }
@@ -140,7 +141,7 @@ function checkEntity(entity: unknown): IamEntity {
   const both = 'roleName' in e && 'userName' in e;
   const name = 'roleName' in e ? e.roleName : e.userName;
   if (both || typeof name !== 'string' || !IAM_NAME.test(name)) {
-    throw new IdentityError('INVALID_ARGUMENT', 'entity must be { roleName } or { userName } with a valid IAM name');
+    throw new ConsulError('INVALID_ARGUMENT', 'entity must be { roleName } or { userName } with a valid IAM name');
   }
   return entity as IamEntity;
 }
@@ -156,9 +157,9 @@ async function entityOfCaller(
     credentials,
     endpoint: { url: sts.target.href, region: sts.region },
     signingDate,
-    ...(options.http === undefined ? {} : { http: options.http }),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    http: options.http,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
   });
   return entityFromArn(identity.arn);
 }
@@ -191,20 +192,20 @@ function entityBody(entity: IamEntity): string {
  */
 export async function buildBearerToken(options: BearerTokenOptions): Promise<string> {
   if (typeof options !== 'object' || options === null) {
-    throw new IdentityError('INVALID_ARGUMENT', 'buildBearerToken needs an options object');
+    throw new ConsulError('INVALID_ARGUMENT', 'buildBearerToken needs an options object');
   }
   const credentials = checkCredentials(options.credentials);
   const region = checkRegion(options.region, 'region');
   const serverId = options.serverIdHeaderValue;
   if (serverId !== undefined && (typeof serverId !== 'string' || !HEADER_VALUE.test(serverId))) {
-    throw new IdentityError(
+    throw new ConsulError(
       'INVALID_ARGUMENT',
       'serverIdHeaderValue must be a non-empty string of printable ASCII (it is sent as an HTTP header)',
     );
   }
   const signingDate = options.signingDate ?? new Date();
   if (!(signingDate instanceof Date) || Number.isNaN(signingDate.getTime())) {
-    throw new IdentityError('INVALID_ARGUMENT', 'signingDate must be a valid Date');
+    throw new ConsulError('INVALID_ARGUMENT', 'signingDate must be a valid Date');
   }
   const sts = stsEndpointOf(options, region);
   const iam = iamEndpointOf(options, region);

@@ -3,10 +3,11 @@
  * belong to (needed for entity details when the credentials do not carry a role ARN).
  * @packageDocumentation
  */
-import { createHttpClient, type HttpClient, IdentityError, scrubSecrets } from '@ecs-identity/core';
+import { createHttpClient, type HttpClient, type HttpResponse, IdentityError, scrubSecrets } from '@ecs-identity/core';
 import { formEncode, safeUrl } from '@ecs-identity/core/internal';
-import { type SigningCredentials, signQueryRequest, targetOfUrl } from './aws-query-request.js';
+import { type SignedRequest, type SigningCredentials, signQueryRequest, targetOfUrl } from './aws-query-request.js';
 import type { SigningEndpoint } from './endpoints.js';
+import { ConsulError } from './errors.js';
 import { xmlChild as child, parseXml, xmlText as text } from './xml.js';
 
 /** @public */
@@ -31,7 +32,8 @@ export interface CallerIdentity {
 }
 
 // AWS error codes that mean "these credentials cannot be used"; ExpiredToken can be cured by fresh credentials.
-const CREDENTIAL_ERRORS = new Set([
+/** @internal */
+export const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
   'ExpiredToken',
   'InvalidClientTokenId',
   'SignatureDoesNotMatch',
@@ -53,10 +55,52 @@ export function parseAwsError(body: string): { code: string; message: string } |
 }
 
 /**
+ * Sends a signed AWS Query request and returns the answer. An AWS `ErrorResponse` becomes an IdentityError naming
+ * `what`, with AWS's code and message: `INVALID_CREDENTIALS` for credentials AWS refuses (retryable when they only
+ * expired), `HTTP_STATUS` with the status otherwise; other failures keep core's transport error codes.
+ * @internal
+ */
+export async function sendAwsQuery(
+  what: string,
+  url: URL,
+  signed: SignedRequest,
+  options: { http?: HttpClient | undefined; timeoutMs?: number | undefined; signal?: AbortSignal | undefined },
+  credentialErrors: ReadonlySet<string> = CREDENTIAL_ERRORS,
+): Promise<HttpResponse> {
+  // fetch derives Host from the URL (the same value that was signed) and refuses to be told it.
+  const headers = Object.fromEntries(Object.entries(signed.headers).filter(([name]) => name.toLowerCase() !== 'host'));
+  const http = options.http ?? createHttpClient();
+  try {
+    return await http.request({
+      method: 'POST',
+      url,
+      headers,
+      body: signed.body,
+      timeoutMs: options.timeoutMs ?? 5000,
+      signal: options.signal,
+    });
+  } catch (e) {
+    const body = (e as { responseText?: unknown }).responseText;
+    const aws = IdentityError.is(e, 'HTTP_STATUS') && typeof body === 'string' ? parseAwsError(body) : undefined;
+    if (aws === undefined || !IdentityError.is(e)) throw e;
+    throw new ConsulError(
+      credentialErrors.has(aws.code) ? 'INVALID_CREDENTIALS' : 'HTTP_STATUS',
+      scrubSecrets(`${what} at ${safeUrl(url)} failed: ${aws.code}: ${aws.message}`),
+      {
+        status: e.status,
+        retryAfterMs: e.retryAfterMs,
+        retryable: e.retryable || aws.code === 'ExpiredToken',
+        cause: e,
+      },
+    );
+  }
+}
+
+/**
  * Calls `sts:GetCallerIdentity` (POST, form body, SigV4 with the session token signed) and returns the caller's ARN.
  * AWS authentication errors become `INVALID_CREDENTIALS` with AWS's code and message; other failures keep core's
  * transport error codes.
- * @public
+ * @internal
  */
 export async function getCallerIdentity(options: CallerIdentityOptions): Promise<CallerIdentity> {
   const url = new URL(options.endpoint.url);
@@ -71,47 +115,19 @@ export async function getCallerIdentity(options: CallerIdentityOptions): Promise
     credentials: options.credentials,
     signingDate: options.signingDate ?? new Date(),
   });
-  // fetch derives Host from the URL (the same value that was signed) and refuses to be told it.
-  const { host: _host, ...headers } = signed.headers;
-  const http = options.http ?? createHttpClient();
-  let response: Awaited<ReturnType<HttpClient['request']>>;
-  try {
-    response = await http.request({
-      method: 'POST',
-      url,
-      headers,
-      body: signed.body,
-      timeoutMs: options.timeoutMs ?? 5000,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-  } catch (e) {
-    if (IdentityError.is(e, 'HTTP_STATUS') && typeof (e as { responseText?: unknown }).responseText === 'string') {
-      const aws = parseAwsError((e as unknown as { responseText: string }).responseText);
-      if (aws !== undefined) {
-        const known = CREDENTIAL_ERRORS.has(aws.code);
-        throw new IdentityError(
-          known ? 'INVALID_CREDENTIALS' : 'HTTP_STATUS',
-          scrubSecrets(`sts:GetCallerIdentity at ${safeUrl(url)} failed: ${aws.code}: ${aws.message}`),
-          {
-            ...(e.status === undefined ? {} : { status: e.status }),
-            ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
-            retryable: e.retryable || aws.code === 'ExpiredToken',
-            cause: e,
-          },
-        );
-      }
-    }
-    throw e;
-  }
+  const response = await sendAwsQuery('sts:GetCallerIdentity', url, signed, options);
   const result = child(child(parseXml(response.text()), 'GetCallerIdentityResponse'), 'GetCallerIdentityResult');
   const arn = text(child(result, 'Arn'));
   if (arn === undefined) {
-    throw new IdentityError(
+    throw new ConsulError(
       'INVALID_RESPONSE',
       `sts:GetCallerIdentity at ${safeUrl(url)}: the response has no GetCallerIdentityResult/Arn`,
     );
   }
   const userId = text(child(result, 'UserId'));
   const account = text(child(result, 'Account'));
-  return { arn, ...(userId === undefined ? {} : { userId }), ...(account === undefined ? {} : { account }) };
+  const identity: CallerIdentity = { arn };
+  if (userId !== undefined) identity.userId = userId;
+  if (account !== undefined) identity.account = account;
+  return identity;
 }

@@ -4,7 +4,7 @@
  * written any other way is invisible to it.
  * @packageDocumentation
  */
-import { IdentityError } from '@ecs-identity/core';
+import { ConsulError } from './errors.js';
 
 // RFC 7230 token characters: Go leaves a key with anything else in it untouched, and so do we.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -40,7 +40,7 @@ export function toGoHeader(headers: Record<string, string>): Record<string, stri
     const canonical = canonicalHeaderKey(key);
     if (canonical === 'Host') continue;
     if (Object.hasOwn(out, canonical))
-      throw new IdentityError('INVALID_ARGUMENT', `header ${canonical} given twice (keys differing only in case)`);
+      throw new ConsulError('INVALID_ARGUMENT', `header ${canonical} given twice (keys differing only in case)`);
     out[canonical] = [value];
   }
   return Object.fromEntries(

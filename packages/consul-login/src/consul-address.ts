@@ -3,7 +3,7 @@
  * `CONSUL_HTTP_SSL`). Browser-safe: the environment is read only where `process.env` exists.
  * @packageDocumentation
  */
-import { IdentityError } from '@ecs-identity/core';
+import { ConsulError } from './errors.js';
 
 /** Environment variables, as `process.env` holds them. @public */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -21,7 +21,7 @@ export function processEnv(): Env {
 function parseGoBool(value: string, name: string): boolean {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
-  throw new IdentityError('INVALID_CONFIG', `${name}=${JSON.stringify(value.slice(0, 20))} is not a boolean`);
+  throw new ConsulError('INVALID_CONFIG', `${name}=${JSON.stringify(value.slice(0, 20))} is not a boolean`);
 }
 
 /**
@@ -40,14 +40,14 @@ export function consulAddress(address?: string, env: Env = processEnv()): string
   const fromEnv = env.CONSUL_HTTP_ADDR;
   const source = address !== undefined ? 'address' : fromEnv ? 'CONSUL_HTTP_ADDR' : 'the default';
   const raw = (address ?? (fromEnv || DEFAULT_CONSUL_ADDRESS)).trim();
-  if (raw === '') throw new IdentityError('INVALID_CONFIG', `${source}: the Consul address is empty`);
+  if (raw === '') throw new ConsulError('INVALID_CONFIG', `${source}: the Consul address is empty`);
   if (raw.startsWith('unix://')) {
-    throw new IdentityError('INVALID_CONFIG', `${source}: unix sockets are not supported, use http(s)://host:port`);
+    throw new ConsulError('INVALID_CONFIG', `${source}: unix sockets are not supported, use http(s)://host:port`);
   }
   let withScheme = raw;
   if (!/^https?:\/\//i.test(raw)) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
-      throw new IdentityError('INVALID_CONFIG', `${source}: the Consul address must use http:// or https://`);
+      throw new ConsulError('INVALID_CONFIG', `${source}: the Consul address must use http:// or https://`);
     }
     const ssl = env.CONSUL_HTTP_SSL ? parseGoBool(env.CONSUL_HTTP_SSL, 'CONSUL_HTTP_SSL') : false;
     withScheme = `${ssl ? 'https' : 'http'}://${raw}`;
@@ -56,13 +56,13 @@ export function consulAddress(address?: string, env: Env = processEnv()): string
   try {
     url = new URL(withScheme);
   } catch {
-    throw new IdentityError(
+    throw new ConsulError(
       'INVALID_CONFIG',
       `${source}: ${JSON.stringify(raw.slice(0, 100))} is not a host:port or URL`,
     );
   }
   if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') {
-    throw new IdentityError(
+    throw new ConsulError(
       'INVALID_CONFIG',
       `${source}: the Consul address must be scheme://host:port, without path, query or credentials`,
     );

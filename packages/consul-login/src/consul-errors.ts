@@ -5,6 +5,7 @@
  */
 import { IdentityError, scrubSecrets } from '@ecs-identity/core';
 import type { ConsulErrorCode } from './errors.js';
+import { ConsulError } from './errors.js';
 
 const RPC_PREFIX = 'rpc error making call: ';
 const MAX_TEXT = 1000;
@@ -76,13 +77,13 @@ export function toConsulError(call: ConsulCall, what: string, error: unknown): u
   const code = classifyConsulError(call, error.status, text);
   if (code === undefined) return error;
   const shown = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}...` : text;
-  return new IdentityError(code, scrubSecrets(`${what} answered ${error.status}: ${shown || '(empty body)'}`), {
+  return new ConsulError(code, scrubSecrets(`${what} answered ${error.status}: ${shown || '(empty body)'}`), {
     status: error.status,
     retryable:
       NEVER_RETRY.has(code) || (code === 'CONSUL_LOGIN_FAILED' && DETERMINISTIC_LOGIN_ERRORS.some((r) => r.test(text)))
         ? false
         : error.retryable,
-    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    retryAfterMs: error.retryAfterMs,
     cause: error,
   });
 }

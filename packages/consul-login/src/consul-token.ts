@@ -2,7 +2,8 @@
  * The `ConsulToken` credential and its parser from Consul's ACL token JSON.
  * @packageDocumentation
  */
-import { type Credential, defineSecrets, IdentityError } from '@ecs-identity/core';
+import { type Credential, defineSecrets } from '@ecs-identity/core';
+import { ConsulError } from './errors.js';
 
 /**
  * A Consul ACL token from a login. `secretId` is the bearer secret: it stays readable as a property but shows as
@@ -37,7 +38,7 @@ function date(doc: Record<string, unknown>, key: string, what: string): Date | u
   if (v === undefined || v.startsWith('0001-01-01')) return undefined; // Go's zero time means "none"
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) {
-    throw new IdentityError('INVALID_RESPONSE', `${what}: ${key} ${JSON.stringify(v.slice(0, 40))} is not a timestamp`);
+    throw new ConsulError('INVALID_RESPONSE', `${what}: ${key} ${JSON.stringify(v.slice(0, 40))} is not a timestamp`);
   }
   return d;
 }
@@ -72,13 +73,13 @@ function serviceIdentities(value: unknown): ConsulToken['serviceIdentities'] {
  */
 export function parseConsulToken(body: unknown, what = 'Consul ACL token'): ConsulToken {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new IdentityError('INVALID_RESPONSE', `${what}: expected a JSON object`);
+    throw new ConsulError('INVALID_RESPONSE', `${what}: expected a JSON object`);
   }
   const doc = body as Record<string, unknown>;
   const accessorId = str(doc, 'AccessorID');
   const secretId = str(doc, 'SecretID');
-  if (accessorId === undefined) throw new IdentityError('INVALID_RESPONSE', `${what}: AccessorID is missing`);
-  if (secretId === undefined) throw new IdentityError('INVALID_RESPONSE', `${what}: SecretID is missing`);
+  if (accessorId === undefined) throw new ConsulError('INVALID_RESPONSE', `${what}: AccessorID is missing`);
+  if (secretId === undefined) throw new ConsulError('INVALID_RESPONSE', `${what}: SecretID is missing`);
   const token: Record<string, unknown> = {
     accessorId,
     secretId,

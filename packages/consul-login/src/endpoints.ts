@@ -2,7 +2,7 @@
  * Default STS and IAM endpoints for a region, per AWS partition.
  * @packageDocumentation
  */
-import { IdentityError } from '@ecs-identity/core';
+import { ConsulError } from './errors.js';
 
 /** Where a signed request goes and the region it is signed for. @public */
 export interface SigningEndpoint {
@@ -22,7 +22,7 @@ function partitionOf(region: string): Partition {
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   // The isolated and sovereign partitions use other DNS suffixes we cannot guess safely.
   if (/^[a-z]+-iso[a-z]*-/.test(region) || region.startsWith('eusc-')) {
-    throw new IdentityError(
+    throw new ConsulError(
       'INVALID_ARGUMENT',
       `region ${JSON.stringify(region)} is in a partition without built-in endpoints: pass stsEndpoint and iamEndpoint`,
     );
@@ -34,7 +34,7 @@ function partitionOf(region: string): Partition {
 export function checkRegion(region: unknown, field: string): string {
   if (typeof region !== 'string' || !REGION.test(region)) {
     const shown = typeof region === 'string' ? JSON.stringify(region.slice(0, 40)) : typeof region;
-    throw new IdentityError('INVALID_ARGUMENT', `${field} must be an AWS region like "us-west-2", got ${shown}`);
+    throw new ConsulError('INVALID_ARGUMENT', `${field} must be an AWS region like "us-west-2", got ${shown}`);
   }
   return region;
 }
@@ -96,23 +96,20 @@ export function checkEndpointUrl(value: unknown, field: string): URL {
     if (typeof value !== 'string' && !(value instanceof URL)) throw new TypeError('not a string');
     url = new URL(String(value));
   } catch {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} must be an absolute http(s) URL`);
+    throw new ConsulError('INVALID_ARGUMENT', `${field} must be an absolute http(s) URL`);
   }
   const shown = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} ${shown} must use https (or http for a local test server)`);
+    throw new ConsulError('INVALID_ARGUMENT', `${field} ${shown} must use https (or http for a local test server)`);
   }
   if (url.username !== '' || url.password !== '') {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} ${shown} must not contain a user name or password`);
+    throw new ConsulError('INVALID_ARGUMENT', `${field} ${shown} must not contain a user name or password`);
   }
   if (url.search !== '' || String(value).includes('?')) {
-    throw new IdentityError(
-      'INVALID_ARGUMENT',
-      `${field} ${shown} must not have a query string (the server rejects it)`,
-    );
+    throw new ConsulError('INVALID_ARGUMENT', `${field} ${shown} must not have a query string (the server rejects it)`);
   }
   if (url.hash !== '' || String(value).includes('#')) {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} ${shown} must not have a fragment`);
+    throw new ConsulError('INVALID_ARGUMENT', `${field} ${shown} must not have a fragment`);
   }
   return url;
 }

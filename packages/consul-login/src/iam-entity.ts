@@ -2,7 +2,7 @@
  * Which IAM entity (role or user) an ARN names, for the embedded `iam:GetRole` / `iam:GetUser` request.
  * @packageDocumentation
  */
-import { IdentityError } from '@ecs-identity/core';
+import { ConsulError } from './errors.js';
 
 /** The IAM entity whose details the server fetches: `GetRole` by role name or `GetUser` by user name. @public */
 export type IamEntity = { readonly roleName: string } | { readonly userName: string };
@@ -13,7 +13,7 @@ const NAME = /^[\w+=,.@-]{1,64}$/;
 // The quoted ARN is only built when there is an error to report: entityFromArn runs for every token.
 function invalidArn(arn: unknown, why: string): never {
   const shown = JSON.stringify(typeof arn === 'string' ? arn.slice(0, 120) : String(arn));
-  throw new IdentityError('INVALID_ARN', `cannot tell the IAM entity of ${shown}: ${why}`);
+  throw new ConsulError('INVALID_ARN', `cannot tell the IAM entity of ${shown}: ${why}`);
 }
 
 /**

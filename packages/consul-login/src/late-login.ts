@@ -6,10 +6,11 @@
  * logged out. Browser-safe.
  * @packageDocumentation
  */
-import { type Clock, IdentityError, systemClock } from '@ecs-identity/core';
+import { type Clock, type IdentityError, systemClock } from '@ecs-identity/core';
 import { abortedError } from '@ecs-identity/core/internal';
 import type { ConsulAclClient, LoginParams } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
+import { ConsulError } from './errors.js';
 import type { TokenLogouts } from './token-logouts.js';
 
 /** How long to keep listening for a login's answer after giving up on it, by default. @internal */
@@ -24,7 +25,7 @@ export const DEFAULT_LATE_ANSWER_WINDOW_MS = 30_000;
 export function loginListeningLate(
   acl: ConsulAclClient,
   params: LoginParams,
-  late: { windowMs: number; logouts: TokenLogouts; clock?: Clock },
+  late: { windowMs: number; logouts: TokenLogouts; clock?: Clock | undefined },
 ): Promise<ConsulToken> {
   const timeoutMs = params.timeoutMs ?? acl.timeoutMs;
   if (!(late.windowMs > 0) || timeoutMs === undefined) return acl.login(params);
@@ -50,7 +51,7 @@ export function loginListeningLate(
     const timer = clock.setTimeout(
       () =>
         giveUp(
-          new IdentityError(
+          new ConsulError(
             'TIMEOUT',
             `POST ${acl.address}/v1/acl/login timed out after ${timeoutMs} ms (still listening ${late.windowMs} ms for the answer, to log its token out)`,
             { retryable: true },

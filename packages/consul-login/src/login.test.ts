@@ -3,9 +3,11 @@ import { ManualClock } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
 import { countingCredentials, drive, memoryAcl, taskRoleArn } from '../test/memory-acl.js';
 import { decodeToken } from '../test/token-checks.js';
-import { consulLogin } from './login.js';
+import { consulLogin } from './index.js';
 
 const task = {
+  partition: 'aws',
+  accountId: '123456789012',
   region: 'eu-west-1',
   taskId: '158d1c8083dd49d6b527399fd6414f5c',
   clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
@@ -28,7 +30,7 @@ describe('consulLogin', () => {
       consulLogin({
         ...base,
         meta: { 'consul.hashicorp.com/cluster': 'override', team: 'payments' },
-        serverIdHeaderValue: 'consul.prod',
+        aws: { serverIdHeaderValue: 'consul.prod' },
         sink: (t) => {
           sunk.push(t.secretId);
         },

@@ -6,6 +6,7 @@
 import { type Clock, IdentityError, sleep, systemClock, withDeadline } from '@ecs-identity/core';
 import type { ConsulAclClient } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
+import { ConsulError } from './errors.js';
 
 /** @public */
 export interface ReplicationWaitOptions {
@@ -29,7 +30,7 @@ export interface ReplicationWaitOptions {
 
 function checkCount(value: number, field: string, min: number): number {
   if (!Number.isInteger(value) || value < min) {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} must be an integer >= ${min}, got ${String(value)}`);
+    throw new ConsulError('INVALID_ARGUMENT', `${field} must be an integer >= ${min}, got ${String(value)}`);
   }
   return value;
 }
@@ -63,7 +64,7 @@ export async function waitForReplication(
     typeof token === 'string' ? (options.description ?? 'the Consul token') : `Consul token ${token.accessorId}`;
   let last: unknown;
   const notReplicated = (after: string) =>
-    new IdentityError(
+    new ConsulError(
       'CONSUL_NOT_REPLICATED',
       `${named} was not readable with ?stale ${after}: the servers have not replicated it ` +
         `(last: ${last instanceof Error ? last.message : String(last ?? 'no answer')})`,
@@ -97,7 +98,7 @@ export async function waitForReplication(
       timeoutMs,
       what: 'waiting for the Consul token to replicate',
       clock,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
   } catch (e) {
     if (IdentityError.is(e, 'TIMEOUT') && !options.signal?.aborted) throw notReplicated(`within ${timeoutMs} ms`);

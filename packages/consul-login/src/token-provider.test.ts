@@ -2,10 +2,17 @@ import { IdentityError } from '@ecs-identity/core';
 import { ManualClock } from '@ecs-identity/testkit';
 import { describe, expect, it } from 'vitest';
 import { countingCredentials, drive, type MemoryAcl, memoryAcl } from '../test/memory-acl.js';
+import { consulTokenProvider } from './index.js';
 import type { TokenLogoutEvent } from './token-logouts.js';
-import { type ConsulTokenProviderOptions, consulTokenProvider } from './token-provider.js';
+import type { ConsulTokenProviderOptions } from './token-provider.js';
 
-const task = { region: 'us-west-2', taskId: 'abc', clusterArn: 'arn:aws:ecs:us-west-2:123456789012:cluster/c' };
+const task = {
+  partition: 'aws',
+  accountId: '123456789012',
+  region: 'us-west-2',
+  taskId: 'abc',
+  clusterArn: 'arn:aws:ecs:us-west-2:123456789012:cluster/c',
+};
 
 function setup(options: Partial<ConsulTokenProviderOptions> = {}, configure: (acl: MemoryAcl) => void = () => {}) {
   const clock = new ManualClock(Date.parse('2026-02-03T04:05:06Z'));
@@ -106,7 +113,7 @@ describe('consulTokenProvider', () => {
   });
 
   it('logs a replaced token out after the grace period, not before; close() ends the wait', async () => {
-    const { clock, acl, provider, events } = setup({ supersededGraceMs: 10_000 }, (a) => {
+    const { clock, acl, provider, events } = setup({ logout: { supersededGraceMs: 10_000 } }, (a) => {
       a.ttlMs = 3600_000;
     });
     let replacedAt = 0;
@@ -186,7 +193,7 @@ describe('consulTokenProvider', () => {
   });
 
   it('rejects a negative supersededGraceMs', () => {
-    expect(() => consulTokenProvider({ acl: memoryAcl(), supersededGraceMs: -1 })).toThrow(
+    expect(() => consulTokenProvider({ acl: memoryAcl(), logout: { supersededGraceMs: -1 } })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('supersededGraceMs') }),
     );
   });

@@ -6,7 +6,6 @@
  */
 import {
   type GetOptions,
-  IdentityError,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
@@ -15,9 +14,11 @@ import {
   systemClock,
 } from '@ecs-identity/core';
 import { mergeRefreshPolicy, meteredRefreshHooks, withAsyncDispose } from '@ecs-identity/core/internal';
-import { type ConsulAclClient, consulAclClient } from './acl-client.js';
+import type { ConsulAclClient } from './acl-client.js';
 import type { ConsulToken } from './consul-token.js';
-import { type ConsulLoginOptions, consulLoginTracked } from './login.js';
+import { ConsulError } from './errors.js';
+import { aclOf, type ConsulLoginOptions, type ConsulLogoutOptions, loginWith } from './login.js';
+import type { Platform } from './platform.js';
 import { type TokenLogoutEvent, TokenLogouts } from './token-logouts.js';
 
 /**
@@ -26,7 +27,7 @@ import { type TokenLogoutEvent, TokenLogouts } from './token-logouts.js';
  */
 const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
 
-/** How long a replaced token stays valid by default before it is logged out. @public */
+/** How long a replaced token stays valid by default before it is logged out. @internal */
 export const DEFAULT_SUPERSEDED_GRACE_MS = 30_000;
 
 /**
@@ -35,7 +36,7 @@ export const DEFAULT_SUPERSEDED_GRACE_MS = 30_000;
  * login with a valid token cached is tried again once within 5 minutes, 10, 20... at most 4 hours and a quarter of
  * the TTL left); a login with no valid token is retried at once as `consulLogin` does: 8 attempts, 200 ms → 5 s
  * backoff, 60 s overall, each with a new bearer token.
- * @public
+ * @internal
  */
 export const consulTokenRefreshDefaults: Readonly<RefreshPolicy> = Object.freeze({
   refresh: Object.freeze({}),
@@ -45,18 +46,31 @@ export const consulTokenRefreshDefaults: Readonly<RefreshPolicy> = Object.freeze
 });
 
 /**
- * `refresh` / `retry` are core's refresh and retry options (unset fields keep {@link consulTokenRefreshDefaults});
- * `retry.initial` is the quick retry of a login made with no valid token, one attempt per backoff otherwise.
+ * When and how the tokens of a provider are logged out: a replaced one after a grace period, the last one on close,
+ * and one whose login answered too late.
  * @public
  */
-export interface ConsulTokenProviderOptions extends Omit<ConsulLoginOptions, 'signal' | 'retry'>, RefreshPolicy {
-  /** Log the token out on `close()`. Default true (what consul-ecs does at shutdown). */
-  logoutOnClose?: boolean | undefined;
+export interface ConsulTokenLogoutOptions extends ConsulLogoutOptions {
+  /** Log the token in use out on `close()`. Default true (what consul-ecs does at shutdown). */
+  onClose?: boolean | undefined;
   /**
    * How long a token replaced by a newer one stays valid before it is logged out, so that readers of the sink file
    * (or holders of the old token) can switch. Default 30 000 ms; 0 logs it out at once. `close()` ends the wait.
    */
   supersededGraceMs?: number | undefined;
+}
+
+/**
+ * The login's options, and core's `refresh` / `retry` (unset fields keep the Consul token's defaults: core's schedule;
+ * `retry.initial` is the quick retry of a login made with no valid token, 8 attempts within 60 s by default, one
+ * attempt per backoff otherwise).
+ * @public
+ */
+export interface ConsulTokenProviderOptions
+  extends Omit<ConsulLoginOptions, 'signal' | 'retry' | 'logout'>,
+    RefreshPolicy {
+  /** When tokens are logged out: `onClose`, `supersededGraceMs`, `lateAnswerWindowMs`. */
+  logout?: ConsulTokenLogoutOptions | undefined;
   /** Called after each logout the provider does (superseded, late answer, close), with the error if it failed. */
   onLogout?: ((event: TokenLogoutEvent) => void) | undefined;
   /** Called with each failed background login (the cached token keeps being served while valid). */
@@ -83,36 +97,20 @@ export interface ConsulTokenProvider extends RefreshingProvider<ConsulToken> {
 }
 
 /**
- * A Consul token provider for a long-running task: the first `get()` logs in (task identity, AWS credentials,
- * bearer token, ACL login, replication wait, sink), concurrent callers share it, a token with an `ExpirationTime`
- * is replaced ahead of expiry, {@link ConsulTokenProvider.invalidate} forces a new login, and `close()` logs out.
- * No token is left behind: a replaced token is logged out after `supersededGraceMs`, the token of a login whose answer
- * came after the client gave up is logged out when it arrives (see `lateAnswerWindowMs`), and `close()` logs out
- * everything still pending and rejects with `LOGOUT_FAILED` if a logout failed (a token already gone counts as done).
- *
- * @example
- * ```ts
- * const consul = consulTokenProvider({ address: 'https://consul.example:8501' });
- * const { secretId } = await consul.get();
- * process.on('SIGTERM', () => consul.close());
- * ```
- * @public
+ * The Consul token provider (see the entries' `consulTokenProvider`), with `platform`'s TLS.
+ * @internal
  */
-export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): ConsulTokenProvider {
-  const acl = options.acl ?? consulAclClient(options);
+export function tokenProviderWith(platform: Platform, options: ConsulTokenProviderOptions = {}): ConsulTokenProvider {
+  const acl = aclOf(platform, options);
   const log = safeLogger(options.logger);
-  const graceMs = options.supersededGraceMs ?? DEFAULT_SUPERSEDED_GRACE_MS;
+  const graceMs = options.logout?.supersededGraceMs ?? DEFAULT_SUPERSEDED_GRACE_MS;
   if (!(typeof graceMs === 'number' && graceMs >= 0 && Number.isFinite(graceMs))) {
-    throw new IdentityError(
+    throw new ConsulError(
       'INVALID_ARGUMENT',
-      `supersededGraceMs must be a finite number >= 0, got ${String(graceMs)}`,
+      `logout.supersededGraceMs must be a finite number >= 0, got ${String(graceMs)}`,
     );
   }
-  const logouts = new TokenLogouts(acl, {
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-    logger: log,
-    ...(options.onLogout === undefined ? {} : { onLogout: options.onLogout }),
-  });
+  const logouts = new TokenLogouts(acl, { clock: options.clock, logger: log, onLogout: options.onLogout });
   // The accessor id of the token reported gone; a new login brings a new id, so the mark clears itself.
   let goneAccessorId: string | undefined;
   // The newest token handed out: replaced, it is logged out after the grace period.
@@ -124,7 +122,7 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
   const clock = options.clock ?? systemClock;
   // No valid token: the task has nothing, so the login itself retries at once (it refetches stale AWS credentials
   // between attempts). With a valid token, one attempt per backoff of core's.
-  const coldLogin = { ...retry.initial, ...(options.random === undefined ? {} : { random: options.random }) };
+  const coldLogin = { ...retry.initial, random: options.random };
   const hasValidToken = (previous: ConsulToken | undefined): boolean =>
     previous !== undefined &&
     !isGone(previous) &&
@@ -133,29 +131,30 @@ export function consulTokenProvider(options: ConsulTokenProviderOptions = {}): C
   // Attempts, failures and the token's expiry reach the metrics through the refresh events.
   const metered = meteredRefreshHooks(options.metrics, { onEvent: options.onEvent });
   const inner = refreshingProvider<ConsulToken>({
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.random === undefined ? {} : { random: options.random }),
-    ...(options.onError === undefined ? {} : { onError: options.onError }),
+    clock: options.clock,
+    logger: options.logger,
+    random: options.random,
+    onError: options.onError,
     ...metered.options,
     fetchTimeoutMs: options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS,
     refresh,
     retry: { ...retry, initial: { maxAttempts: 1 } },
     name: 'consul token',
     fetch: (signal, previous) =>
-      consulLoginTracked(
+      loginWith(
+        platform,
         { ...options, acl, signal, retry: hasValidToken(previous) ? { maxAttempts: 1 } : coldLogin },
         logouts,
       ),
     dispose: async (last) => {
       // A login that finished during close() was never handed out: its token goes whatever logoutOnClose says.
       if (last !== undefined && last !== inUse) logouts.now(last, 'close');
-      if (inUse !== undefined && options.logoutOnClose !== false) logouts.now(inUse, 'close');
+      if (inUse !== undefined && options.logout?.onClose !== false) logouts.now(inUse, 'close');
       // Replaced tokens still in their grace period, late answers, and the last token: all now, all waited for.
       const failures = await logouts.flush();
       if (failures.length > 0) {
         const first = failures[0];
-        throw new IdentityError(
+        throw new ConsulError(
           'LOGOUT_FAILED',
           `consul token: ${failures.length} logout(s) failed on close (first: ${first instanceof Error ? first.message : String(first)})`,
           { cause: first },

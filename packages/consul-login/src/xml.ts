@@ -3,8 +3,9 @@
  * AWS error documents), so the XML parser lives here.
  * @packageDocumentation
  */
-import { IdentityError, scrubSecrets } from '@ecs-identity/core';
+import { scrubSecrets } from '@ecs-identity/core';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ConsulError } from './errors.js';
 
 const xmlParser = new XMLParser({
   ignoreAttributes: true,
@@ -22,11 +23,11 @@ const xmlParser = new XMLParser({
  */
 export function parseXml(text: string): Record<string, unknown> {
   if (typeof text !== 'string' || text.trim() === '') {
-    throw new IdentityError('INVALID_RESPONSE', 'XML document is empty');
+    throw new ConsulError('INVALID_RESPONSE', 'XML document is empty');
   }
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new IdentityError(
+    throw new ConsulError(
       'INVALID_RESPONSE',
       `malformed XML at line ${valid.err.line}, column ${valid.err.col}: ${scrubSecrets(valid.err.msg)}`,
     );
@@ -37,7 +38,7 @@ export function parseXml(text: string): Record<string, unknown> {
     return out as Record<string, unknown>;
   } catch {
     // No cause or parser text: it may quote the document.
-    throw new IdentityError('INVALID_RESPONSE', 'malformed XML');
+    throw new ConsulError('INVALID_RESPONSE', 'malformed XML');
   }
 }
 

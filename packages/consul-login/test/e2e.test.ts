@@ -9,8 +9,8 @@ import { EventEmitter } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consulLogin as browserConsulLogin, consulAclClient } from '@ecs-identity/consul-login';
-import { consulLogin, consulTokenProvider, logoutOnSigterm } from '@ecs-identity/consul-login/node';
+import { consulAclClient, consulLogin, consulTokenProvider } from '@ecs-identity/consul-login';
+import { logoutOnSigterm, tokenFileSink } from '@ecs-identity/consul-login/node';
 import { type Clock, IdentityError, staticProvider, systemClock } from '@ecs-identity/core';
 import {
   type AwsEmulator,
@@ -103,7 +103,7 @@ const stored = (secret: string) => consul.tokens().find((t) => t.secretId === se
 describe('login', () => {
   it('old-format task ARN, role path under a wildcard binding, caller meta, sink file 0600', async () => {
     const sinkFile = join(dir, 'tokens', 'service');
-    const token = await consulLogin({ env, sinkFile, meta: { team: 'a' }, retry: noRetry });
+    const token = await consulLogin({ env, sink: tokenFileSink(sinkFile), meta: { team: 'a' }, retry: noRetry });
     expect(await readFile(sinkFile, 'utf8')).toBe(token.secretId);
     expect((await stat(sinkFile)).mode & 0o777).toBe(0o600);
     const record = stored(token.secretId);
@@ -118,7 +118,12 @@ describe('login', () => {
   });
 
   it('with a server ID, and the same client refused by a method expecting another one', async () => {
-    const token = await consulLogin({ env, authMethod: 'server-id', serverIdHeaderValue: SERVER_ID, retry: noRetry });
+    const token = await consulLogin({
+      env,
+      authMethod: 'server-id',
+      aws: { serverIdHeaderValue: SERVER_ID },
+      retry: noRetry,
+    });
     expect(stored(token.secretId)?.authMethod).toBe('server-id');
     const error = await consulLogin({ env, authMethod: 'server-id', retry: noRetry }).catch((e: unknown) => e);
     expect(IdentityError.is(error, 'CONSUL_LOGIN_FAILED')).toBe(true);
@@ -128,14 +133,19 @@ describe('login', () => {
   it('explicit endpoints: a credential without a role ARN asks the (fake) STS who it is, then logs in', async () => {
     const { roleArn: _, ...noArn } = aws.issueRoleCredentials(role.arn);
     const before = aws.requests.length;
-    const token = await browserConsulLogin({
-      address: consul.url,
+    const token = await consulLogin({
+      acl: { address: consul.url },
       env: {},
       authMethod: 'local-endpoints',
-      task: { region: REGION, taskId: agent.taskId, clusterArn: agent.clusterArn },
+      task: {
+        partition: 'aws',
+        accountId: agent.accountId,
+        region: REGION,
+        taskId: agent.taskId,
+        clusterArn: agent.clusterArn,
+      },
       credentials: staticProvider(noArn),
-      stsEndpoint: aws.url,
-      iamEndpoint: aws.url,
+      aws: { stsEndpoint: aws.url, iamEndpoint: aws.url },
       retry: noRetry,
     });
     expect(stored(token.secretId)?.serviceIdentities).toEqual([{ ServiceName: 'payments' }]);
@@ -226,7 +236,7 @@ describe('near misses: the fake Consul refuses what the real one refuses; the bu
       await buildBearerToken({
         credentials,
         region: REGION,
-        ...(serverId === undefined ? {} : { serverIdHeaderValue: serverId }),
+        serverIdHeaderValue: serverId,
       }),
     );
   }

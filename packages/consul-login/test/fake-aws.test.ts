@@ -4,6 +4,7 @@
  * real GetCallerIdentity call the builder makes when the role ARN is unknown must pass the same verification.
  */
 import { request } from 'node:http';
+import { getIamEntity } from '@ecs-identity/consul-login';
 import { type AwsEmulator, type FakeRole, startAws } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBearerToken } from '../src/bearer-token.js';
@@ -115,5 +116,48 @@ describe('the token against the strict fake AWS', () => {
     expect(error).toMatchObject({ code: 'INVALID_CREDENTIALS' });
     expect((error as Error).message).toContain('InvalidClientTokenId');
     expect((error as Error).message).not.toContain(credentials.secretAccessKey);
+  });
+});
+
+describe('getIamEntity against the strict fake AWS', () => {
+  it("reads the role the token names (ARN, path, tags) through the token's own GetRole request", async () => {
+    const credentials = aws.issueRoleCredentials(role.arn);
+    const details = await getIamEntity({
+      credentials,
+      region: 'us-west-2',
+      stsEndpoint: aws.url,
+      iamEndpoint: aws.url,
+    });
+    expect(details).toEqual({
+      arn: role.arn,
+      name: 'web-task',
+      path: '/ecs/services/',
+      tags: { 'consul.hashicorp.com.service-name': 'web' },
+    });
+  });
+
+  it('says HTTP_STATUS 403 (not unusable credentials) when the role may not read itself', async () => {
+    aws.setFault({
+      match: 'GetRole',
+      status: 403,
+      contentType: 'text/xml',
+      body: '<ErrorResponse><Error><Code>AccessDenied</Code><Message>not authorized to perform: iam:GetRole</Message></Error></ErrorResponse>',
+    });
+    try {
+      const credentials = aws.issueRoleCredentials(role.arn);
+      const error = await getIamEntity({
+        credentials,
+        region: 'us-west-2',
+        stsEndpoint: aws.url,
+        iamEndpoint: aws.url,
+      }).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'HTTP_STATUS',
+        status: 403,
+        message: expect.stringContaining('AccessDenied'),
+      });
+    } finally {
+      aws.setFault(undefined);
+    }
   });
 });

@@ -1,7 +1,6 @@
 // OpenTelemetry metrics of the Consul token provider and of a one-shot login, against the testkit's task deployment
 // (ECS agent, strict fake AWS, Consul with an aws-iam method), read back through the real metrics SDK.
-import { consulAclClient } from '@ecs-identity/consul-login';
-import { consulLogin, consulTokenProvider } from '@ecs-identity/consul-login/node';
+import { consulAclClient, consulLogin, consulTokenProvider } from '@ecs-identity/consul-login';
 import { credentialMetrics, CREDENTIAL_METRICS as M } from '@ecs-identity/core';
 import { ManualClock, startTaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -94,7 +93,7 @@ describe('consul token metrics', () => {
       env: world.env,
       retry: noRetry,
       metrics,
-      serverIdHeaderValue: world.names.consulServerId,
+      aws: { serverIdHeaderValue: world.names.consulServerId },
     });
     const points = await harness.collect();
     const [point] = pointsOf(points, M.operationDuration, { [M.credentialAttribute]: 'client-token' });

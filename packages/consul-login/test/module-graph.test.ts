@@ -2,10 +2,19 @@
  * Importing the browser-safe entry must load no AWS SDK module (`@aws-sdk/*`) and no Node built-in. Checked from the
  * real module graph of a fresh Node process (see test-support/module-graph-probe.mjs).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { moduleGraph as graph } from '../../../test-support/module-graph.js';
 
 describe('module graph', () => {
+  it("the Node build exports the browser-safe build's names, with the same types", async () => {
+    const browser = await import('../src/index.js');
+    const node = await import('../src/index.node.js');
+    // Each build's exports can stand for the other's: one .d.ts serves both.
+    expectTypeOf(node).toExtend<typeof browser>();
+    expectTypeOf(browser).toExtend<typeof node>();
+    expect(Object.keys(node).sort()).toEqual(Object.keys(browser).sort());
+  });
+
   it('@ecs-identity/consul-login (index) loads no @aws-sdk/* module and no node: built-in', async () => {
     const loaded = await graph('packages/consul-login/src/index.ts', { condition: 'default' });
     // The probe saw the real graph, from sources: our entry, core, and the signer.
@@ -17,8 +26,8 @@ describe('module graph', () => {
     expect(loaded.filter((u) => u.startsWith('node:'))).toEqual([]);
   });
 
-  it('the probe does record built-ins: the ./node entry loads node:fs', async () => {
-    const loaded = await graph('packages/consul-login/src/node.ts');
+  it('the probe does record built-ins: the Node build of the same entry loads node:fs (the Consul CA, token files)', async () => {
+    const loaded = await graph('packages/consul-login/src/index.node.ts');
     expect(loaded).toContain('node:fs');
     expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
   });

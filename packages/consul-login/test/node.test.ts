@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IdentityError, type Logger } from '@ecs-identity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consulAclClient } from '../src/acl-client.js';
 import { parseConsulToken } from '../src/consul-token.js';
-import { consulTlsAgent, logoutAll, logoutOnSigterm, tokenFileSink } from '../src/node.js';
+import * as browserBuild from '../src/index.js';
+import * as nodeBuild from '../src/index.node.js';
+import { logoutAll } from '../src/logout-all.js';
+import { logoutOnSigterm, tokenFileSink } from '../src/node.js';
 import { memoryAcl } from './memory-acl.js';
 import { tokenJson } from './stub-server.js';
 
@@ -110,8 +112,8 @@ describe('logoutOnSigterm', () => {
   });
 });
 
-describe('consulTlsAgent', () => {
-  it('trusts the CA from CONSUL_CACERT for an https Consul, which is refused without it', async () => {
+describe('the Consul CA in Node and in the browser-safe build', () => {
+  it("Node's consulAclClient trusts CONSUL_CACERT for an https Consul, which is refused without it", async () => {
     const server = createServer(
       { key: readFileSync(fixture('server.key')), cert: readFileSync(fixture('server.pem')) },
       (_req, res) => {
@@ -123,9 +125,15 @@ describe('consulTlsAgent', () => {
     const address = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const env = { CONSUL_CACERT: fixture('ca.pem').pathname };
-      const trusted = consulAclClient({ address, env, agent: consulTlsAgent({ env }) });
+      const trusted = nodeBuild.consulAclClient({ address, env });
       expect((await trusted.readSelf('s')).accessorId).toBe('6a1253d2-1785-24fd-91c2-f8e78c745511');
-      const untrusted = consulAclClient({ address, env: {} });
+      const fromOption = nodeBuild.consulAclClient({
+        address,
+        env: {},
+        tls: { caPem: readFileSync(fixture('ca.pem'), 'utf8') },
+      });
+      expect((await fromOption.readSelf('s')).accessorId).toBe('6a1253d2-1785-24fd-91c2-f8e78c745511');
+      const untrusted = nodeBuild.consulAclClient({ address, env: {} });
       await expect(untrusted.readSelf('s')).rejects.toMatchObject({ code: 'NETWORK' });
     } finally {
       server.closeAllConnections();
@@ -133,10 +141,31 @@ describe('consulTlsAgent', () => {
     }
   });
 
-  it('is undefined without configuration and names an unreadable CA file', () => {
-    expect(consulTlsAgent({ env: {} })).toBeUndefined();
+  it('the browser-safe build refuses a CA or client certificate it cannot use, naming what to pass', () => {
+    const error = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    for (const options of [
+      { env: { CONSUL_CACERT: '/consul/ca.pem' } },
+      { env: {}, tls: { caPem: '-----BEGIN CERTIFICATE-----' } },
+    ]) {
+      expect(error(() => browserBuild.consulAclClient(options))).toMatchObject({
+        code: 'INVALID_CONFIG',
+        message: expect.stringMatching(/needs Node .* pass acl\.http/),
+      });
+      expect(error(() => browserBuild.consulTokenProvider({ acl: options }))).toMatchObject({ code: 'INVALID_CONFIG' });
+    }
+    expect(browserBuild.consulAclClient({ env: {} }).address).toBe('http://127.0.0.1:8500');
+  });
+
+  it('Node names an unreadable CA file and a client certificate without its key', () => {
     const missing = join(dir, 'nope.pem');
-    expect(() => consulTlsAgent({ env: { CONSUL_CACERT: missing } })).toThrow(missing);
-    expect(() => consulTlsAgent({ env: { CONSUL_CLIENT_CERT: 'c.pem' } })).toThrow(/CONSUL_CLIENT_KEY/);
+    expect(() => nodeBuild.consulAclClient({ env: { CONSUL_CACERT: missing } })).toThrow(missing);
+    expect(() => nodeBuild.consulAclClient({ env: { CONSUL_CLIENT_CERT: 'c.pem' } })).toThrow(/CONSUL_CLIENT_KEY/);
   });
 });

@@ -1,13 +1,6 @@
 // Every public parser of this package on hostile input: only IdentityError may come out. Server answers (ACL tokens,
 // Consul's error texts, STS XML) reach the parsers through core's real transport, fed by an injected fetch.
-import {
-  canonicalHeaderKey,
-  consulAclClient,
-  consulAddress,
-  entityFromArn,
-  getCallerIdentity,
-  parseConsulToken,
-} from '@ecs-identity/consul-login';
+import { consulAclClient } from '@ecs-identity/consul-login';
 import { createHttpClient } from '@ecs-identity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +15,11 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { getCallerIdentity } from '../src/caller-identity.js';
+import { canonicalHeaderKey } from '../src/canonical-header.js';
+import { consulAddress } from '../src/consul-address.js';
+import { parseConsulToken } from '../src/consul-token.js';
+import { entityFromArn } from '../src/iam-entity.js';
 import { parseXml } from '../src/xml.js';
 
 reportFuzzCounts('consul-login');

@@ -4,7 +4,7 @@
  * (`answerDelayMs`: the server is done, its answer is late); a token a newer one replaced is still valid until
  * logged out.
  */
-import { consulTokenProvider } from '@ecs-identity/consul-login/node';
+import { consulTokenProvider } from '@ecs-identity/consul-login';
 import { startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TokenLogoutEvent } from '../src/token-logouts.js';
@@ -60,8 +60,8 @@ describe('no leaked Consul tokens', () => {
     const events: TokenLogoutEvent[] = [];
     const provider = consulTokenProvider({
       env,
-      serverIdHeaderValue: world.names.consulServerId,
-      timeoutMs: 1_000,
+      aws: { serverIdHeaderValue: world.names.consulServerId },
+      acl: { timeoutMs: 1_000 },
       replication: false,
       onLogout: (e) => events.push(e),
     });
@@ -84,8 +84,8 @@ describe('no leaked Consul tokens', () => {
     world.consul.setFault({ match: '/v1/acl/login', answerDelayMs: 1_000, times: 1 });
     const provider = consulTokenProvider({
       env,
-      serverIdHeaderValue: world.names.consulServerId,
-      timeoutMs: 5_000,
+      aws: { serverIdHeaderValue: world.names.consulServerId },
+      acl: { timeoutMs: 5_000 },
       replication: false,
     });
     const pending = provider.get().catch((e: unknown) => e);
@@ -106,7 +106,7 @@ describe('no leaked Consul tokens', () => {
       env,
       authMethod: 'short-ttl',
       replication: false,
-      supersededGraceMs: 300,
+      logout: { supersededGraceMs: 300 },
       onLogout: (e) => events.push(e),
       refresh: { spread: 0, latestFraction: 1 / 60, background: false },
     });

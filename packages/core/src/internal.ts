@@ -7,6 +7,7 @@
  */
 export { abortedError } from './clock.js';
 export { withAsyncDispose } from './credential.js';
+export { type Environment, processEnv } from './environment.js';
 export { errorClass } from './errors.js';
 export { silentLogger } from './logger.js';
 export { type MeteredRefreshOptions, measured, meteredRefreshHooks } from './metrics.js';

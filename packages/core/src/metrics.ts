@@ -121,7 +121,7 @@ function monotonicNow(): number {
  * ```ts
  * import { metrics } from '@opentelemetry/api';
  * import { credentialMetrics } from '@ecs-identity/core';
- * import { consulTokenProvider } from '@ecs-identity/consul-login/node';
+ * import { consulTokenProvider } from '@ecs-identity/consul-login';
  *
  * const consulMetrics = credentialMetrics({ meter: metrics.getMeter('web'), credential: 'consul-token' });
  * const consul = consulTokenProvider({ metrics: consulMetrics });

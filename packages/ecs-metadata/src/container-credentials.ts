@@ -17,10 +17,10 @@ import {
   safeLogger,
   systemClock,
 } from '@ecs-identity/core';
-import { isAllowedPlainHttpHost, mergeRefreshPolicy, safeUrl } from '@ecs-identity/core/internal';
+import { isAllowedPlainHttpHost, mergeRefreshPolicy, processEnv, safeUrl } from '@ecs-identity/core/internal';
 import { type AwsCredentials, parseContainerCredentials } from './aws-credentials.js';
 import { EcsMetadataError } from './errors.js';
-import { defaultEnv, ECS_AGENT_BASE_URL, type Environment } from './fetch-metadata.js';
+import { ECS_AGENT_BASE_URL, type Environment } from './fetch-metadata.js';
 
 /** @internal */
 export const ENV_RELATIVE_URI = 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI';
@@ -51,7 +51,7 @@ export interface CredentialsEndpoint {
 export function resolveCredentialsEndpoint(
   options: Pick<ContainerCredentialsOptions, 'env' | 'agentUrl' | 'precedence' | 'allowInsecureHttp'> = {},
 ): CredentialsEndpoint {
-  const env = options.env ?? defaultEnv();
+  const env = options.env ?? processEnv();
   const value = (name: string) => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -229,7 +229,7 @@ export function containerCredentials(options: ContainerCredentialsOptions = {}):
   const endpoint = resolveCredentialsEndpoint(options);
   const clock = options.clock ?? systemClock;
   const log = safeLogger(options.logger);
-  const env = options.env ?? defaultEnv();
+  const env = options.env ?? processEnv();
   if (env[ENV_FULL_URI]?.trim() && env[ENV_RELATIVE_URI]?.trim()) {
     log.warn(
       { using: endpoint.source },

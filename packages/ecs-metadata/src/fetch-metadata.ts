@@ -13,13 +13,13 @@ import {
   retry,
   safeLogger,
 } from '@ecs-identity/core';
-import { safeUrl } from '@ecs-identity/core/internal';
+import { type Environment as CoreEnvironment, processEnv, safeUrl } from '@ecs-identity/core/internal';
 import { EcsMetadataError } from './errors.js';
 import { type ContainerMetadata, parseContainerMetadata, parseTaskMetadata, type TaskMetadata } from './metadata.js';
 import { type TaskIdentity, taskIdentity } from './task-identity.js';
 
 /** The environment as a plain record (`process.env` in Node). @public */
-export type Environment = Readonly<Record<string, string | undefined>>;
+export type Environment = CoreEnvironment;
 
 /** The fixed address of the ECS agent (v2 metadata and relative credentials URIs). @internal */
 export const ECS_AGENT_BASE_URL = 'http://169.254.170.2';
@@ -52,12 +52,6 @@ export interface MetadataFetchOptions {
 export interface TaskMetadataOptions extends MetadataFetchOptions {
   /** Ask for `/taskWithTags` (v4/v3) or `/v2/metadataWithTags` (v2): EC2 only; needs ecs:ListTagsForResource. */
   withTags?: boolean | undefined;
-}
-
-/** The default environment: `process.env` where it exists (Node), else empty. @internal */
-export function defaultEnv(): Environment {
-  const proc = (globalThis as { process?: { env?: Environment } }).process;
-  return proc?.env ?? {};
 }
 
 interface Endpoint {
@@ -173,7 +167,7 @@ async function fetchFirst<T>(
  * @public
  */
 export async function getTaskMetadata(options: TaskMetadataOptions = {}): Promise<TaskMetadata> {
-  const env = options.env ?? defaultEnv();
+  const env = options.env ?? processEnv();
   const taskPath = options.withTags ? '/taskWithTags' : '/task';
   const endpoints = [
     fromEnv(env, 'ECS_CONTAINER_METADATA_URI_V4', taskPath),
@@ -194,7 +188,7 @@ export async function getTaskIdentity(options: TaskMetadataOptions = {}): Promis
  * @public
  */
 export async function getContainerMetadata(options: MetadataFetchOptions = {}): Promise<ContainerMetadata> {
-  const env = options.env ?? defaultEnv();
+  const env = options.env ?? processEnv();
   const endpoints = [fromEnv(env, 'ECS_CONTAINER_METADATA_URI_V4', ''), fromEnv(env, 'ECS_CONTAINER_METADATA_URI', '')];
   return (await fetchFirst(endpoints, parseContainerMetadata, 'container metadata', options)).value;
 }

@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Consul bind-name templates are literal ${...} strings
 import { EventEmitter } from 'node:events';
-import { consulLogin, consulTokenProvider, logoutOnSigterm } from '@ecs-identity/consul-login/node';
+import { consulLogin, consulTokenProvider } from '@ecs-identity/consul-login';
+import { logoutOnSigterm } from '@ecs-identity/consul-login/node';
 import { IdentityError } from '@ecs-identity/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsEmulator, type FakeRole, startAws } from '../src/aws/index.js';
@@ -90,15 +91,20 @@ describe('consul-login against the testkit (ECS agent + AWS + Consul)', () => {
   });
 
   it('logs in without entity details', async () => {
-    const token = await consulLogin({ env, authMethod: 'no-entity', includeEntity: false, retry: noRetry });
+    const token = await consulLogin({ env, authMethod: 'no-entity', aws: { includeEntity: false }, retry: noRetry });
     expect(tokenBySecret(token.secretId)?.serviceIdentities).toEqual([{ ServiceName: 'web' }]);
     expect(aws.requests.at(-1)?.action).toBe('GetCallerIdentity');
   });
 
   it('logs in with a server ID signed into both requests, and is refused with a wrong one', async () => {
-    const token = await consulLogin({ env, authMethod: 'server-id', serverIdHeaderValue: SERVER_ID, retry: noRetry });
+    const token = await consulLogin({
+      env,
+      authMethod: 'server-id',
+      aws: { serverIdHeaderValue: SERVER_ID },
+      retry: noRetry,
+    });
     expect(tokenBySecret(token.secretId)?.authMethod).toBe('server-id');
-    const wrong = consulLogin({ env, authMethod: 'server-id', serverIdHeaderValue: 'other', retry: noRetry });
+    const wrong = consulLogin({ env, authMethod: 'server-id', aws: { serverIdHeaderValue: 'other' }, retry: noRetry });
     await expect(wrong).rejects.toSatisfy(
       (e: unknown) => IdentityError.is(e) && e.message.includes(`expected "${SERVER_ID}" but got "other"`),
     );
@@ -116,7 +122,7 @@ describe('consul-login against the testkit (ECS agent + AWS + Consul)', () => {
 
   it('maps the server refusals to typed codes', async () => {
     await expect(
-      consulLogin({ env, authMethod: 'untrusting', includeEntity: false, retry: noRetry }),
+      consulLogin({ env, authMethod: 'untrusting', aws: { includeEntity: false }, retry: noRetry }),
     ).rejects.toMatchObject({
       code: 'CONSUL_PRINCIPAL_NOT_TRUSTED',
     });
@@ -144,7 +150,7 @@ describe('consul-login against the testkit (ECS agent + AWS + Consul)', () => {
     const client = consulTokenProvider({
       env,
       authMethod: 'no-entity',
-      includeEntity: false,
+      aws: { includeEntity: false },
       retry: { initial: noRetry },
     });
     const clientToken = await client.get();

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { consulLogin } from '@ecs-identity/consul-login/node';
+import { consulLogin } from '@ecs-identity/consul-login';
 import { IdentityError } from '@ecs-identity/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -104,7 +104,7 @@ describe('startTaskEmulators (defaults)', () => {
     const token = await consulLogin({
       env: world.env,
       authMethod: world.names.consulAuthMethod,
-      serverIdHeaderValue: world.names.consulServerId,
+      aws: { serverIdHeaderValue: world.names.consulServerId },
       retry: { maxAttempts: 1 },
     });
     const stored = world.consul.tokens().find((t) => t.secretId === token.secretId);

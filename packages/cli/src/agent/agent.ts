@@ -13,7 +13,7 @@
  * @packageDocumentation
  */
 import type { ConsulToken, TokenLogoutEvent } from '@ecs-identity/consul-login';
-import { logoutAll } from '@ecs-identity/consul-login/node';
+import { logoutAll } from '@ecs-identity/consul-login';
 import { type Credential, IdentityError, type Logger, type RefreshEvent } from '@ecs-identity/core';
 import {
   type ContainerMetadata,

@@ -18,8 +18,12 @@ import {
   type X509Identity,
   ztsTransport,
 } from '@ecs-identity/athenz-zts/node';
-import { type ConsulToken, consulAclClient, type TokenLogoutEvent } from '@ecs-identity/consul-login';
-import { consulTlsAgent, consulTokenProvider } from '@ecs-identity/consul-login/node';
+import {
+  type ConsulToken,
+  consulAclClient,
+  consulTokenProvider,
+  type TokenLogoutEvent,
+} from '@ecs-identity/consul-login';
 import {
   type Credential,
   type CredentialMetrics,
@@ -129,25 +133,24 @@ function consulEntries(deps: CredentialDeps): {
   if (!consul) return { entries: [], logins: [] };
   const { env } = deps;
   const caPem = consul.caPemEnv ? env[consul.caPemEnv] || undefined : undefined;
-  const agent = consulTlsAgent({
-    env,
-    ...(caPem ? { caPem } : consul.caFile ? { caFile: consul.caFile } : {}),
-    ...(consul.clientCertFile ? { certFile: consul.clientCertFile } : {}),
-    ...(consul.clientKeyFile ? { keyFile: consul.clientKeyFile } : {}),
-  });
   const connection = {
     env,
-    ...(consul.address ? { address: consul.address } : {}),
-    ...(agent === undefined ? {} : { agent }),
+    address: consul.address,
+    tls: {
+      caPem,
+      caFile: caPem ? undefined : consul.caFile,
+      certFile: consul.clientCertFile,
+      keyFile: consul.clientKeyFile,
+    },
   };
   const entries: CredentialEntry<ConsulToken>[] = [];
   const logins: { key: string; acl: ReturnType<typeof consulAclClient> }[] = [];
   for (const [name, login] of Object.entries(consul.logins)) {
     const key = `consul.${name}`;
-    const acl = consulAclClient(connection);
     const partition = login.partition ?? consul.partition ?? (env.CONSUL_PARTITION || undefined);
     const namespace = login.namespace ?? consul.namespace ?? (env.CONSUL_NAMESPACE || undefined);
     const datacenter = login.datacenter ?? consul.datacenter;
+    const acl = consulAclClient({ ...connection, partition, namespace, datacenter });
     const serverId = login.serverIdHeaderValue ?? consul.serverIdHeaderValue;
     const attempts = login.replicationAttempts ?? 20;
     const hooks = deps.hooks(key);
@@ -155,27 +158,26 @@ function consulEntries(deps: CredentialDeps): {
       acl,
       env,
       authMethod: login.method,
-      ...(login.meta ? { meta: login.meta } : {}),
-      ...(partition ? { partition } : {}),
-      ...(namespace ? { namespace } : {}),
-      ...(datacenter ? { datacenter } : {}),
-      includeEntity: login.includeEntity ?? true,
-      ...(serverId ? { serverIdHeaderValue: serverId } : {}),
-      ...(login.region ? { region: login.region } : {}),
-      ...(login.stsEndpoint ? { stsEndpoint: login.stsEndpoint } : {}),
-      ...(login.iamEndpoint ? { iamEndpoint: login.iamEndpoint } : {}),
+      meta: login.meta,
+      aws: {
+        includeEntity: login.includeEntity ?? true,
+        serverIdHeaderValue: serverId,
+        region: login.region,
+        stsEndpoint: login.stsEndpoint,
+        iamEndpoint: login.iamEndpoint,
+      },
       replication: attempts === 0 ? false : { attempts },
       task: deps.task,
       credentials: deps.aws,
       // The agent decides at exit whether the token in use is logged out (daemon mode, or an init run that failed);
       // replaced tokens and late login answers are the provider's to log out.
-      logoutOnClose: false,
-      ...(login.supersededGraceMs === undefined ? {} : { supersededGraceMs: login.supersededGraceMs }),
-      ...tuningOf(login),
+      logout: { onClose: false, supersededGraceMs: login.supersededGraceMs },
+      refresh: login.refresh,
+      retry: login.retry,
       onError: hooks.onError,
       onEvent: hooks.onEvent,
       onLogout: hooks.onLogout,
-      ...(hooks.metrics === undefined ? {} : { metrics: hooks.metrics }),
+      metrics: hooks.metrics,
       logger: deps.logger,
     });
     const sinks = login.sinks ?? [];

@@ -5,16 +5,17 @@
  * @packageDocumentation
  */
 import {
-  buildBearerToken,
   type ConsulAclClient,
+  consulLogin,
   defaultIamEndpoint,
   defaultStsEndpoint,
-  parseXml,
+  getIamEntity,
+  type IamEntityDetails,
 } from '@ecs-identity/consul-login';
-import { consulLogin } from '@ecs-identity/consul-login/node';
-import { type CredentialProvider, createHttpClient, IdentityError, registerSecret } from '@ecs-identity/core';
+import { type CredentialProvider, IdentityError, registerSecret } from '@ecs-identity/core';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
 import type { CommandContext } from '../command.js';
+import { awsOptions } from '../consul-actions.js';
 import { unreachableHint, unreachableKind } from './reachability.js';
 import { type CheckResult, errorText, result } from './report.js';
 
@@ -106,76 +107,6 @@ export function stsEndpointCheck(values: Values, task: TaskIdentity | undefined)
   );
 }
 
-/** The role facts GetRole returns that the doctor reports (never a secret). */
-interface RoleFacts {
-  arn: string;
-  roleName: string;
-  path: string;
-  tags: Record<string, string>;
-}
-
-function child(node: unknown, key: string): unknown {
-  return typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
-}
-const text = (node: unknown): string => (typeof node === 'string' || typeof node === 'number' ? String(node) : '');
-
-function parseRole(xml: string): RoleFacts {
-  const role = child(child(child(parseXml(xml), 'GetRoleResponse'), 'GetRoleResult'), 'Role');
-  const members = child(child(role, 'Tags'), 'member');
-  const tags: Record<string, string> = {};
-  for (const m of Array.isArray(members) ? members : members === undefined ? [] : [members]) {
-    tags[text(child(m, 'Key'))] = text(child(m, 'Value'));
-  }
-  return {
-    arn: text(child(role, 'Arn')),
-    roleName: text(child(role, 'RoleName')),
-    path: text(child(role, 'Path')),
-    tags,
-  };
-}
-
-function awsErrorOf(error: unknown): { code: string; message: string } | undefined {
-  const body = (error as { responseText?: unknown }).responseText;
-  if (typeof body !== 'string') return undefined;
-  try {
-    const e = child(child(parseXml(body), 'ErrorResponse'), 'Error');
-    const code = text(child(e, 'Code'));
-    return code === '' ? undefined : { code, message: text(child(e, 'Message')) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** One header of a Go-style `{ "Name": ["value"] }` map, by name in any case. */
-function header(headers: Record<string, string[]>, name: string): string | undefined {
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key]?.[0];
-}
-
-/** The signed `iam:GetRole` request a bearer token embeds (what Consul forwards to IAM), decoded from the token. */
-function embeddedGetRole(bearerToken: string): { url: string; headers: Record<string, string>; body: string } {
-  let stsHeaders: Record<string, string[]>;
-  try {
-    const token = JSON.parse(bearerToken) as { iam_request_headers: string };
-    stsHeaders = JSON.parse(atob(token.iam_request_headers)) as Record<string, string[]>;
-  } catch {
-    // Not the parser's message: it quotes the text, and the token carries the session token.
-    throw new IdentityError('INVALID_ARGUMENT', 'the bearer token is not the JSON buildBearerToken makes');
-  }
-  const url = header(stsHeaders, 'x-consul-iam-getentity-url');
-  const signed = header(stsHeaders, 'x-consul-iam-getentity-headers');
-  const body = header(stsHeaders, 'x-consul-iam-getentity-body');
-  if (url === undefined || signed === undefined || body === undefined) {
-    throw new IdentityError('INVALID_ARGUMENT', 'the bearer token embeds no iam:GetRole request');
-  }
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(JSON.parse(signed) as Record<string, string[]>)) {
-    // fetch sets Host from the URL (the host that was signed) and refuses to be told it.
-    if (k.toLowerCase() !== 'host' && v[0] !== undefined) headers[k] = v[0];
-  }
-  return { url, headers, body };
-}
-
 /**
  * With entity details, Consul forwards the `iam:GetRole` request the task signs (for its own role) and binds on the
  * role's path and tags. This sends that very request, built by `buildBearerToken`, and reads the role back.
@@ -185,7 +116,7 @@ export async function entityCheck(
   task: TaskIdentity | undefined,
   credentials: CredentialProvider<AwsCredentials> | undefined,
   timeoutMs: number,
-): Promise<{ check: CheckResult; role?: RoleFacts }> {
+): Promise<{ check: CheckResult; role?: IamEntityDetails }> {
   const name = 'consul iam:GetRole';
   if (values['aws-include-entity'] === false) {
     return { check: result(name, 'skip', '-aws-include-entity=false: the token embeds no iam:GetRole request') };
@@ -199,42 +130,28 @@ export async function entityCheck(
     const creds = await credentials.get({ signal: AbortSignal.timeout(timeoutMs) });
     const endpoints = tokenEndpoints(values, region);
     iamUrl = endpoints.iam ?? '';
-    const serverId = str(values, 'aws-server-id-header-value');
-    const bearerToken = await buildBearerToken({
+    const role = await getIamEntity({
       credentials: creds,
       region,
       stsEndpoint: endpoints.sts,
-      ...(endpoints.iam === undefined ? {} : { iamEndpoint: endpoints.iam }),
-      ...(serverId === undefined ? {} : { serverIdHeaderValue: serverId }),
+      iamEndpoint: endpoints.iam,
+      serverIdHeaderValue: str(values, 'aws-server-id-header-value'),
       timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const request = embeddedGetRole(bearerToken);
-    const response = await createHttpClient().request({
-      method: 'POST',
-      url: request.url,
-      headers: request.headers,
-      body: request.body,
-      timeoutMs,
-    });
-    const role = parseRole(response.text());
     return {
-      check: result(
-        name,
-        'ok',
-        `the task role may read itself: ${role.arn || role.roleName} (path ${role.path || '/'})`,
-      ),
+      check: result(name, 'ok', `the task role may read itself: ${role.arn} (path ${role.path})`),
       role,
     };
   } catch (e) {
-    const aws = awsErrorOf(e);
-    if (aws !== undefined) {
+    // IAM refused the request Consul would forward: AccessDenied (403) when the role may not read itself.
+    if (IdentityError.is(e, 'HTTP_STATUS', 'INVALID_CREDENTIALS') && e.status !== undefined && e.status < 500) {
       return {
         check: result(
           name,
           'warn',
-          `IAM answered ${aws.code}: ${aws.message}`,
-          aws.code === 'AccessDenied'
+          `IAM refused it: ${errorText(e)}`,
+          e.status === 403
             ? "an auth method with EnableIAMEntityDetails (consul-ecs's default) forwards this request and refuses the login: allow iam:GetRole on the task role's own ARN in its policy, or log in with -aws-include-entity=false if the method does not use entity details"
             : 'the signed GetRole request was refused; an auth method with entity details will refuse the login the same way',
         ),
@@ -252,7 +169,7 @@ export async function entityCheck(
 }
 
 /** The tags the auth method's binding rules read (`entity_tags.<key>`), on the task role. */
-export function tagsCheck(wanted: readonly string[], role: RoleFacts | undefined): CheckResult {
+export function tagsCheck(wanted: readonly string[], role: IamEntityDetails | undefined): CheckResult {
   const name = 'consul role tags';
   if (wanted.length === 0) return result(name, 'skip', 'no tags asked for (-consul-tags)');
   if (role === undefined) return result(name, 'skip', 'needs the role from iam:GetRole');
@@ -293,26 +210,13 @@ export async function loginCheck(
     return result(name, 'skip', 'needs the task metadata and the task role');
   }
   const method = values.method as string;
-  const serverId = str(values, 'aws-server-id-header-value');
-  const region = str(values, 'aws-region');
-  const option = (flag: string, key: string) => {
-    const v = str(values, flag);
-    return v === undefined ? {} : { [key]: v };
-  };
   try {
     const token = await consulLogin({
       acl,
       authMethod: method,
-      task: { region: task.region, taskId: task.taskId, clusterArn: task.clusterArn },
+      task,
       credentials,
-      includeEntity: values['aws-include-entity'] !== false,
-      ...(serverId === undefined ? {} : { serverIdHeaderValue: serverId }),
-      ...(region === undefined ? {} : { region }),
-      ...option('aws-sts-endpoint', 'stsEndpoint'),
-      ...option('aws-iam-endpoint', 'iamEndpoint'),
-      ...option('datacenter', 'datacenter'),
-      ...option('partition', 'partition'),
-      ...option('namespace', 'namespace'),
+      aws: awsOptions(values),
       replication: false,
       retry: { maxAttempts: 1 },
       signal: AbortSignal.timeout(timeoutMs),
