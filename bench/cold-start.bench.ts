@@ -29,15 +29,8 @@ import { spawn } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import {
-  athenzIdentityProvider,
-  buildServiceCsr,
-  createZtsClient,
-  generateKeyPair,
-  type KeyType,
-  stsAttestor,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
+import { buildServiceCsr, createZtsClient, generateKeyPair, type KeyType, stsAttestor } from '@ecs-identity/athenz-zts';
+import { athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
 import { containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
 import { startTaskEmulators } from '@ecs-identity/testkit';
 
@@ -78,20 +71,20 @@ const MEASURES: readonly Measure[] = ['start', 'keygen+csr', 'attestation', 'reg
 async function timedColdStart(emu: Emulated, keyType: KeyType): Promise<number> {
   const t0 = performance.now();
   // A new client per start too, so the TLS handshake to ZTS is part of it, as in a fresh process.
-  const t = ztsTransport({ caBundle: emu.caPem, keepAlive: false });
+  const zts = createZtsClient({ url: emu.ztsUrl, caBundle: emu.caPem, keepAlive: false });
   const provider = athenzIdentityProvider({
-    zts: createZtsClient({ url: emu.ztsUrl, transport: t }),
+    zts,
     env: emu.env,
-    stsEndpoint: emu.awsUrl,
+    sts: { endpoint: emu.awsUrl },
     dnsSuffixes: [DNS_SUFFIX],
-    keyType,
+    key: { type: keyType },
     refresh: { background: false },
   });
   const id = await provider.get();
   const ms = performance.now() - t0;
   if (!id.certificatePem.includes('BEGIN CERTIFICATE')) throw new Error('no certificate');
   await provider.close();
-  t.close();
+  await zts.close();
   return ms;
 }
 
@@ -141,9 +134,9 @@ async function attestation(emu: Emulated): Promise<{ ms: number; data: string }>
 async function registerAlone(emu: Emulated, keys: CryptoKeyPair): Promise<number> {
   const csr = await serviceCsr(emu, keys);
   const { data: attestationData } = await attestation(emu);
-  const t = ztsTransport({ caBundle: emu.caPem, keepAlive: false });
+  const zts = createZtsClient({ url: emu.ztsUrl, caBundle: emu.caPem, keepAlive: false });
   const t0 = performance.now();
-  await createZtsClient({ url: emu.ztsUrl, transport: t }).register({
+  await zts.register({
     provider: emu.provider,
     domain: 'sports',
     service: 'api',
@@ -151,7 +144,7 @@ async function registerAlone(emu: Emulated, keys: CryptoKeyPair): Promise<number
     csr: csr.pem,
   });
   const ms = performance.now() - t0;
-  t.close();
+  await zts.close();
   return ms;
 }
 

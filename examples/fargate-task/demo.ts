@@ -10,15 +10,14 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 import {
   accessTokenProvider,
   accessTokenScope,
-  athenzIdentityProvider,
   createZtsClient,
   describeCertificate,
   type KeyType,
   roleCertificateProvider,
   verifyAccessToken,
   type X509Identity,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
+} from '@ecs-identity/athenz-zts';
+import { athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
 import { consulTokenProvider } from '@ecs-identity/consul-login';
 import { IdentityError } from '@ecs-identity/core';
 import { keepServerRotated, type RotatingAgent, rotatingAgent } from '@ecs-identity/core/node';
@@ -280,9 +279,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     });
 
     // 3. Athenz: register the service identity (RSA 2048 key, STS attestation), then a role cert and an access token.
-    const transport = ztsTransport({ caBundle: world.zts.caPem });
-    cleanups.push(() => transport.close());
-    const zts = createZtsClient({ url: world.zts.baseUrl, transport });
+    const zts = createZtsClient({ url: world.zts.baseUrl, caBundle: world.zts.caPem });
+    cleanups.push(() => zts.close());
     const athenz = await r.step(3, STEPS[2], async (progress) => {
       const identity = athenzIdentityProvider({
         zts,
@@ -291,10 +289,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         credentials,
         dnsSuffixes: [world.names.dnsSuffix],
         // Attestation's AssumeRole goes to the emulated STS (on a real task: the regional STS, the default).
-        stsEndpoint: world.aws.url,
-        caBundlePem: world.zts.caPem,
-        deleteOnClose: true,
-        ...(options.keyType ? { keyType: options.keyType } : {}),
+        sts: { endpoint: world.aws.url },
+        instance: { deleteOnClose: true },
+        key: { type: options.keyType },
       });
       cleanups.push(() => identity.close());
       progress.start(

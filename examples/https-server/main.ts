@@ -12,15 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  athenzIdentityProvider,
-  createZtsClient,
-  describeCertificate,
-  type X509Identity,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
+import { createZtsClient, describeCertificate } from '@ecs-identity/athenz-zts';
+import { athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
 import { IdentityError } from '@ecs-identity/core';
-import { keepServerRotated } from '@ecs-identity/core/node';
+import { keepServerRotated, tlsOptions } from '@ecs-identity/core/node';
 import { taskEnvironment } from '../shared/environment.js';
 import { lineLogger } from '../shared/line-logger.js';
 
@@ -74,17 +69,16 @@ if (!ztsUrl || !caPem || !dnsDomain) {
   fail(`in an ECS task, --zts, --zts-ca-file and --dns-domain are required\n${usage}`, 2);
 }
 
-const transport = ztsTransport({ caBundle: caPem });
+const zts = createZtsClient({ url: ztsUrl, caBundle: caPem });
 const identity = athenzIdentityProvider({
-  zts: createZtsClient({ url: ztsUrl, transport }),
+  zts,
   env, // task metadata and task-role credentials from the ECS agent; ATHENZ_SIA_IAM_ROLE_ARN if set
   dnsSuffixes: [dnsDomain],
-  caBundlePem: caPem,
   logger: lineLogger((line) => console.log(line)),
   // On the emulators, attestation's AssumeRole goes to the fake STS; in a task, to the regional STS.
-  ...(world ? { stsEndpoint: world.aws.url, deleteOnClose: true } : {}),
+  sts: { endpoint: world?.aws.url },
+  instance: { deleteOnClose: world !== undefined },
 });
-const toTls = (id: X509Identity) => ({ key: id.privateKeyPem, cert: id.certificatePem });
 
 let stopping = false;
 async function stop(code: number): Promise<never> {
@@ -95,7 +89,7 @@ async function stop(code: number): Promise<never> {
     server.closeAllConnections();
   });
   await identity.close().catch(() => {});
-  transport.close();
+  await zts.close();
   await task.close();
   if (caDir) await rm(caDir, { recursive: true, force: true });
   process.exit(code);
@@ -107,7 +101,8 @@ try {
   const first = await identity.get(); // registers: key generation, STS attestation, ZTS
   let current = first;
   let rotations = 0;
-  server = createServer(toTls(first), (_req, res) => {
+  // The identity as Node's TLS options ({ key, cert, ca }); keepServerRotated installs each new one the same way.
+  server = createServer(tlsOptions(first), (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({ service: `${current.domain}.${current.service}`, serial: current.serialNumber, rotations }),
@@ -122,7 +117,6 @@ try {
     );
   });
   keepServerRotated(server, identity, {
-    toTls,
     onError: (e) => console.error(`could not install the new certificate (${e.code}); still serving the previous one`),
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,17 +1,16 @@
 // The fault matrix for the Athenz path: STS AssumeRole (attestation through the AWS SDK) and ZTS register, refresh,
 // role certificates, access tokens and the JWKS, each through the provider that uses it.
+
 import {
   type AccessToken,
-  type AthenzIdentityProvider,
   accessTokenProvider,
-  athenzIdentityProvider,
   createZtsClient,
-  type NodeZtsTransport,
   type RoleCertificateSet,
   roleCertificateProvider,
   type X509Identity,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
+  type ZtsClient,
+} from '@ecs-identity/athenz-zts';
+import { type AthenzIdentityProvider, athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
 import type { RefreshingProvider } from '@ecs-identity/core';
 import { startTaskEmulators, type ZtsFault } from '@ecs-identity/testkit';
 import { afterAll, beforeAll } from 'vitest';
@@ -29,14 +28,14 @@ const start = () =>
     zts: { onToken: (t) => void issued.push(t) },
   });
 let world: Awaited<ReturnType<typeof start>>;
-let transport: NodeZtsTransport;
+let zts: ZtsClient;
 
 beforeAll(async () => {
   world = await start();
-  transport = ztsTransport({ caBundle: world.zts.caPem, timeoutMs: TIMEOUT_MS });
+  zts = createZtsClient({ url: world.zts.baseUrl, caBundle: world.zts.caPem, timeoutMs: TIMEOUT_MS });
 });
 afterAll(async () => {
-  transport.close();
+  await zts.close();
   await world.close();
 });
 
@@ -52,12 +51,11 @@ function secrets(): string[] {
 
 function identity(): AthenzIdentityProvider {
   const provider = athenzIdentityProvider({
-    zts: createZtsClient({ url: world.zts.baseUrl, transport, timeoutMs: TIMEOUT_MS }),
+    zts,
     env: world.env,
     dnsSuffixes: [world.names.dnsSuffix],
-    keyType: 'ec',
-    stsEndpoint: world.aws.url,
-    stsTimeoutMs: TIMEOUT_MS,
+    key: { type: 'ec' },
+    sts: { endpoint: world.aws.url, timeoutMs: TIMEOUT_MS },
     retry: { initial: { maxAttempts: 3, baseDelayMs: 20, deadlineMs: FETCH_TIMEOUT_MS } },
     fetchTimeoutMs: FETCH_TIMEOUT_MS,
     refresh: { background: false },
@@ -139,7 +137,7 @@ function withIdentity(
 }
 
 const tokenOptions = () => ({
-  zts: createZtsClient({ url: world.zts.baseUrl, transport, timeoutMs: TIMEOUT_MS }),
+  zts,
   identity: current(),
   retry: { initial: { maxAttempts: 3, baseDelayMs: 20, deadlineMs: FETCH_TIMEOUT_MS } },
   fetchTimeoutMs: FETCH_TIMEOUT_MS,

@@ -2,7 +2,7 @@
  * Crash safety of the public sinks: a child process writing through `siadFileSink()` (athenz-zts) or the Consul token
  * sink (`tokenFileSink()`, consul-login) in a loop is SIGKILLed at random moments. After every kill only public facts
  * are checked, so the test holds whatever layout the sinks use on disk:
- * - siad: every file that exists at the sink's paths (`siadPaths`) is one whole PEM that was written (never torn);
+ * - siad: every file that exists at the sink's paths (`paths()`) is one whole PEM that was written (never torn);
  *   the next start (`loadIdentity`) gets a complete key and certificate that match; after it, the files at the paths
  *   are a matching pair too;
  * - Consul: the token file holds one whole SecretID that was written.
@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { siadFileSink, siadPaths } from '@ecs-identity/athenz-zts/node';
+import { siadFileSink } from '@ecs-identity/athenz-zts/node';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert } from '../../packages/core/test/openssl.js';
@@ -103,7 +103,7 @@ describe('the public sinks under SIGKILL', () => {
       const sink = siadFileSink({ root: siadRoot });
       const first = data.pairs[0] as (typeof data.pairs)[number];
       await sink.saveIdentity('sports', 'api', { keyPem: first.keyPem, certPem: first.certPem }, data.chains[0]);
-      const paths = siadPaths('sports', 'api', { root: siadRoot });
+      const paths = siadFileSink({ root: siadRoot }).paths('sports', 'api');
       const checkSiad = async (round: number) => {
         const where = `${name} round ${round}`;
         const key = readIfThere(paths.keyPath);

@@ -4,10 +4,11 @@
  * and optionally verified against the ZTS JWKS.
  * @packageDocumentation
  */
-import { defineSecrets, IdentityError, type RefreshingProvider, safeLogger, systemClock } from '@ecs-identity/core';
+import { defineSecrets, type RefreshingProvider, safeLogger, systemClock } from '@ecs-identity/core';
 import { decodeJwt } from 'jose';
 import { verifyAccessToken } from './access-token-verify.js';
 import type { AccessToken, X509Identity } from './credentials.js';
+import { AthenzError } from './errors.js';
 import { type IdentityBoundOptions, identityBoundProvider } from './identity-bound.js';
 import type { IdentitySink } from './identity-sink.js';
 import { validateDomain, validateRole, validateService } from './names.js';
@@ -22,11 +23,11 @@ import type { JwkSet } from './zts-types.js';
  */
 export function accessTokenScope(input: { domain: string; roles?: string[]; idTokenService?: string }): string {
   if (input === null || typeof input !== 'object') {
-    throw new IdentityError('INVALID_ARGUMENT', 'accessTokenScope: the input must be an object with a domain');
+    throw new AthenzError('INVALID_ARGUMENT', 'accessTokenScope: the input must be an object with a domain');
   }
   const domain = validateDomain(input.domain);
   if (input.roles !== undefined && !Array.isArray(input.roles)) {
-    throw new IdentityError('INVALID_ARGUMENT', 'accessTokenScope: roles must be an array of role names');
+    throw new AthenzError('INVALID_ARGUMENT', 'accessTokenScope: roles must be an array of role names');
   }
   const parts =
     input.roles && input.roles.length > 0
@@ -44,7 +45,7 @@ export interface AccessTokenOptions extends IdentityBoundOptions {
   /** See {@link accessTokenScope}. */
   scope: string;
   /** Requested lifetime in seconds. Default: the server's. */
-  expiresInSec?: number | undefined;
+  expiresInSeconds?: number | undefined;
   /**
    * Verify each token with jose against the ZTS JWKS: signature, `iss`, `aud` (default: the scope's domain), expiry,
    * and its binding to our certificate. Default: off.
@@ -67,10 +68,10 @@ export interface AccessTokenOptions extends IdentityBoundOptions {
  */
 export function accessTokenProvider(options: AccessTokenOptions): RefreshingProvider<AccessToken> {
   if (!options?.zts || !options.identity) {
-    throw new IdentityError('INVALID_ARGUMENT', 'accessTokenProvider: zts and identity are required');
+    throw new AthenzError('INVALID_ARGUMENT', 'accessTokenProvider: zts and identity are required');
   }
   if (typeof options.scope !== 'string' || options.scope.trim() === '') {
-    throw new IdentityError('INVALID_ARGUMENT', 'accessTokenProvider: scope is required (see accessTokenScope)');
+    throw new AthenzError('INVALID_ARGUMENT', 'accessTokenProvider: scope is required (see accessTokenScope)');
   }
   const scope = options.scope.trim();
   const scopeDomain = scope
@@ -85,7 +86,7 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
     const v = options.verify;
     if (!v) return;
     const audience = v.audience ?? scopeDomain;
-    if (!audience) throw new IdentityError('INVALID_ARGUMENT', 'accessTokenProvider: verify.audience is required');
+    if (!audience) throw new AthenzError('INVALID_ARGUMENT', 'accessTokenProvider: verify.audience is required');
     const check = (keys: JwkSet) =>
       verifyAccessToken(token, {
         jwks: keys,
@@ -115,7 +116,7 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
     clock,
     fetch: async (id, signal) => {
       const res = await options.zts.accessToken(
-        { scope, ...(options.expiresInSec === undefined ? {} : { expiresIn: options.expiresInSec }) },
+        { scope, expiresIn: options.expiresInSeconds },
         { keyPem: id.privateKeyPem, certPem: id.certificatePem },
         { signal },
       );
@@ -131,7 +132,7 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
           exp = undefined;
         }
         if (exp === undefined)
-          throw new IdentityError('INVALID_RESPONSE', 'ZTS access token: no expires_in and no exp claim');
+          throw new AthenzError('INVALID_RESPONSE', 'ZTS access token: no expires_in and no exp claim');
         expiresMs = exp * 1000;
       }
       const token = defineSecrets(

@@ -1,10 +1,5 @@
-/**
- * Verifies a ZTS access token (a JWT) against the ZTS JWKS with jose: signature, issuer, audience, expiry, and
- * optionally its binding to our client certificate (`cnf` `x5t#S256`).
- * @packageDocumentation
- */
-import { IdentityError } from '@ecs-identity/core';
 import { base64url, createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import { AthenzError } from './errors.js';
 import { type CryptoOption, resolveCrypto } from './keys.js';
 
 /** @public */
@@ -56,7 +51,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
   } catch (cause) {
     const code = (cause as { code?: string }).code ?? 'ERR_JOSE';
     const claim = (cause as { claim?: string }).claim;
-    throw new IdentityError(
+    throw new AthenzError(
       'TOKEN_VERIFICATION_FAILED',
       `access token rejected (${code}${claim ? `, claim ${claim}` : ''})`,
       { cause },
@@ -66,7 +61,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
     const cnf = (payload as { cnf?: Record<string, unknown> }).cnf;
     const expected = await certificateThumbprint(options.certificateDer, options);
     if (cnf?.['x5t#S256'] !== expected) {
-      throw new IdentityError(
+      throw new AthenzError(
         'TOKEN_VERIFICATION_FAILED',
         'access token rejected (its cnf x5t#S256 does not match our client certificate)',
       );

@@ -16,7 +16,7 @@ import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
 import { parseRoleArn } from '@ecs-identity/ecs-metadata';
 import { validateDomain, validateInstanceId, validateService } from './names.js';
 import { stsError, stsRequestHandler } from './sts-request-handler.js';
-import { USER_AGENT } from './version.js';
+import { USER_AGENT, VERSION } from './version.js';
 
 /** The longest `RoleSessionName` STS accepts. @public */
 export const MAX_SESSION_NAME_LENGTH = 64;
@@ -74,7 +74,7 @@ function isProvider(c: AttestationOptions['credentials']): c is CredentialProvid
 
 /**
  * The attestation JSON for assumed-role credentials. Pure; the result holds secrets (never log it).
- * @public
+ * @internal
  */
 export function buildAttestationData(input: {
   domain: string;
@@ -106,7 +106,7 @@ export function buildAttestationData(input: {
   return JSON.stringify(data);
 }
 
-/** `RoleSessionName` rules: 2-64 characters of `[\w+=,.@-]`. @public */
+/** `RoleSessionName` rules: 2-64 characters of `[\w+=,.@-]`. @internal */
 export function validateSessionName(name: string): string {
   if (typeof name !== 'string' || name.length < 2 || name.length > MAX_SESSION_NAME_LENGTH) {
     throw new IdentityError(
@@ -165,7 +165,7 @@ export type StsAttestorOptions = Pick<
  * @public
  */
 export interface StsAttestor {
-  /** Like {@link attest}: a new `sts:AssumeRole`, the attestation JSON string. */
+  /** A new `sts:AssumeRole` with fresh source credentials, and the attestation JSON string (never log it). */
   attest(request: AttestationRequest): Promise<string>;
   /** Releases the client's sockets. */
   close(): void;
@@ -260,6 +260,8 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
       // with a fresh attestation.
       maxAttempts: 1,
       requestHandler,
+      // The SDK's User-Agent, with ours appended (ecs-identity/<version>).
+      customUserAgent: [['ecs-identity', VERSION]],
     });
     client = { key, sts };
     return sts;
@@ -331,34 +333,4 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
       client = undefined;
     },
   };
-}
-
-/**
- * Assumes the service's role with the task credentials and returns the attestation JSON string for a ZTS register or
- * refresh. Call it afresh for every request: the credentials inside are short-lived. (Repeated attestations for one
- * task: {@link stsAttestor} keeps the STS client between them.)
- * @example
- * ```ts
- * const attestationData = await attest({
- *   domain: 'sports', service: 'api', taskId, region: 'us-west-2',
- *   roleArn: 'arn:aws:iam::123456789012:role/sports.api', credentials: containerCredentials(),
- * });
- * ```
- * @throws IdentityError `ATTESTATION_FAILED` (retryable when STS was unreachable or throttled)
- * @public
- */
-export async function attest(options: AttestationOptions): Promise<string> {
-  const { region, stsEndpoint, credentials, timeoutMs, http, ...request } = options;
-  const attestor = stsAttestor({
-    region,
-    credentials,
-    ...(stsEndpoint === undefined ? {} : { stsEndpoint }),
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    ...(http === undefined ? {} : { http }),
-  });
-  try {
-    return await attestor.attest(request);
-  } finally {
-    attestor.close();
-  }
 }

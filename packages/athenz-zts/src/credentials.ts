@@ -4,8 +4,9 @@
  * @packageDocumentation
  */
 import 'reflect-metadata';
-import { type Credential, defineSecrets, IdentityError } from '@ecs-identity/core';
+import { type Credential, defineSecrets } from '@ecs-identity/core';
 import type { X509Certificate } from '@peculiar/x509';
+import { AthenzError } from './errors.js';
 import { type CryptoOption, publicKeySpki } from './keys.js';
 import { describeCertificate, parseCertificate } from './x509-info.js';
 
@@ -91,7 +92,7 @@ export async function certificateMatchesKey(
     certSpki = new Uint8Array(certificate.publicKey.rawData);
   } catch (cause) {
     // @peculiar/x509 decodes the key when it is first read; bytes that are not a key throw a plain Error there.
-    throw new IdentityError('INVALID_RESPONSE', "the certificate's public key cannot be decoded", { cause });
+    throw new AthenzError('INVALID_RESPONSE', "the certificate's public key cannot be decoded", { cause });
   }
   return spki.length === certSpki.length && spki.every((b, i) => b === certSpki[i]);
 }
@@ -106,13 +107,13 @@ export async function buildX509Identity(input: X509IdentityInput): Promise<X509I
   const names = describeCertificate(certificate);
   const principal = `${input.domain}.${input.service}`;
   if (names.commonNames.length !== 1 || names.commonNames[0]?.toLowerCase() !== principal) {
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_RESPONSE',
       `the certificate is for ${JSON.stringify(names.commonNames)}, expected CN ${principal}`,
     );
   }
   if (!(await certificateMatchesKey(certificate, input.keys.publicKey, input))) {
-    throw new IdentityError('INVALID_RESPONSE', `the certificate for ${principal} does not certify our key`);
+    throw new AthenzError('INVALID_RESPONSE', `the certificate for ${principal} does not certify our key`);
   }
   const identity = {
     domain: input.domain,

@@ -13,6 +13,7 @@ import {
   Pkcs10CertificateRequestGenerator,
   SubjectAlternativeNameExtension,
 } from '@peculiar/x509';
+import { AthenzError } from './errors.js';
 import { type CryptoOption, resolveCrypto, signingAlgorithmFor } from './keys.js';
 import {
   dashedDomain,
@@ -104,7 +105,7 @@ function subjectName(subject: CsrSubject | undefined, ou: string, cn: string): J
     const v = subject?.[field];
     if (v === undefined) return;
     if (typeof v !== 'string' || v.length === 0 || v.length > 64) {
-      throw new IdentityError('INVALID_ARGUMENT', `subject.${field} must be a string of 1-64 characters`);
+      throw new AthenzError('INVALID_ARGUMENT', `subject.${field} must be a string of 1-64 characters`);
     }
     rdns.push({ [type]: [v] });
   };
@@ -121,7 +122,7 @@ function subjectName(subject: CsrSubject | undefined, ou: string, cn: string): J
 function spiffeSegment(value: string, field: string): string {
   // A trust domain is a DNS-like name; a namespace a simple label. Both land inside a URI, so keep them plain.
   if (!/^[a-z0-9._-]+$/i.test(value)) {
-    throw new IdentityError('INVALID_ARGUMENT', `${field} ${JSON.stringify(value)} may only contain a-z 0-9 . _ -`);
+    throw new AthenzError('INVALID_ARGUMENT', `${field} ${JSON.stringify(value)} may only contain a-z 0-9 . _ -`);
   }
   return value.toLowerCase();
 }
@@ -162,7 +163,7 @@ export function instanceIdUri(provider: string, instanceId: string): string {
 
 function checkKeys(keys: CryptoKeyPair | undefined): CryptoKeyPair {
   if (!keys?.privateKey || !keys.publicKey || keys.privateKey.type !== 'private' || keys.publicKey.type !== 'public') {
-    throw new IdentityError('INVALID_ARGUMENT', 'keys must be a CryptoKeyPair (a private and a public key)');
+    throw new AthenzError('INVALID_ARGUMENT', 'keys must be a CryptoKeyPair (a private and a public key)');
   }
   return keys;
 }
@@ -189,7 +190,7 @@ async function generate(
     );
   } catch (cause) {
     if (cause instanceof IdentityError) throw cause;
-    throw new IdentityError('INVALID_CSR', 'signing the CSR failed (is the private key usable for signing?)', {
+    throw new AthenzError('INVALID_CSR', 'signing the CSR failed (is the private key usable for signing?)', {
       cause,
     });
   }
@@ -204,10 +205,10 @@ async function generate(
 function selfCheck(csr: Pkcs10CertificateRequest, cn: string): void {
   const n = describeCsr(csr);
   if (n.commonNames.length !== 1 || n.commonNames[0] !== cn) {
-    throw new IdentityError('INVALID_CSR', `built CSR has CN ${JSON.stringify(n.commonNames)}, expected ${cn}`);
+    throw new AthenzError('INVALID_CSR', `built CSR has CN ${JSON.stringify(n.commonNames)}, expected ${cn}`);
   }
   if (n.organizationalUnits.length > 1 || n.organizations.length > 1 || n.spiffeUris.length > 1) {
-    throw new IdentityError('INVALID_CSR', 'built CSR has more than one OU, O or SPIFFE URI');
+    throw new AthenzError('INVALID_CSR', 'built CSR has more than one OU, O or SPIFFE URI');
   }
 }
 
@@ -232,10 +233,7 @@ export async function buildServiceCsr(options: ServiceCsrOptions): Promise<Built
   const provider = validateProvider(options.provider);
   const instanceId = validateInstanceId(options.instanceId);
   if (!Array.isArray(options.dnsSuffixes) || options.dnsSuffixes.length === 0) {
-    throw new IdentityError(
-      'INVALID_ARGUMENT',
-      'dnsSuffixes must list at least one DNS suffix (e.g. aws.athenz.cloud)',
-    );
+    throw new AthenzError('INVALID_ARGUMENT', 'dnsSuffixes must list at least one DNS suffix (e.g. aws.athenz.cloud)');
   }
   const suffixes = options.dnsSuffixes.map((s, i) => validateDnsSuffix(s, `dnsSuffixes[${i}]`));
   const label = `${service}.${dashedDomain(domain)}`;
@@ -248,7 +246,7 @@ export async function buildServiceCsr(options: ServiceCsrOptions): Promise<Built
   for (const [i, extra] of (options.extraDnsNames ?? []).entries()) {
     const name = validateDnsName(extra, `extraDnsNames[${i}]`);
     if (!suffixes.some((s) => name.endsWith(`.${s}`))) {
-      throw new IdentityError(
+      throw new AthenzError(
         'INVALID_ARGUMENT',
         `extraDnsNames[${i}] ${name} does not end with one of the DNS suffixes (${suffixes.join(', ')}); ZTS would reject it`,
       );

@@ -7,17 +7,19 @@
 import {
   type Clock,
   type Credential,
+  type CredentialMetrics,
   type CredentialProvider,
   type GetOptions,
-  IdentityError,
+  type IdentityError,
   type Logger,
   type RefreshEvent,
   type RefreshingProvider,
   type RefreshPolicy,
   refreshingProvider,
 } from '@ecs-identity/core';
-import { mergeRefreshPolicy, withAsyncDispose } from '@ecs-identity/core/internal';
+import { mergeRefreshPolicy, meteredRefreshHooks, withAsyncDispose } from '@ecs-identity/core/internal';
 import type { X509Identity } from './credentials.js';
+import { AthenzError } from './errors.js';
 import { ATHENZ_FETCH_TIMEOUT_MS } from './refresh-defaults.js';
 
 /**
@@ -37,6 +39,8 @@ export interface IdentityBoundOptions extends RefreshPolicy {
    * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
    */
   fetchTimeoutMs?: number | undefined;
+  /** OpenTelemetry metrics (core's `credentialMetrics`): attempts, failures by code, the credential's time to expiry. */
+  metrics?: CredentialMetrics | undefined;
   logger?: Logger | undefined;
   clock?: Clock | undefined;
   random?: (() => number) | undefined;
@@ -69,7 +73,7 @@ export function boundToIdentity<C extends BoundCredential>(
       if (credential.identitySerial === current.serialNumber) return credential;
       credential = await inner.get({ ...signalOnly, forceRefresh: true });
     }
-    throw new IdentityError('EXPIRED', 'the identity certificate kept changing while a bound credential was fetched', {
+    throw new AthenzError('EXPIRED', 'the identity certificate kept changing while a bound credential was fetched', {
       retryable: true,
     });
   }
@@ -106,16 +110,19 @@ export function identityBoundProvider<C extends BoundCredential>(spec: {
   const onError =
     options.onError ??
     ((e: unknown) => logger.warn({ code: (e as IdentityError).code }, `${spec.label}: refresh failed`));
+  // Attempts, failures and the credential's expiry reach the metrics through the refresh events.
+  const metered = meteredRefreshHooks(options.metrics, { onEvent: options.onEvent });
   const inner = refreshingProvider<C>({
     name: spec.name,
     fetch: async (signal) => spec.fetch(await options.identity.get({ signal }), signal),
     ...mergeRefreshPolicy(spec.defaults, options),
     fetchTimeoutMs: options.fetchTimeoutMs ?? ATHENZ_FETCH_TIMEOUT_MS,
     onError,
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...metered.options,
     logger,
     clock,
-    ...(options.random ? { random: options.random } : {}),
+    random: options.random,
   });
+  metered.attach(inner);
   return boundToIdentity(inner, options.identity, onError);
 }

@@ -5,13 +5,13 @@
  * @packageDocumentation
  */
 import 'reflect-metadata';
-import { IdentityError } from '@ecs-identity/core';
 import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc';
 import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { id_rsaEncryption, RSAPrivateKey, rsaEncryption } from '@peculiar/asn1-rsa';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { PemConverter } from '@peculiar/x509';
+import { AthenzError } from './errors.js';
 
 /** The key types ZTS issues certificates for. `rsa` is RSA 2048 (siad's default); `ec` is ECDSA P-256. @public */
 export type KeyType = 'rsa' | 'ec';
@@ -22,7 +22,7 @@ export type PrivateKeyFormat = 'pkcs1' | 'sec1' | 'pkcs8';
 /** @public */
 export interface CryptoOption {
   /** A Web Crypto implementation (default `globalThis.crypto`; e.g. `new (await import('@peculiar/webcrypto')).Crypto()`). */
-  crypto?: Crypto;
+  crypto?: Crypto | undefined;
 }
 
 /** @public */
@@ -43,7 +43,7 @@ const EC_CURVES: Record<string, string> = { [id_secp256r1]: 'P-256', [id_secp384
 export function resolveCrypto(crypto: Crypto | undefined): Crypto {
   const c = crypto ?? (globalThis as { crypto?: Crypto }).crypto;
   if (!c?.subtle) {
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_CONFIG',
       'no Web Crypto available: pass the crypto option (e.g. @peculiar/webcrypto)',
     );
@@ -91,14 +91,14 @@ export async function generateKeyPair(options: GenerateKeyPairOptions = {}): Pro
       'verify',
     ])) as CryptoKeyPair;
   }
-  throw new IdentityError('INVALID_ARGUMENT', `key type ${JSON.stringify(type)} is not supported (use "rsa" or "ec")`);
+  throw new AthenzError('INVALID_ARGUMENT', `key type ${JSON.stringify(type)} is not supported (use "rsa" or "ec")`);
 }
 
 /** `rsa` or `ec`, from a Web Crypto key's algorithm. @public */
 export function keyTypeOf(key: CryptoKey): KeyType {
   if (key.algorithm.name === 'RSASSA-PKCS1-v1_5') return 'rsa';
   if (key.algorithm.name === 'ECDSA') return 'ec';
-  throw new IdentityError(
+  throw new AthenzError(
     'INVALID_KEY',
     `key algorithm ${key.algorithm.name} is not supported (use RSASSA-PKCS1-v1_5 or ECDSA keys)`,
   );
@@ -116,7 +116,7 @@ export function toPem(der: BufferSource, tag: string): string {
 
 function namedCurveOid(curve: string): string {
   const oid = Object.entries(EC_CURVES).find(([, name]) => name === curve)?.[0];
-  if (!oid) throw new IdentityError('INVALID_KEY', `EC curve ${curve} is not supported (use P-256 or P-384)`);
+  if (!oid) throw new AthenzError('INVALID_KEY', `EC curve ${curve} is not supported (use P-256 or P-384)`);
   return oid;
 }
 
@@ -138,7 +138,7 @@ export function privateKeyPemFormat(privateKey: CryptoKey, format?: PrivateKeyFo
   const type = keyTypeOf(privateKey);
   const chosen = format ?? (type === 'rsa' ? 'pkcs1' : 'sec1');
   if ((chosen === 'pkcs1' && type !== 'rsa') || (chosen === 'sec1' && type !== 'ec')) {
-    throw new IdentityError('INVALID_ARGUMENT', `format ${chosen} cannot hold a ${type.toUpperCase()} key`);
+    throw new AthenzError('INVALID_ARGUMENT', `format ${chosen} cannot hold a ${type.toUpperCase()} key`);
   }
   return chosen;
 }
@@ -150,7 +150,7 @@ export function privateKeyPemFormat(privateKey: CryptoKey, format?: PrivateKeyFo
  */
 export async function exportPkcs8(privateKey: CryptoKey, options: CryptoOption = {}): Promise<ArrayBuffer> {
   if (!privateKey.extractable || privateKey.type !== 'private') {
-    throw new IdentityError('INVALID_KEY', 'the key must be an extractable private key to be exported as PEM');
+    throw new AthenzError('INVALID_KEY', 'the key must be an extractable private key to be exported as PEM');
   }
   return resolveCrypto(options.crypto).subtle.exportKey('pkcs8', privateKey);
 }
@@ -180,18 +180,18 @@ function findKeyBlock(pem: string): { type: string; der: ArrayBuffer } {
   try {
     blocks = PemConverter.decodeWithHeaders(pem);
   } catch (cause) {
-    throw new IdentityError('INVALID_KEY', 'the key file is not valid PEM', { cause });
+    throw new AthenzError('INVALID_KEY', 'the key file is not valid PEM', { cause });
   }
   // `openssl ecparam -genkey` writes an EC PARAMETERS block first: skip anything that is not a key.
   const block = blocks.find((b) => KEY_BLOCKS.includes(b.type));
   if (!block) {
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_KEY',
       'no private key PEM block found (expected RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)',
     );
   }
   if (block.type === 'ENCRYPTED PRIVATE KEY') {
-    throw new IdentityError('INVALID_KEY', 'encrypted private keys are not supported: decrypt the key file first');
+    throw new AthenzError('INVALID_KEY', 'encrypted private keys are not supported: decrypt the key file first');
   }
   return { type: block.type, der: block.rawData };
 }
@@ -200,7 +200,7 @@ function parseOrThrow<T>(der: BufferSource, schema: new () => T, what: string): 
   try {
     return AsnConvert.parse(der, schema);
   } catch (cause) {
-    throw new IdentityError('INVALID_KEY', `the key is not a valid ${what} structure`, { cause });
+    throw new AthenzError('INVALID_KEY', `the key is not a valid ${what} structure`, { cause });
   }
 }
 
@@ -217,7 +217,7 @@ function toPkcs8(pem: string): { pkcs8: ArrayBuffer; type: KeyType; curve?: stri
     const curveOid = ec.parameters?.namedCurve;
     const curve = curveOid ? EC_CURVES[curveOid] : undefined;
     if (!curveOid || !curve) {
-      throw new IdentityError('INVALID_KEY', 'the EC key must name its curve, and it must be P-256 or P-384');
+      throw new AthenzError('INVALID_KEY', 'the EC key must name its curve, and it must be P-256 or P-384');
     }
     const info = new PrivateKeyInfo({
       privateKeyAlgorithm: new AlgorithmIdentifier({
@@ -236,10 +236,7 @@ function toPkcs8(pem: string): { pkcs8: ArrayBuffer; type: KeyType; curve?: stri
     const curve = params.namedCurve ? EC_CURVES[params.namedCurve] : undefined;
     if (curve) return { pkcs8: der, type: 'ec', curve };
   }
-  throw new IdentityError(
-    'INVALID_KEY',
-    `private key algorithm ${alg.algorithm} is not supported (RSA, EC P-256/P-384)`,
-  );
+  throw new AthenzError('INVALID_KEY', `private key algorithm ${alg.algorithm} is not supported (RSA, EC P-256/P-384)`);
 }
 
 /**
@@ -254,7 +251,7 @@ function toPkcs8(pem: string): { pkcs8: ArrayBuffer; type: KeyType; curve?: stri
  */
 export async function importPrivateKeyPem(pem: string, options: CryptoOption = {}): Promise<CryptoKeyPair> {
   if (typeof pem !== 'string' || pem.length === 0) {
-    throw new IdentityError('INVALID_KEY', 'the private key PEM is empty');
+    throw new AthenzError('INVALID_KEY', 'the private key PEM is empty');
   }
   const { subtle } = resolveCrypto(options.crypto);
   const { pkcs8, type, curve } = toPkcs8(pem);
@@ -264,7 +261,7 @@ export async function importPrivateKeyPem(pem: string, options: CryptoOption = {
   try {
     privateKey = await subtle.importKey('pkcs8', pkcs8, algorithm, true, ['sign']);
   } catch (cause) {
-    throw new IdentityError('INVALID_KEY', `the ${type.toUpperCase()} private key could not be imported`, { cause });
+    throw new AthenzError('INVALID_KEY', `the ${type.toUpperCase()} private key could not be imported`, { cause });
   }
   // Web Crypto has no "public from private"; the private JWK carries the public parts, so keep only those.
   const jwk = await subtle.exportKey('jwk', privateKey);

@@ -1,9 +1,4 @@
-/**
- * Athenz names: the ZTS patterns for domains, services, roles and instance ids, checked before anything is sent,
- * so a bad name fails here with the field named instead of as a 400 from the server.
- * @packageDocumentation
- */
-import { IdentityError } from '@ecs-identity/core';
+import { AthenzError } from './errors.js';
 
 // The ZTS RDL patterns (core/zts/src/main/rdl/Names.tdl): SimpleName, CompoundName / DomainName, PathElement.
 const SIMPLE = '[a-zA-Z0-9_][a-zA-Z0-9_-]*';
@@ -28,11 +23,11 @@ export function isInstanceId(id: string): boolean {
 
 function check(field: string, value: unknown, ok: (v: string) => boolean, pattern: string): string {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new IdentityError('INVALID_NAME', `${field} is required (a non-empty string)`);
+    throw new AthenzError('INVALID_NAME', `${field} is required (a non-empty string)`);
   }
   if (!ok(value)) {
     // Names are not secrets; showing the value is what lets the caller fix it.
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_NAME',
       `${field} ${JSON.stringify(value)} does not match the ZTS pattern ${pattern}`,
     );
@@ -114,7 +109,7 @@ export const DEFAULT_PROVIDER_PREFIX = 'athenz.aws-ecs';
  */
 export function providerName(region: string, prefix: string = DEFAULT_PROVIDER_PREFIX): string {
   if (!/^[a-z0-9-]+$/.test(region)) {
-    throw new IdentityError('INVALID_NAME', `region ${JSON.stringify(region)} is not an AWS region name`);
+    throw new AthenzError('INVALID_NAME', `region ${JSON.stringify(region)} is not an AWS region name`);
   }
   return validateProvider(`${prefix}.${region}`);
 }
@@ -125,13 +120,13 @@ export function providerName(region: string, prefix: string = DEFAULT_PROVIDER_P
  */
 export function validateDnsSuffix(suffix: unknown, field = 'dnsSuffix'): string {
   if (typeof suffix !== 'string' || suffix.length === 0) {
-    throw new IdentityError('INVALID_NAME', `${field} is required (a non-empty string)`);
+    throw new AthenzError('INVALID_NAME', `${field} is required (a non-empty string)`);
   }
   const s = suffix.toLowerCase();
   // Underscores are allowed because Athenz service and domain names may carry them into SAN labels.
   const label = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
   if (s.length > 253 || !new RegExp(`^${label}(?:\\.${label})*$`).test(s)) {
-    throw new IdentityError('INVALID_NAME', `${field} ${JSON.stringify(suffix)} is not a DNS name (no leading dot)`);
+    throw new AthenzError('INVALID_NAME', `${field} ${JSON.stringify(suffix)} is not a DNS name (no leading dot)`);
   }
   return s;
 }

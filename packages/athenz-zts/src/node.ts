@@ -1,10 +1,15 @@
 /**
- * Node additions: the service identity provider (`athenzIdentityProvider`, with the ECS agent defaults), the ZTS
- * transport with the CA bundle and client certificates (`https.Agent`), and the file sink in siad's layout. Re-exports the browser-safe entry, so one import gives everything.
+ * `@ecs-identity/athenz-zts/node`: the Node-only additions: the service identity provider (`athenzIdentityProvider`,
+ * what siad does, with the ECS agent's defaults) and the file sink in siad's layout (`siadFileSink`).
  * @packageDocumentation
  */
-
-export * from './index.js';
-export * from './node/identity-provider.js';
-export * from './node/siad-file-sink.js';
-export * from './node/zts-transport.js';
+export {
+  type AthenzCsrOptions,
+  type AthenzIdentityOptions,
+  type AthenzIdentityProvider,
+  type AthenzInstanceOptions,
+  type AthenzKeyOptions,
+  type AthenzStartMode,
+  athenzIdentityProvider,
+} from './node/identity-provider.js';
+export { type SiadFileSink, type SiadFileSinkOptions, type SiadPaths, siadFileSink } from './node/siad-file-sink.js';

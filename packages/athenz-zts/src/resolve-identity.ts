@@ -1,11 +1,5 @@
-/**
- * Which Athenz service a task is, and which IAM role it assumes for attestation, the way siad on Fargate decides:
- * explicit options, else `ATHENZ_SIA_IAM_ROLE_ARN`, else the task role named `<domain>.<service>-service`. siad's
- * `role_path` and `omit_domain` settings shape the role that is assumed.
- * @packageDocumentation
- */
-import { IdentityError } from '@ecs-identity/core';
 import { formatRoleArn, parseRoleArn, type RoleArn } from '@ecs-identity/ecs-metadata';
+import { AthenzError } from './errors.js';
 import { validateDomain, validateService } from './names.js';
 
 /** @public */
@@ -74,13 +68,13 @@ const IAM_PATH = /^\/(?:[\x21-\x2e\x30-\x7e]+\/)*$/;
  */
 export function normalizeRolePath(path: string, field = 'rolePath'): string {
   if (typeof path !== 'string') {
-    throw new IdentityError('INVALID_CONFIG', `${field} must be a string such as /ecs/ (an IAM path)`);
+    throw new AthenzError('INVALID_CONFIG', `${field} must be a string such as /ecs/ (an IAM path)`);
   }
   let p = path;
   if (!p.startsWith('/')) p = `/${p}`;
   if (!p.endsWith('/')) p = `${p}/`;
   if (p.length > MAX_PATH_LENGTH || !IAM_PATH.test(p)) {
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_CONFIG',
       `${field} ${JSON.stringify(path)} is not an IAM path: write it as ecs, /ecs or /ecs/ (segments of printable ASCII without spaces, separated by single slashes, at most ${MAX_PATH_LENGTH} characters)`,
     );
@@ -91,7 +85,7 @@ export function normalizeRolePath(path: string, field = 'rolePath'): string {
 function splitPrincipal(name: string, field: string): { domain: string; service: string } {
   const dot = name.lastIndexOf('.');
   if (dot <= 0 || dot === name.length - 1) {
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_CONFIG',
       `${field}: role name ${JSON.stringify(name)} is not <domain>.<service> (no dot to split at)`,
     );
@@ -104,7 +98,7 @@ function splitPrincipal(name: string, field: string): { domain: string; service:
 
 function iamRole(arnText: string, field: string): RoleArn & { kind: 'role' } {
   const arn = parseRoleArn(arnText);
-  if (arn.kind !== 'role') throw new IdentityError('INVALID_CONFIG', `${field} must be an IAM role ARN (…:role/…)`);
+  if (arn.kind !== 'role') throw new AthenzError('INVALID_CONFIG', `${field} must be an IAM role ARN (…:role/…)`);
   return arn as RoleArn & { kind: 'role' };
 }
 
@@ -122,7 +116,7 @@ function fromIamRoleArn(
 ): string {
   const arnPath = arn.path ?? '/';
   if (rolePath !== undefined && rolePath !== arnPath) {
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_CONFIG',
       `the role path ${rolePath} and the path ${arnPath} of ${field} ${arn.arn} disagree: give one of them`,
     );
@@ -137,7 +131,7 @@ function fromIamRoleArn(
       path: arnPath,
     });
   }
-  throw new IdentityError(
+  throw new AthenzError(
     'INVALID_CONFIG',
     `${field} ${arn.arn} names the role ${arn.roleName}, but ZTS checks the attestation against the role ${attestationRole}: name the role ${attestationRole}${attestationRole === names.service ? '' : ' (or set omitDomain for a role named <service>)'}`,
   );
@@ -160,7 +154,7 @@ function fromIamRoleArn(
  */
 export function resolveService(input: ResolveServiceInput): ResolvedService {
   if ((input.domain === undefined) !== (input.service === undefined)) {
-    throw new IdentityError('INVALID_CONFIG', 'domain and service must be given together');
+    throw new AthenzError('INVALID_CONFIG', 'domain and service must be given together');
   }
   const rolePath = input.rolePath === undefined ? undefined : normalizeRolePath(input.rolePath);
   const omitDomain = input.omitDomain === true;
@@ -179,7 +173,7 @@ export function resolveService(input: ResolveServiceInput): ResolvedService {
       const partition = input.partition ?? from?.partition;
       const accountId = input.accountId ?? from?.accountId;
       if (!partition || !accountId) {
-        throw new IdentityError(
+        throw new AthenzError(
           'INVALID_CONFIG',
           'the attestation role needs an AWS partition and account: pass accountId (or a task role ARN)',
         );
@@ -202,7 +196,7 @@ export function resolveService(input: ResolveServiceInput): ResolvedService {
   if (input.taskRoleArn !== undefined) {
     const arn = parseRoleArn(input.taskRoleArn);
     if (arn.kind !== 'role' || !arn.roleName.endsWith(SERVICE_SUFFIX)) {
-      throw new IdentityError(
+      throw new AthenzError(
         'INVALID_CONFIG',
         `the task role ${arn.roleName} is not named <domain>.<service>${SERVICE_SUFFIX}: set domain and service, or ATHENZ_SIA_IAM_ROLE_ARN`,
       );
@@ -221,7 +215,7 @@ export function resolveService(input: ResolveServiceInput): ResolvedService {
       attestationRole,
     };
   }
-  throw new IdentityError(
+  throw new AthenzError(
     'INVALID_CONFIG',
     'cannot tell which Athenz service this is: pass domain and service, set ATHENZ_SIA_IAM_ROLE_ARN, or give the task a role named <domain>.<service>-service',
   );

@@ -3,17 +3,11 @@
  * refreshed when the identity rotates or ahead of their own expiry.
  * @packageDocumentation
  */
-import {
-  type Credential,
-  defineSecrets,
-  IdentityError,
-  type RefreshingProvider,
-  safeLogger,
-  systemClock,
-} from '@ecs-identity/core';
+import { type Credential, defineSecrets, type RefreshingProvider, safeLogger, systemClock } from '@ecs-identity/core';
 import type { RoleCertificate, X509Identity } from './credentials.js';
 import { certificateMatchesKey } from './credentials.js';
 import { buildRoleCsr, type CsrSubject, type SpiffeOptions } from './csr.js';
+import { AthenzError } from './errors.js';
 import { type IdentityBoundOptions, identityBoundProvider } from './identity-bound.js';
 import type { IdentitySink } from './identity-sink.js';
 import type { CryptoOption } from './keys.js';
@@ -34,16 +28,23 @@ export interface RoleCertificateSet extends Credential {
 }
 
 /** @public */
-export interface RoleCertificateOptions extends CryptoOption, IdentityBoundOptions {
-  zts: ZtsClient;
-  /** The role CSRs are signed with the service identity's key. */
-  roles: RoleRef[];
+/** What goes into a role certificate request. @public */
+export interface RoleCsrSettings {
   /** Requested lifetime in minutes. Default: the server's. */
   expiryMinutes?: number | undefined;
   /** Adds the email SAN `<domain>.<service>@<emailDomain>`. */
   emailDomain?: string | undefined;
   spiffe?: SpiffeOptions | false | undefined;
   subject?: CsrSubject | undefined;
+}
+
+/** @public */
+export interface RoleCertificateOptions extends CryptoOption, IdentityBoundOptions {
+  zts: ZtsClient;
+  /** The role CSRs are signed with the service identity's key. */
+  roles: RoleRef[];
+  /** What the requests hold: `expiryMinutes`, `emailDomain`, `spiffe`, `subject`. */
+  csr?: RoleCsrSettings | undefined;
   /** Saves each role certificate (siad: `certs/<domain>:role.<role>.cert.pem`). */
   sink?: IdentitySink | undefined;
 }
@@ -54,7 +55,7 @@ export function parseRoleRef(ref: RoleRef): { domain: string; role: string; name
   let role: string;
   if (typeof ref === 'string') {
     const at = ref.indexOf(':role.');
-    if (at <= 0) throw new IdentityError('INVALID_NAME', `role ${JSON.stringify(ref)} is not <domain>:role.<role>`);
+    if (at <= 0) throw new AthenzError('INVALID_NAME', `role ${JSON.stringify(ref)} is not <domain>:role.<role>`);
     domain = validateDomain(ref.slice(0, at), 'roles[] domain');
     role = validateRole(ref.slice(at + ':role.'.length), 'roles[] role');
   } else {
@@ -76,10 +77,10 @@ export function parseRoleRef(ref: RoleRef): { domain: string; role: string; name
  */
 export function roleCertificateProvider(options: RoleCertificateOptions): RefreshingProvider<RoleCertificateSet> {
   if (!options?.zts || !options.identity) {
-    throw new IdentityError('INVALID_ARGUMENT', 'roleCertificateProvider: zts and identity are required');
+    throw new AthenzError('INVALID_ARGUMENT', 'roleCertificateProvider: zts and identity are required');
   }
   if (!Array.isArray(options.roles) || options.roles.length === 0) {
-    throw new IdentityError('INVALID_ARGUMENT', 'roleCertificateProvider: roles must list at least one role');
+    throw new AthenzError('INVALID_ARGUMENT', 'roleCertificateProvider: roles must list at least one role');
   }
   const roles = options.roles.map(parseRoleRef);
   const logger = safeLogger(options.logger);
@@ -93,20 +94,20 @@ export function roleCertificateProvider(options: RoleCertificateOptions): Refres
       role: r.role,
       provider: id.provider,
       instanceId: id.instanceId,
-      ...(options.emailDomain ? { emailDomain: options.emailDomain } : {}),
-      ...(options.spiffe === undefined ? {} : { spiffe: options.spiffe }),
-      ...(options.subject ? { subject: options.subject } : {}),
-      ...(options.crypto ? { crypto: options.crypto } : {}),
+      emailDomain: options.csr?.emailDomain,
+      spiffe: options.csr?.spiffe,
+      subject: options.csr?.subject,
+      crypto: options.crypto,
     });
     const res = await options.zts.roleCertificate(
-      { csr: csr.pem, expiryTime: options.expiryMinutes ?? 0 },
+      { csr: csr.pem, expiryTime: options.csr?.expiryMinutes ?? 0 },
       { keyPem: id.privateKeyPem, certPem: id.certificatePem },
       { signal },
     );
     const certificate = parseCertificate(res.x509Certificate);
     const names = describeCertificate(certificate);
     if (names.commonNames[0] !== r.name || !(await certificateMatchesKey(certificate, id.publicKey, options))) {
-      throw new IdentityError('INVALID_RESPONSE', `ZTS returned a role certificate that is not ${r.name} for our key`);
+      throw new AthenzError('INVALID_RESPONSE', `ZTS returned a role certificate that is not ${r.name} for our key`);
     }
     await options.sink?.saveRoleCertificate?.(r.name, res.x509Certificate);
     return defineSecrets(

@@ -9,6 +9,7 @@
  */
 import { type HttpClient, IdentityError, scrubSecrets } from '@ecs-identity/core';
 import { parseRetryAfter } from '@ecs-identity/core/internal';
+import { AthenzError } from './errors.js';
 
 /** The parts of a smithy `HttpRequest` the handler reads (`@smithy/types` `HttpRequest`). */
 interface SmithyRequest {
@@ -93,7 +94,7 @@ export function stsRequestHandler(http: HttpClient, timeoutMs: number): StsReque
       }
       const body = request.body;
       if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
-        throw new IdentityError(
+        throw new AthenzError(
           'INVALID_ARGUMENT',
           'sts: the AWS SDK built a request body that is not a string or bytes',
         );
@@ -105,8 +106,8 @@ export function stsRequestHandler(http: HttpClient, timeoutMs: number): StsReque
         headers,
         timeoutMs,
         acceptStatus: () => true,
-        ...(body === undefined || body === null ? {} : { body }),
-        ...(signal === undefined ? {} : { signal }),
+        body: body ?? undefined,
+        signal,
       });
       const out: Record<string, string> = {};
       res.headers.forEach((value, name) => {
@@ -144,17 +145,18 @@ function transportError(error: unknown): IdentityError | undefined {
  */
 export function stsError(error: unknown, roleArn: string, signal: AbortSignal | undefined): IdentityError {
   const where = `sts:AssumeRole into ${roleArn}`;
-  if (signal?.aborted) return new IdentityError('ABORTED', `${where} was aborted by the caller`);
+  if (signal?.aborted) return new AthenzError('ABORTED', `${where} was aborted by the caller`);
   const ours = transportError(error);
   if (ours !== undefined) {
-    if (ours.code === 'ABORTED') return new IdentityError('ABORTED', `${where} was aborted`);
+    if (ours.code === 'ABORTED') return new AthenzError('ABORTED', `${where} was aborted`);
+    // A copy without the cause: the SDK's error object holds the raw answer (credentials) in hidden fields.
     const copy = new IdentityError(ours.code, ours.message, {
       retryable: ours.retryable,
-      ...(ours.status === undefined ? {} : { status: ours.status }),
-      ...(ours.retryAfterMs === undefined ? {} : { retryAfterMs: ours.retryAfterMs }),
+      status: ours.status,
+      retryAfterMs: ours.retryAfterMs,
     });
     if (CONFIGURATION_CODES.has(ours.code)) return copy;
-    return new IdentityError('ATTESTATION_FAILED', `${where} failed: ${ours.message}`, {
+    return new AthenzError('ATTESTATION_FAILED', `${where} failed: ${ours.message}`, {
       retryable: ours.retryable,
       cause: copy,
     });
@@ -175,9 +177,9 @@ export function stsError(error: unknown, roleArn: string, signal: AbortSignal | 
   // (Without a status it is the SDK's own failure, e.g. its configuration: trying again would not help.)
   const retryable =
     (status !== undefined && (status === 429 || status >= 500)) || /^(Throttling|RequestLimitExceeded)/.test(name);
-  return new IdentityError(
+  return new AthenzError(
     'ATTESTATION_FAILED',
     scrubSecrets(`${where} failed (${name}${status ? `, HTTP ${status}` : ''})${text ? `: ${text}` : ''}`),
-    { retryable, ...(status ? { status } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+    { retryable, status: status || undefined, retryAfterMs },
   );
 }

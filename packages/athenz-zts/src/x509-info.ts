@@ -13,6 +13,7 @@ import {
   SubjectAlternativeNameExtension,
   X509Certificate,
 } from '@peculiar/x509';
+import { AthenzError } from './errors.js';
 
 /** The Athenz-relevant names of a CSR or certificate. @public */
 export interface X509Names {
@@ -81,7 +82,7 @@ export function describeCsr(csr: string | Pkcs10CertificateRequest): X509Names {
   try {
     req = typeof csr === 'string' ? new Pkcs10CertificateRequest(csr) : csr;
   } catch (cause) {
-    throw new IdentityError('INVALID_CSR', 'the CSR is not a valid PEM PKCS#10 certificate request', { cause });
+    throw new AthenzError('INVALID_CSR', 'the CSR is not a valid PEM PKCS#10 certificate request', { cause });
   }
   return decoded('INVALID_CSR', 'the CSR', () =>
     names(req.subjectName, (req.getExtension(SAN_OID) as SubjectAlternativeNameExtension | null)?.names),
@@ -97,7 +98,7 @@ function decoded<T>(code: 'INVALID_CSR' | 'INVALID_RESPONSE', what: string, read
     return read();
   } catch (cause) {
     if (cause instanceof IdentityError) throw cause;
-    throw new IdentityError(code, `${what} has a subject or extension that cannot be decoded`, { cause });
+    throw new AthenzError(code, `${what} has a subject or extension that cannot be decoded`, { cause });
   }
 }
 
@@ -127,6 +128,6 @@ export function parseCertificate(cert: string | X509Certificate): X509Certificat
   try {
     return new IssuedCertificate(cert);
   } catch (cause) {
-    throw new IdentityError('INVALID_RESPONSE', 'the certificate is not a valid PEM X.509 certificate', { cause });
+    throw new AthenzError('INVALID_RESPONSE', 'the certificate is not a valid PEM X.509 certificate', { cause });
   }
 }

@@ -1,14 +1,15 @@
 /**
- * The ZTS v1 client: register, refresh (mTLS), delete, role certificates, access tokens and the JWKS. Browser-safe:
- * it talks through an {@link HttpClient} made by a {@link ZtsTransport}; the Node transport (CA bundle, client
- * certificates through `https.Agent`) lives in `./node`.
+ * The ZTS v1 client: register, refresh (mTLS), delete, role certificates, access tokens and the JWKS. It talks through
+ * an {@link HttpClient} per call made by a {@link ZtsTransport}: by default the platform's (in Node, an https agent per
+ * client certificate trusting the ZTS CA bundle; elsewhere `fetch`, which cannot present a client certificate).
  * @packageDocumentation
  */
-import { createHttpClient, type HttpClient, IdentityError } from '@ecs-identity/core';
-import { formEncode } from '@ecs-identity/core/internal';
+import type { HttpClient } from '@ecs-identity/core';
+import { formEncode, withAsyncDispose } from '@ecs-identity/core/internal';
+import { AthenzError } from './errors.js';
 import { validateDomain, validateInstanceId, validateProvider, validateService } from './names.js';
-import { USER_AGENT } from './version.js';
 import { mapZtsError } from './zts-errors.js';
+import type { ZtsPlatform } from './zts-platform.js';
 import type {
   AccessTokenResponse,
   InstanceIdentity,
@@ -31,12 +32,22 @@ export type ZtsTransport = (tls: ClientTls | undefined) => HttpClient;
 
 /** @public */
 export interface ZtsClientOptions {
-  /** The ZTS API base, e.g. `https://zts.example.com:4443/zts/v1`. */
+  /** The ZTS API base, e.g. `https://zts.example.com:4443/zts/v1` (see {@link ztsUrl}). */
   url: string;
-  /** Default: a plain {@link createHttpClient} (no mTLS; mTLS needs `ztsTransport()` from the Node entry). */
-  transport?: ZtsTransport | undefined;
+  /**
+   * The CA bundle (PEM) that signed ZTS's server certificate (siad's `-ztscacert`), trusted for every ZTS call in Node
+   * and exposed as `caBundlePem` on the identities made with this client. Default: Node's roots.
+   */
+  caBundle?: string | string[] | undefined;
   /** Per-request timeout. Default 10_000 ms. */
   timeoutMs?: number | undefined;
+  /** Node: keep connections open between calls. Default true. */
+  keepAlive?: boolean | undefined;
+  /**
+   * How calls reach ZTS: an `HttpClient` per call, presenting the given client certificate. Default in Node: an https
+   * agent per client certificate (core's `clientCertificateAgents`); elsewhere `fetch`, which cannot present one.
+   */
+  transport?: ZtsTransport | undefined;
 }
 
 /** Per-call options. @public */
@@ -47,6 +58,8 @@ export interface CallOptions {
 /** The ZTS operations. @public */
 export interface ZtsClient {
   readonly url: string;
+  /** The CA bundle the client trusts for ZTS, when one was given. */
+  readonly caBundle?: string | string[];
   /** `POST /instance` (no client certificate). */
   register(info: InstanceRegisterInformation, options?: CallOptions): Promise<InstanceIdentity>;
   /**
@@ -69,12 +82,16 @@ export interface ZtsClient {
   ): Promise<RoleCertificateResponse>;
   /** `POST /oauth2/token` (form, `grant_type=client_credentials`) over mTLS. */
   accessToken(
-    request: { scope: string; expiresIn?: number },
+    request: { scope: string; expiresIn?: number | undefined },
     tls: ClientTls,
     options?: CallOptions,
   ): Promise<AccessTokenResponse>;
   /** `GET /oauth2/keys?rfc=true`. */
   jwks(options?: CallOptions): Promise<JwkSet>;
+  /** Releases the client's connections. Idempotent. */
+  close(): Promise<void>;
+  /** The same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function baseUrl(url: string): string {
@@ -82,31 +99,18 @@ function baseUrl(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    throw new IdentityError(
+    throw new AthenzError(
       'INVALID_CONFIG',
       'the ZTS url must be an absolute URL such as https://zts.example.com:4443/zts/v1',
     );
   }
-  if (u.search || u.hash) throw new IdentityError('INVALID_CONFIG', 'the ZTS url must not have a query or fragment');
+  if (u.search || u.hash) throw new AthenzError('INVALID_CONFIG', 'the ZTS url must not have a query or fragment');
   return u.toString().replace(/\/+$/, '');
 }
 
 /** The default ZTS base for a host name: `https://<host>:4443/zts/v1`. @public */
 export function ztsUrl(host: string): string {
   return `https://${host}:4443/zts/v1`;
-}
-
-function defaultTransport(timeoutMs: number): ZtsTransport {
-  const http = createHttpClient({ timeoutMs, userAgent: USER_AGENT });
-  return (tls) => {
-    if (tls) {
-      throw new IdentityError(
-        'INVALID_CONFIG',
-        'ZTS calls with a client certificate need a transport that can present one: pass transport: ztsTransport() from @ecs-identity/athenz-zts/node',
-      );
-    }
-    return http;
-  };
 }
 
 function instancePath(ref: InstanceRef): string {
@@ -123,25 +127,25 @@ function instancePath(ref: InstanceRef): string {
 
 function checkIdentity(id: InstanceIdentity, operation: string): InstanceIdentity {
   if (!id || typeof id !== 'object' || typeof id.x509Certificate !== 'string' || id.x509Certificate.length === 0) {
-    throw new IdentityError('INVALID_RESPONSE', `ZTS ${operation}: the answer has no x509Certificate`);
+    throw new AthenzError('INVALID_RESPONSE', `ZTS ${operation}: the answer has no x509Certificate`);
   }
   return id;
 }
 
 /**
- * Creates a ZTS client over any transport.
- * @example
- * ```ts
- * const zts = createZtsClient({ url: ztsUrl("zts.example.com"), transport: ztsTransport({ caBundle }) }); // ztsTransport: ./node
- * const identity = await zts.register({ provider, domain, service, attestationData, csr });
- * ```
- * @public
+ * A ZTS client whose default transport is `platform`'s (each entry's `createZtsClient` passes its own).
+ * @internal
  */
-export function createZtsClient(options: ZtsClientOptions): ZtsClient {
+export function createZtsClientWith(platform: ZtsPlatform, options: ZtsClientOptions): ZtsClient {
   const url = baseUrl(options.url);
   const plainHttp = url.startsWith('http:');
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const transport = options.transport ?? defaultTransport(timeoutMs);
+  const { caBundle } = options;
+  const own =
+    options.transport === undefined
+      ? platform.transport({ caBundle, timeoutMs, keepAlive: options.keepAlive ?? true })
+      : undefined;
+  const transport = options.transport ?? (own as { transport: ZtsTransport }).transport;
 
   async function call<T>(
     operation: string,
@@ -155,7 +159,7 @@ export function createZtsClient(options: ZtsClientOptions): ZtsClient {
     if (tls && plainHttp) {
       // The client certificate authenticates the call (and an access token is bound to it): only over TLS, even to
       // loopback, so what proves the identity is never sent where a proxy could replay the exchange.
-      throw new IdentityError(
+      throw new AthenzError(
         'INSECURE_URL',
         `ZTS ${operation} presents the client certificate and goes only over https, not to ${url}`,
       );
@@ -175,8 +179,8 @@ export function createZtsClient(options: ZtsClientOptions): ZtsClient {
         url: `${url}/${path}`,
         headers,
         timeoutMs,
-        ...(payload === undefined ? {} : { body: payload }),
-        ...(signal ? { signal } : {}),
+        body: payload,
+        signal,
       });
       return (parse ? res.json<T>() : undefined) as T;
     } catch (e) {
@@ -184,8 +188,12 @@ export function createZtsClient(options: ZtsClientOptions): ZtsClient {
     }
   }
 
-  return {
+  const client: Omit<ZtsClient, typeof Symbol.asyncDispose> = {
     url,
+    ...(caBundle === undefined ? {} : { caBundle }),
+    async close() {
+      own?.close();
+    },
     async register(info, opts = {}) {
       const body: InstanceRegisterInformation = {
         ...info,
@@ -214,13 +222,13 @@ export function createZtsClient(options: ZtsClientOptions): ZtsClient {
         true,
       );
       if (typeof res?.x509Certificate !== 'string' || res.x509Certificate.length === 0) {
-        throw new IdentityError('INVALID_RESPONSE', 'ZTS role certificate: the answer has no x509Certificate');
+        throw new AthenzError('INVALID_RESPONSE', 'ZTS role certificate: the answer has no x509Certificate');
       }
       return res;
     },
     async accessToken(request, tls, opts = {}) {
       if (typeof request.scope !== 'string' || request.scope.trim() === '') {
-        throw new IdentityError('INVALID_ARGUMENT', 'access token scope is required (e.g. "sports:domain")');
+        throw new AthenzError('INVALID_ARGUMENT', 'access token scope is required (e.g. "sports:domain")');
       }
       const form: Record<string, string> = { grant_type: 'client_credentials', scope: request.scope };
       if (request.expiresIn !== undefined) form.expires_in = String(Math.floor(request.expiresIn));
@@ -234,15 +242,16 @@ export function createZtsClient(options: ZtsClientOptions): ZtsClient {
         true,
       );
       if (typeof res?.access_token !== 'string' || res.access_token.length === 0) {
-        throw new IdentityError('INVALID_RESPONSE', 'ZTS access token: the answer has no access_token');
+        throw new AthenzError('INVALID_RESPONSE', 'ZTS access token: the answer has no access_token');
       }
       return res;
     },
     async jwks(opts = {}) {
       const res = await call<JwkSet>('jwks', undefined, 'GET', 'oauth2/keys?rfc=true', undefined, opts.signal, true);
       if (!Array.isArray(res?.keys))
-        throw new IdentityError('INVALID_RESPONSE', 'ZTS jwks: the answer has no keys array');
+        throw new AthenzError('INVALID_RESPONSE', 'ZTS jwks: the answer has no keys array');
       return res;
     },
   };
+  return withAsyncDispose(client);
 }

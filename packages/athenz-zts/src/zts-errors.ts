@@ -4,8 +4,9 @@
  * `ZTS_RATE_LIMITED`) and people read the server's own words.
  * @packageDocumentation
  */
-import { HttpStatusError, IdentityError, scrubSecrets } from '@ecs-identity/core';
+import { HttpStatusError, scrubSecrets } from '@ecs-identity/core';
 import type { AthenzErrorCode } from './errors.js';
+import { AthenzError } from './errors.js';
 
 /** The server's `{code, message}`, or undefined when the body is something else. @public */
 export function parseZtsErrorBody(text: string): { code?: number; message: string } | undefined {
@@ -63,10 +64,10 @@ export function mapZtsError(error: unknown, operation: string): unknown {
   const message = scrubSecrets(
     `ZTS ${operation} failed: ${error.method} ${error.url} answered ${status}${serverMessage ? `: ${serverMessage}` : ''}`,
   );
-  return new IdentityError(code, message, {
+  return new AthenzError(code, message, {
     status,
     retryable: error.retryable,
     cause: error,
-    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    retryAfterMs: error.retryAfterMs,
   });
 }

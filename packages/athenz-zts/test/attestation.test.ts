@@ -1,11 +1,12 @@
 // Attestation against the testkit's strict fake STS (every SigV4 signature re-verified).
 import { readdirSync, readFileSync } from 'node:fs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { attest, buildAttestationData, stsAttestor } from '@ecs-identity/athenz-zts';
+import { stsAttestor } from '@ecs-identity/athenz-zts';
 import { IdentityError } from '@ecs-identity/core';
 import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets } from '../../../test-support/secret-scan.js';
+import { type AttestationOptions, buildAttestationData } from '../src/attestation.js';
 
 let aws: AwsEmulator;
 let taskRoleArn: string;
@@ -17,6 +18,17 @@ beforeAll(async () => {
   aws.addRole({ name: 'sports.other', trust: [] });
 });
 afterAll(() => aws.close());
+
+/** One attestation through a short-lived attestor (what the providers do with a long-lived one). */
+async function attest(options: AttestationOptions): Promise<string> {
+  const { region, stsEndpoint, credentials, timeoutMs, http, ...request } = options;
+  const attestor = stsAttestor({ region, stsEndpoint, credentials, timeoutMs, http });
+  try {
+    return await attestor.attest(request);
+  } finally {
+    attestor.close();
+  }
+}
 
 const base = () => ({
   domain: 'sports',

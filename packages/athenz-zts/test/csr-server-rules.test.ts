@@ -1,15 +1,10 @@
 // "The builders never produce a CSR the server would reject": whatever valid names they are given, the service and
 // role CSRs pass the testkit ZTS's CSR rules (the same functions its HTTPS handlers run).
-import {
-  buildRoleCsr,
-  buildServiceCsr,
-  generateKeyPair,
-  type SpiffeOptions,
-  spiffeNamespace,
-} from '@ecs-identity/athenz-zts';
+import { buildRoleCsr, buildServiceCsr, generateKeyPair, type SpiffeOptions } from '@ecs-identity/athenz-zts';
 import { validateRoleCsr, validateServiceCsr } from '@ecs-identity/testkit';
 import fc from 'fast-check';
 import { beforeAll, expect, it } from 'vitest';
+import { spiffeNamespace } from '../src/csr.js';
 
 let keys: CryptoKeyPair;
 beforeAll(async () => {

@@ -7,22 +7,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type AthenzIdentityOptions,
   accessTokenProvider,
-  athenzIdentityProvider,
   createZtsClient,
   describeCertificate,
   type InstanceRefreshInformation,
   type InstanceRegisterInformation,
-  type NodeZtsTransport,
   roleCertificateProvider,
-  siadFileSink,
-  siadPaths,
   verifyAccessToken,
   type ZtsClient,
   type ZtsTransport,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
+} from '@ecs-identity/athenz-zts';
+import { type AthenzIdentityOptions, athenzIdentityProvider, siadFileSink } from '@ecs-identity/athenz-zts/node';
 import { IdentityError } from '@ecs-identity/core';
 import {
   type AwsEmulator,
@@ -33,11 +28,12 @@ import {
   type ZtsEmulator,
 } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { siadPaths } from '../src/node/siad-file-sink.js';
+import { nodeZtsPlatform } from '../src/node/zts-transport.js';
 
 let aws: AwsEmulator;
 let agent: EcsAgent;
 let zts: ZtsEmulator;
-let transport: NodeZtsTransport;
 let client: ZtsClient;
 let root: string;
 const open: { close(): Promise<void> }[] = [];
@@ -75,14 +71,13 @@ beforeAll(async () => {
       },
     ],
   });
-  transport = ztsTransport({ caBundle: zts.caPem });
-  client = createZtsClient({ url: zts.baseUrl, transport });
+  client = createZtsClient({ url: zts.baseUrl, caBundle: zts.caPem });
   root = mkdtempSync(join(tmpdir(), 'athenz-zts-e2e-'));
 });
 
 afterAll(async () => {
   for (const p of open.splice(0)) await p.close().catch(() => {});
-  transport?.close();
+  await client?.close();
   await Promise.all([zts?.close(), agent?.close(), aws?.close()]);
   rmSync(root, { recursive: true, force: true });
 });
@@ -97,11 +92,10 @@ function identity(over: Partial<AthenzIdentityOptions> = {}) {
     env: agent.env,
     dnsSuffixes: ['aws.athenz.cloud'],
     sink: siadFileSink({ root }),
-    caBundlePem: zts.caPem,
-    stsEndpoint: aws.url,
-    keyType: 'ec',
     refresh: { background: false },
     ...over,
+    sts: { endpoint: aws.url, ...over.sts },
+    key: { type: 'ec', ...over.key },
   });
   open.push(p);
   return p;
@@ -127,7 +121,7 @@ const instancePosts = () => zts.requests().filter((r) => r.method === 'POST' && 
 
 describe('identity against the testkit ZTS', () => {
   it('registers from the ECS agent alone (task metadata, task-role credentials, attestation) with an RSA 2048 key', async () => {
-    const p = identity({ keyType: 'rsa', sink: siadFileSink({ root: join(root, 'rsa') }) });
+    const p = identity({ key: { type: 'rsa' }, sink: siadFileSink({ root: join(root, 'rsa') }) });
     const id = await p.get();
     expect(id.domain).toBe('sports');
     expect(id.service).toBe('api');
@@ -150,7 +144,7 @@ describe('identity against the testkit ZTS', () => {
   });
 
   it('refreshes over mTLS with the current cert, rotates keys when asked, and a stale cert is revoked', async () => {
-    const p = identity({ rotateKey: true });
+    const p = identity({ key: { rotate: true } });
     const first = await p.get();
     const second = await p.get({ forceRefresh: true });
     expect(second.serialNumber).not.toBe(first.serialNumber);
@@ -166,7 +160,7 @@ describe('identity against the testkit ZTS', () => {
     // the refresh with it revokes the record.
     const staleSink = siadFileSink({ root: join(root, 'stale') });
     await staleSink.saveIdentity('sports', 'api', { keyPem: first.privateKeyPem, certPem: first.certificatePem });
-    const e = await identity({ sink: staleSink, reRegister: false })
+    const e = await identity({ sink: staleSink, instance: { reRegister: false } })
       .get()
       .catch((err: unknown) => err);
     expect(IdentityError.is(e, 'ZTS_REVOKED')).toBe(true);
@@ -192,7 +186,7 @@ describe('identity against the testkit ZTS', () => {
   });
 
   it('deletes the instance record on close when asked', async () => {
-    const p = identity({ deleteOnClose: true, sink: siadFileSink({ root: join(root, 'delete') }) });
+    const p = identity({ instance: { deleteOnClose: true }, sink: siadFileSink({ root: join(root, 'delete') }) });
     await p.get();
     await p.close();
     const del = zts.requests().find((r) => r.method === 'DELETE');
@@ -206,6 +200,8 @@ function recordingClient(): {
   bodies: (InstanceRegisterInformation | InstanceRefreshInformation)[];
 } {
   const bodies: (InstanceRegisterInformation | InstanceRefreshInformation)[] = [];
+  const { transport, close } = nodeZtsPlatform.transport({ caBundle: zts.caPem, timeoutMs: 10_000, keepAlive: true });
+  open.push({ close: async () => close() });
   const recording: ZtsTransport = (tls) => {
     const http = transport(tls);
     return {
@@ -223,7 +219,7 @@ describe("siad's naming against the testkit ZTS", () => {
     const { client: spied, bodies } = recordingClient();
     const p = identity({
       zts: spied,
-      spiffe: { trustDomain: 'athenz.io', namespace: 'prod' },
+      csr: { spiffe: { trustDomain: 'athenz.io', namespace: 'prod' } },
       sink: siadFileSink({ root: join(root, 'namespace') }),
     });
     const first = await p.get();
@@ -240,7 +236,7 @@ describe("siad's naming against the testkit ZTS", () => {
     const { client: spied2, bodies: bodies2 } = recordingClient();
     const q = identity({
       zts: spied2,
-      spiffe: { trustDomain: 'athenz.io' },
+      csr: { spiffe: { trustDomain: 'athenz.io' } },
       sink: siadFileSink({ root: join(root, 'namespace-default') }),
     });
     expect((await q.get()).spiffeId).toBe('spiffe://athenz.io/ns/default/sa/sports.api');
@@ -253,8 +249,7 @@ describe("siad's naming against the testkit ZTS", () => {
 
   it('rolePath /ecs (siad role_path, here from ATHENZ_SIA_ROLE_PATH) assumes role/ecs/sports.api', async () => {
     const p = identity({
-      domain: 'sports',
-      service: 'api',
+      names: { domain: 'sports', service: 'api' },
       env: { ...agent.env, ATHENZ_SIA_ROLE_PATH: '/ecs' },
       sink: siadFileSink({ root: join(root, 'role-path') }),
     });
@@ -269,9 +264,7 @@ describe("siad's naming against the testkit ZTS", () => {
 
   it('omitDomain: assumes the role <service>, attests role and session <service>; ZTS accepts register and refresh', async () => {
     const p = identity({
-      domain: 'sports',
-      service: 'web',
-      rolePath: 'ecs',
+      names: { domain: 'sports', service: 'web', rolePath: 'ecs' },
       env: { ...agent.env, ATHENZ_SIA_OMIT_DOMAIN: 'true' },
       sink: siadFileSink({ root: join(root, 'omit-domain') }),
     });
@@ -294,7 +287,10 @@ describe("siad's naming against the testkit ZTS", () => {
 
   it('a dotted service never reaches ZTS: INVALID_NAME before any request', async () => {
     const before = zts.requests().length;
-    const e = await identity({ domain: 'sports', service: 'api.v1', sink: siadFileSink({ root: join(root, 'dot') }) })
+    const e = await identity({
+      names: { domain: 'sports', service: 'api.v1' },
+      sink: siadFileSink({ root: join(root, 'dot') }),
+    })
       .get()
       .catch((err: unknown) => err);
     expect(IdentityError.is(e, 'INVALID_NAME')).toBe(true);
@@ -391,7 +387,10 @@ describe('ZTS errors reach callers as typed codes with the server message', () =
   });
 
   it('an unknown provider: ZTS_PROVIDER_NOT_AUTHORIZED, never a secret in the message', async () => {
-    const p = identity({ provider: 'athenz.aws-ecs.eu-west-1', sink: siadFileSink({ root: join(root, 'prov') }) });
+    const p = identity({
+      names: { provider: 'athenz.aws-ecs.eu-west-1' },
+      sink: siadFileSink({ root: join(root, 'prov') }),
+    });
     const e = await p.get().catch((err: unknown) => err);
     expect(IdentityError.is(e, 'ZTS_PROVIDER_NOT_AUTHORIZED')).toBe(true);
     expect((e as IdentityError).status).toBe(403);
@@ -400,7 +399,10 @@ describe('ZTS errors reach callers as typed codes with the server message', () =
   });
 
   it('attestation from an account the domain is not registered with: ZTS_ATTESTATION_REJECTED', async () => {
-    const p = identity({ domain: 'weather', service: 'api', sink: siadFileSink({ root: join(root, 'att') }) });
+    const p = identity({
+      names: { domain: 'weather', service: 'api' },
+      sink: siadFileSink({ root: join(root, 'att') }),
+    });
     const e = await p.get().catch((err: unknown) => err);
     expect(IdentityError.is(e, 'ZTS_ATTESTATION_REJECTED')).toBe(true);
     expect((e as Error).message).toContain('unable to verify attestation data');

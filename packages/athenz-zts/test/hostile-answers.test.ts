@@ -5,7 +5,8 @@ import { webcrypto } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { athenzIdentityProvider, createZtsClient, siadFileSink, ztsTransport } from '@ecs-identity/athenz-zts/node';
+import { createZtsClient } from '@ecs-identity/athenz-zts';
+import { athenzIdentityProvider, siadFileSink } from '@ecs-identity/athenz-zts/node';
 import { IdentityError } from '@ecs-identity/core';
 import { startTaskEmulators } from '@ecs-identity/testkit';
 import * as x509 from '@peculiar/x509';
@@ -67,14 +68,14 @@ describe('a register answer with a certificate that cannot be decoded', () => {
           x509Certificate: pem,
         }),
       });
-      const transport = ztsTransport({ caBundle: world.zts.caPem });
+      const zts = createZtsClient({ url: world.zts.baseUrl, caBundle: world.zts.caPem });
       const sinkRoot = join(root, oid);
       const identity = athenzIdentityProvider({
-        zts: createZtsClient({ url: world.zts.baseUrl, transport }),
+        zts,
         env: world.env,
         dnsSuffixes: [world.names.dnsSuffix],
-        keyType: 'ec',
-        stsEndpoint: world.aws.url,
+        key: { type: 'ec' },
+        sts: { endpoint: world.aws.url },
         sink: siadFileSink({ root: sinkRoot }),
         retry: { initial: { maxAttempts: 1 } },
         refresh: { background: false },
@@ -88,7 +89,7 @@ describe('a register answer with a certificate that cannot be decoded', () => {
       } finally {
         world.zts.setFault();
         await identity.close();
-        transport.close();
+        await zts.close();
       }
     });
   }

@@ -1,7 +1,8 @@
 // OpenTelemetry metrics of the Athenz identity provider against the testkit's task deployment (ECS agent, strict
 // fake AWS for attestation, ZTS over HTTPS with its record rules), read back through the real metrics SDK.
 import 'reflect-metadata';
-import { athenzIdentityProvider, createZtsClient, ztsTransport } from '@ecs-identity/athenz-zts/node';
+import { createZtsClient } from '@ecs-identity/athenz-zts';
+import { athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
 import { credentialMetrics, CREDENTIAL_METRICS as M } from '@ecs-identity/core';
 import { ManualClock, startTaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,14 +20,14 @@ describe('athenz identity metrics', () => {
     const harness = metricsHarness();
     const clock = new ManualClock(Date.now());
     const metrics = credentialMetrics({ meter: harness.meter, credential: 'athenz-identity', clock });
-    const transport = ztsTransport({ caBundle: world.zts.caPem });
+    const zts = createZtsClient({ url: world.zts.baseUrl, caBundle: world.zts.caPem });
     const identity = athenzIdentityProvider({
-      zts: createZtsClient({ url: world.zts.baseUrl, transport }),
+      zts,
       env: world.env,
-      stsEndpoint: world.aws.url,
+      sts: { endpoint: world.aws.url },
       dnsSuffixes: [world.names.dnsSuffix],
-      keyType: 'ec',
-      reRegister: false,
+      key: { type: 'ec' },
+      instance: { reRegister: false },
       retry: { initial: { maxAttempts: 1 } },
       clock,
       random: () => 0,
@@ -67,7 +68,7 @@ describe('athenz identity metrics', () => {
     } finally {
       await identity.close();
       metrics.close();
-      transport.close();
+      await zts.close();
       await harness.shutdown();
     }
   });

@@ -7,11 +7,11 @@ import {
   buildRoleCsr,
   buildServiceCsr,
   exportPrivateKeyPem,
-  exportPublicKeyPem,
   generateKeyPair,
   importPrivateKeyPem,
 } from '@ecs-identity/athenz-zts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportPublicKeyPem } from '../src/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'athenz-zts-openssl-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

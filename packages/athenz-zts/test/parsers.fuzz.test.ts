@@ -6,26 +6,13 @@ import { webcrypto } from 'node:crypto';
 import {
   accessTokenScope,
   buildServiceCsr,
-  buildX509Identity,
   createZtsClient,
   describeCertificate,
   describeCsr,
   exportPrivateKeyPem,
   generateKeyPair,
   importPrivateKeyPem,
-  mapZtsError,
-  parseCertificate,
-  parseRoleRef,
-  parseZtsErrorBody,
-  resolveService,
   stsAttestor,
-  toPem,
-  validateDnsName,
-  validateDomain,
-  validateInstanceId,
-  validateProvider,
-  validateRole,
-  validateService,
   verifyAccessToken,
 } from '@ecs-identity/athenz-zts';
 import { createHttpClient, HttpStatusError } from '@ecs-identity/core';
@@ -44,6 +31,20 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { buildX509Identity } from '../src/credentials.js';
+import { toPem } from '../src/keys.js';
+import {
+  validateDnsName,
+  validateDomain,
+  validateInstanceId,
+  validateProvider,
+  validateRole,
+  validateService,
+} from '../src/names.js';
+import { resolveService } from '../src/resolve-identity.js';
+import { parseRoleRef } from '../src/role-cert-provider.js';
+import { parseCertificate } from '../src/x509-info.js';
+import { mapZtsError, parseZtsErrorBody } from '../src/zts-errors.js';
 
 reportFuzzCounts('athenz-zts');
 

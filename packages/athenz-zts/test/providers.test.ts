@@ -6,25 +6,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import {
-  type AthenzIdentityOptions,
   accessTokenProvider,
-  athenzIdentityProvider,
   exportPrivateKeyPem,
   generateKeyPair,
   type IdentitySink,
   roleCertificateProvider,
-  siadFileSink,
-  siadPaths,
   type X509Identity,
-} from '@ecs-identity/athenz-zts/node';
+} from '@ecs-identity/athenz-zts';
+import { type AthenzIdentityOptions, athenzIdentityProvider, siadFileSink } from '@ecs-identity/athenz-zts/node';
 import { type CredentialProvider, IdentityError, type RefreshEvent } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
 import { type AwsEmulator, ManualClock, startAws } from '@ecs-identity/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { siadPaths } from '../src/node/siad-file-sink.js';
 import { StubZts } from './helpers/stub-zts.js';
 
 const TASK = {
   partition: 'aws',
+  clusterArn: 'arn:aws:ecs:us-west-2:123456789012:cluster/default',
   region: 'us-west-2',
   accountId: '123456789012',
   taskId: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
@@ -66,14 +65,14 @@ function identityProvider(over: Partial<AthenzIdentityOptions> = {}) {
     zts,
     task: TASK,
     credentials,
-    stsEndpoint: aws.url,
     dnsSuffixes: ['aws.athenz.cloud'],
     sink: siadFileSink({ root }),
     clock,
     random: () => 0,
     env: {},
-    keyType: 'ec', // fast keygen: these tests are not about RSA
     ...over,
+    sts: { endpoint: aws.url, ...over.sts },
+    key: { type: 'ec', ...over.key }, // fast keygen: these tests are not about RSA
   });
   open.push(p);
   return p;
@@ -183,14 +182,14 @@ describe('athenzIdentityProvider', () => {
       },
     });
     const crypto = { subtle, getRandomValues: (a: Uint8Array) => globalThis.crypto.getRandomValues(a) } as Crypto;
-    const p = identityProvider({ crypto, retry: { initial: { maxAttempts: 1 } } });
+    const p = identityProvider({ key: { crypto }, retry: { initial: { maxAttempts: 1 } } });
     await expect(p.get()).rejects.toThrow(/export refused/);
     expect(zts.ops()).toEqual([]);
   });
 
   it('never refreshes later than half a short lifetime (refresh.latestFraction)', async () => {
     zts.certLifetimeMs = 4 * 3600_000;
-    const p = identityProvider({ expiryMinutes: 240 });
+    const p = identityProvider({ csr: { expiryMinutes: 240 } });
     await p.get();
     const next = nextIdentity(p);
     await clock.advance(2 * 3600_000 + 1000); // half of 4 h, not a day
@@ -269,7 +268,7 @@ describe('athenzIdentityProvider', () => {
   });
 
   it('rotates the key on refresh when asked, and writes the new pair', async () => {
-    const p = identityProvider({ rotateKey: true });
+    const p = identityProvider({ key: { rotate: true } });
     const first = await p.get();
     const second = await p.get({ forceRefresh: true });
     expect(second.privateKeyPem).not.toBe(first.privateKeyPem);
@@ -309,7 +308,7 @@ describe('athenzIdentityProvider', () => {
     await identityProvider().close();
     await siadFileSink({ root }).saveIdentity('sports', 'api', oldFiles);
     zts.records.clear();
-    const e = await identityProvider({ reRegister: false })
+    const e = await identityProvider({ instance: { reRegister: false } })
       .get()
       .catch((err: unknown) => err);
     expect(IdentityError.is(e, 'ZTS_NOT_FOUND')).toBe(true);
@@ -341,7 +340,7 @@ describe('athenzIdentityProvider', () => {
   });
 
   it('deletes the instance record on close when asked', async () => {
-    const p = identityProvider({ deleteOnClose: true });
+    const p = identityProvider({ instance: { deleteOnClose: true } });
     await p.get();
     expect(zts.records.size).toBe(1);
     await p.close();
@@ -376,15 +375,15 @@ function watched(stub: StubZts) {
   return { client, asked };
 }
 
-describe("athenzIdentityProvider's start option", () => {
+describe("athenzIdentityProvider's instance.start option", () => {
   it('refuses an unknown mode, and refresh without a sink, when the provider is made', () => {
-    expect(() => identityProvider({ start: 'post' as never })).toThrow(
+    expect(() => identityProvider({ instance: { start: 'post' as never } })).toThrow(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
         message: expect.stringMatching(/start must be one of auto, register, refresh/),
       }),
     );
-    expect(() => identityProvider({ start: 'refresh', sink: undefined })).toThrow(
+    expect(() => identityProvider({ instance: { start: 'refresh' }, sink: undefined })).toThrow(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
         message: expect.stringMatching(/start 'refresh' needs a sink/),
@@ -404,7 +403,7 @@ describe("athenzIdentityProvider's start option", () => {
       saveIdentity: (...args) => files.saveIdentity(...args),
     };
     const { client, asked } = watched(zts);
-    const again = await identityProvider({ zts: client, sink, start: 'register' }).get();
+    const again = await identityProvider({ zts: client, sink, instance: { start: 'register' } }).get();
     expect(asked).toEqual(['register']);
     expect(zts.ops()).toEqual(['register', 'register']);
     expect(loads).toBe(0);
@@ -417,7 +416,7 @@ describe("athenzIdentityProvider's start option", () => {
   it('refresh: refreshes with the saved key and certificate, and later refreshes go on as usual', async () => {
     const first = await identityProvider({ refresh: { background: false } }).get();
     const { client, asked } = watched(zts);
-    const p = identityProvider({ zts: client, start: 'refresh' });
+    const p = identityProvider({ zts: client, instance: { start: 'refresh' } });
     const again = await p.get();
     expect(asked).toEqual(['refresh']);
     expect(zts.calls[1]?.clientSerial).toBe(first.serialNumber);
@@ -433,7 +432,7 @@ describe("athenzIdentityProvider's start option", () => {
 
   it('refresh with nothing saved: INVALID_CONFIG naming the service, and ZTS is never asked', async () => {
     const { client, asked } = watched(zts);
-    const e = await identityProvider({ zts: client, start: 'refresh' })
+    const e = await identityProvider({ zts: client, instance: { start: 'refresh' } })
       .get()
       .catch((err: unknown) => err);
     expect(e).toMatchObject({
@@ -457,9 +456,8 @@ describe("athenzIdentityProvider's start option", () => {
     const { client, asked } = watched(zts);
     const p = identityProvider({
       zts: client,
-      start: 'refresh',
-      domain: 'sports',
-      service: 'api',
+      instance: { start: 'refresh' },
+      names: { domain: 'sports', service: 'api' },
       credentials: counting,
     });
     await expect(p.get()).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
@@ -471,7 +469,7 @@ describe("athenzIdentityProvider's start option", () => {
     await identityProvider({ refresh: { background: false } }).get();
     await clock.advance(8 * DAY);
     const { client, asked } = watched(zts);
-    const e = await identityProvider({ zts: client, start: 'refresh' })
+    const e = await identityProvider({ zts: client, instance: { start: 'refresh' } })
       .get()
       .catch((err: unknown) => err);
     expect(e).toMatchObject({
@@ -490,7 +488,7 @@ describe("athenzIdentityProvider's start option", () => {
       saveIdentity: async () => {},
     };
     const { client, asked } = watched(zts);
-    const e = await identityProvider({ zts: client, sink, start: 'refresh' })
+    const e = await identityProvider({ zts: client, sink, instance: { start: 'refresh' } })
       .get()
       .catch((err: unknown) => err);
     expect(e).toMatchObject({
@@ -505,7 +503,7 @@ describe("athenzIdentityProvider's start option", () => {
     await identityProvider({ refresh: { background: false } }).get();
     zts.records.clear();
     const { client, asked } = watched(zts);
-    const e = await identityProvider({ zts: client, start: 'refresh', reRegister: true })
+    const e = await identityProvider({ zts: client, instance: { start: 'refresh', reRegister: true } })
       .get()
       .catch((err: unknown) => err);
     expect(IdentityError.is(e, 'ZTS_NOT_FOUND')).toBe(true);
@@ -515,7 +513,11 @@ describe("athenzIdentityProvider's start option", () => {
 
   it('auto (the default) still refreshes valid saved files and registers without them', async () => {
     const { client, asked } = watched(zts);
-    const first = await identityProvider({ zts: client, start: 'auto', refresh: { background: false } }).get();
+    const first = await identityProvider({
+      zts: client,
+      instance: { start: 'auto' },
+      refresh: { background: false },
+    }).get();
     const again = await identityProvider({ zts: client }).get();
     expect(asked).toEqual(['register', 'refresh']);
     expect(again.privateKeyPem).toBe(first.privateKeyPem);
@@ -574,7 +576,7 @@ describe('accessTokenProvider', () => {
       identity,
       scope: 'weather:domain',
       clock,
-      expiresInSec: 1000,
+      expiresInSeconds: 1000,
       random: () => 0, // no spread: at the latest point
       refresh: { latestFraction: 0.5 },
     });

@@ -1,8 +1,11 @@
-// The Node transport keeps one agent per client certificate (current and previous), destroying older ones.
+// The ZTS client's default transport in each build: Node's presents client certificates and trusts the CA bundle
+// (through core's clientCertificateAgents, tested in core); the browser-safe one can do neither, and says so.
 import 'reflect-metadata';
-import { exportPrivateKeyPem, generateKeyPair, ztsTransport } from '@ecs-identity/athenz-zts/node';
+import { createZtsClient, exportPrivateKeyPem, generateKeyPair } from '@ecs-identity/athenz-zts';
 import { X509CertificateGenerator } from '@peculiar/x509';
 import { beforeAll, expect, it } from 'vitest';
+import { createZtsClient as browserCreateZtsClient } from '../src/index.js';
+import { nodeZtsPlatform } from '../src/node/zts-transport.js';
 
 const tls: { keyPem: string; certPem: string }[] = [];
 beforeAll(async () => {
@@ -20,28 +23,22 @@ beforeAll(async () => {
   }
 });
 
-it('reuses the client for the same certificate, keeps the previous one, and drops older ones', () => {
-  const transport = ztsTransport({ keepAlive: true });
-  try {
-    const plain = transport(undefined);
-    expect(transport(undefined)).toBe(plain);
-    const a = transport(tls[0]);
-    expect(transport({ ...tls[0]! })).toBe(a);
-    const b = transport(tls[1]);
-    expect(b).not.toBe(a);
-    expect(transport(tls[0])).toBe(a); // the previous certificate's agent is still there
-    const c = transport(tls[2]); // the two newest certificates (2 and 1) are kept; 0's agent is destroyed
-    expect(transport(tls[1])).toBe(b);
-    expect(transport(tls[2])).toBe(c);
-    expect(transport(tls[0])).not.toBe(a);
-    expect(a).not.toBe(plain);
-  } finally {
-    transport.close();
-  }
+it('the Node build trusts caBundle; the browser-safe build refuses it and client certificates, naming transport', async () => {
+  const node = createZtsClient({ url: 'https://zts.example.com:4443/zts/v1', caBundle: 'not used before a call' });
+  expect(node.caBundle).toBe('not used before a call');
+  await node.close();
+  expect(() => browserCreateZtsClient({ url: 'https://zts.example.com:4443/zts/v1', caBundle: 'x' })).toThrow(
+    expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/pass a transport/) }),
+  );
+  const browser = browserCreateZtsClient({ url: 'https://zts.example.com:4443/zts/v1' });
+  await expect(browser.accessToken({ scope: 'sports:domain' }, tls[0]!)).rejects.toMatchObject({
+    code: 'INVALID_CONFIG',
+    message: expect.stringMatching(/elsewhere pass transport/),
+  });
 });
 
 it('refuses a key that does not match its certificate, without echoing the key', () => {
-  const transport = ztsTransport();
+  const { transport, close } = nodeZtsPlatform.transport({ caBundle: undefined, timeoutMs: 1000, keepAlive: false });
   try {
     const mismatched = { keyPem: tls[0]!.keyPem, certPem: tls[1]!.certPem };
     let message = '';
@@ -53,6 +50,6 @@ it('refuses a key that does not match its certificate, without echoing the key',
     expect(message).toMatch(/key|cert/i);
     expect(message).not.toContain(tls[0]!.keyPem.split('\n')[1]);
   } finally {
-    transport.close();
+    close();
   }
 });

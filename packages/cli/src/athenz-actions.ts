@@ -2,31 +2,17 @@
  * What the athenz commands do (loaded only when one runs: the ZTS client, x509 and jose take a while to load).
  * @packageDocumentation
  */
-import { join } from 'node:path';
 import {
   type AccessToken,
-  type AthenzIdentityOptions,
   accessTokenProvider,
-  athenzIdentityProvider,
-  type IdentitySink,
-  parseCertificate,
   type RoleCertificateSet,
   roleCertificateProvider,
-  type StoredPair,
-  siadFileSink,
   type X509Identity,
-} from '@ecs-identity/athenz-zts/node';
-import { type CredentialProvider, IdentityError, type RefreshingProvider } from '@ecs-identity/core';
+} from '@ecs-identity/athenz-zts';
+import { type AthenzIdentityOptions, athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
+import { type CredentialProvider, IdentityError, type RefreshingProvider, staticProvider } from '@ecs-identity/core';
 import { athenzRunPolicy } from './athenz-run-policy.js';
-import {
-  type AthenzSetup,
-  athenzSetup,
-  dnsSuffixes,
-  identitySummary,
-  savedIdentity,
-  staticIdentity,
-  stsEndpointOf,
-} from './athenz-setup.js';
+import { type AthenzSetup, athenzSetup, dnsSuffixes, identitySummary, savedIdentity } from './athenz-setup.js';
 import type { CommandContext } from './command.js';
 import { errorLine } from './error-line.js';
 import { splitList, UsageError } from './flags.js';
@@ -60,32 +46,28 @@ export function rolesOf(ctx: CommandContext): string[] {
 function identityOptions(
   ctx: CommandContext,
   setup: AthenzSetup,
-  sink: IdentitySink,
-  extra: Partial<AthenzIdentityOptions>,
+  extra: Partial<AthenzIdentityOptions> & { rotateKey?: boolean },
 ): AthenzIdentityOptions {
   const { values } = ctx;
   const cnames = splitList(values['sandns-x509-cnames']);
   const expiry = values.expirytime as number;
+  const { keyType, ...context } = setup.identity;
+  const { rotateKey, ...rest } = extra;
   return {
+    ...context,
     zts: setup.zts,
-    task: setup.task,
-    credentials: setup.credentials,
-    domain: setup.service.domain,
-    service: setup.service.service,
-    iamRoleArn: setup.service.attestationRoleArn,
-    provider: setup.provider,
     dnsSuffixes: dnsSuffixes(values),
-    wildcard: values['sandns-wildcard'] === true,
-    ...(cnames.length > 0 ? { extraDnsNames: cnames } : {}),
-    ...(setup.spiffe ? { spiffe: setup.spiffe } : {}),
-    ...setup.naming,
-    ...(expiry > 0 ? { expiryMinutes: expiry } : {}),
-    stsEndpoint: stsEndpointOf(values, setup.task.partition),
-    sink,
-    ...(setup.caBundlePem ? { caBundlePem: setup.caBundlePem } : {}),
+    csr: {
+      wildcard: values['sandns-wildcard'] === true,
+      extraDnsNames: cnames.length > 0 ? cnames : undefined,
+      spiffe: setup.spiffe,
+      expiryMinutes: expiry > 0 ? expiry : undefined,
+    },
+    key: { type: keyType, rotate: rotateKey },
+    sink: setup.sink,
     refresh: { background: false },
     logger: ctx.logger,
-    ...extra,
+    ...rest,
   };
 }
 
@@ -116,19 +98,18 @@ function roleCertProvider(
     zts: setup.zts,
     identity,
     roles,
-    sink: siadFileSink(setup.sinkOptions),
-    ...(setup.spiffe ? { spiffe: setup.spiffe } : {}),
+    sink: setup.sink,
+    csr: { spiffe: setup.spiffe },
     logger: ctx.logger,
   });
 }
 
 function roleSummary(set: RoleCertificateSet, setup: AthenzSetup) {
-  const certDir = setup.sinkOptions.certDir ?? join(setup.sinkOptions.root ?? '/var/lib/sia', 'certs');
   return Object.values(set.certificates).map((c) => ({
     role: c.roleName,
     serial: c.certificate.serialNumber,
     expiresAt: c.expiresAt.toISOString(),
-    certFile: join(certDir, `${c.roleName}.cert.pem`),
+    certFile: setup.sink.roleCertificatePath(c.roleName),
   }));
 }
 
@@ -142,10 +123,10 @@ function tokenProvider(ctx: CommandContext, setup: AthenzSetup, identity: Creden
     zts: setup.zts,
     identity,
     scope,
-    ...(expiresIn > 0 ? { expiresInSec: expiresIn } : {}),
-    ...(issuer ? { verify: { issuer } } : {}),
-    sink: siadFileSink(setup.sinkOptions),
-    ...(name ? { sinkName: name } : {}),
+    expiresInSeconds: expiresIn > 0 ? expiresIn : undefined,
+    verify: issuer ? { issuer } : undefined,
+    sink: setup.sink,
+    sinkName: name,
     logger: ctx.logger,
   });
 }
@@ -159,21 +140,19 @@ function tokenSummary(token: AccessToken, ctx: CommandContext, setup: AthenzSetu
       .find((s) => s.includes(':'))
       ?.split(':')[0] ?? '';
   const name = opt(ctx.values, 'token-name') ?? requested.replace(/\s+/g, ',');
-  const tokenDir = setup.sinkOptions.tokenDir ?? join(setup.sinkOptions.root ?? '/var/lib/sia', 'tokens');
   return {
     scope: requested,
     grantedScope: token.scope,
     expiresAt: token.expiresAt.toISOString(),
     verified: opt(ctx.values, 'verify-issuer') !== undefined,
-    tokenFile: join(tokenDir, domain, name),
+    tokenFile: setup.sink.accessTokenPath(domain, name),
   };
 }
 
 /** `athenz post`: always a new registration with a new key (siad -cmd post), saved in the siad layout. @internal */
 export function post(ctx: CommandContext): Promise<number> {
   return withSetup(ctx, async (setup) => {
-    const sink = siadFileSink(setup.sinkOptions);
-    const id = await once(athenzIdentityProvider(identityOptions(ctx, setup, sink, { start: 'register' })));
+    const id = await once(athenzIdentityProvider(identityOptions(ctx, setup, { instance: { start: 'register' } })));
     printLine(ctx.io, { registered: true, ...identitySummary(id, setup) });
     return 0;
   });
@@ -186,22 +165,14 @@ export function post(ctx: CommandContext): Promise<number> {
  */
 export function rotate(ctx: CommandContext): Promise<number> {
   return withSetup(ctx, async (setup) => {
-    const files = siadFileSink(setup.sinkOptions);
-    // Only noted, for the "previousSerial" output: the pair the provider read and refreshed with.
-    let saved: StoredPair | undefined;
-    const sink: IdentitySink = {
-      ...files,
-      loadIdentity: async (domain, service) => {
-        saved = await files.loadIdentity(domain, service);
-        return saved;
-      },
-    };
+    // The saved identity the provider refreshes (read and judged alike), for the "previousSerial" output.
+    const previous = await savedIdentity(setup, Date.now());
     const id = await once(
       athenzIdentityProvider(
-        identityOptions(ctx, setup, sink, { start: 'refresh', rotateKey: ctx.values.rotatekey === true }),
+        identityOptions(ctx, setup, { instance: { start: 'refresh' }, rotateKey: ctx.values.rotatekey === true }),
       ),
     );
-    const previousSerial = saved ? parseCertificate(saved.certPem).serialNumber : undefined;
+    const previousSerial = previous.serialNumber;
     printLine(ctx.io, { refreshed: true, previousSerial, ...identitySummary(id, setup) });
     return 0;
   });
@@ -212,7 +183,7 @@ export function rolecert(ctx: CommandContext): Promise<number> {
   return withSetup(ctx, async (setup) => {
     const roles = rolesOf(ctx);
     if (roles.length === 0) throw new UsageError('-roles is required (e.g. -roles sports:role.readers)');
-    const identity = staticIdentity(await savedIdentity(setup, Date.now()));
+    const identity = staticProvider(await savedIdentity(setup, Date.now()));
     const set = await once(roleCertProvider(ctx, setup, identity, roles));
     printLine(ctx.io, { roleCertificates: roleSummary(set, setup) });
     return 0;
@@ -222,7 +193,7 @@ export function rolecert(ctx: CommandContext): Promise<number> {
 /** `athenz token`. @internal */
 export function token(ctx: CommandContext): Promise<number> {
   return withSetup(ctx, async (setup) => {
-    const identity = staticIdentity(await savedIdentity(setup, Date.now()));
+    const identity = staticProvider(await savedIdentity(setup, Date.now()));
     const token = await once(tokenProvider(ctx, setup, identity));
     printLine(ctx.io, tokenSummary(token, ctx, setup));
     return 0;
@@ -259,7 +230,7 @@ export async function runAgent(ctx: CommandContext, stop: StopListener): Promise
     // The error behind each event (onError is called just before it) for the event's line.
     let lastError: unknown;
     identity = athenzIdentityProvider(
-      identityOptions(ctx, s, siadFileSink(s.sinkOptions), {
+      identityOptions(ctx, s, {
         refresh,
         retry,
         rotateKey: values.rotatekey === true,

@@ -3,51 +3,42 @@
  * the task facts, the task-role credentials, the ZTS client and the siad file layout.
  * @packageDocumentation
  */
+
 import {
-  type AthenzIdentityOptions,
-  buildX509Identity,
+  athenzContext,
   createZtsClient,
-  importPrivateKeyPem,
   type KeyType,
-  type NodeZtsTransport,
+  loadSavedIdentity,
   normalizeRolePath,
-  providerName,
-  type ResolvedService,
-  resolveService,
-  type SiadFileSinkOptions,
+  type ResolvedAthenzContext,
   type SpiffeOptions,
-  siadFileSink,
-  siadPaths,
-  validateProvider,
   type X509Identity,
   type ZtsClient,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
-import { type CredentialProvider, IdentityError } from '@ecs-identity/core';
+} from '@ecs-identity/athenz-zts';
 import {
-  type AwsCredentials,
-  containerCredentials,
-  getTaskIdentity,
-  type TaskIdentity,
-} from '@ecs-identity/ecs-metadata';
+  type AthenzIdentityOptions,
+  type SiadFileSink,
+  type SiadPaths,
+  siadFileSink,
+} from '@ecs-identity/athenz-zts/node';
+import type { CredentialProvider } from '@ecs-identity/core';
+import { type AwsCredentials, containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
 import type { CommandContext } from './command.js';
 import { splitList, UsageError } from './flags.js';
 import { readTextFile } from './read-file.js';
 
 /** The resolved setting of an athenz command. @internal */
 export interface AthenzSetup {
-  task: TaskIdentity;
+  /** The task, the service, the provider and the attestation role (athenz-zts's context, resolved). */
+  context: ResolvedAthenzContext;
   credentials: CredentialProvider<AwsCredentials>;
   zts: ZtsClient;
-  transport: NodeZtsTransport;
-  service: ResolvedService;
-  provider: string;
-  sinkOptions: SiadFileSinkOptions;
-  paths: ReturnType<typeof siadPaths>;
-  caBundlePem?: string;
+  /** siad's layout, which owns every path. */
+  sink: SiadFileSink;
+  paths: SiadPaths;
   spiffe?: SpiffeOptions;
-  /** The identity provider options siad's naming flags set: `omitDomain`, and `keyType` for post, rotate and run. */
-  naming: Pick<AthenzIdentityOptions, 'omitDomain' | 'keyType'>;
+  /** What the identity provider is given: the context's facts as resolved here, and siad's `-key-type`. */
+  identity: Pick<AthenzIdentityOptions, 'task' | 'credentials' | 'env' | 'names' | 'sts'> & { keyType?: KeyType };
   close(): Promise<void>;
 }
 
@@ -117,8 +108,8 @@ export function rolePathOf(ctx: Pick<CommandContext, 'values' | 'sources'>): str
 }
 
 /**
- * Reads the task, resolves the service and builds the ZTS client. Call `close()` when done. `signal` ends the task
- * metadata and credentials reads early (a stop during start-up).
+ * Reads the task, resolves the service (athenz-zts's context) and builds the ZTS client and siad's layout. Call
+ * `close()` when done. `signal` ends the task metadata and credentials reads early (a stop during start-up).
  * @internal
  */
 export async function athenzSetup(ctx: CommandContext, signal?: AbortSignal): Promise<AthenzSetup> {
@@ -128,115 +119,82 @@ export async function athenzSetup(ctx: CommandContext, signal?: AbortSignal): Pr
     throw new UsageError('-domain and -service go together');
   }
   const keyType = keyTypeOf(values);
-  const omitDomain = values['omit-domain'] === true;
   const rolePath = rolePathOf(ctx);
   const caFile = opt(values, 'ztscacert');
-  const caBundlePem = caFile ? await readTextFile(caFile, 'ZTS CA file (-ztscacert)') : undefined;
+  const caBundle = caFile ? await readTextFile(caFile, 'ZTS CA file (-ztscacert)') : undefined;
   const agentUrl = values['ecs-agent-url'] as string;
-  const task = await getTaskIdentity({ env: io.env, agentUrl, logger, ...(signal ? { signal } : {}) });
-  const credentials = containerCredentials({
-    env: io.env,
-    agentUrl,
-    refresh: { background: false },
-    logger,
-  });
+  const task = await getTaskIdentity({ env: io.env, agentUrl, logger, signal });
+  const credentials = containerCredentials({ env: io.env, agentUrl, refresh: { background: false }, logger });
+  // The flags carry the ATHENZ_SIA_* variables as their defaults: the context reads no environment of its own.
+  const names = {
+    domain: opt(values, 'domain'),
+    service: opt(values, 'service'),
+    iamRoleArn: opt(values, 'iam-role-arn'),
+    rolePath,
+    omitDomain: values['omit-domain'] === true,
+    providerPrefix: values.providerprefix as string,
+  };
+  const sts = { endpoint: stsEndpointOf(values, task.partition) };
+  const context = athenzContext({ env: {}, task, credentials, names, sts });
   try {
-    const iamRoleArn = opt(values, 'iam-role-arn');
-    const domain = opt(values, 'domain');
-    const service = opt(values, 'service');
-    // Only ask the credentials endpoint for the role when nothing else names the service.
-    const taskRoleArn =
-      domain === undefined && iamRoleArn === undefined
-        ? (await credentials.get(signal ? { signal } : undefined)).roleArn
-        : undefined;
-    const resolved = resolveService({
-      ...(domain === undefined ? {} : { domain }),
-      ...(service === undefined ? {} : { service }),
-      ...(iamRoleArn === undefined ? {} : { iamRoleArn }),
-      ...(taskRoleArn === undefined ? {} : { taskRoleArn }),
-      ...(rolePath === undefined ? {} : { rolePath }),
-      ...(omitDomain ? { omitDomain } : {}),
-      partition: task.partition,
-      accountId: task.accountId,
-    });
-    const prefix = values.providerprefix as string;
-    const provider = validateProvider(providerName(task.region, prefix), '-providerprefix');
-    const sinkOptions: SiadFileSinkOptions = {
+    const resolved = await context.resolve(signal);
+    const sink = siadFileSink({
       root: values['sia-dir'] as string,
-      ...(opt(values, 'keydir') ? { keyDir: opt(values, 'keydir') } : {}),
-      ...(opt(values, 'certdir') ? { certDir: opt(values, 'certdir') } : {}),
-      ...(opt(values, 'tokendir') ? { tokenDir: opt(values, 'tokendir') } : {}),
-    };
-    const transport = ztsTransport({ ...(caBundlePem ? { caBundle: caBundlePem } : {}) });
-    const zts = createZtsClient({ url, transport });
+      keyDir: opt(values, 'keydir'),
+      certDir: opt(values, 'certdir'),
+      tokenDir: opt(values, 'tokendir'),
+    });
+    const zts = createZtsClient({ url, caBundle });
     const trustDomain = opt(values, 'spiffe-trust-domain');
     return {
-      task,
+      context: resolved,
       credentials,
       zts,
-      transport,
-      service: resolved,
-      provider,
-      sinkOptions,
-      paths: siadPaths(resolved.domain, resolved.service, sinkOptions),
-      ...(caBundlePem ? { caBundlePem } : {}),
+      sink,
+      paths: sink.paths(resolved.domain, resolved.service),
       ...(trustDomain ? { spiffe: { trustDomain } } : {}),
-      naming: { omitDomain, ...(keyType ? { keyType } : {}) },
+      identity: {
+        task,
+        credentials,
+        env: {},
+        // Resolved once, here: the provider's own context needs no network call to name the service again.
+        names: {
+          domain: resolved.domain,
+          service: resolved.service,
+          iamRoleArn: resolved.attestationRoleArn,
+          omitDomain: resolved.omitDomain,
+          provider: resolved.provider,
+        },
+        sts,
+        ...(keyType ? { keyType } : {}),
+      },
       async close() {
-        transport.close();
+        await zts.close();
+        await context.close();
         await credentials.close();
       },
     };
   } catch (e) {
+    await context.close();
     await credentials.close();
     throw e;
   }
 }
 
-/** A provider that always hands out the same identity (the one siad's files hold). @internal */
-export function staticIdentity(identity: X509Identity): CredentialProvider<X509Identity> {
-  return {
-    get: async () => identity,
-    subscribe: () => () => {},
-    close: async () => {},
-    [Symbol.asyncDispose]: async () => {},
-  };
-}
-
 /**
- * The identity saved in the siad layout, as `rolecert` and `token` use it (siad reads the same files).
- * @throws IdentityError `FILE_IO` when there is none, `EXPIRED` when its certificate has expired
+ * The identity saved in the siad layout, as `rolecert` and `token` use it (siad reads the same files): athenz-zts's
+ * saved identity, checked the way the identity provider checks it.
+ * @throws IdentityError `INVALID_CONFIG` when there is none (or it is not usable), `EXPIRED` when it has expired
  * @internal
  */
-export async function savedIdentity(setup: AthenzSetup, nowMs: number): Promise<X509Identity> {
-  const { domain, service } = setup.service;
-  const pair = await siadFileSink(setup.sinkOptions).loadIdentity(domain, service);
-  if (!pair) {
-    throw new IdentityError(
-      'FILE_IO',
-      `no key and certificate for ${domain}.${service} at ${setup.paths.keyPath} and ${setup.paths.certPath}: run "ecs-identity athenz post" first`,
-    );
-  }
-  const keys = await importPrivateKeyPem(pair.keyPem);
-  const identity = await buildX509Identity({
-    domain,
-    service,
-    provider: setup.provider,
-    instanceId: setup.task.taskId,
-    keys,
-    privateKeyPem: pair.keyPem,
-    certificatePem: pair.certPem,
-    ...(setup.caBundlePem ? { caBundlePem: setup.caBundlePem } : {}),
-  });
-  if (identity.expiresAt.getTime() <= nowMs) {
-    throw new IdentityError(
-      'EXPIRED',
-      `the certificate ${setup.paths.certPath} expired at ${identity.expiresAt.toISOString()}: run "ecs-identity athenz post"`,
-    );
-  }
-  return identity;
+export function savedIdentity(setup: AthenzSetup, nowMs: number): Promise<X509Identity> {
+  return loadSavedIdentity(setup.sink, setup.context, nowMs, { caBundlePem: caBundlePemOf(setup.zts) });
 }
 
+/** The CA bundle of the ZTS client, as the one PEM an identity exposes. @internal */
+export function caBundlePemOf(zts: ZtsClient): string | undefined {
+  return Array.isArray(zts.caBundle) ? zts.caBundle.join('\n') : zts.caBundle;
+}
 /** The facts of a service certificate that may be printed (no key). @internal */
 export function certificateFacts(id: X509Identity) {
   return {

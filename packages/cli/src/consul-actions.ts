@@ -135,8 +135,10 @@ function loginOptions(ctx: CommandContext) {
   const sinkFile = str(values, 'token-sink-file');
   if (!sinkFile) throw new UsageError('-token-sink-file is required');
   const mode = sinkMode(values);
+  const meta = parseMeta(values.meta as string[] | undefined);
   const attempts = values['replication-attempts'] as number;
   const agentUrl = values['ecs-agent-url'] as string;
+  // Made last: every flag is checked first (a usage error is status 2, whatever the environment holds).
   const credentials = containerCredentials({ env: io.env, agentUrl, refresh: { background: false }, logger });
   return {
     sinkFile,
@@ -145,7 +147,7 @@ function loginOptions(ctx: CommandContext) {
       acl: connection(ctx),
       env: io.env,
       authMethod: values.method as string,
-      meta: parseMeta(values.meta as string[] | undefined),
+      meta,
       aws: awsOptions(values),
       task: (signal: AbortSignal) => getTaskIdentity({ env: io.env, agentUrl, signal, logger }),
       credentials,

@@ -228,7 +228,7 @@ describe('ecs-identity athenz (child process)', () => {
     );
     expect(empty.code).toBe(1);
     expect(oneErrorLine(empty.stderr)).toMatch(
-      /^ecs-identity: athenz rolecert: FILE_IO: no key and certificate for sports\.api at /,
+      /^ecs-identity: athenz rolecert: INVALID_CONFIG: no saved key and certificate for sports\.api .*: register first/,
     );
     const usage = await run(['athenz', 'post', '-dnsdomains', 'athenz.cloud'], env);
     expect(usage.code).toBe(2);

@@ -1,14 +1,14 @@
 /**
- * The service identity provider: what `siad -cmd post` and `-cmd rotate` do on Fargate, in-process. The first get()
- * registers or refreshes with the key and certificate an earlier run saved (the `start` option chooses which, or
- * leaves it to what is saved); then it refreshes ahead of expiry with fresh attestation, persisting every new
- * certificate before handing it out.
+ * The service identity provider: what `siad -cmd post` and `-cmd rotate` do on Fargate, in-process. It composes the
+ * context (task facts, names, provider, attestation: `athenzContext`), the saved identity (read, judged, and the start
+ * it decides: `loadSavedIdentity`), and a core refreshing provider: the first get() registers or refreshes with what an
+ * earlier run saved; then it refreshes ahead of expiry with fresh attestation, persisting every new certificate before
+ * handing it out.
  * @packageDocumentation
  */
 import {
   type Clock,
   type CredentialMetrics,
-  type CredentialProvider,
   IdentityError,
   type Logger,
   type RefreshEvent,
@@ -19,34 +19,24 @@ import {
   systemClock,
 } from '@ecs-identity/core';
 import { measured, mergeRefreshPolicy, meteredRefreshHooks } from '@ecs-identity/core/internal';
-import {
-  type AwsCredentials,
-  containerCredentials,
-  getTaskIdentity,
-  type TaskIdentity,
-} from '@ecs-identity/ecs-metadata';
-import { preloadSts, type StsAttestor, type StsEndpoint, stsAttestor } from '../attestation.js';
-import { buildX509Identity, isCertificateValidAt, type X509Identity } from '../credentials.js';
+import { preloadSts } from '../attestation.js';
+import { type AthenzContextOptions, athenzContext, type ResolvedAthenzContext } from '../context.js';
+import type { X509Identity } from '../credentials.js';
 import { buildServiceCsr, type CsrSubject, type SpiffeOptions, spiffeNamespace } from '../csr.js';
+import { AthenzError } from '../errors.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
 import {
-  type CryptoOption,
   exportPkcs8,
   generateKeyPair,
-  importPrivateKeyPem,
   type KeyType,
   privateKeyPemFormat,
   privateKeyPemFromPkcs8,
   publicKeySpki,
 } from '../keys.js';
-import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from '../names.js';
 import { ATHENZ_FETCH_TIMEOUT_MS, athenzRefreshDefaults } from '../refresh-defaults.js';
-import { resolveService } from '../resolve-identity.js';
+import { identityOf, judgeSaved, loadSavedPair, readSavedPair, worthRefreshing } from '../saved-identity.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
-
-/** The task facts the identity needs (ecs-metadata's `taskIdentity()` gives them). @public */
-export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' | 'taskId'>;
 
 /**
  * How the first `get()` obtains the identity (siad's `post` and `rotate`).
@@ -54,10 +44,9 @@ export type TaskFacts = Pick<TaskIdentity, 'partition' | 'region' | 'accountId' 
  *   a saved key that still parses).
  * - `register`: register a new identity with a new key; what the sink holds is not read (the new pair is still
  *   saved to it).
- * - `refresh`: refresh with the saved key and certificate, never registering instead. Fails with `INVALID_CONFIG`
- *   when the sink holds no usable pair for the service and with `EXPIRED` when the saved certificate has expired,
- *   both before ZTS is called (a failed read of the sink: its IdentityError, else `FILE_IO`); a refusal of that first
- *   refresh (`ZTS_REVOKED`, `ZTS_NOT_FOUND`) is thrown as is.
+ * - `refresh`: refresh with the saved key and certificate, never registering instead (see `loadSavedIdentity`: no
+ *   usable pair is `INVALID_CONFIG`, an expired certificate `EXPIRED`, both before ZTS is called); a refusal of that
+ *   first refresh (`ZTS_REVOKED`, `ZTS_NOT_FOUND`) is thrown as is.
  *
  * Only the start differs: later refreshes (and `reRegister`) work the same in every mode.
  * @public
@@ -66,44 +55,11 @@ export type AthenzStartMode = 'auto' | 'register' | 'refresh';
 
 const START_MODES: readonly AthenzStartMode[] = ['auto', 'register', 'refresh'];
 
-/**
- * `refresh` / `retry` are core's refresh and retry options; unset fields keep `athenzRefreshDefaults.identity`
- * (refresh 12 to 24 hours after issue, never after half the certificate's life; a failed refresh tried again once
- * within 6 h, 12 h, 24 h..., tighter near expiry; a first fetch retried 3 times within a minute).
- * @public
- */
-export interface AthenzIdentityOptions extends CryptoOption, RefreshPolicy {
-  /** The ZTS client (Node: `createZtsClient({ url, transport: ztsTransport({ caBundle }) })`). */
-  zts: ZtsClient;
-  /** Region, account, partition and task id, or a function that finds them (called once). Default: the ECS task metadata endpoint. */
-  task?: (TaskFacts | ((signal: AbortSignal) => Promise<TaskFacts>)) | undefined;
-  /** The task-role credentials: attestation source, and the task role ARN. Default: ecs-metadata's `containerCredentials()` (closed with this provider). */
-  credentials?: CredentialProvider<AwsCredentials> | undefined;
-  /** Athenz domain and service; else `iamRoleArn`, else the task role `<domain>.<service>-service`. */
-  domain?: string | undefined;
-  service?: string | undefined;
-  /** Default: `env.ATHENZ_SIA_IAM_ROLE_ARN`. */
-  iamRoleArn?: string | undefined;
-  /**
-   * IAM path of the attestation role (siad's `role_path`): `ecs`, `/ecs` and `/ecs/` all mean `/ecs/`; what cannot be
-   * an IAM path is refused (`INVALID_CONFIG`). Default: `env.ATHENZ_SIA_ROLE_PATH`, else `/` (the task role's own path
-   * when the names come from it; an `iamRoleArn` carries its own path). See {@link resolveService}.
-   */
-  rolePath?: string | undefined;
-  /**
-   * siad's `omit_domain`: assume the IAM role named `<service>` (not `<domain>.<service>`), and attest `role` and the
-   * STS session name `<service>`. Default: `env.ATHENZ_SIA_OMIT_DOMAIN` is `true` or `1` (siad's rule), else false.
-   */
-  omitDomain?: boolean | undefined;
-  /** Environment for `ATHENZ_SIA_IAM_ROLE_ARN`, `ATHENZ_SIA_ROLE_PATH`, `ATHENZ_SIA_OMIT_DOMAIN` and the default task metadata / credentials lookups. Default `process.env`. */
-  env?: Record<string, string | undefined>;
-  /** The provider name. Default `<providerPrefix>.<region>`. */
-  provider?: string | undefined;
-  /** Default `athenz.aws-ecs`. */
-  providerPrefix?: string | undefined;
-  /** DNS suffixes for the SAN names (siad `dns_domains`). At least one. */
-  dnsSuffixes: string[];
+/** What goes into the certificate request. @public */
+export interface AthenzCsrOptions {
+  /** Also a `*.<service>.<dashed-domain>.<suffix>` name per suffix. Default false. */
   wildcard?: boolean | undefined;
+  /** More DNS names (each must end with one of `dnsSuffixes`). */
   extraDnsNames?: string[] | undefined;
   /**
    * The SPIFFE URI form (see `buildServiceCsr`). With a trust domain the URI is `spiffe://<td>/ns/<namespace>/sa/...`
@@ -111,39 +67,58 @@ export interface AthenzIdentityOptions extends CryptoOption, RefreshPolicy {
    */
   spiffe?: SpiffeOptions | false | undefined;
   subject?: CsrSubject | undefined;
-  /** Key type for new keys. Default `rsa` (RSA 2048). */
-  keyType?: KeyType | undefined;
-  /** A new key on every refresh (default false: the key is reused, like siad). */
-  rotateKey?: boolean | undefined;
   /** Requested certificate lifetime in minutes (the server may lower it). Default: the server's (7 days on ECS). */
   expiryMinutes?: number | undefined;
-  /** STS endpoint for attestation. Default `regional`. */
-  stsEndpoint?: StsEndpoint | undefined;
-  /** STS session name. Default `<domain>.<service>` (`<service>` with `omitDomain`). */
-  sessionName?: string | undefined;
-  /** Per-request timeout of the STS AssumeRole call. Default 5000 ms. */
-  stsTimeoutMs?: number | undefined;
-  /**
-   * The overall bound on one fetch, every attempt and wait included (core's `fetchTimeoutMs`): when it passes, the
-   * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
-   */
-  fetchTimeoutMs?: number | undefined;
-  /** Persists each identity before it is handed out, and finds the last one after a restart. */
-  sink?: IdentitySink | undefined;
-  /**
-   * Register or refresh on the first `get()` ({@link AthenzStartMode}). Default `auto`. `refresh` (rotate what an
-   * earlier run registered, failing rather than registering anew) needs a `sink`.
-   */
+}
+
+/** The identity's key. @public */
+export interface AthenzKeyOptions {
+  /** Key type for new keys. Default `rsa` (RSA 2048). */
+  type?: KeyType | undefined;
+  /** A new key on every refresh. Default false: the key is reused, like siad. */
+  rotate?: boolean | undefined;
+  /** A Web Crypto implementation (default `globalThis.crypto`). */
+  crypto?: Crypto | undefined;
+}
+
+/** The ZTS instance record: how it is started, re-registered and deleted. @public */
+export interface AthenzInstanceOptions {
+  /** Register or refresh on the first `get()` ({@link AthenzStartMode}). Default `auto`; `refresh` needs a `sink`. */
   start?: AthenzStartMode | undefined;
-  /** The CA bundle (PEM) to expose on the identity (`caBundlePem`). */
-  caBundlePem?: string | undefined;
-  /** Delete the instance record on close(). Default false. */
-  deleteOnClose?: boolean | undefined;
   /**
    * When a refresh is refused because the certificate was revoked or its record is gone, register anew with a new key.
    * Default true. Never for the first refresh of `start: 'refresh'`.
    */
   reRegister?: boolean | undefined;
+  /** Delete the instance record on close(). Default false. */
+  deleteOnClose?: boolean | undefined;
+}
+
+/**
+ * The context (`task`, `credentials`, `env`, `names`, `sts`: see `athenzContext`), what the certificate holds, and
+ * core's `refresh` / `retry` (unset fields keep `athenzRefreshDefaults.identity`: refresh 12 to 24 hours after issue,
+ * never after half the certificate's life; a failed refresh tried again once within 6 h, 12 h, 24 h..., tighter near
+ * expiry; a first fetch retried 3 times within a minute).
+ * @public
+ */
+export interface AthenzIdentityOptions extends AthenzContextOptions, RefreshPolicy {
+  /** The ZTS client (`createZtsClient({ url, caBundle })`); its `caBundle` is the identity's `caBundlePem`. */
+  zts: ZtsClient;
+  /** DNS suffixes for the SAN names (siad `dns_domains`). At least one. */
+  dnsSuffixes: string[];
+  /** What goes into the certificate request: `wildcard`, `extraDnsNames`, `spiffe`, `subject`, `expiryMinutes`. */
+  csr?: AthenzCsrOptions | undefined;
+  /** The key: `type`, `rotate`, `crypto`. */
+  key?: AthenzKeyOptions | undefined;
+  /** Persists each identity before it is handed out, and finds the last one after a restart. */
+  sink?: IdentitySink | undefined;
+  /** The instance record: `start`, `reRegister`, `deleteOnClose`. */
+  instance?: AthenzInstanceOptions | undefined;
+  /**
+   * The overall bound on one fetch, every attempt and wait included (core's `fetchTimeoutMs`): when it passes, the
+   * fetch is aborted and `get()` rejects with a retryable `TIMEOUT`. Default 90 s.
+   */
+  fetchTimeoutMs?: number | undefined;
   onError?: ((error: unknown) => void) | undefined;
   /** Called with each refresh event (refreshed, refresh-failed, expiring). */
   onEvent?: ((event: RefreshEvent) => void) | undefined;
@@ -191,35 +166,45 @@ async function sendThenPem<T>(key: Key, send: () => Promise<T>): Promise<T> {
   return answer;
 }
 
-interface Context {
-  domain: string;
-  service: string;
-  provider: string;
-  task: TaskFacts;
-  attestationRoleArn: string;
-  /** The attestation's `role`: `<domain>.<service>`, or `<service>` with omitDomain. */
-  attestationRole: string;
-  /** One STS client for every attestation of this provider; each attestation is still a new AssumeRole. */
-  attestor: StsAttestor;
-}
+const refOf = (ctx: ResolvedAthenzContext): InstanceRef => ({
+  provider: ctx.provider,
+  domain: ctx.domain,
+  service: ctx.service,
+  instanceId: ctx.task.taskId,
+});
+const tlsOf = (id: X509Identity): ClientTls => ({ keyPem: id.privateKeyPem, certPem: id.certificatePem });
 
-// A stored certificate this close to expiry is not worth refreshing with: the refresh could land after it lapsed.
-const STORED_CERT_MARGIN_MS = 60_000;
-
-function processEnv(): Record<string, string | undefined> {
-  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-  return p?.env ?? {};
+function checkOptions(options: AthenzIdentityOptions): AthenzStartMode {
+  if (!options?.zts) throw new AthenzError('INVALID_ARGUMENT', 'athenzIdentityProvider: zts (a ZtsClient) is required');
+  if (!Array.isArray(options.dnsSuffixes) || options.dnsSuffixes.length === 0) {
+    throw new AthenzError('INVALID_ARGUMENT', 'athenzIdentityProvider: dnsSuffixes must list at least one DNS suffix');
+  }
+  const start = options.instance?.start ?? 'auto';
+  if (!START_MODES.includes(start)) {
+    throw new AthenzError(
+      'INVALID_ARGUMENT',
+      `athenzIdentityProvider: instance.start must be one of ${START_MODES.join(', ')} (got ${JSON.stringify(start)})`,
+    );
+  }
+  if (start === 'refresh' && !options.sink) {
+    throw new AthenzError(
+      'INVALID_ARGUMENT',
+      "athenzIdentityProvider: instance.start 'refresh' needs a sink to read the saved key and certificate from",
+    );
+  }
+  return start;
 }
 
 /**
  * Creates the service identity provider.
  * @example
  * ```ts
- * import { athenzIdentityProvider, createZtsClient, siadFileSink, ztsTransport } from '@ecs-identity/athenz-zts/node';
+ * import { createZtsClient } from '@ecs-identity/athenz-zts';
+ * import { athenzIdentityProvider, siadFileSink } from '@ecs-identity/athenz-zts/node';
  *
  * // task facts and task-role credentials come from the ECS agent by default
- * const identity = athenzIdentityProvider({
- *   zts: createZtsClient({ url: 'https://zts.example.com:4443/zts/v1', transport: ztsTransport({ caBundle }) }),
+ * await using identity = athenzIdentityProvider({
+ *   zts: createZtsClient({ url: 'https://zts.example.com:4443/zts/v1', caBundle }),
  *   dnsSuffixes: ['aws.athenz.example.com'],
  *   sink: siadFileSink(),
  * });
@@ -229,115 +214,34 @@ function processEnv(): Record<string, string | undefined> {
  * @public
  */
 export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzIdentityProvider {
-  if (!options?.zts)
-    throw new IdentityError('INVALID_ARGUMENT', 'athenzIdentityProvider: zts (a ZtsClient) is required');
-  if (!Array.isArray(options.dnsSuffixes) || options.dnsSuffixes.length === 0) {
-    throw new IdentityError(
-      'INVALID_ARGUMENT',
-      'athenzIdentityProvider: dnsSuffixes must list at least one DNS suffix',
-    );
-  }
-  const start = options.start ?? 'auto';
-  if (!START_MODES.includes(start)) {
-    throw new IdentityError(
-      'INVALID_ARGUMENT',
-      `athenzIdentityProvider: start must be one of ${START_MODES.join(', ')} (got ${JSON.stringify(start)})`,
-    );
-  }
-  if (start === 'refresh' && !options.sink) {
-    throw new IdentityError(
-      'INVALID_ARGUMENT',
-      "athenzIdentityProvider: start 'refresh' needs a sink to read the saved key and certificate from",
-    );
-  }
+  const start = checkOptions(options);
   const clock = options.clock ?? systemClock;
   const logger = safeLogger(options.logger);
-  const zts = options.zts;
-  const reRegister = options.reRegister ?? true;
-  const env = options.env ?? processEnv();
-  const ownCredentials = options.credentials ? undefined : containerCredentials({ env });
-  const credentials = (options.credentials ?? ownCredentials) as CredentialProvider<AwsCredentials>;
-  const taskSource = options.task ?? ((signal: AbortSignal) => getTaskIdentity({ signal, env }));
-  const iamRoleArn = options.iamRoleArn ?? (env.ATHENZ_SIA_IAM_ROLE_ARN || undefined);
-  const rolePath = options.rolePath ?? (env.ATHENZ_SIA_ROLE_PATH || undefined);
-  const omitDomain =
-    options.omitDomain ?? (env.ATHENZ_SIA_OMIT_DOMAIN === 'true' || env.ATHENZ_SIA_OMIT_DOMAIN === '1');
+  const { zts, sink } = options;
+  const csr = options.csr ?? {};
+  const key = options.key ?? {};
+  const crypto = { crypto: key.crypto };
+  const reRegister = options.instance?.reRegister ?? true;
+  const caBundle = zts.caBundle;
+  const caBundlePem = Array.isArray(caBundle) ? caBundle.join('\n') : caBundle;
+  const saved = { ...crypto, caBundlePem };
+  const context = athenzContext(options);
+  // The context the last fetch resolved (what close() deletes the record of).
+  let resolved: ResolvedAthenzContext | undefined;
+  const resolve = async (signal: AbortSignal): Promise<ResolvedAthenzContext> => {
+    resolved = await context.resolve(signal);
+    return resolved;
+  };
   // The CSR's SPIFFE URI names a namespace only in the trust-domain form; ZTS then checks it against `namespace`.
-  const namespace = spiffeNamespace(options.spiffe);
-
-  /** The names and the attestation role, the same way wherever they are needed (resolveService). */
-  const resolveNames = (account: { partition: string; accountId: string }, taskRoleArn?: string) =>
-    resolveService({
-      ...(options.domain === undefined ? {} : { domain: options.domain }),
-      ...(options.service === undefined ? {} : { service: options.service }),
-      ...(iamRoleArn === undefined ? {} : { iamRoleArn }),
-      ...(taskRoleArn === undefined ? {} : { taskRoleArn }),
-      ...(rolePath === undefined ? {} : { rolePath }),
-      ...(omitDomain ? { omitDomain } : {}),
-      ...account,
-    });
-
-  let context: Promise<Context> | undefined;
+  const namespace = spiffeNamespace(csr.spiffe);
   // The newest identity ZTS issued whose save failed: the next refresh must use it, not the one before
   // (refreshing with a certificate two generations old revokes the record).
   let unsaved: X509Identity | undefined;
 
-  async function resolveContext(signal: AbortSignal): Promise<Context> {
-    // The task-role credentials are needed for the attestation anyway (and maybe for the names): fetch them alongside
-    // the task metadata rather than after it.
-    const credsP = credentials.get({ signal });
-    credsP.catch(() => {}); // awaited below when needed; attestation asks again and sees the error then
-    const task = typeof taskSource === 'function' ? await taskSource(signal) : taskSource;
-    if (!task?.region || !task.accountId || !task.taskId || !task.partition) {
-      throw new IdentityError('INVALID_CONFIG', 'the task facts need partition, region, accountId and taskId');
-    }
-    let taskRoleArn: string | undefined;
-    if (options.domain === undefined && iamRoleArn === undefined) {
-      taskRoleArn = (await credsP).roleArn;
-    }
-    const resolved = resolveNames({ partition: task.partition, accountId: task.accountId }, taskRoleArn);
-    const provider = options.provider
-      ? validateProvider(options.provider)
-      : providerName(task.region, options.providerPrefix ?? DEFAULT_PROVIDER_PREFIX);
-    return {
-      domain: resolved.domain,
-      service: resolved.service,
-      provider,
-      task,
-      attestationRoleArn: resolved.attestationRoleArn,
-      attestationRole: resolved.attestationRole,
-      attestor: stsAttestor({
-        region: task.region,
-        credentials,
-        ...(options.stsEndpoint ? { stsEndpoint: options.stsEndpoint } : {}),
-        ...(options.stsTimeoutMs === undefined ? {} : { timeoutMs: options.stsTimeoutMs }),
-      }),
-    };
-  }
-
-  function ctxOf(signal: AbortSignal): Promise<Context> {
-    if (!context) {
-      context = resolveContext(signal);
-      // A failed resolution (metadata not up yet) is tried again on the next fetch.
-      context.catch(() => {
-        context = undefined;
-      });
-    }
-    return context;
-  }
-
-  const refOf = (ctx: Context): InstanceRef => ({
-    provider: ctx.provider,
-    domain: ctx.domain,
-    service: ctx.service,
-    instanceId: ctx.task.taskId,
-  });
-  const tlsOf = (id: X509Identity): ClientTls => ({ keyPem: id.privateKeyPem, certPem: id.certificatePem });
-
   // The attestation (network) runs while the key (CPU; slow for RSA) may still be in the making.
-  async function csrAndAttestation(ctx: Context, key: Key | Promise<Key>, signal: AbortSignal) {
-    const [csr, attestationData] = await Promise.all([
-      Promise.resolve(key).then(({ keys }) =>
+  async function csrAndAttestation(ctx: ResolvedAthenzContext, k: Key | Promise<Key>, signal: AbortSignal) {
+    const [built, attestationData] = await Promise.all([
+      Promise.resolve(k).then(({ keys }) =>
         buildServiceCsr({
           keys,
           domain: ctx.domain,
@@ -345,61 +249,30 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
           provider: ctx.provider,
           instanceId: ctx.task.taskId,
           dnsSuffixes: options.dnsSuffixes,
-          ...(options.wildcard === undefined ? {} : { wildcard: options.wildcard }),
-          ...(options.extraDnsNames ? { extraDnsNames: options.extraDnsNames } : {}),
-          ...(options.spiffe === undefined ? {} : { spiffe: options.spiffe }),
-          ...(options.subject ? { subject: options.subject } : {}),
-          ...(options.crypto ? { crypto: options.crypto } : {}),
+          wildcard: csr.wildcard,
+          extraDnsNames: csr.extraDnsNames,
+          spiffe: csr.spiffe,
+          subject: csr.subject,
+          ...crypto,
         }),
       ),
-      ctx.attestor.attest({
-        domain: ctx.domain,
-        service: ctx.service,
-        taskId: ctx.task.taskId,
-        roleArn: ctx.attestationRoleArn,
-        ...(omitDomain ? { omitDomain } : {}),
-        signal,
-        ...(options.sessionName ? { sessionName: options.sessionName } : {}),
-      }),
+      ctx.attest(signal),
     ]);
-    return { csr: csr.pem, attestationData };
-  }
-
-  /** The identity for a certificate of ours: checked against the names and the key (buildX509Identity). */
-  function identityOf(
-    ctx: Context,
-    keys: CryptoKeyPair,
-    keyPem: string,
-    certPem: string,
-    chainPem?: string | null,
-  ): Promise<X509Identity> {
-    return buildX509Identity({
-      domain: ctx.domain,
-      service: ctx.service,
-      provider: ctx.provider,
-      instanceId: ctx.task.taskId,
-      keys,
-      privateKeyPem: keyPem,
-      certificatePem: certPem,
-      ...(chainPem ? { chainPem } : {}),
-      ...(options.caBundlePem ? { caBundlePem: options.caBundlePem } : {}),
-      ...(options.crypto ? { crypto: options.crypto } : {}),
-    });
+    return { csr: built.pem, attestationData };
   }
 
   async function finish(
-    ctx: Context,
-    key: Key,
+    ctx: ResolvedAthenzContext,
+    k: Key,
     certPem: string,
     chainPem: string | null | undefined,
     how: string,
   ): Promise<X509Identity> {
-    const keys = key.keys;
-    const keyPem = await pemOf(key);
-    const identity = await identityOf(ctx, keys, keyPem, certPem, chainPem);
-    if (options.sink) {
+    const keyPem = await pemOf(k);
+    const identity = await identityOf(ctx, k.keys, keyPem, certPem, { ...saved, chainPem });
+    if (sink) {
       try {
-        await options.sink.saveIdentity(ctx.domain, ctx.service, { keyPem, certPem }, chainPem ?? undefined);
+        await sink.saveIdentity(ctx.domain, ctx.service, { keyPem, certPem }, chainPem ?? undefined);
       } catch (e) {
         unsaved = identity;
         throw e;
@@ -419,15 +292,12 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
   }
 
   async function newKeys(): Promise<Key> {
-    const keys = await generateKeyPair({
-      ...(options.keyType ? { type: options.keyType } : {}),
-      ...(options.crypto ? { crypto: options.crypto } : {}),
-    });
+    const keys = await generateKeyPair({ type: key.type, ...crypto });
     const format = privateKeyPemFormat(keys.privateKey);
-    const pkcs8 = exportPkcs8(keys.privateKey, options);
+    const pkcs8 = exportPkcs8(keys.privateKey, crypto);
     pkcs8.catch(() => {}); // awaited before the register, unless the context or attestation fails first
     // Exported now, while the network calls run, for the key check once the certificate is back.
-    publicKeySpki(keys.publicKey, options).catch(() => {});
+    publicKeySpki(keys.publicKey, crypto).catch(() => {});
     let pem: Promise<string> | undefined;
     const keyPem = () => {
       pem ??= pkcs8.then((der) => privateKeyPemFromPkcs8(der, keys.privateKey, format));
@@ -436,13 +306,18 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     return { keys, keyPem, exportable: pkcs8 };
   }
 
-  async function register(ctx: Context, signal: AbortSignal, existing?: Key | Promise<Key>) {
+  // What register and refresh ask for besides the CSR: the lifetime, and the namespace the SPIFFE URI names.
+  const request: { expiryTime?: number; namespace?: string } = {};
+  if (csr.expiryMinutes) request.expiryTime = csr.expiryMinutes;
+  if (namespace) request.namespace = namespace;
+
+  async function register(ctx: ResolvedAthenzContext, signal: AbortSignal, existing?: Key | Promise<Key>) {
     const keyP = existing ?? newKeys();
-    const { csr, attestationData } = await csrAndAttestation(ctx, keyP, signal);
-    const key = await keyP;
+    const { csr: pem, attestationData } = await csrAndAttestation(ctx, keyP, signal);
+    const k = await keyP;
     // Exported while the metadata and STS calls ran; a key that cannot be written out fails here, before ZTS is asked.
-    await key.exportable;
-    const id = await sendThenPem(key, () =>
+    await k.exportable;
+    const id = await sendThenPem(k, () =>
       measured(options.metrics, 'register', () =>
         zts.register(
           {
@@ -450,45 +325,34 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
             domain: ctx.domain,
             service: ctx.service,
             attestationData,
-            csr,
-            ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-            ...(namespace ? { namespace } : {}),
+            csr: pem,
+            ...request,
           },
           { signal },
         ),
       ),
     );
-    return finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
+    return finish(ctx, k, id.x509Certificate as string, id.x509CertificateSigner, 'registered');
   }
 
   async function refresh(
-    ctx: Context,
+    ctx: ResolvedAthenzContext,
     current: X509Identity,
     signal: AbortSignal,
     mayReRegister = reRegister,
   ): Promise<X509Identity> {
-    const key = options.rotateKey
+    const k = key.rotate
       ? await newKeys()
       : knownKey({ privateKey: current.privateKey, publicKey: current.publicKey }, current.privateKeyPem);
-    const { csr, attestationData } = await csrAndAttestation(ctx, key, signal);
-    await key.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
+    const { csr: pem, attestationData } = await csrAndAttestation(ctx, k, signal);
+    await k.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
-      const id = await sendThenPem(key, () =>
+      const id = await sendThenPem(k, () =>
         measured(options.metrics, 'refresh', () =>
-          zts.refresh(
-            refOf(ctx),
-            {
-              csr,
-              attestationData,
-              ...(options.expiryMinutes ? { expiryTime: options.expiryMinutes } : {}),
-              ...(namespace ? { namespace } : {}),
-            },
-            tlsOf(current),
-            { signal },
-          ),
+          zts.refresh(refOf(ctx), { csr: pem, attestationData, ...request }, tlsOf(current), { signal }),
         ),
       );
-      return await finish(ctx, key, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
+      return await finish(ctx, k, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
     } catch (e) {
       if (mayReRegister && IdentityError.is(e, 'ZTS_REVOKED', 'ZTS_NOT_FOUND')) {
         logger.warn(
@@ -501,130 +365,56 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     }
   }
 
+  /** What an earlier run saved, read leniently for `auto` (a failed read is only a warning: then it registers). */
   async function loadStored(domain: string, service: string): Promise<StoredPair | undefined> {
     try {
-      return await options.sink?.loadIdentity(domain, service);
+      return await sink?.loadIdentity(domain, service);
     } catch (e) {
       logger.warn({ code: (e as IdentityError).code }, 'athenz identity: reading the saved key and certificate failed');
       return undefined;
     }
   }
 
-  /**
-   * The saved pair read back: its key if it parses, and its identity if the certificate is ours and fits the key;
-   * `problem` says why not. Whether the certificate is still valid is the caller's question.
-   */
-  async function readStored(
-    ctx: Context,
-    stored: StoredPair,
-  ): Promise<{ key?: Key; identity?: X509Identity; problem?: IdentityError }> {
-    const who = `${ctx.domain}.${ctx.service}`;
-    let keys: CryptoKeyPair;
-    try {
-      keys = await importPrivateKeyPem(stored.keyPem, options);
-    } catch (cause) {
-      // the import error is not quoted: it is about the saved private key
-      return { problem: new IdentityError('INVALID_CONFIG', `the saved private key of ${who} is unusable`, { cause }) };
-    }
-    const key = knownKey(keys, stored.keyPem);
-    try {
-      return { key, identity: await identityOf(ctx, keys, stored.keyPem, stored.certPem) };
-    } catch (cause) {
-      const why = cause instanceof Error ? `: ${cause.message}` : '';
-      return {
-        key,
-        problem: new IdentityError('INVALID_CONFIG', `the saved certificate of ${who} is not usable${why}`, { cause }),
-      };
-    }
-  }
-
-  /** Domain and service when they are known without any network call (options or ATHENZ_SIA_IAM_ROLE_ARN). */
-  function localNames(): { domain: string; service: string } | undefined {
-    if (options.domain === undefined && !iamRoleArn) return undefined;
-    try {
-      // only the names are wanted here; the role ARN is resolved for real with the task facts
-      return resolveNames({ partition: 'aws', accountId: '000000000000' });
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Whether a saved certificate is worth refreshing with when registering is the alternative. */
-  function worthRefreshing(identity: X509Identity): boolean {
-    const now = clock.now();
-    return (
-      isCertificateValidAt(identity.certificate, now) && identity.expiresAt.getTime() - now >= STORED_CERT_MARGIN_MS
-    );
-  }
-
   /** `start: 'refresh'`: the saved pair must be there, be ours and be unexpired; nothing else is tried. */
-  async function savedForRefresh(signal: AbortSignal): Promise<{ ctx: Context; identity: X509Identity }> {
-    const sink = options.sink as IdentitySink; // checked when the provider was made
-    const load = async (domain: string, service: string): Promise<StoredPair> => {
-      let pair: StoredPair | undefined;
-      try {
-        pair = await sink.loadIdentity(domain, service);
-      } catch (e) {
-        if (IdentityError.is(e)) throw e;
-        throw new IdentityError('FILE_IO', `reading the saved key and certificate of ${domain}.${service} failed`, {
-          cause: e,
-        });
-      }
-      if (!pair) {
-        throw new IdentityError(
-          'INVALID_CONFIG',
-          `no saved key and certificate for ${domain}.${service} to refresh with (start 'refresh' does not register): register first`,
-        );
-      }
-      return pair;
-    };
+  async function refreshSaved(signal: AbortSignal): Promise<X509Identity> {
+    const store = sink as IdentitySink; // checked when the provider was made
     // With the names known locally, a missing pair fails before any network call.
-    const early = localNames();
-    const earlyPair = early ? await load(early.domain, early.service) : undefined;
-    const ctx = await ctxOf(signal);
-    const saved = await readStored(ctx, earlyPair ?? (await load(ctx.domain, ctx.service)));
-    if (!saved.identity) throw saved.problem as IdentityError;
+    const early = context.localNames();
+    const earlyPair = early ? await loadSavedPair(store, early.domain, early.service) : undefined;
+    const ctx = await resolve(signal);
+    const pair = earlyPair ?? (await loadSavedPair(store, ctx.domain, ctx.service));
     // No safety margin here (unlike auto): with registering ruled out, a refresh shortly before expiry is still worth trying.
-    const expiresAt = saved.identity.expiresAt;
-    if (expiresAt.getTime() <= clock.now()) {
-      throw new IdentityError(
-        'EXPIRED',
-        `the saved certificate of ${ctx.domain}.${ctx.service} expired at ${expiresAt.toISOString()}; an expired certificate cannot be refreshed: register anew`,
-      );
-    }
-    return { ctx, identity: saved.identity };
+    const identity = judgeSaved(await readSavedPair(ctx, pair, saved), ctx, clock.now());
+    return refresh(ctx, identity, signal, false);
   }
 
   async function fetch(signal: AbortSignal, previous: X509Identity | undefined): Promise<X509Identity> {
     const base = unsaved ?? previous;
-    if (base) return refresh(await ctxOf(signal), base, signal);
+    if (base) return refresh(await resolve(signal), base, signal);
     // Loading the AWS SDK is a one-time cost; in a fresh process it overlaps the metadata calls and the key.
     preloadSts().catch(() => {});
-    if (start === 'refresh') {
-      const { ctx, identity } = await savedForRefresh(signal);
-      return refresh(ctx, identity, signal, false);
-    }
-    const ctxP = ctxOf(signal);
+    if (start === 'refresh') return refreshSaved(signal);
+    const ctxP = resolve(signal);
     // Cold start. When no saved key can exist (or it is not wanted), the new key (the slowest step with RSA) is made
     // while the metadata, credentials and attestation calls run.
-    const early = localNames();
+    const early = context.localNames();
     let stored: StoredPair | undefined | 'unknown' = 'unknown';
-    if (!options.sink || start === 'register') stored = undefined;
+    if (!sink || start === 'register') stored = undefined;
     else if (early) stored = await loadStored(early.domain, early.service);
     const keyP = stored === undefined ? newKeys() : undefined;
     keyP?.catch(() => {}); // awaited below, unless the context fails first
     const ctx = await ctxP;
     if (stored === 'unknown') stored = await loadStored(ctx.domain, ctx.service);
-    const saved = stored ? await readStored(ctx, stored) : {};
-    if (stored && !saved.key) {
+    const read = stored ? await readSavedPair(ctx, stored, saved) : undefined;
+    if (stored && !read?.keys) {
       logger.warn(
         { domain: ctx.domain, service: ctx.service },
         'athenz identity: the saved key is unusable; a new one is made',
       );
     }
-    if (saved.identity && worthRefreshing(saved.identity)) return refresh(ctx, saved.identity, signal);
+    if (read?.identity && worthRefreshing(read.identity, clock.now())) return refresh(ctx, read.identity, signal);
     // siad keeps an existing key file when it registers again; so do we.
-    return register(ctx, signal, saved.key ?? keyP);
+    return register(ctx, signal, read?.keys ? knownKey(read.keys, read.keyPem) : keyP);
   }
 
   // Attempts, failures and the certificate's expiry reach the metrics through the refresh events.
@@ -635,18 +425,17 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     ...mergeRefreshPolicy(athenzRefreshDefaults.identity, options),
     fetchTimeoutMs: options.fetchTimeoutMs ?? ATHENZ_FETCH_TIMEOUT_MS,
     dispose: async (last) => {
-      const ctx = await context?.catch(() => undefined);
-      ctx?.attestor.close();
-      await ownCredentials?.close();
-      if (!options.deleteOnClose || !last || !ctx) return;
+      const ctx = resolved;
+      await context.close();
+      if (!options.instance?.deleteOnClose || !last || !ctx) return;
       await zts.deleteInstance(refOf(ctx), tlsOf(last));
       logger.info({ domain: ctx.domain, service: ctx.service }, 'athenz instance record deleted');
     },
-    ...(options.onError ? { onError: options.onError } : {}),
+    onError: options.onError,
     ...metered.options,
     logger,
     clock,
-    ...(options.random ? { random: options.random } : {}),
+    random: options.random,
   });
   metered.attach(provider);
   return provider;

@@ -7,8 +7,8 @@
  * @packageDocumentation
  */
 import { join } from 'node:path';
-import { IdentityError } from '@ecs-identity/core';
 import { readKeyCertPair, writeFileAtomic, writeKeyCertPair } from '@ecs-identity/core/node';
+import { AthenzError } from '../errors.js';
 import type { IdentitySink, StoredPair } from '../identity-sink.js';
 
 /** @public */
@@ -35,17 +35,31 @@ const SAFE_FILE = /^[a-zA-Z0-9._:-]+$/;
 
 function fileName(name: string, what: string): string {
   if (!SAFE_FILE.test(name) || name.startsWith('.')) {
-    throw new IdentityError('INVALID_ARGUMENT', `${what} ${JSON.stringify(name)} cannot be a file name`);
+    throw new AthenzError('INVALID_ARGUMENT', `${what} ${JSON.stringify(name)} cannot be a file name`);
   }
   return name;
 }
 
-/** The paths the sink uses for `<domain>.<service>`. @public */
-export function siadPaths(
-  domain: string,
-  service: string,
-  options: SiadFileSinkOptions = {},
-): { keyPath: string; certPath: string; caCertPath: string | undefined } {
+/** Where the siad layout keeps the files of `<domain>.<service>`. @public */
+export interface SiadPaths {
+  keyPath: string;
+  certPath: string;
+  /** The CA chain ZTS returns; undefined when `caCertPath` is `false`. */
+  caCertPath: string | undefined;
+}
+
+/** The file sink in siad's layout: an {@link IdentitySink} that also says where each file goes. @public */
+export interface SiadFileSink extends Required<IdentitySink> {
+  /** The key, certificate and CA chain paths of `<domain>.<service>`. */
+  paths(domain: string, service: string): SiadPaths;
+  /** `<certDir>/<domain>:role.<role>.cert.pem`. */
+  roleCertificatePath(roleName: string): string;
+  /** `<tokenDir>/<domain>/<name>`. */
+  accessTokenPath(domain: string, name: string): string;
+}
+
+/** The paths the sink uses for `<domain>.<service>`. @internal */
+export function siadPaths(domain: string, service: string, options: SiadFileSinkOptions = {}): SiadPaths {
   const root = options.root ?? '/var/lib/sia';
   const certDir = options.certDir ?? join(root, 'certs');
   const base = fileName(`${domain}.${service}`, 'principal');
@@ -64,16 +78,19 @@ export function siadPaths(
  * ```
  * @public
  */
-export function siadFileSink(options: SiadFileSinkOptions = {}): IdentitySink {
+export function siadFileSink(options: SiadFileSinkOptions = {}): SiadFileSink {
   const root = options.root ?? '/var/lib/sia';
   const certDir = options.certDir ?? join(root, 'certs');
   const tokenDir = options.tokenDir ?? join(root, 'tokens');
-  const owner = {
-    ...(options.uid === undefined ? {} : { uid: options.uid }),
-    ...(options.gid === undefined ? {} : { gid: options.gid }),
-  };
+  const owner = { uid: options.uid, gid: options.gid };
   const certMode = options.certMode ?? 0o444;
+  const roleCertificatePath = (roleName: string) => join(certDir, `${fileName(roleName, 'role')}.cert.pem`);
+  const accessTokenPath = (domain: string, name: string) =>
+    join(tokenDir, fileName(domain, 'domain'), fileName(name, 'token name'));
   return {
+    paths: (domain, service) => siadPaths(domain, service, options),
+    roleCertificatePath,
+    accessTokenPath,
     async loadIdentity(domain, service): Promise<StoredPair | undefined> {
       const { keyPath, certPath } = siadPaths(domain, service, options);
       return readKeyCertPair({ keyPath, certPath });
@@ -92,16 +109,10 @@ export function siadFileSink(options: SiadFileSinkOptions = {}): IdentitySink {
       if (chainPem && caCertPath) await writeFileAtomic(caCertPath, chainPem, { mode: certMode, ...owner });
     },
     async saveRoleCertificate(roleName, certPem) {
-      await writeFileAtomic(join(certDir, `${fileName(roleName, 'role')}.cert.pem`), certPem, {
-        mode: certMode,
-        ...owner,
-      });
+      await writeFileAtomic(roleCertificatePath(roleName), certPem, { mode: certMode, ...owner });
     },
     async saveAccessToken(domain, name, token) {
-      await writeFileAtomic(join(tokenDir, fileName(domain, 'domain'), fileName(name, 'token name')), token, {
-        mode: options.keyMode ?? 0o400,
-        ...owner,
-      });
+      await writeFileAtomic(accessTokenPath(domain, name), token, { mode: options.keyMode ?? 0o400, ...owner });
     },
   };
 }

@@ -36,6 +36,8 @@ interface Record {
 
 export class StubZts implements ZtsClient {
   readonly url = 'https://zts.stub:4443/zts/v1';
+  async close(): Promise<void> {}
+  async [Symbol.asyncDispose](): Promise<void> {}
   readonly calls: StubCall[] = [];
   readonly records = new Map<string, Record>();
   /** Errors to throw on the next call of an operation. */

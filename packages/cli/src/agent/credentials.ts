@@ -5,19 +5,16 @@
  * what templates see of it, what may be printed of it, and the files it is written to.
  * @packageDocumentation
  */
+
 import {
   type AccessToken,
   accessTokenProvider,
-  athenzIdentityProvider,
   createZtsClient,
-  type IdentitySink,
   type RoleCertificateSet,
   roleCertificateProvider,
-  type SiadFileSinkOptions,
-  siadFileSink,
   type X509Identity,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
+} from '@ecs-identity/athenz-zts';
+import { athenzIdentityProvider, siadFileSink } from '@ecs-identity/athenz-zts/node';
 import {
   type ConsulToken,
   consulAclClient,
@@ -31,15 +28,13 @@ import {
   IdentityError,
   type Logger,
   type RefreshEvent,
-  type RefreshPolicy,
 } from '@ecs-identity/core';
-import { meteredRefreshHooks } from '@ecs-identity/core/internal';
 import { writeFileAtomic, writeKeyCertPair } from '@ecs-identity/core/node';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
 import { attestationStsEndpoint, certificateFacts, ztsBaseUrl } from '../athenz-setup.js';
 import { readTextFile } from '../read-file.js';
 import { parseMode } from './config.js';
-import type { AgentConfig, FileSinkConfig, TuningConfig } from './config-schema.js';
+import type { AgentConfig, FileSinkConfig } from './config-schema.js';
 import { type CredentialFields, iso } from './view.js';
 
 /** What kind of credential an entry holds. @internal */
@@ -105,19 +100,8 @@ export interface CredentialDeps {
   readonly deleteIdentityOnClose: boolean;
 }
 
-/** A credential's `refresh` / `retry` from the configuration: the SDK's options by the same names. */
-function tuningOf(spec: TuningConfig): RefreshPolicy {
-  return {
-    ...(spec.refresh === undefined ? {} : { refresh: spec.refresh }),
-    ...(spec.retry === undefined ? {} : { retry: spec.retry }),
-  };
-}
-
 function ownerOf(s: { uid?: number | undefined; gid?: number | undefined }) {
-  return {
-    ...(s.uid === undefined ? {} : { uid: s.uid }),
-    ...(s.gid === undefined ? {} : { gid: s.gid }),
-  };
+  return { uid: s.uid, gid: s.gid };
 }
 
 /** Writes `value` to each file sink (in order: a failure stops at the file that failed, named by the error). */
@@ -207,16 +191,6 @@ function consulEntries(deps: CredentialDeps): {
   return { entries, logins };
 }
 
-/**
- * The hooks of a provider built on the identity (role certificates, access tokens): they take no `metrics` option of
- * their own, so core's metered hooks feed the metrics from their refresh events.
- */
-function identityBoundHooks(deps: CredentialDeps, key: string) {
-  const hooks = deps.hooks(key);
-  const metered = meteredRefreshHooks(hooks.metrics, { onEvent: hooks.onEvent });
-  return { options: { onError: hooks.onError, ...metered.options }, attach: metered.attach };
-}
-
 function stsEndpointOf(athenz: NonNullable<AgentConfig['athenz']>, env: CredentialDeps['env'], partition: string) {
   return attestationStsEndpoint(athenz.stsEndpoint ?? (env.AWS_ENDPOINT_URL_STS || undefined), false, partition);
 }
@@ -239,9 +213,11 @@ function identityFields(id: X509Identity): CredentialFields {
   };
 }
 
-async function athenzEntries(deps: CredentialDeps): Promise<{ entries: CredentialEntry[]; close: () => void }> {
+async function athenzEntries(
+  deps: CredentialDeps,
+): Promise<{ entries: CredentialEntry[]; close: () => Promise<void> }> {
   const athenz = deps.config.athenz;
-  if (!athenz) return { entries: [], close: () => {} };
+  if (!athenz) return { entries: [], close: async () => {} };
   const { env, task, logger } = deps;
   let url: string;
   try {
@@ -254,16 +230,16 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
     throw new IdentityError('INVALID_CONFIG', 'athenz.domain and athenz.service go together');
   }
   const sia = athenz.sia ?? {};
-  const sinkOptions: SiadFileSinkOptions = {
+  const siad = siadFileSink({
     root: sia.dir ?? '/var/lib/sia',
-    ...(sia.keyDir ? { keyDir: sia.keyDir } : {}),
-    ...(sia.certDir ? { certDir: sia.certDir } : {}),
-    ...(sia.tokenDir ? { tokenDir: sia.tokenDir } : {}),
-    ...ownerOf(sia),
-  };
-  const siad: IdentitySink = siadFileSink(sinkOptions);
-  const transport = ztsTransport({ ...(caBundlePem ? { caBundle: caBundlePem } : {}) });
-  const zts = createZtsClient({ url, transport });
+    keyDir: sia.keyDir,
+    certDir: sia.certDir,
+    tokenDir: sia.tokenDir,
+    uid: sia.uid,
+    gid: sia.gid,
+  });
+  const zts = createZtsClient({ url, caBundle: caBundlePem });
+  const spiffe = athenz.spiffeTrustDomain ? { trustDomain: athenz.spiffeTrustDomain } : undefined;
   const identityHooks = deps.hooks('athenz.identity');
   const identity = athenzIdentityProvider({
     zts,
@@ -271,26 +247,30 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
     credentials: deps.aws,
     env,
     // Names, attestation role and provider are resolved by the provider (the ATHENZ_SIA_* variables as defaults).
-    ...(athenz.domain === undefined ? {} : { domain: athenz.domain }),
-    ...(athenz.service === undefined ? {} : { service: athenz.service }),
-    ...(athenz.iamRoleArn === undefined ? {} : { iamRoleArn: athenz.iamRoleArn }),
-    ...(athenz.rolePath === undefined ? {} : { rolePath: athenz.rolePath }),
-    ...(athenz.omitDomain === undefined ? {} : { omitDomain: athenz.omitDomain }),
-    ...(athenz.providerPrefix === undefined ? {} : { providerPrefix: athenz.providerPrefix }),
+    names: {
+      domain: athenz.domain,
+      service: athenz.service,
+      iamRoleArn: athenz.iamRoleArn,
+      rolePath: athenz.rolePath,
+      omitDomain: athenz.omitDomain,
+      providerPrefix: athenz.providerPrefix,
+    },
     dnsSuffixes: athenz.dnsSuffixes,
-    ...(athenz.sanDnsWildcard ? { wildcard: true } : {}),
-    ...(athenz.sanDnsNames?.length ? { extraDnsNames: athenz.sanDnsNames } : {}),
-    ...(athenz.spiffeTrustDomain ? { spiffe: { trustDomain: athenz.spiffeTrustDomain } } : {}),
-    ...(athenz.keyType ? { keyType: athenz.keyType } : {}),
-    ...(athenz.expiryMinutes ? { expiryMinutes: athenz.expiryMinutes } : {}),
-    ...tuningOf(athenz),
-    stsEndpoint: stsEndpointOf(athenz, env, task.partition),
+    csr: {
+      wildcard: athenz.sanDnsWildcard,
+      extraDnsNames: athenz.sanDnsNames?.length ? athenz.sanDnsNames : undefined,
+      spiffe,
+      expiryMinutes: athenz.expiryMinutes || undefined,
+    },
+    key: { type: athenz.keyType },
+    refresh: athenz.refresh,
+    retry: athenz.retry,
+    sts: { endpoint: stsEndpointOf(athenz, env, task.partition) },
     sink: siad,
-    ...(caBundlePem ? { caBundlePem } : {}),
-    deleteOnClose: deps.deleteIdentityOnClose,
+    instance: { deleteOnClose: deps.deleteIdentityOnClose },
     onError: identityHooks.onError,
     onEvent: identityHooks.onEvent,
-    ...(identityHooks.metrics === undefined ? {} : { metrics: identityHooks.metrics }),
+    metrics: identityHooks.metrics,
     logger,
   });
   const identitySinks = athenz.identity?.sinks ?? [];
@@ -323,19 +303,20 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
   for (const [name, spec] of Object.entries(athenz.roleCertificates ?? {})) {
     const key = `athenz.roleCertificates.${name}`;
     const sinks = spec.sinks ?? [];
-    const hooks = identityBoundHooks(deps, key);
+    const hooks = deps.hooks(key);
     const roles = roleCertificateProvider({
       zts,
       identity,
       roles: [spec.role],
-      ...(spec.expiryMinutes ? { expiryMinutes: spec.expiryMinutes } : {}),
+      csr: { expiryMinutes: spec.expiryMinutes || undefined, spiffe },
       sink: siad,
-      ...(athenz.spiffeTrustDomain ? { spiffe: { trustDomain: athenz.spiffeTrustDomain } } : {}),
-      ...tuningOf(spec),
-      ...hooks.options,
+      refresh: spec.refresh,
+      retry: spec.retry,
+      onError: hooks.onError,
+      onEvent: hooks.onEvent,
+      metrics: hooks.metrics,
       logger,
     });
-    hooks.attach(roles);
     const one = (set: RoleCertificateSet) => Object.values(set.certificates)[0] as (typeof set.certificates)[string];
     entries.push({
       key,
@@ -365,20 +346,22 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
   for (const [name, spec] of Object.entries(athenz.accessTokens ?? {})) {
     const key = `athenz.accessTokens.${name}`;
     const sinks = spec.sinks ?? [];
-    const hooks = identityBoundHooks(deps, key);
+    const hooks = deps.hooks(key);
     const tokens = accessTokenProvider({
       zts,
       identity,
       scope: spec.scope,
-      ...(spec.expiresInSeconds ? { expiresInSec: spec.expiresInSeconds } : {}),
-      ...(spec.verifyIssuer ? { verify: { issuer: spec.verifyIssuer } } : {}),
+      expiresInSeconds: spec.expiresInSeconds || undefined,
+      verify: spec.verifyIssuer ? { issuer: spec.verifyIssuer } : undefined,
       sink: siad,
       sinkName: name,
-      ...tuningOf(spec),
-      ...hooks.options,
+      refresh: spec.refresh,
+      retry: spec.retry,
+      onError: hooks.onError,
+      onEvent: hooks.onEvent,
+      metrics: hooks.metrics,
       logger,
     });
-    hooks.attach(tokens);
     entries.push({
       key,
       kind: 'athenz-access-token',
@@ -395,7 +378,7 @@ async function athenzEntries(deps: CredentialDeps): Promise<{ entries: Credentia
       sinkPaths: sinks.map((s) => s.path),
     } satisfies CredentialEntry<AccessToken> as CredentialEntry);
   }
-  return { entries, close: () => transport.close() };
+  return { entries, close: () => zts.close() };
 }
 
 /**
@@ -432,7 +415,7 @@ export async function buildCredentials(deps: CredentialDeps): Promise<AgentCrede
       } catch (error) {
         failures.push({ key: 'athenz.identity', error });
       } finally {
-        athenz.close();
+        await athenz.close();
       }
       return failures;
     },

@@ -4,12 +4,11 @@
  * @packageDocumentation
  */
 import {
+  type AthenzContext,
+  athenzContext,
   createZtsClient,
-  type ResolvedService,
-  resolveService,
-  stsAttestor,
-  ztsTransport,
-} from '@ecs-identity/athenz-zts/node';
+  type ResolvedAthenzContext,
+} from '@ecs-identity/athenz-zts';
 import type { CredentialProvider } from '@ecs-identity/core';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
 import { stsEndpointOf } from '../athenz-setup.js';
@@ -22,30 +21,46 @@ const str = (values: CommandContext['values'], name: string): string | undefined
   return typeof v === 'string' && v !== '' ? v : undefined;
 };
 
-/** Which Athenz service the task is, and the IAM role its attestation assumes: what `athenz post` would use. */
-export function athenzServiceCheck(
+/**
+ * The Athenz context `athenz post` would use (athenz-zts's `athenzContext`: the task, the names from the flags, else
+ * the task role), for the service and attestation checks. Undefined without the task metadata and credentials.
+ */
+export function doctorContext(
   values: CommandContext['values'],
   rolePath: string | undefined,
   task: TaskIdentity | undefined,
+  credentials: CredentialProvider<AwsCredentials> | undefined,
+  timeoutMs: number,
+): AthenzContext | undefined {
+  if (task === undefined || credentials === undefined) return undefined;
+  return athenzContext({
+    env: {},
+    task,
+    credentials,
+    names: {
+      domain: str(values, 'domain'),
+      service: str(values, 'service'),
+      iamRoleArn: str(values, 'iam-role-arn'),
+      rolePath,
+      omitDomain: values['omit-domain'] === true,
+    },
+    sts: { endpoint: stsEndpointOf(values, task.partition), timeoutMs },
+  });
+}
+
+/** Which Athenz service the task is, and the IAM role its attestation assumes: what `athenz post` would use. */
+export async function athenzServiceCheck(
+  values: CommandContext['values'],
+  context: AthenzContext | undefined,
   taskRoleArn: string | undefined,
-): { check: CheckResult; service?: ResolvedService } {
+): Promise<{ check: CheckResult; service?: ResolvedAthenzContext }> {
   const name = 'athenz service';
-  const domain = str(values, 'domain');
-  const service = str(values, 'service');
-  const iamRoleArn = str(values, 'iam-role-arn');
-  if (domain === undefined && iamRoleArn === undefined && taskRoleArn === undefined) {
+  const named = str(values, 'domain') !== undefined || str(values, 'iam-role-arn') !== undefined;
+  if (context === undefined || (!named && taskRoleArn === undefined)) {
     return { check: result(name, 'skip', 'needs the task role (or -domain and -service, or -iam-role-arn)') };
   }
   try {
-    const resolved = resolveService({
-      ...(domain === undefined ? {} : { domain }),
-      ...(service === undefined ? {} : { service }),
-      ...(iamRoleArn === undefined ? {} : { iamRoleArn }),
-      ...(domain === undefined && iamRoleArn === undefined && taskRoleArn !== undefined ? { taskRoleArn } : {}),
-      ...(rolePath === undefined ? {} : { rolePath }),
-      ...(values['omit-domain'] === true ? { omitDomain: true } : {}),
-      ...(task === undefined ? {} : { partition: task.partition, accountId: task.accountId }),
-    });
+    const resolved = await context.resolve();
     const from = resolved.source === 'options' ? '-domain/-service' : resolved.source;
     return {
       check: result(
@@ -78,35 +93,19 @@ export function athenzPartitionCheck(task: TaskIdentity | undefined): CheckResul
 }
 
 /**
- * `sts:AssumeRole` into the attestation role with the task role's credentials, through the attestor the identity
- * provider uses. The assumed credentials are dropped at once.
+ * `sts:AssumeRole` into the attestation role with the task role's credentials, through the context's attestor (the one
+ * the identity provider uses). The assumed credentials are dropped at once.
  */
 export async function attestationRoleCheck(
-  values: CommandContext['values'],
-  task: TaskIdentity | undefined,
-  service: ResolvedService | undefined,
-  credentials: CredentialProvider<AwsCredentials> | undefined,
+  service: ResolvedAthenzContext | undefined,
   timeoutMs: number,
 ): Promise<CheckResult> {
   const name = 'athenz attestation';
-  if (task === undefined || service === undefined || credentials === undefined) {
+  if (service === undefined) {
     return result(name, 'skip', 'needs the task metadata, the task role and the Athenz service');
   }
-  const attestor = stsAttestor({
-    region: task.region,
-    credentials,
-    stsEndpoint: stsEndpointOf(values, task.partition),
-    timeoutMs,
-  });
   try {
-    await attestor.attest({
-      domain: service.domain,
-      service: service.service,
-      taskId: task.taskId,
-      roleArn: service.attestationRoleArn,
-      ...(values['omit-domain'] === true ? { omitDomain: true } : {}),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    await service.attest(AbortSignal.timeout(timeoutMs));
     return result(name, 'ok', `sts:AssumeRole into ${service.attestationRoleArn} works`);
   } catch (e) {
     return result(
@@ -115,17 +114,14 @@ export async function attestationRoleCheck(
       errorText(e),
       `create the IAM role ${service.attestationRoleArn} with a trust policy that lets the task role call sts:AssumeRole (siad's role_path: -role-path / ATHENZ_SIA_ROLE_PATH when the role lives under another path)`,
     );
-  } finally {
-    attestor.close();
   }
 }
 
 /** ZTS answers over TLS with the CA bundle given (its public JWKS: no client certificate needed). */
 export async function ztsCheck(url: string, caBundle: string | undefined, timeoutMs: number): Promise<CheckResult> {
   const name = 'zts';
-  const transport = ztsTransport({ ...(caBundle === undefined ? {} : { caBundle }), timeoutMs, keepAlive: false });
+  const zts = createZtsClient({ url, caBundle, timeoutMs, keepAlive: false });
   try {
-    const zts = createZtsClient({ url, transport, timeoutMs });
     // The transport's per-request timeout is the deadline (a TIMEOUT, not an ABORTED, when it passes).
     const jwks = await zts.jwks();
     const keys = jwks.keys.length;
@@ -139,6 +135,6 @@ export async function ztsCheck(url: string, caBundle: string | undefined, timeou
       unreachableHint(kind, `ZTS at ${url}`, '-ztscacert FILE', '-zts and -ztsport', timeoutMs),
     );
   } finally {
-    transport.close();
+    await zts.close();
   }
 }

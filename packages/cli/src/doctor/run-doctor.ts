@@ -13,7 +13,13 @@ import type { CommandContext } from '../command.js';
 import { connection } from '../consul-actions.js';
 import { splitList, UsageError } from '../flags.js';
 import { readTextFile } from '../read-file.js';
-import { athenzPartitionCheck, athenzServiceCheck, attestationRoleCheck, ztsCheck } from './athenz-checks.js';
+import {
+  athenzPartitionCheck,
+  athenzServiceCheck,
+  attestationRoleCheck,
+  doctorContext,
+  ztsCheck,
+} from './athenz-checks.js';
 import { consulReachCheck, entityCheck, loginCheck, stsEndpointCheck, tagsCheck } from './consul-checks.js';
 import { type CheckResult, exitStatus, renderJson, renderTable, result } from './report.js';
 import { clockCheck, envCheck, readMetadata, taskRoleCheck } from './task-checks.js';
@@ -61,13 +67,18 @@ export async function runDoctor(ctx: CommandContext): Promise<number> {
     if (ztsUrl === undefined) {
       results.push(result('athenz', 'skip', 'no -zts given: the Athenz checks did not run'));
     } else {
-      const { check: serviceResult, service } = athenzServiceCheck(values, rolePath, task, roleArn);
-      results.push(
-        serviceResult,
-        athenzPartitionCheck(task),
-        await attestationRoleCheck(values, task, service, haveCredentials, timeoutMs),
-        await ztsCheck(ztsUrl, ztsCa, timeoutMs),
-      );
+      const context = doctorContext(values, rolePath, task, haveCredentials, timeoutMs);
+      try {
+        const { check: serviceResult, service } = await athenzServiceCheck(values, context, roleArn);
+        results.push(
+          serviceResult,
+          athenzPartitionCheck(task),
+          await attestationRoleCheck(service, timeoutMs),
+          await ztsCheck(ztsUrl, ztsCa, timeoutMs),
+        );
+      } finally {
+        await context?.close();
+      }
     }
 
     if (acl === undefined) {

@@ -1,0 +1,31 @@
+/**
+ * The browser-safe build (the default export condition) loads no Node built-in and no AWS SDK module (the attestation
+ * imports `@aws-sdk/client-sts` on first use only); the Node build exports the same names, with the same types.
+ * Checked from the real module graph of a fresh Node process (see test-support/module-graph-probe.mjs).
+ */
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { moduleGraph as graph } from '../../../test-support/module-graph.js';
+
+describe('module graph', () => {
+  it('the browser-safe build loads no node: built-in and no @aws-sdk/* module', async () => {
+    const loaded = await graph('packages/athenz-zts/src/index.ts', { condition: 'default' });
+    expect(loaded.some((u) => u.endsWith('packages/athenz-zts/src/index.ts'))).toBe(true);
+    expect(loaded.some((u) => u.includes('/@peculiar/x509/'))).toBe(true);
+    expect(loaded.filter((u) => u.startsWith('node:'))).toEqual([]);
+    expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
+  });
+
+  it('the probe does record built-ins: the Node build loads node:https (the client certificates)', async () => {
+    const loaded = await graph('packages/athenz-zts/src/index.node.ts');
+    expect(loaded).toContain('node:https');
+    expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
+  });
+
+  it("the Node build exports the browser-safe build's names, with the same types", async () => {
+    const browser = await import('../src/index.js');
+    const node = await import('../src/index.node.js');
+    expectTypeOf(node).toExtend<typeof browser>();
+    expectTypeOf(browser).toExtend<typeof node>();
+    expect(Object.keys(node).sort()).toEqual(Object.keys(browser).sort());
+  });
+});
