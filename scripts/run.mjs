@@ -5,6 +5,9 @@
 //
 //   node scripts/run.mjs <task> [args for the task's main tool]
 //
+// `consumer-test` builds, packs and installs the packages in a fresh project outside the workspace and checks them
+// there (scripts/consumer-test.mjs); `npm test` runs it too.
+//
 // `test-node` is the CI's run on another Node version: the vitest `node` project only, with the closing line.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,6 +64,11 @@ const typecheck = (args = []) =>
 // The filter is one argv entry, never seen by a shell, so its glob reaches pnpm as written.
 const build = () => step('build packages', () => run(...pnpm(['-r', '--filter', './packages/*', 'run', 'build'])));
 const publint = () => step('publint and attw', () => run(process.execPath, ['scripts/publint-all.mjs']));
+// The packed packages installed with npm in a fresh project outside the workspace (scripts/consumer-test.mjs).
+const consumerTest = () =>
+  step('consumer test (packed tarballs in a fresh npm project)', () =>
+    run(process.execPath, ['scripts/consumer-test.mjs']),
+  );
 
 const tasks = {
   test: () => {
@@ -68,6 +76,7 @@ const tasks = {
     typecheck();
     build();
     publint();
+    consumerTest();
     vitestWithSummary('unit, integration and browser tests (vitest)', extra);
   },
   'test-node': () =>
@@ -84,6 +93,10 @@ const tasks = {
   publint: () => {
     build();
     publint();
+  },
+  'consumer-test': () => {
+    build();
+    consumerTest();
   },
   vitest: () => step('vitest', () => run(...tool('vitest', 'vitest', ['run', ...extra]))),
 };

@@ -1,0 +1,14 @@
+export interface BrowserBundle {
+  code: string;
+  bytes: number;
+  gzipBytes: number;
+  inputs: string[];
+}
+export function bundleForBrowser(options: {
+  contents: string;
+  resolveDir: string;
+  format?: 'esm' | 'iife';
+  globalName?: string;
+  minify?: boolean;
+}): Promise<BrowserBundle>;
+export function packageOf(input: string): string | undefined;
