@@ -17,6 +17,8 @@ export async function bundleForBrowser({ contents, resolveDir, format = 'esm', g
     format,
     ...(globalName === undefined ? {} : { globalName }),
     target: 'es2022',
+    // Packages resolve through node_modules and their `exports`, never through a tsconfig's `paths` to sources.
+    tsconfigRaw: {},
     minify,
     legalComments: 'none',
     write: false,
