@@ -97,7 +97,10 @@ for (const dir of readdirSync(join(root, 'packages'))) {
 
   for (const [dep, file] of runtimeImports) {
     if (!runtimeDeclared.has(dep)) {
-      problem(name, `${file} imports ${dep}, which is not in dependencies${dev.has(dep) ? ' (only devDependencies)' : ''}`);
+      problem(
+        name,
+        `${file} imports ${dep}, which is not in dependencies${dev.has(dep) ? ' (only devDependencies)' : ''}`,
+      );
     }
   }
   for (const dep of Object.keys(manifest.dependencies ?? {})) {
@@ -119,7 +122,10 @@ for (const dir of readdirSync(join(root, 'packages'))) {
   for (const file of sideEffectFiles) {
     const built = `./${file.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')}`;
     if (listed !== true && !(Array.isArray(listed) && listed.includes(built))) {
-      problem(name, `${file} changes globals when loaded (a side-effect import, or a value import of a package in GLOBAL_SETTERS): list ${built} in "sideEffects" (or set it true)`);
+      problem(
+        name,
+        `${file} changes globals when loaded (a side-effect import, or a value import of a package in GLOBAL_SETTERS): list ${built} in "sideEffects" (or set it true)`,
+      );
     }
   }
   if (Array.isArray(listed)) {
