@@ -9,7 +9,8 @@
 //      process, with the same export names both ways; an entry that adds globals must not be `sideEffects: false`;
 //   3. types: `tsc` of a small program (test/consumer/app) importing every entry, with `moduleResolution` NodeNext and
 //      again Bundler, `lib: ["ES2023"]` (no DOM), `types: ["node"]`, `skipLibCheck: false`: no error but the
-//      deliberate ones of type-errors.ts (credential fields that must not be `any`), each reported;
+//      deliberate ones of type-errors.ts (credential fields that must not be `any`), each reported, and the known
+//      gaps below; then with the DOM lib added (what the athenz-zts README tells such a consumer to do): no error;
 //   4. browser: an esbuild bundle (`platform: 'browser'`) of every browser-safe entry, with no Node built-in;
 //   5. Chromium: the bundled test/consumer/app/browser.ts builds a Consul bearer token and an Athenz CSR with the
 //      browser's Web Crypto; the token logs in to the packed testkit's strict fake Consul (its signature checked by
@@ -35,6 +36,37 @@ import { packPackages, root, tool } from './commands.mjs';
 const NODE_ONLY_PACKAGES = new Set(['@ecs-identity/testkit', '@ecs-identity/cli']);
 /** Files every tarball ships. */
 const SHIPPED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+
+// Known gaps, each closed by a change to the packages' sources (issue 15's plan, for the public API rewrite of
+// issue 14). Each is tolerated exactly: anything else fails, and a gap that no longer shows fails too ("remove it
+// here"), so this list only shrinks.
+//
+// 1. @peculiar/x509's own declarations name the DOM lib's Web Crypto types. athenz-zts and testkit name
+//    @peculiar/x509 types in public declarations (X509Identity.certificate, the x509-info functions, testkit's CA),
+//    which brings x509's index.d.ts into a consumer's type check: without the DOM lib and with skipLibCheck false,
+//    these `Cannot find name` errors, and only these, inside that file.
+const X509_DECLARATIONS = /(^|\/)node_modules\/@peculiar\/x509\//;
+const DOM_WEB_CRYPTO_NAMES = new Set([
+  'Algorithm',
+  'AlgorithmIdentifier',
+  'BufferSource',
+  'Crypto',
+  'CryptoKey',
+  'CryptoKeyPair',
+  'EcKeyGenParams',
+  'EcKeyImportParams',
+  'EcdsaParams',
+  'KeyUsage',
+  'RsaHashedImportParams',
+  'RsaHashedKeyGenParams',
+]);
+// 2. Side-effect imports in shipped declarations: TypeScript copies `import 'reflect-metadata'` from the sources into
+//    their .d.ts, so a consumer's program takes in reflect-metadata's global `Reflect` augmentation.
+const DECLARATION_SIDE_EFFECT_GAPS = new Map([
+  ['@ecs-identity/athenz-zts', 'reflect-metadata'],
+  ['@ecs-identity/testkit', 'reflect-metadata'],
+]);
+
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const fixture = join(root, 'test', 'consumer', 'app');
 
@@ -109,9 +141,13 @@ async function main() {
   for (const e of entries) await check(`${e.specifier}: ESM import and CJS require()`, () => nodeImport(e));
   for (const resolution of ['nodenext', 'bundler']) {
     await check(`tsc, moduleResolution ${resolution}, lib ES2023 without DOM, skipLibCheck false`, () =>
-      typeCheck(entries, resolution),
+      typeCheck(entries, resolution, { x509Gap: true, deliberate: true }),
     );
   }
+  // What the athenz-zts README tells a consumer to add for known gap 1: the DOM lib. Then nothing is missing.
+  await check('tsc with the DOM lib added (lib ES2023 + DOM, types node, skipLibCheck false): no error', () =>
+    typeCheck(entries, 'dom', { x509Gap: false, deliberate: false }),
+  );
   for (const e of entries.filter((x) => x.browserSafe)) {
     await check(`${e.specifier}: esbuild browser bundle without Node built-ins`, async () => {
       const b = await bundleForBrowser({ contents: `export * from '${e.specifier}';\n`, resolveDir: app });
@@ -132,7 +168,7 @@ function filesUnder(dir, base = dir) {
   );
 }
 
-function tarballContents({ dir }) {
+function tarballContents({ name, dir }) {
   const files = filesUnder(dir).filter((f) => !f.startsWith('node_modules/'));
   const missing = SHIPPED.filter((f) => !files.includes(f));
   assert(missing.length === 0, `missing from the tarball: ${missing.join(', ')}`);
@@ -148,7 +184,19 @@ function tarballContents({ dir }) {
     });
   }
   assert(broken.length === 0, `source maps pointing at files not shipped:\n${broken.slice(0, 10).join('\n')}`);
-  return `${files.length} files`;
+  // Declarations describe; they load nothing (known gap 2 above).
+  const sideEffects = new Set();
+  for (const f of files.filter((x) => x.endsWith('.d.ts'))) {
+    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/^import\s+['"]([^'"]+)['"]/gm)) sideEffects.add(m[1]);
+  }
+  const gap = DECLARATION_SIDE_EFFECT_GAPS.get(name);
+  const unexpected = [...sideEffects].filter((s) => s !== gap);
+  assert(unexpected.length === 0, `declarations with side-effect imports: ${unexpected.join(', ')}`);
+  assert(
+    gap === undefined || sideEffects.has(gap),
+    `known gap closed: no declaration imports ${gap} any more; remove ${name} from DECLARATION_SIDE_EFFECT_GAPS`,
+  );
+  return `${files.length} files${gap ? `; known gap: declarations import '${gap}'` : ''}`;
 }
 
 // What each fresh process prints: the entry's export names, and the globals (own properties of globalThis and of
@@ -193,35 +241,49 @@ function nodeImport({ pkg, specifier }) {
   return `${esm.keys.length} exports${esm.added.length ? `; adds globals ${names(esm.added)}` : ''}`;
 }
 
-function typeCheck(entries, resolution) {
-  // Every entry's declarations in the program, besides the hand-written consumer code.
+/**
+ * Type-checks the consumer program of `tsconfig.<config>.json` in the app, with a generated `<config>-entries.ts` that
+ * imports each of `entries`. Only the deliberate errors of type-errors.ts (when the config includes it) may show,
+ * besides known gap 1 (`x509Gap`: expected with no DOM lib, absent with it).
+ */
+function typeCheck(entries, config, { x509Gap: gapExpected, deliberate }) {
   const lines = entries.map((e, i) => `import * as entry${i} from '${e.specifier}';`);
   lines.push(`export const entries: object[] = [${entries.map((_, i) => `entry${i}`).join(', ')}];`);
-  writeFileSync(join(app, 'entries.ts'), `${lines.join('\n')}\n`);
-  const expected = readFileSync(join(app, 'type-errors.ts'), 'utf8')
+  writeFileSync(join(app, `${config}-entries.ts`), `${lines.join('\n')}\n`);
+  const expected = (deliberate ? readFileSync(join(app, 'type-errors.ts'), 'utf8') : '')
     .split('\n')
     .flatMap((line, i) => {
       const m = /\/\/ expect (TS\d+)/.exec(line);
       return m ? [`type-errors.ts(${i + 1}): ${m[1]}`] : [];
     });
-  const r = sh(...tool('typescript', 'tsc', ['-p', `tsconfig.${resolution}.json`, '--pretty', 'false']));
+  const r = sh(...tool('typescript', 'tsc', ['-p', `tsconfig.${config}.json`, '--pretty', 'false']));
   const errors = r.out.split('\n').filter((l) => /error TS\d+/.test(l));
   const reported = errors.map((l) => {
     const m = /^(.*)\((\d+),\d+\): error (TS\d+)/.exec(l);
     return m ? `${m[1]}(${m[2]}): ${m[3]}` : l;
   });
-  const unexpected = errors.filter((_, i) => !expected.includes(reported[i]));
+  // Known gap 1 above: a DOM Web Crypto name missing inside @peculiar/x509's declarations.
+  const x509Gap = (line) => {
+    const name = /Cannot find name '(\w+)'|has no exported member '(\w+)'/.exec(line);
+    return X509_DECLARATIONS.test(line) && name !== null && DOM_WEB_CRYPTO_NAMES.has(name[1] ?? name[2]);
+  };
+  const tolerated = errors.filter(x509Gap);
+  const unexpected = errors.filter((l, i) => !expected.includes(reported[i]) && !x509Gap(l));
   const unreported = expected.filter((e) => !reported.includes(e));
   assert(
-    unexpected.length === 0 && unreported.length === 0 && expected.length > 0,
+    unexpected.length === 0 && unreported.length === 0 && tolerated.length > 0 === gapExpected,
     [
       unexpected.length ? `${unexpected.length} unexpected error(s):\n${unexpected.slice(0, 40).join('\n')}` : '',
       unreported.length ? `deliberate error(s) not reported (a type is any?): ${unreported.join(', ')}` : '',
+      gapExpected && tolerated.length === 0
+        ? 'known gap closed: @peculiar/x509 is out of the check; remove X509_DECLARATIONS'
+        : '',
     ]
       .filter(Boolean)
       .join('\n'),
   );
-  return `${entries.length} entries, only the ${expected.length} deliberate errors`;
+  const gap = gapExpected ? `; known gap: ${tolerated.length} DOM names missing in @peculiar/x509's declarations` : '';
+  return `${entries.length} entries, ${expected.length ? `only the ${expected.length} deliberate errors` : 'no error'}${gap}`;
 }
 
 /** Imports `specifier` as the consumer project resolves it (Node conditions), into this process. */
