@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The consumer test: the packages as a user gets them. Every package under packages/ is packed as a release would
 // pack it (pnpm pack: `workspace:^` becomes a version), the tarballs are installed with npm into a fresh project
-// outside the workspace (the npm registry supplies the third-party dependencies; engine-strict), and that project
-// checks, from the user's side:
+// outside the workspace (the npm registry supplies the third-party dependencies; nested, so a package cannot borrow
+// a dependency it does not declare from another one; engine-strict), and that project checks, from the user's side:
 //
 //   1. the tarballs: LICENSE, README.md and CHANGELOG.md shipped, no test file, every source map self-contained;
 //   2. Node: an ESM `import` and a CommonJS `require()` of every entry in each package's `exports`, each in a fresh
@@ -108,6 +108,9 @@ async function main() {
   const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const dependencies = Object.fromEntries(packed.map((p) => [p.name, `file:${p.filename}`]));
   dependencies['@types/node'] = rootManifest.devDependencies['@types/node'];
+  // The app's own tools for checking the browser's CSR, in athenz-zts's ranges.
+  const athenz = JSON.parse(readFileSync(join(root, 'packages', 'athenz-zts', 'package.json'), 'utf8'));
+  for (const dep of ['@peculiar/x509', 'reflect-metadata']) dependencies[dep] = athenz.dependencies[dep];
   writeFileSync(
     join(app, 'package.json'),
     `${JSON.stringify({ name: 'consumer-app', private: true, type: 'module', dependencies }, null, 2)}\n`,
@@ -115,8 +118,16 @@ async function main() {
   writeFileSync(join(app, '.npmrc'), 'engine-strict=true\naudit=false\nfund=false\nupdate-notifier=false\n');
 
   let installed = false;
-  await check('npm install of the tarballs (registry for third-party dependencies, engine-strict)', () => {
-    const r = sh('npm', ['install', '--prefer-offline', '--no-package-lock', '--loglevel=error']);
+  // Nested: each package's dependencies in its own node_modules, none hoisted where another package could reach it,
+  // so a package that imports a dependency it does not declare fails to load here.
+  await check('npm install of the tarballs (registry for third-party dependencies, nested, engine-strict)', () => {
+    const r = sh('npm', [
+      'install',
+      '--prefer-offline',
+      '--install-strategy=nested',
+      '--no-package-lock',
+      '--loglevel=error',
+    ]);
     assert(r.status === 0, `npm install failed (exit ${r.status})\n${r.out}`);
     installed = true;
   });
