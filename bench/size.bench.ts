@@ -17,12 +17,11 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleForBrowser, packageOf } from '../scripts/browser-bundle.mjs';
+import { bundleForBrowser, entriesOf, packageOf } from '../scripts/browser-bundle.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
-const NODE_ONLY_PACKAGES = new Set(['@ecs-identity/testkit', '@ecs-identity/cli']);
 const STS = '@aws-sdk/client-sts';
 
 interface Entry {
@@ -61,15 +60,7 @@ if (stale.length > 0) {
   if (r.status !== 0) throw new Error('build failed');
 }
 
-const entries: Entry[] = packages.flatMap((p) =>
-  Object.keys(p.manifest.exports as Record<string, unknown>)
-    .filter((subpath) => !subpath.endsWith('.json'))
-    .map((subpath) => ({
-      specifier: subpath === '.' ? p.manifest.name : `${p.manifest.name}/${subpath.slice(2)}`,
-      cwd: p.path,
-      browserSafe: !NODE_ONLY_PACKAGES.has(p.manifest.name) && subpath !== './node',
-    })),
-);
+const entries: Entry[] = packages.flatMap((p) => entriesOf(p.manifest).map((e) => ({ ...e, cwd: p.path })));
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`.padStart(9);
 

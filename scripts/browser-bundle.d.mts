@@ -12,3 +12,8 @@ export function bundleForBrowser(options: {
   minify?: boolean;
 }): Promise<BrowserBundle>;
 export function packageOf(input: string): string | undefined;
+export const NODE_ONLY_PACKAGES: ReadonlySet<string>;
+export function entriesOf(manifest: { name: string; exports?: Record<string, unknown> }): {
+  specifier: string;
+  browserSafe: boolean;
+}[];

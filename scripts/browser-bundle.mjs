@@ -1,5 +1,6 @@
-// One way to bundle for a browser, shared by the consumer test (scripts/consumer-test.mjs) and the size budgets
-// (bench/size.bench.ts), so the sizes the bench prints are those of the bundles the consumer test runs in Chromium.
+// One way to list a package's entries and bundle them for a browser, shared by the consumer test
+// (scripts/consumer-test.mjs) and the size budgets (bench/size.bench.ts): the bench measures the bundles the consumer
+// test checks and runs in Chromium.
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
@@ -32,6 +33,26 @@ export async function bundleForBrowser({ contents, resolveDir, format = 'esm', g
     gzipBytes: gzipSync(code).byteLength,
     inputs: Object.keys(result.metafile.inputs),
   };
+}
+
+/**
+ * Packages whose every entry is Node-only (DESIGN.md: testkit starts servers; the CLI runs commands). In the others,
+ * every entry but `./node` is browser-safe: a browser bundler resolves it through its `browser` / `default`
+ * condition, never `node`.
+ */
+export const NODE_ONLY_PACKAGES = new Set(['@ecs-identity/testkit', '@ecs-identity/cli']);
+
+/**
+ * The entries of a package, from its `package.json` `exports` (JSON subpaths left out): the specifier a user imports
+ * and whether it is browser-safe (see {@link NODE_ONLY_PACKAGES}).
+ */
+export function entriesOf(manifest) {
+  return Object.keys(manifest.exports ?? {})
+    .filter((subpath) => !subpath.endsWith('.json'))
+    .map((subpath) => ({
+      specifier: subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`,
+      browserSafe: !NODE_ONLY_PACKAGES.has(manifest.name) && subpath !== './node',
+    }));
 }
 
 /** The npm package a bundled input file belongs to (`@scope/name` or `name`), or undefined outside node_modules. */

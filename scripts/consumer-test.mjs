@@ -25,15 +25,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundleForBrowser } from './browser-bundle.mjs';
+import { bundleForBrowser, entriesOf } from './browser-bundle.mjs';
 import { packPackages, root, tool } from './commands.mjs';
 
-/**
- * Packages whose every entry is Node-only (DESIGN.md: testkit starts servers; the CLI runs commands). In the others,
- * every entry but `./node` is browser-safe: a browser bundler resolves it through its `browser` / `default`
- * condition, never `node`.
- */
-const NODE_ONLY_PACKAGES = new Set(['@ecs-identity/testkit', '@ecs-identity/cli']);
 /** Files every tarball ships. */
 const SHIPPED = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
 
@@ -137,15 +131,7 @@ async function main() {
     const dir = join(app, 'node_modules', ...name.split('/'));
     return { name, dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) };
   });
-  const entries = packages.flatMap((p) =>
-    Object.keys(p.manifest.exports ?? {})
-      .filter((subpath) => !subpath.endsWith('.json'))
-      .map((subpath) => ({
-        pkg: p,
-        specifier: subpath === '.' ? p.name : `${p.name}/${subpath.slice(2)}`,
-        browserSafe: !NODE_ONLY_PACKAGES.has(p.name) && subpath !== './node',
-      })),
-  );
+  const entries = packages.flatMap((pkg) => entriesOf(pkg.manifest).map((e) => ({ pkg, ...e })));
   console.log(`entries: ${entries.map((e) => `${e.specifier}${e.browserSafe ? ' (browser-safe)' : ''}`).join(', ')}`);
 
   for (const p of packages) await check(`${p.name}: tarball contents`, () => tarballContents(p));
