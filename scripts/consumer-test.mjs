@@ -7,6 +7,7 @@
 //   1. the tarballs: LICENSE, README.md and CHANGELOG.md shipped, no test file, every source map self-contained;
 //   2. Node: an ESM `import` and a CommonJS `require()` of every entry in each package's `exports`, each in a fresh
 //      process, with the same export names both ways; an entry that adds globals must not be `sideEffects: false`;
+//      every `bin` runs from node_modules/.bin and prints the packed version;
 //   3. types: `tsc` of a small program (test/consumer/app) importing every entry, with `moduleResolution` NodeNext and
 //      again Bundler, `lib: ["ES2023"]` (no DOM), `types: ["node"]`, `skipLibCheck: false`: no error but the
 //      deliberate ones of type-errors.ts (credential fields that must not be `any`), each reported, and the known
@@ -136,6 +137,11 @@ async function main() {
 
   for (const p of packages) await check(`${p.name}: tarball contents`, () => tarballContents(p));
   for (const e of entries) await check(`${e.specifier}: ESM import and CJS require()`, () => nodeImport(e));
+  for (const p of packages) {
+    for (const bin of Object.keys(binsOf(p.manifest))) {
+      await check(`${bin} (bin of ${p.name}) runs from node_modules/.bin`, () => runBin(p, bin));
+    }
+  }
   for (const resolution of ['nodenext', 'bundler']) {
     await check(`tsc, moduleResolution ${resolution}, lib ES2023 without DOM, skipLibCheck false`, () =>
       typeCheck(entries, resolution, { x509Gap: true, deliberate: true }),
@@ -236,6 +242,23 @@ function nodeImport({ pkg, specifier }) {
     `importing it adds globals (${names(esm.added)}) but ${pkg.name} says "sideEffects": false`,
   );
   return `${esm.keys.length} exports${esm.added.length ? `; adds globals ${names(esm.added)}` : ''}`;
+}
+
+/** A package's `bin` as `{ name: file }` (a string `bin` is named after the package). */
+function binsOf(manifest) {
+  if (typeof manifest.bin === 'string') return { [manifest.name.split('/').pop()]: manifest.bin };
+  return manifest.bin ?? {};
+}
+
+// The installed command, as a user's shell or `npx` starts it: its version line names the packed version.
+function runBin({ manifest }, bin) {
+  const r = sh(join(app, 'node_modules', '.bin', bin), ['--version']);
+  assert(r.status === 0, `${bin} --version exited ${r.status}\n${r.out}`);
+  assert(
+    r.out.includes(manifest.version),
+    `${bin} --version printed ${JSON.stringify(r.out.trim())}, not ${manifest.version}`,
+  );
+  return r.out.trim();
 }
 
 /**
