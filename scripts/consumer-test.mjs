@@ -4,7 +4,8 @@
 // outside the workspace (the npm registry supplies the third-party dependencies; nested, so a package cannot borrow
 // a dependency it does not declare from another one; engine-strict), and that project checks, from the user's side:
 //
-//   1. the tarballs: LICENSE, README.md and CHANGELOG.md shipped, no test file, every source map self-contained;
+//   1. the tarballs: not private, LICENSE, README.md and CHANGELOG.md shipped, no test file, every source map
+//      pointing at shipped sources (or carrying them);
 //   2. Node: an ESM `import` and a CommonJS `require()` of every entry in each package's `exports`, each in a fresh
 //      process, with the same export names both ways; an entry that adds globals must not be `sideEffects: false`;
 //      every `bin` runs from node_modules/.bin and prints the packed version;
@@ -171,7 +172,8 @@ function filesUnder(dir, base = dir) {
   );
 }
 
-function tarballContents({ name, dir }) {
+function tarballContents({ name, dir, manifest }) {
+  assert(manifest.private !== true, `${name} is "private": npm would refuse to publish it`);
   const files = filesUnder(dir).filter((f) => !f.startsWith('node_modules/'));
   const missing = SHIPPED.filter((f) => !files.includes(f));
   assert(missing.length === 0, `missing from the tarball: ${missing.join(', ')}`);
