@@ -4,13 +4,13 @@
  * @packageDocumentation
  */
 import { IdentityError } from '@ecs-identity/core';
-import { base64url, createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+import { base64url, createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import { type CryptoOption, resolveCrypto } from './keys.js';
 
 /** @public */
 export interface VerifyAccessTokenOptions extends CryptoOption {
   /** The ZTS JWKS (`GET /oauth2/keys?rfc=true`). */
-  jwks: { keys: JsonWebKey[] };
+  jwks: { keys: JWK[] };
   /** Expected `iss` (the ZTS URL that issued it). */
   issuer: string;
   /** Expected `aud`: the domain the token is for. */
