@@ -56,3 +56,13 @@ export function tool(pkg, bin, args) {
   if (file === undefined) throw new Error(`${pkg} has no "${bin}" bin`);
   return [process.execPath, [join(dir, file), ...args]];
 }
+
+/**
+ * Packs every package under packages/ into `dest` as a release would (`pnpm pack`: `workspace:^` ranges become
+ * versions) and returns `[{ name, filename }]`, one per package. Throws with pnpm's output when packing fails.
+ */
+export function packPackages(dest) {
+  const r = capture(...pnpm(['-r', '--filter', './packages/*', 'pack', '--pack-destination', dest, '--json']));
+  if (r.status !== 0) throw new Error(`pnpm pack failed (exit ${r.status})\n${r.stdout}${r.stderr}`);
+  return [JSON.parse(r.stdout)].flat().map(({ name, filename }) => ({ name, filename }));
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
-import { capture, pnpm, tool } from './commands.mjs';
+import { capture, packPackages, tool } from './commands.mjs';
 
 const dest = mkdtempSync(join(tmpdir(), 'ecs-identity-pack-'));
 try {
@@ -18,13 +18,15 @@ try {
 }
 
 async function check(dest) {
-  const pack = capture(...pnpm(['-r', '--filter', './packages/*', 'pack', '--pack-destination', dest, '--json']));
-  if (pack.status !== 0) {
-    console.log(`pnpm pack failed\n${pack.stdout}${pack.stderr}`);
-    return pack.status;
+  let packed;
+  try {
+    packed = packPackages(dest);
+  } catch (e) {
+    console.log(e.message);
+    return 1;
   }
   let failed = 0;
-  for (const { name, filename } of [JSON.parse(pack.stdout)].flat()) {
+  for (const { name, filename } of packed) {
     const tarball = readFileSync(filename);
     const { messages, pkg } = await publint({ pack: { tarball: new Uint8Array(tarball).buffer }, strict: true });
     for (const m of messages) console.log(`${name}: [${m.type}] ${formatMessage(m, pkg)}`);

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Every root script (`npm run demo|test|build|lint|typecheck|format|publint|bench|vitest`) lands here, so each works
-// typed in a shell on a machine with only Node and npm: dependencies are installed first, pnpm is found or fetched
-// through npx (scripts/commands.mjs), and no argument goes through a shell.
+// Every root script (`npm run demo|test|build|lint|typecheck|format|publint|consumer-test|deps|docs|bench|vitest`)
+// lands here, so each works typed in a shell on a machine with only Node and npm: dependencies are installed first,
+// pnpm is found or fetched through npx (scripts/commands.mjs), and no argument goes through a shell.
 //
 //   node scripts/run.mjs <task> [args for the task's main tool]
+//
+// `consumer-test` builds, packs and installs the packages in a fresh project outside the workspace and checks them
+// there (scripts/consumer-test.mjs); `npm test` runs it too.
 //
 // `test-node` is the CI's run on another Node version: the vitest `node` project only, with the closing line.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -61,13 +64,28 @@ const typecheck = (args = []) =>
 // The filter is one argv entry, never seen by a shell, so its glob reaches pnpm as written.
 const build = () => step('build packages', () => run(...pnpm(['-r', '--filter', './packages/*', 'run', 'build'])));
 const publint = () => step('publint and attw', () => run(process.execPath, ['scripts/publint-all.mjs']));
+const checkDeps = () =>
+  step('dependencies (each package declares what it imports, sideEffects)', () =>
+    run(process.execPath, ['scripts/check-deps.mjs']),
+  );
+// The API reference from the TSDoc (typedoc.json: every package's `exports`), into docs/api/, warnings as errors.
+const docs = (args = []) =>
+  step('API reference (typedoc, warnings as errors)', () => run(...tool('typedoc', 'typedoc', args)));
+// The packed packages installed with npm in a fresh project outside the workspace (scripts/consumer-test.mjs).
+const consumerTest = () =>
+  step('consumer test (packed tarballs in a fresh npm project)', () =>
+    run(process.execPath, ['scripts/consumer-test.mjs']),
+  );
 
 const tasks = {
   test: () => {
     lint();
     typecheck();
+    checkDeps();
     build();
     publint();
+    consumerTest();
+    docs();
     vitestWithSummary('unit, integration and browser tests (vitest)', extra);
   },
   'test-node': () =>
@@ -76,6 +94,8 @@ const tasks = {
     const demo = join(root, 'examples/fargate-task/main.ts');
     step('demo: a Fargate task on the embedded emulators', () => run(...tool('tsx', 'tsx', [demo, ...extra])));
   },
+  docs: () => docs(extra),
+  deps: checkDeps,
   bench: () => step('benchmarks', () => run(...tool('tsx', 'tsx', ['bench/index.ts', ...extra]))),
   build,
   lint: () => lint(extra),
@@ -84,6 +104,10 @@ const tasks = {
   publint: () => {
     build();
     publint();
+  },
+  'consumer-test': () => {
+    build();
+    consumerTest();
   },
   vitest: () => step('vitest', () => run(...tool('vitest', 'vitest', ['run', ...extra]))),
 };

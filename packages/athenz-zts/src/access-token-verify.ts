@@ -1,11 +1,16 @@
-import { base64url, createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
+/**
+ * Verifies a ZTS access token (a JWT) against the ZTS JWKS with jose: signature, issuer, audience, expiry, and
+ * optionally its binding to our client certificate (`cnf` `x5t#S256`).
+ * @packageDocumentation
+ */
+import { base64url, createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTPayload, jwtVerify } from 'jose';
 import { AthenzError } from './errors.js';
 import { type CryptoOption, resolveCrypto } from './keys.js';
 
 /** @public */
 export interface VerifyAccessTokenOptions extends CryptoOption {
   /** The ZTS JWKS (`GET /oauth2/keys?rfc=true`). */
-  jwks: { keys: JsonWebKey[] };
+  jwks: { keys: JWK[] };
   /** Expected `iss` (the ZTS URL that issued it). */
   issuer: string;
   /** Expected `aud`: the domain the token is for. */

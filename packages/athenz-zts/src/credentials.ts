@@ -8,6 +8,7 @@ import { type Credential, defineSecrets } from '@ecs-identity/core';
 import type { X509Certificate } from '@peculiar/x509';
 import { AthenzError } from './errors.js';
 import { type CryptoOption, publicKeySpki } from './keys.js';
+import type { CryptoKey, CryptoKeyPair } from './web-crypto.js';
 import { describeCertificate, parseCertificate } from './x509-info.js';
 
 /** The service identity: key, certificate and what ZTS said about it. @public */

@@ -26,6 +26,7 @@ import {
   validateService,
   validateSimpleName,
 } from './names.js';
+import type { Crypto, CryptoKeyPair } from './web-crypto.js';
 import { describeCsr } from './x509-info.js';
 
 /** Optional single-valued subject fields (siad's `C`, `ST`, `L`, `O` settings). @public */

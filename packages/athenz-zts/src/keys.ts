@@ -12,6 +12,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { PemConverter } from '@peculiar/x509';
 import { AthenzError } from './errors.js';
+import type { BufferSource, Crypto, CryptoKey, CryptoKeyPair, SigningAlgorithm } from './web-crypto.js';
 
 /** The key types ZTS issues certificates for. `rsa` is RSA 2048 (siad's default); `ec` is ECDSA P-256. @public */
 export type KeyType = 'rsa' | 'ec';
@@ -105,7 +106,7 @@ export function keyTypeOf(key: CryptoKey): KeyType {
 }
 
 /** The CSR signing algorithm for a key: SHA-256 with RSA PKCS#1 v1.5, or ECDSA with SHA-256. @public */
-export function signingAlgorithmFor(key: CryptoKey): RsaHashedImportParams | EcdsaParams {
+export function signingAlgorithmFor(key: CryptoKey): SigningAlgorithm {
   return keyTypeOf(key) === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', hash: 'SHA-256' };
 }
 

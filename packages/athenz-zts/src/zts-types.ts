@@ -2,6 +2,7 @@
  * The ZTS v1 request and response bodies this SDK uses (field names as on the wire; PROTOCOLS.md §3).
  * @packageDocumentation
  */
+import type { JWK } from 'jose';
 
 /** Body of `POST /instance`. @public */
 export interface InstanceRegisterInformation {
@@ -86,7 +87,7 @@ export interface AccessTokenResponse {
 
 /** Answer of `GET /oauth2/keys?rfc=true`. @public */
 export interface JwkSet {
-  keys: JsonWebKey[];
+  keys: JWK[];
 }
 
 /** The error body ZTS sends (`ResourceError`). @public */

@@ -3,18 +3,55 @@
  * attempts and failures by error code (counters), and the latency of the operations behind a credential (a Consul
  * login, a ZTS register or refresh) as a histogram.
  *
- * `@opentelemetry/api` is an optional peer dependency and only its types are imported here: the application passes
- * its own `Meter` in, so an application that does not use metrics loads nothing of OpenTelemetry, and one that does
- * shares its SDK, exporters and views with the SDK's numbers.
+ * `@opentelemetry/api` is an optional peer dependency, and nothing of it is imported here, not even its types: the
+ * application passes its own `Meter` in (it fits {@link MetricsMeter}, the part of OpenTelemetry's `Meter` these
+ * metrics use), so an application that does not use metrics loads nothing of OpenTelemetry and its type checks need
+ * no `@opentelemetry/api` either, and one that does shares its SDK, exporters and views with the SDK's numbers.
  * @packageDocumentation
  */
-import type { Attributes, Counter, Histogram, Meter, ObservableGauge, ObservableResult } from '@opentelemetry/api';
 import { type Clock, systemClock } from './clock.js';
 import type { Credential } from './credential.js';
 import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
 import type { RefreshEvent } from './refreshing-provider.js';
 
 const CoreError = errorClass<CoreErrorCode>();
+/** Measurement attributes (OpenTelemetry's `Attributes`). @public */
+export type MetricsAttributes = Record<string, string | number | boolean | undefined>;
+
+/** An instrument's description and unit (the part of OpenTelemetry's `MetricOptions` used here). @public */
+export interface MetricsInstrumentOptions {
+  description?: string;
+  unit?: string;
+  advice?: { explicitBucketBoundaries?: number[] };
+}
+
+/** What an observable gauge's callback is given (OpenTelemetry's `ObservableResult`). @public */
+export interface MetricsObservableResult {
+  observe(value: number, attributes?: MetricsAttributes): void;
+}
+
+/**
+ * The part of OpenTelemetry's `Meter` the credential metrics use: `metrics.getMeter(name)` from `@opentelemetry/api`
+ * fits it. Declared here so that neither the code nor the type declarations of core need `@opentelemetry/api`.
+ * @public
+ */
+export interface MetricsMeter {
+  createCounter(
+    name: string,
+    options?: MetricsInstrumentOptions,
+  ): { add(value: number, attributes?: MetricsAttributes): void };
+  createHistogram(
+    name: string,
+    options?: MetricsInstrumentOptions,
+  ): { record(value: number, attributes?: MetricsAttributes): void };
+  createObservableGauge(
+    name: string,
+    options?: MetricsInstrumentOptions,
+  ): {
+    addCallback(callback: (result: MetricsObservableResult) => void): void;
+    removeCallback(callback: (result: MetricsObservableResult) => void): void;
+  };
+}
 
 /** The instrument names and the attribute keys the metrics use. @public */
 export const CREDENTIAL_METRICS = {
@@ -57,11 +94,11 @@ export interface ObservableCredentialSource<C extends Credential> {
 /** @public */
 export interface CredentialMetricsOptions {
   /** The application's OpenTelemetry Meter, e.g. `metrics.getMeter('my-service')` from `@opentelemetry/api`. */
-  meter: Meter;
+  meter: MetricsMeter;
   /** The credential's name, the value of the `ecs_identity.credential` attribute (e.g. `consul-token`). */
   credential: string;
   /** More attributes on every measurement (keep them few and bounded: each value is a new time series). */
-  attributes?: Attributes | undefined;
+  attributes?: MetricsAttributes | undefined;
   /** Time to expiry is measured against this clock, and so are durations when it is given. Default: the system clock (durations: `performance.now()`). */
   clock?: Clock | undefined;
 }
@@ -147,23 +184,26 @@ export function credentialMetrics(options: CredentialMetricsOptions): Credential
   }
   const clock = options.clock ?? systemClock;
   const elapsedNow = options.clock === undefined ? monotonicNow : () => clock.now();
-  const base: Attributes = { ...options.attributes, [CREDENTIAL_METRICS.credentialAttribute]: credential };
-  const failed = (error: unknown): Attributes => ({ ...base, [CREDENTIAL_METRICS.errorAttribute]: errorType(error) });
+  const base: MetricsAttributes = { ...options.attributes, [CREDENTIAL_METRICS.credentialAttribute]: credential };
+  const failed = (error: unknown): MetricsAttributes => ({
+    ...base,
+    [CREDENTIAL_METRICS.errorAttribute]: errorType(error),
+  });
 
-  const attempts: Counter = meter.createCounter(CREDENTIAL_METRICS.refreshAttempts, {
+  const attempts = meter.createCounter(CREDENTIAL_METRICS.refreshAttempts, {
     description: 'Credential fetch attempts (the first fetch and every refresh), successful or not',
     unit: '{attempt}',
   });
-  const failures: Counter = meter.createCounter(CREDENTIAL_METRICS.refreshFailures, {
+  const failures = meter.createCounter(CREDENTIAL_METRICS.refreshFailures, {
     description: 'Failed credential fetch attempts, by error code (error.type)',
     unit: '{attempt}',
   });
-  const duration: Histogram = meter.createHistogram(CREDENTIAL_METRICS.operationDuration, {
+  const duration = meter.createHistogram(CREDENTIAL_METRICS.operationDuration, {
     description: 'Duration of the operations behind a credential (Consul login, ZTS register and refresh)',
     unit: 's',
     advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
   });
-  const gauge: ObservableGauge = meter.createObservableGauge(CREDENTIAL_METRICS.timeToExpiry, {
+  const gauge = meter.createObservableGauge(CREDENTIAL_METRICS.timeToExpiry, {
     description: 'Seconds until the newest credential expires (negative once expired)',
     unit: 's',
   });
@@ -173,7 +213,7 @@ export function credentialMetrics(options: CredentialMetricsOptions): Credential
   const stops = new Set<() => void>();
   let closed = false;
 
-  const report = (result: ObservableResult): void => {
+  const report = (result: MetricsObservableResult): void => {
     let expiry = latestExpiryMs;
     for (const peek of peekers) {
       const current = expiryMs(peek()?.expiresAt);

@@ -17,8 +17,8 @@ export type CaKeyAlgorithm = 'P-256' | 'RSA';
 export interface ZtsCa {
   readonly certificate: x509.X509Certificate;
   readonly certificatePem: string;
-  readonly keys: CryptoKeyPair;
-  readonly signingAlgorithm: Algorithm | EcdsaParams;
+  readonly keys: webcrypto.CryptoKeyPair;
+  readonly signingAlgorithm: webcrypto.Algorithm | webcrypto.EcdsaParams;
 }
 
 function keyParams(alg: CaKeyAlgorithm): {
@@ -78,7 +78,7 @@ export async function createCa(alg: CaKeyAlgorithm, nowMs: number, commonName: s
 /** What {@link issueCertificate} puts in a certificate. @internal */
 export interface IssueParams {
   subject: x509.Name | string;
-  publicKey: x509.PublicKey | CryptoKey;
+  publicKey: x509.PublicKey | webcrypto.CryptoKey;
   notBefore: Date;
   notAfter: Date;
   /** SubjectAlternativeName extension copied from the request (omitted when the request had none). */

@@ -3,13 +3,13 @@
  * to the client certificate by `cnf: {"x5t#S256": ...}`, and the JWKS that verifies them.
  * @packageDocumentation
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type webcrypto } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 /** The ZTS token signer: a P-256 key with a key id. @internal */
 export interface TokenSigner {
   readonly kid: string;
-  readonly privateKey: CryptoKey;
+  readonly privateKey: webcrypto.CryptoKey;
   readonly publicJwk: JWK;
 }
 
