@@ -3,8 +3,7 @@
  * role (what a service does at startup) and closes it (logs the token out) on shutdown. Nothing here knows about
  * tests: it reads the task's environment like any code running in ECS.
  */
-import { type ConsulToken, consulAclClient } from '@ecs-identity/consul-login';
-import { consulLogin } from '@ecs-identity/consul-login/node';
+import { type ConsulToken, consulAclClient, consulLogin } from '@ecs-identity/consul-login';
 
 export interface ConsulSession {
   /** The headers for Consul's HTTP API. */
