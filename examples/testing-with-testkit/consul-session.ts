@@ -21,7 +21,7 @@ export async function openConsulSession(options: {
   serverId: string;
 }): Promise<ConsulSession> {
   const env = options.env ?? process.env;
-  const token: ConsulToken = await consulLogin({ env, serverIdHeaderValue: options.serverId });
+  const token: ConsulToken = await consulLogin({ env, aws: { serverIdHeaderValue: options.serverId } });
   return {
     headers: { 'X-Consul-Token': token.secretId },
     service: token.serviceIdentities[0]?.serviceName,
