@@ -15,12 +15,11 @@ import {
   type KeyType,
   roleCertificateProvider,
   verifyAccessToken,
-  type X509Identity,
 } from '@ecs-identity/athenz-zts';
 import { athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
 import { consulTokenProvider } from '@ecs-identity/consul-login';
 import { IdentityError } from '@ecs-identity/core';
-import { keepServerRotated, type RotatingAgent, rotatingAgent } from '@ecs-identity/core/node';
+import { keepServerRotated, type RotatingAgent, rotatingAgent, tlsOptions } from '@ecs-identity/core/node';
 import { containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
 import { startTaskEmulators, type TaskEmulators } from '@ecs-identity/testkit';
 import { type Fact, formatMs, type Output, Reporter, StepFailure } from './report.js';
@@ -347,14 +346,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     // 4. An HTTPS server on the service certificate that requires client certificates, called with the role cert.
     const ca = world.zts.caPem;
     const mtls = await r.step(4, STEPS[3], async () => {
+      // core's tlsOptions: the identity as Node's { key, cert, ca } (ca: the ZTS CA bundle the identity carries).
       const server = createServer(
-        {
-          key: athenz.id.privateKeyPem,
-          cert: athenz.id.certificatePem,
-          ca,
-          requestCert: true,
-          rejectUnauthorized: true,
-        },
+        { ...tlsOptions(athenz.id), requestCert: true, rejectUnauthorized: true },
         (req, res) => {
           const peer = (req.socket as TLSSocket).getPeerCertificate();
           const client = typeof peer.subject?.CN === 'string' ? peer.subject.CN : '';
@@ -364,18 +358,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           res.end(JSON.stringify(allowed ? { client, serial: peer.serialNumber } : { error: 'forbidden', client }));
         },
       );
-      const stopRotation = keepServerRotated(server, athenz.identity, {
-        toTls: (id: X509Identity) => ({ key: id.privateKeyPem, cert: id.certificatePem, ca }),
-      });
+      // Each new identity installed with the same tlsOptions (keepServerRotated's default).
+      const stopRotation = keepServerRotated(server, athenz.identity);
       cleanups.push(() => closeServer(server));
       cleanups.push(stopRotation);
       const address = await listen(server);
       // The client follows the role certificate; keep-alive off so each call makes a new TLS handshake.
       const agents: RotatingAgent = await rotatingAgent(athenz.roleCerts, {
-        toTls: (set) => {
-          const rc = set.certificates[athenz.roleName]!;
-          return { key: rc.privateKeyPem, cert: rc.certificatePem };
-        },
+        toTls: (set) => tlsOptions(set.certificates[athenz.roleName]!),
         ca,
         keepAlive: false,
       });
@@ -449,7 +439,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
             'server',
             `same listener 127.0.0.1:${address.port} (${address.port === mtls.address.port ? 'not restarted' : 'MOVED'}), new handshakes get the new cert`,
           ],
-          ['key', 'reused, as siad does (rotateKey: true for a new one)'],
+          ['key', 'reused, as siad does (key.rotate: true for a new one)'],
           [
             'role cert',
             `re-issued for the new identity; the server saw it (client serial ${seen.body.serial ?? '?'}, ` +
@@ -468,7 +458,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await athenz.tokens.close();
       await athenz.roleCerts.close();
       await consul.provider.close(); // POST /v1/acl/logout
-      await athenz.identity.close(); // DELETE /instance/... (deleteOnClose)
+      await athenz.identity.close(); // DELETE /instance/... (instance.deleteOnClose)
       // Check both happened: the token no longer reads back, and ZTS has no record of the instance.
       const selfRead = await consul.provider.acl.readSelf(consul.token).then(
         () => 'still readable',
