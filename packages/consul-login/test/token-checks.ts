@@ -2,6 +2,7 @@
  * Test helper: the builder's tokens judged by the fake Consul's own parser (testkit's `bearer-token.ts`, the
  * consul-awsauth token.go rules), not by a second copy of them; flattened to the fields the tests read.
  */
+// The fake's parser is internal to testkit (not its public API): read from its sources.
 import {
   type AwsIamAuthMethodConfig,
   canonicalHeaders,
@@ -11,9 +12,9 @@ import {
   ENTITY_METHOD_HEADER,
   type GoHeader,
   parseBearerToken,
-} from '@ecs-identity/testkit';
+} from '../../testkit/src/consul/index.js';
 
-export { signedHeaders } from '@ecs-identity/testkit';
+export { signedHeaders } from '../../testkit/src/consul/index.js';
 
 export interface DecodedRequest {
   method: string;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock } from '@ecs-identity/core';
+import { withAsyncDispose } from '@ecs-identity/core/internal';
 import {
   ACTIONS,
   type ActionContext,
@@ -113,6 +114,8 @@ export interface AwsEmulator {
   setFault(fault: Fault | undefined): void;
   /** Stops the server and closes every socket. */
   close(): Promise<void>;
+  /** The same as `close()`, so that `await using` stops it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const TASK_ROLE_LIFETIME_MS = 6 * 3600_000;
@@ -340,7 +343,7 @@ export async function startAws(options: StartAwsOptions = {}): Promise<AwsEmulat
   };
 
   const server = await startLoopbackServer(handle);
-  return {
+  return withAsyncDispose<Omit<AwsEmulator, typeof Symbol.asyncDispose>>({
     url: server.url,
     region,
     accountId,
@@ -360,5 +363,5 @@ export async function startAws(options: StartAwsOptions = {}): Promise<AwsEmulat
     revokeCredentials: (accessKeyId) => void keys.delete(accessKeyId),
     setFault: (fault) => faults.set(fault),
     close: () => server.close(),
-  };
+  });
 }

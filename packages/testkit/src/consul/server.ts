@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock } from '@ecs-identity/core';
+import { withAsyncDispose } from '@ecs-identity/core/internal';
 import { type Fault, FaultSlot, faultBeforeAnswer, realDelay, sendBody } from '../aws/faults.js';
 import { headerValues, readBody, startLoopbackServer } from '../aws/loopback-server.js';
 import { type AuthMethodSpec, validateAuthMethod } from './auth-method.js';
@@ -97,6 +98,8 @@ export interface ConsulEmulator {
   /** Injects a fault (match = the URL path, e.g. `/v1/acl/login`); `undefined` clears it. */
   setFault(fault: ConsulFault | undefined): void;
   close(): Promise<void>;
+  /** The same as `close()`, so that `await using` stops it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const JSON_TYPE = 'application/json';
@@ -348,7 +351,7 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
   };
 
   const server = await startLoopbackServer(handle);
-  return {
+  return withAsyncDispose<Omit<ConsulEmulator, typeof Symbol.asyncDispose>>({
     url: server.url,
     datacenter,
     requests,
@@ -375,5 +378,5 @@ export async function startConsul(options: StartConsulOptions = {}): Promise<Con
     },
     setFault: (f) => faults.set(f),
     close: () => server.close(),
-  };
+  });
 }

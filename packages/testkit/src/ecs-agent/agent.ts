@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock } from '@ecs-identity/core';
+import { withAsyncDispose } from '@ecs-identity/core/internal';
 import { type Fault, FaultSlot, faultBeforeAnswer, sendBody } from '../aws/faults.js';
 import { startLoopbackServer } from '../aws/loopback-server.js';
 import { containerDocument, type TaskFacts, taskDocument } from './documents.js';
@@ -139,6 +140,8 @@ export interface EcsAgent {
   setAuthToken(token: string | null): void;
   /** Stops the server and closes every socket. Idempotent. */
   close(): Promise<void>;
+  /** The same as `close()`, so that `await using` stops it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const HOUR = 3600_000;
@@ -415,7 +418,7 @@ export async function startEcsAgent(options: StartEcsAgentOptions = {}): Promise
   }
   Object.freeze(env);
 
-  return {
+  return withAsyncDispose<Omit<EcsAgent, typeof Symbol.asyncDispose>>({
     url,
     env,
     taskArn,
@@ -454,5 +457,5 @@ export async function startEcsAgent(options: StartEcsAgentOptions = {}): Promise
       authToken = token ?? undefined;
     },
     close: () => server.close(),
-  };
+  });
 }

@@ -3,6 +3,7 @@
  * with names that line up the way a real deployment's do.
  * @packageDocumentation
  */
+import { withAsyncDispose } from '@ecs-identity/core/internal';
 import type { FakeRole, IssuedCredentials } from '../aws/principals.js';
 import { type AwsEmulator, type StartAwsOptions, startAws } from '../aws/server.js';
 import { type ConsulEmulator, type StartConsulOptions, startConsul } from '../consul/server.js';
@@ -117,6 +118,8 @@ export interface TaskEmulators<
   readonly env: Readonly<Record<string, string>>;
   /** Stops every emulator and closes their sockets. Idempotent. */
   close(): Promise<void>;
+  /** The same as `close()`, so that `await using` stops it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The tag Consul's binding rule reads the service name from (consul-ecs's convention). */
@@ -261,7 +264,7 @@ export async function startTaskEmulators<
     const agent = (agentR as PromiseFulfilledResult<EcsAgent>).value;
     const consul = (consulR as PromiseFulfilledResult<ConsulEmulator | undefined>).value;
     const zts = (ztsR as PromiseFulfilledResult<ZtsEmulator | undefined>).value;
-    const world = {
+    const world = withAsyncDispose({
       aws,
       agent,
       consul,
@@ -272,7 +275,7 @@ export async function startTaskEmulators<
       athenzProvider,
       env: Object.freeze({ ...agent.env, ...(consul ? { CONSUL_HTTP_ADDR: consul.url } : {}) }),
       close,
-    };
+    });
     // consul / zts are present exactly when the options did not turn them off, which is what the type says.
     return world as TaskEmulators<{ consul: C; zts: Z }>;
   } catch (e) {

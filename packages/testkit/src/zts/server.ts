@@ -10,6 +10,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { IdentityError } from '@ecs-identity/core';
+import { withAsyncDispose } from '@ecs-identity/core/internal';
 import * as x509 from '@peculiar/x509';
 import type { JWK } from 'jose';
 import { type AnswerFault, faultBeforeAnswer, sendBody } from '../aws/faults.js';
@@ -95,6 +96,8 @@ export interface ZtsEmulator {
   jwks(): { keys: JWK[] };
   /** Stops listening and destroys every open connection. */
   close(): Promise<void>;
+  /** The same as `close()`, so that `await using` stops it at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -341,7 +344,7 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
   const url = `https://127.0.0.1:${port}`;
   ctx.issuer = `${url}${BASE}`;
 
-  return {
+  return withAsyncDispose<Omit<ZtsEmulator, typeof Symbol.asyncDispose>>({
     url,
     baseUrl: `${url}${BASE}`,
     caPem: ca.certificatePem,
@@ -366,5 +369,5 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       }),
-  };
+  });
 }
