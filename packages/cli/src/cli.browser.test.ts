@@ -1,7 +1,11 @@
-// The main entry in headless Chromium: the parser, help and dispatcher are pure and need no Node API.
+// The CLI's framework in headless Chromium: the parser, help and dispatcher are internal, and pure (no Node API).
 
-import { type CliIo, errorLine, type Program, parseFlags, renderHelp, runCli } from '@ecs-identity/cli';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+import type { CliIo, Program } from './command.js';
+import { errorLine } from './error-line.js';
+import { parseFlags } from './flags.js';
+import { renderHelp } from './help.js';
 
 const program: Program = {
   name: 'tool',
@@ -22,7 +26,7 @@ const program: Program = {
   ],
 };
 
-describe('@ecs-identity/cli in a browser', () => {
+describe('the CLI framework in a browser', () => {
   it('parses Go-style flags', () => {
     const { values } = parseFlags({ zts: { type: 'string', help: 'h' }, regionalsts: { type: 'bool', help: 'r' } }, [
       '-zts=zts.example.com',

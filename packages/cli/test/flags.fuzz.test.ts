@@ -1,10 +1,13 @@
 // The CLI's argument parsing on hostile arguments and environments: only the typed UsageError may come out of
 // parseFlags, and the dispatcher never throws (it maps everything to an exit status).
-import { type CliIo, type Command, isGroup, parseFlags, runCli, UsageError } from '@ecs-identity/cli';
-import { program } from '@ecs-identity/cli/node';
+
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzz, fuzzAsync, hostileText, mutated, reportFuzzCounts } from '../../../test-support/fuzz.js';
+import { runCli } from '../src/cli.js';
+import { type CliIo, type Command, isGroup } from '../src/command.js';
+import { parseFlags, UsageError } from '../src/flags.js';
+import { program } from '../src/program.js';
 
 reportFuzzCounts('cli');
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rolesOf } from '../src/athenz-actions.js';
 import { stsEndpointOf, ztsBaseUrl } from '../src/athenz-setup.js';
 import type { CliIo, CommandContext } from '../src/command.js';
-import { main } from '../src/node.js';
+import { main } from '../src/index.js';
 import { type AthenzWorld, type ConsulWorld, startAthenzWorld, startConsulWorld } from './emulators.js';
 
 function fakeIo(env: Record<string, string>, stop: Promise<string> = new Promise(() => {})) {
