@@ -5,6 +5,7 @@
  */
 
 import {
+  type AthenzNamesOptions,
   athenzContext,
   createZtsClient,
   type KeyType,
@@ -108,6 +109,23 @@ export function rolePathOf(ctx: Pick<CommandContext, 'values' | 'sources'>): str
 }
 
 /**
+ * The names siad's flags give the context (`-domain`, `-service`, `-iam-role-arn`, `-role-path`, `-omit-domain`,
+ * `-providerprefix`). The flags carry the `ATHENZ_SIA_*` variables as their defaults: the context reads no environment
+ * of its own.
+ * @internal
+ */
+export function athenzNamesOf(values: CommandContext['values'], rolePath: string | undefined): AthenzNamesOptions {
+  return {
+    domain: opt(values, 'domain'),
+    service: opt(values, 'service'),
+    iamRoleArn: opt(values, 'iam-role-arn'),
+    rolePath,
+    omitDomain: values['omit-domain'] === true,
+    providerPrefix: values.providerprefix as string | undefined,
+  };
+}
+
+/**
  * Reads the task, resolves the service (athenz-zts's context) and builds the ZTS client and siad's layout. Call
  * `close()` when done. `signal` ends the task metadata and credentials reads early (a stop during start-up).
  * @internal
@@ -125,17 +143,8 @@ export async function athenzSetup(ctx: CommandContext, signal?: AbortSignal): Pr
   const agentUrl = values['ecs-agent-url'] as string;
   const task = await getTaskIdentity({ env: io.env, agentUrl, logger, signal });
   const credentials = containerCredentials({ env: io.env, agentUrl, refresh: { background: false }, logger });
-  // The flags carry the ATHENZ_SIA_* variables as their defaults: the context reads no environment of its own.
-  const names = {
-    domain: opt(values, 'domain'),
-    service: opt(values, 'service'),
-    iamRoleArn: opt(values, 'iam-role-arn'),
-    rolePath,
-    omitDomain: values['omit-domain'] === true,
-    providerPrefix: values.providerprefix as string,
-  };
   const sts = { endpoint: stsEndpointOf(values, task.partition) };
-  const context = athenzContext({ env: {}, task, credentials, names, sts });
+  const context = athenzContext({ env: {}, task, credentials, names: athenzNamesOf(values, rolePath), sts });
   try {
     const resolved = await context.resolve(signal);
     const sink = siadFileSink({

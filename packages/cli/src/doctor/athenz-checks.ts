@@ -11,7 +11,7 @@ import {
 } from '@ecs-identity/athenz-zts';
 import type { CredentialProvider } from '@ecs-identity/core';
 import type { AwsCredentials, TaskIdentity } from '@ecs-identity/ecs-metadata';
-import { stsEndpointOf } from '../athenz-setup.js';
+import { athenzNamesOf, stsEndpointOf } from '../athenz-setup.js';
 import type { CommandContext } from '../command.js';
 import { unreachableHint, unreachableKind } from './reachability.js';
 import { type CheckResult, errorText, failedWith, result } from './report.js';
@@ -37,13 +37,7 @@ export function doctorContext(
     env: {},
     task,
     credentials,
-    names: {
-      domain: str(values, 'domain'),
-      service: str(values, 'service'),
-      iamRoleArn: str(values, 'iam-role-arn'),
-      rolePath,
-      omitDomain: values['omit-domain'] === true,
-    },
+    names: athenzNamesOf(values, rolePath),
     sts: { endpoint: stsEndpointOf(values, task.partition), timeoutMs },
   });
 }
