@@ -186,7 +186,7 @@ export interface ServiceCsrExpectations {
   verifySubjectOU?: boolean;
   /** The request's `namespace` for the SPIFFE trust-domain form. Default `default`. */
   namespace?: string;
-  /** Default {@link DEFAULT_SPIFFE_TRUST_DOMAIN}. */
+  /** Default `athenz.io` (ZTS's default trust domain). */
   spiffeTrustDomain?: string;
   /** Refresh only: the instance id in the URL; the CSR's must equal it and the current certificate's. */
   refreshInstanceId?: string;
@@ -304,9 +304,9 @@ export function serviceCsrFailures(
 
 /**
  * Runs a service CSR through the ZTS register / refresh checks and answers as the endpoint would: parse errors
- * (`unable to parse PKCS10 CSR: ...`), then the first failing rule of {@link serviceCsrFailures}.
+ * (`unable to parse PKCS10 CSR: ...`), then the first failing rule, in ZTS's order.
  * (ZTS checks the OU after the provider confirmed the instance; the server does the same by asking with
- * `verifySubjectOU: false` and checking {@link subjectOrgUnitValid} later.)
+ * `verifySubjectOU: false` and checking the OU later.)
  *
  * @example
  * ```ts
