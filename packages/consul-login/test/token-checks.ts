@@ -3,18 +3,18 @@
  * consul-awsauth token.go rules), not by a second copy of them; flattened to the fields the tests read.
  */
 // The fake's parser is internal to testkit (not its public API): read from its sources.
+import type { AwsIamAuthMethodConfig } from '../../testkit/src/consul/auth-method.js';
 import {
-  type AwsIamAuthMethodConfig,
   canonicalHeaders,
-  canonicalMimeKey,
   checkServerIdHeader,
   type EmbeddedRequest,
   ENTITY_METHOD_HEADER,
   type GoHeader,
   parseBearerToken,
-} from '../../testkit/src/consul/index.js';
+} from '../../testkit/src/consul/bearer-token.js';
+import { canonicalMimeKey } from '../../testkit/src/consul/go-compat.js';
 
-export { signedHeaders } from '../../testkit/src/consul/index.js';
+export { signedHeaders } from '../../testkit/src/consul/bearer-token.js';
 
 export interface DecodedRequest {
   method: string;

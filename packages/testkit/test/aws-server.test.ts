@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsEmulator, type FakeRole, type IssuedCredentials, startAws } from '../src/aws/index.js';
+import { type AwsEmulator, type FakeRole, type IssuedCredentials, startAws } from '../src/index.js';
 import { awsError, type SignOptions, sendRaw, sendSigned, signQuery, xml } from './aws-signing.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import { AwsApiError, type ReceivedRequest, verifySigV4 } from '../src/aws/index.js';
+import { AwsApiError } from '../src/aws/errors.js';
+import { type ReceivedRequest, verifySigV4 } from '../src/aws/sigv4-verifier.js';
 
 // The official aws-c-auth SigV4 suite: the verifier must accept each signed request and reject it once altered.
 const root = fileURLToPath(new URL('./fixtures/sigv4/', import.meta.url));

@@ -4,7 +4,8 @@ import { buildBearerToken } from '@ecs-identity/consul-login';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fuzz, hostileText, jsonText, mutated, reportFuzzCounts } from '../../../test-support/fuzz.js';
-import { type AwsIamAuthMethodConfig, parseBearerToken, TokenRejected } from '../src/consul/index.js';
+import { parseBearerToken, TokenRejected } from '../src/consul/bearer-token.js';
+import type { AwsIamAuthMethodConfig } from '../src/index.js';
 
 reportFuzzCounts('testkit');
 

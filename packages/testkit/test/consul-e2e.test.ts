@@ -4,9 +4,15 @@ import { consulLogin, consulTokenProvider } from '@ecs-identity/consul-login';
 import { logoutOnSigterm } from '@ecs-identity/consul-login/node';
 import { IdentityError } from '@ecs-identity/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsEmulator, type FakeRole, startAws } from '../src/aws/index.js';
-import { type ConsulEmulator, startConsul } from '../src/consul/index.js';
-import { type EcsAgent, startEcsAgent } from '../src/ecs-agent/index.js';
+import {
+  type AwsEmulator,
+  type ConsulEmulator,
+  type EcsAgent,
+  type FakeRole,
+  startAws,
+  startConsul,
+  startEcsAgent,
+} from '../src/index.js';
 
 // End to end on the testkit: fake ECS agent (task metadata + task-role credentials issued by the fake AWS) →
 // @ecs-identity/consul-login → fake Consul → fake AWS. Real clocks: the client signs with the current time.

@@ -1,7 +1,13 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Consul bind-name templates are literal ${...} strings
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type AwsEmulator, type FakeRole, type IssuedCredentials, startAws } from '../src/aws/index.js';
-import { type ConsulEmulator, startConsul } from '../src/consul/index.js';
+import {
+  type AwsEmulator,
+  type ConsulEmulator,
+  type FakeRole,
+  type IssuedCredentials,
+  startAws,
+  startConsul,
+} from '../src/index.js';
 import { buildToken, type TokenParts } from './consul-bearer.js';
 
 const T0 = Date.parse('2026-05-01T12:00:00Z');

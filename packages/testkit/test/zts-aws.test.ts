@@ -3,8 +3,7 @@
 // The credentials come the way the Fargate SIA gets them: task-role credentials → sts:AssumeRole (real AWS SDK).
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsEmulator, startAws } from '../src/aws/index.js';
-import { startZts, stsCallerIdentity, type ZtsEmulator } from '../src/zts/index.js';
+import { type AwsEmulator, startAws, startZts, stsCallerIdentity, type ZtsEmulator } from '../src/index.js';
 import { call, makeCsr, manualClock, newKey, type TestKey } from './zts-helpers.js';
 
 const PROVIDER = 'athenz.aws-ecs.us-west-2';

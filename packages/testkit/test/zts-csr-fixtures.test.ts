@@ -5,17 +5,19 @@ import { readFileSync } from 'node:fs';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import {
+  type RoleCsrExpectations,
+  type ServiceCsrExpectations,
+  validateRoleCsr,
+  validateServiceCsr,
+} from '../src/index.js';
+import {
   certificateInstanceId,
   parseCsr,
   parseRoleCsr,
   providerSanDnsValid,
-  type RoleCsrExpectations,
   roleCsrFailures,
-  type ServiceCsrExpectations,
   serviceCsrFailures,
-  validateRoleCsr,
-  validateServiceCsr,
-} from '../src/zts/index.js';
+} from '../src/zts/csr-rules.js';
 
 const fixture = (path: string) => readFileSync(new URL(`./fixtures/athenz-csr/${path}`, import.meta.url), 'utf8');
 

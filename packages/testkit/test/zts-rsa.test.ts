@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startZts, type ZtsEmulator } from '../src/zts/index.js';
+import { startZts, type ZtsEmulator } from '../src/index.js';
 import { call, type TestKey } from './zts-helpers.js';
 
 const PROVIDER = 'athenz.aws-ecs.eu-west-1';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CallerIdentityFn, certificateThumbprint, startZts, type ZtsEmulator } from '../src/zts/index.js';
+import { type CallerIdentityFn, startZts, type ZtsEmulator } from '../src/index.js';
+import { certificateThumbprint } from '../src/zts/tokens.js';
 import { type CsrSpec, call, makeCsr, manualClock, newKey, type TestKey } from './zts-helpers.js';
 
 const PROVIDER = 'athenz.aws-ecs.us-west-2';

@@ -1,7 +1,7 @@
 import { parseContainerMetadata, parseTaskMetadata, taskIdentity } from '@ecs-identity/ecs-metadata';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type EcsAgent, type StartEcsAgentOptions, startEcsAgent } from '../index.js';
 import { ManualClock } from '../time/manual-clock.js';
-import { type EcsAgent, type StartEcsAgentOptions, startEcsAgent } from './index.js';
 
 const agents: EcsAgent[] = [];
 async function agent(options: StartEcsAgentOptions = {}) {

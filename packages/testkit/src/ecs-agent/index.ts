@@ -1,8 +1,0 @@
-export {
-  type EcsAgent,
-  type EcsAgentCredentials,
-  type EcsAgentFault,
-  type EcsAgentRequest,
-  type StartEcsAgentOptions,
-  startEcsAgent,
-} from './agent.js';

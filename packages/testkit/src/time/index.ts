@@ -1,2 +1,0 @@
-export { ManualClock } from './manual-clock.js';
-export { seededRandom } from './seeded-random.js';
