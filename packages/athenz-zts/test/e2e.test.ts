@@ -192,6 +192,35 @@ describe('identity against the testkit ZTS', () => {
     const del = zts.requests().find((r) => r.method === 'DELETE');
     expect(del?.status).toBe(204);
   });
+
+  it('`await using` closes the identity provider, its role certificates and the ZTS client (Symbol.asyncDispose)', async () => {
+    const before = zts.requests().filter((r) => r.method === 'DELETE').length;
+    let instanceId = '';
+    let roles: ReturnType<typeof roleCertificateProvider> | undefined;
+    {
+      await using own = createZtsClient({ url: zts.baseUrl, caBundle: zts.caPem });
+      await using id = athenzIdentityProvider({
+        zts: own,
+        env: agent.env,
+        dnsSuffixes: ['aws.athenz.cloud'],
+        sink: siadFileSink({ root: join(root, 'using') }),
+        refresh: { background: false },
+        sts: { endpoint: aws.url },
+        key: { type: 'ec' },
+        instance: { deleteOnClose: true },
+      });
+      await using rc = roleCertificateProvider({ zts: own, identity: id, roles: ['sports:role.readers'] });
+      roles = rc;
+      instanceId = (await id.get()).instanceId;
+      expect(Object.keys((await rc.get()).certificates)).toEqual(['sports:role.readers']);
+    }
+    // Left the block: the identity deleted its instance record (deleteOnClose), the role provider is closed.
+    const deletes = zts.requests().filter((r) => r.method === 'DELETE');
+    expect(deletes.length).toBe(before + 1);
+    expect(deletes.at(-1)?.path).toContain(instanceId);
+    expect(deletes.at(-1)?.status).toBe(204);
+    await expect(roles?.get()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
 });
 
 /** A ZTS client whose transport notes every JSON body it sends (what went over the wire to the fake ZTS). */
