@@ -10,6 +10,7 @@ import { buildX509Identity, isCertificateValidAt, type X509Identity } from './cr
 import { AthenzError } from './errors.js';
 import type { IdentitySink, StoredPair } from './identity-sink.js';
 import { type CryptoOption, importPrivateKeyPem } from './keys.js';
+import type { CryptoKeyPair } from './web-crypto.js';
 
 /** @public */
 export interface SavedIdentityOptions extends CryptoOption {

@@ -19,6 +19,7 @@ import {
   publicKeySpki,
 } from '../keys.js';
 import { identityOf } from '../saved-identity.js';
+import type { Crypto, CryptoKeyPair } from '../web-crypto.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
 
