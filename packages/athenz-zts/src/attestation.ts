@@ -1,7 +1,9 @@
 /**
  * AWS attestation for ZTS: `sts:AssumeRole` into the `<domain>.<service>` role with the task's credentials, then the
  * attestation JSON `{role, commonName, access, secret, token, taskid}` that ZTS verifies with GetCallerIdentity.
- * `@aws-sdk/client-sts` is imported lazily, here only, so nothing else in the SDK loads it.
+ * `@aws-sdk/client-sts` is loaded on first use by the loader the build gives (Node's build: a lazy `import()` in
+ * `node/sts-sdk.ts`; the browser-safe build has none, so no bundler puts the SDK in its bundles: the caller passes
+ * `loadSdk`).
  * The attestation carries live AWS credentials: it is never logged and never part of an error message.
  * @packageDocumentation
  */
@@ -14,6 +16,7 @@ import {
 } from '@ecs-identity/core';
 import type { AwsCredentials } from '@ecs-identity/ecs-metadata';
 import { parseRoleArn } from '@ecs-identity/ecs-metadata';
+import { AthenzError } from './errors.js';
 import { validateDomain, validateInstanceId, validateService } from './names.js';
 import { stsError, stsRequestHandler } from './sts-request-handler.js';
 import { USER_AGENT, VERSION } from './version.js';
@@ -36,6 +39,12 @@ export interface AttestationOptions {
   region: string;
   /** Default `regional`. */
   stsEndpoint?: StsEndpoint | undefined;
+  /**
+   * Loads `@aws-sdk/client-sts` (on the first attestation). Default in Node: `import('@aws-sdk/client-sts')`. The
+   * browser-safe build has no default (a bundler would put the SDK in every bundle of the entry): there, pass
+   * `() => import('@aws-sdk/client-sts')`; without it, creating the attestor is `INVALID_CONFIG`.
+   */
+  loadSdk?: (() => Promise<typeof import('@aws-sdk/client-sts')>) | undefined;
   /** Source credentials (the task role): a provider (fresh credentials are asked for each time) or a value. */
   credentials: CredentialProvider<AwsCredentials> | AwsCredentials;
   /**
@@ -150,13 +159,13 @@ export function stsEndpointFor(
 /** What one attestation needs besides the STS client: the names, the task and the role. @public */
 export type AttestationRequest = Omit<
   AttestationOptions,
-  'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs' | 'http'
+  'region' | 'stsEndpoint' | 'loadSdk' | 'credentials' | 'timeoutMs' | 'http'
 >;
 
 /** Settings of an {@link StsAttestor}: fixed for its life (one task, one credential source). @public */
 export type StsAttestorOptions = Pick<
   AttestationOptions,
-  'region' | 'stsEndpoint' | 'credentials' | 'timeoutMs' | 'http'
+  'region' | 'stsEndpoint' | 'loadSdk' | 'credentials' | 'timeoutMs' | 'http'
 >;
 
 /**
@@ -171,29 +180,8 @@ export interface StsAttestor {
   close(): void;
 }
 
-type StsModule = typeof import('@aws-sdk/client-sts');
-let stsModule: Promise<StsModule> | undefined;
-
-// Lazy: only attestation pulls in the AWS SDK.
-async function loadSts(): Promise<StsModule> {
-  return await import('@aws-sdk/client-sts');
-}
-
-/**
- * Starts loading `@aws-sdk/client-sts` (a one-time cost per process) without waiting for it, so a cold start can
- * overlap it with its first network calls. Attestation loads it anyway when it is needed.
- * @internal
- */
-export function preloadSts(): Promise<StsModule> {
-  if (!stsModule) {
-    stsModule = loadSts();
-    // a failed load is tried again by the next attestation, which reports the error
-    stsModule.catch(() => {
-      stsModule = undefined;
-    });
-  }
-  return stsModule;
-}
+/** The `@aws-sdk/client-sts` module, as `import()` gives it. @internal */
+export type StsModule = typeof import('@aws-sdk/client-sts');
 
 function checkRegion(region: string | undefined): string {
   if (!/^[a-z0-9-]+$/.test(region ?? '')) {
@@ -203,19 +191,27 @@ function checkRegion(region: string | undefined): string {
 }
 
 /**
- * Creates an {@link StsAttestor}: the STS client is made on the first call and reused until `close()`.
- * @example
- * ```ts
- * const attestor = stsAttestor({ region: 'us-west-2', credentials: containerCredentials() });
- * const attestationData = await attestor.attest({
- *   domain: 'sports', service: 'api', taskId, roleArn: 'arn:aws:iam::123456789012:role/sports.api',
- * });
- * attestor.close();
- * ```
- * @public
+ * The browser-safe build's answer when the caller gave no SDK loader: `INVALID_CONFIG` naming what to pass.
+ * @internal
  */
-export function stsAttestor(options: StsAttestorOptions): StsAttestor {
+export function noSdk(api: string, option: string): never {
+  throw new AthenzError(
+    'INVALID_CONFIG',
+    `${api}: the browser-safe build does not load the AWS SDK by itself (a bundler would put it in every bundle): pass ${option}: () => import('@aws-sdk/client-sts') (Node's build loads it by default)`,
+  );
+}
+
+/**
+ * An {@link StsAttestor} whose SDK comes from `options.loadSdk`, else the build's `defaultLoad` (Node's: a lazy
+ * `import()`; the browser-safe build's: none, and then `INVALID_CONFIG`). The entries export it as `stsAttestor`.
+ * @internal
+ */
+export function stsAttestorWith(
+  defaultLoad: (() => Promise<StsModule>) | undefined,
+  options: StsAttestorOptions,
+): StsAttestor {
   const region = checkRegion(options.region);
+  const load = options.loadSdk ?? defaultLoad ?? noSdk('stsAttestor', 'loadSdk');
   const credentials = options.credentials;
   const timeoutMs = options.timeoutMs ?? 5000;
   // Every STS request goes through core's transport: one network policy for the SDK's requests and ours.
@@ -234,7 +230,7 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
     isProvider(credentials) ? credentials.get() : Promise.resolve(credentials);
 
   async function clientFor(endpoint: { url: string; region: string }) {
-    const { STSClient } = await preloadSts();
+    const { STSClient } = await load();
     const key = `${endpoint.region} ${endpoint.url}`;
     if (client?.key === key) return client.sts;
     client?.sts.destroy();
@@ -288,7 +284,7 @@ export function stsAttestor(options: StsAttestorOptions): StsAttestor {
       // awaited before the SDK asks for them, so a failing source reports its own error, not an STS one
       await pending;
       const sts = await clientFor(endpoint);
-      const { AssumeRoleCommand } = await preloadSts();
+      const { AssumeRoleCommand } = await load();
       if (request.signal?.aborted) throw new IdentityError('ABORTED', 'attestation was aborted');
       try {
         const out = await sts.send(

@@ -7,7 +7,14 @@
 import type { CredentialProvider } from '@ecs-identity/core';
 import { type Environment, processEnv, withAsyncDispose } from '@ecs-identity/core/internal';
 import { type AwsCredentials, containerCredentials, getTaskIdentity, type TaskFacts } from '@ecs-identity/ecs-metadata';
-import { type StsAttestor, type StsEndpoint, stsAttestor } from './attestation.js';
+import {
+  noSdk,
+  type StsAttestor,
+  type StsAttestorOptions,
+  type StsEndpoint,
+  type StsModule,
+  stsAttestorWith,
+} from './attestation.js';
 import { AthenzError } from './errors.js';
 import { DEFAULT_PROVIDER_PREFIX, providerName, validateProvider } from './names.js';
 import { type ResolvedService, resolveService } from './resolve-identity.js';
@@ -48,6 +55,11 @@ export interface AthenzStsOptions {
   timeoutMs?: number | undefined;
   /** STS session name. Default `<domain>.<service>` (`<service>` with `omitDomain`). */
   sessionName?: string | undefined;
+  /**
+   * Loads `@aws-sdk/client-sts` (see `stsAttestor`). Default in Node: `import('@aws-sdk/client-sts')`; the
+   * browser-safe build has no default: pass `() => import('@aws-sdk/client-sts')` (without it, `INVALID_CONFIG`).
+   */
+  loadSdk?: StsAttestorOptions['loadSdk'];
 }
 
 /** @public */
@@ -104,17 +116,16 @@ export interface AthenzContext {
 }
 
 /**
- * The context of an Athenz identity. The identity provider builds one from its own options; the CLI builds one to
- * name the service before it asks ZTS for anything.
- *
- * @example
- * ```ts
- * await using context = athenzContext({ names: { domain: 'sports', service: 'api' } });
- * const { domain, service, provider, attestationRoleArn } = await context.resolve();
- * ```
- * @public
+ * The context of an Athenz identity whose attestation loads the AWS SDK with `sts.loadSdk`, else the build's
+ * `defaultLoad` (see `stsAttestorWith`). The entries export it as `athenzContext`.
+ * @internal
  */
-export function athenzContext(options: AthenzContextOptions = {}): AthenzContext {
+export function athenzContextWith(
+  defaultLoad: (() => Promise<StsModule>) | undefined,
+  options: AthenzContextOptions = {},
+): AthenzContext {
+  const sts = options.sts ?? {};
+  const loadSdk = sts.loadSdk ?? defaultLoad ?? noSdk('athenzContext', 'sts.loadSdk');
   const env = options.env ?? processEnv();
   const names = options.names ?? {};
   const own = options.credentials === undefined ? containerCredentials({ env }) : undefined;
@@ -123,7 +134,6 @@ export function athenzContext(options: AthenzContextOptions = {}): AthenzContext
   const iamRoleArn = names.iamRoleArn ?? (env.ATHENZ_SIA_IAM_ROLE_ARN || undefined);
   const rolePath = names.rolePath ?? (env.ATHENZ_SIA_ROLE_PATH || undefined);
   const omitDomain = names.omitDomain ?? (env.ATHENZ_SIA_OMIT_DOMAIN === 'true' || env.ATHENZ_SIA_OMIT_DOMAIN === '1');
-  const sts = options.sts ?? {};
   const resolveNames = (account: { partition: string; accountId: string }, taskRoleArn?: string) =>
     resolveService({
       domain: names.domain,
@@ -151,7 +161,13 @@ export function athenzContext(options: AthenzContextOptions = {}): AthenzContext
     const provider = names.provider
       ? validateProvider(names.provider)
       : providerName(task.region, names.providerPrefix ?? DEFAULT_PROVIDER_PREFIX);
-    attestor ??= stsAttestor({ region: task.region, credentials, stsEndpoint: sts.endpoint, timeoutMs: sts.timeoutMs });
+    attestor ??= stsAttestorWith(undefined, {
+      region: task.region,
+      credentials,
+      stsEndpoint: sts.endpoint,
+      timeoutMs: sts.timeoutMs,
+      loadSdk,
+    });
     const { attest } = attestor;
     return {
       task,

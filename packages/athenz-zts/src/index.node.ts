@@ -1,29 +1,32 @@
 /**
  * `@ecs-identity/athenz-zts` for Node (the `node` export condition): the exports of the browser-safe build
  * (`index.ts`, whose types and documentation they share), with the ZTS client presenting client certificates and
- * trusting the ZTS CA bundle through core's `clientCertificateAgents`.
+ * trusting the ZTS CA bundle through core's `clientCertificateAgents`, and attestation loading `@aws-sdk/client-sts`
+ * by itself (on first use).
  * @packageDocumentation
  */
+
+import { stsAttestorWith } from './attestation.js';
+import { athenzContextWith } from './context.js';
 import type * as Browser from './index.js';
+import { preloadSts } from './node/sts-sdk.js';
 import { nodeZtsPlatform } from './node/zts-transport.js';
 import { createZtsClientWith } from './zts-client.js';
 
 export { type AccessTokenOptions, accessTokenProvider, accessTokenScope } from './access-token-provider.js';
 export { type VerifyAccessTokenOptions, verifyAccessToken } from './access-token-verify.js';
-export {
-  type AttestationRequest,
-  type StsAttestor,
-  type StsAttestorOptions,
-  type StsEndpoint,
-  stsAttestor,
+export type {
+  AttestationRequest,
+  StsAttestor,
+  StsAttestorOptions,
+  StsEndpoint,
 } from './attestation.js';
-export {
-  type AthenzContext,
-  type AthenzContextOptions,
-  type AthenzNamesOptions,
-  type AthenzStsOptions,
-  athenzContext,
-  type ResolvedAthenzContext,
+export type {
+  AthenzContext,
+  AthenzContextOptions,
+  AthenzNamesOptions,
+  AthenzStsOptions,
+  ResolvedAthenzContext,
 } from './context.js';
 export type { AccessToken, RoleCertificate, X509Identity } from './credentials.js';
 export {
@@ -79,3 +82,5 @@ export type {
 
 export const createZtsClient: typeof Browser.createZtsClient = (options) =>
   createZtsClientWith(nodeZtsPlatform, options);
+export const athenzContext: typeof Browser.athenzContext = (options) => athenzContextWith(preloadSts, options);
+export const stsAttestor: typeof Browser.stsAttestor = (options) => stsAttestorWith(preloadSts, options);

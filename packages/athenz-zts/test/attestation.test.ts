@@ -4,6 +4,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { stsAttestor } from '@ecs-identity/athenz-zts';
 import { IdentityError } from '@ecs-identity/core';
 import { type AwsEmulator, startAws } from '@ecs-identity/testkit';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leakedSecrets } from '../../../test-support/secret-scan.js';
 import { type AttestationOptions, buildAttestationData } from '../src/attestation.js';
@@ -134,6 +135,39 @@ describe('stsAttestor', () => {
     roleArn: serviceRoleArn,
   });
 
+  it('the browser-safe build loads no SDK by itself: INVALID_CONFIG naming loadSdk; given one, it attests', async () => {
+    // The default-condition build (what a bundler takes): neither stsAttestor nor athenzContext imports the SDK.
+    const browser = await import('../src/index.js');
+    const credentials = aws.issueRoleCredentials(taskRoleArn);
+    const refused = (() => {
+      try {
+        return browser.stsAttestor({ region: 'us-west-2', stsEndpoint: aws.url, credentials });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(IdentityError.is(refused, 'INVALID_CONFIG')).toBe(true);
+    expect((refused as Error).message).toContain("loadSdk: () => import('@aws-sdk/client-sts')");
+    expect(() => browser.athenzContext({ names: { domain: 'sports', service: 'api' } })).toThrow(/sts\.loadSdk/);
+    let loads = 0;
+    const attestor = browser.stsAttestor({
+      region: 'us-west-2',
+      stsEndpoint: aws.url,
+      credentials,
+      loadSdk: () => {
+        loads++;
+        return import('@aws-sdk/client-sts');
+      },
+    });
+    try {
+      const data = JSON.parse(await attestor.attest(request())) as Record<string, string>;
+      expect(data.role).toBe('sports.api');
+      expect(loads).toBeGreaterThan(0);
+    } finally {
+      attestor.close();
+    }
+  });
+
   it('keeps one client but signs each AssumeRole with what the source gives at that time', async () => {
     // The second answer is a role the service role does not trust: if the client kept the first credentials
     // (the SDK caches a credential function by default), the second AssumeRole would still succeed.
@@ -204,16 +238,31 @@ describe('buildAttestationData', () => {
   });
 });
 
-it('only the attestation module loads @aws-sdk/client-sts, and only lazily', () => {
+it('only the Node build loads @aws-sdk/client-sts (node/sts-sdk.ts), and only lazily', () => {
   const dir = new URL('../src/', import.meta.url);
   const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter(
     (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
   );
-  const users = files.filter((f) => readFileSync(new URL(f, dir), 'utf8').includes('@aws-sdk/client-sts'));
-  expect(users).toEqual(['attestation.ts']);
-  const src = readFileSync(new URL('attestation.ts', dir), 'utf8');
-  expect(src).not.toMatch(/^import[^;]*'@aws-sdk\/client-sts'/m);
-  expect(src).toContain("await import('@aws-sdk/client-sts')");
+  // Loads of the SDK in the code (a static import that is not type-only, or an `import()` call), not in types or prose.
+  const loads = (file: string) => {
+    const source = ts.createSourceFile(file, readFileSync(new URL(file, dir), 'utf8'), ts.ScriptTarget.Latest, true);
+    const found: string[] = [];
+    const visit = (node: ts.Node) => {
+      const sdk = (e: ts.Node | undefined) =>
+        e !== undefined && ts.isStringLiteral(e) && e.text === '@aws-sdk/client-sts';
+      if (ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly && sdk(node.moduleSpecifier))
+        found.push('static');
+      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && sdk(node.arguments[0])) {
+        found.push('dynamic');
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+  };
+  const users = files.filter((f) => loads(f).length > 0).map((f) => f.replaceAll('\\', '/'));
+  expect(users).toEqual(['node/sts-sdk.ts']);
+  expect(loads('node/sts-sdk.ts')).toEqual(['dynamic']);
 });
 
 describe('attestation under a network policy', () => {

@@ -19,11 +19,10 @@ import {
   systemClock,
 } from '@ecs-identity/core';
 import { mergeRefreshPolicy, meteredRefreshHooks } from '@ecs-identity/core/internal';
-import { preloadSts } from '../attestation.js';
 import {
   type AthenzContext,
   type AthenzContextOptions,
-  athenzContext,
+  athenzContextWith,
   type ResolvedAthenzContext,
 } from '../context.js';
 import type { X509Identity } from '../credentials.js';
@@ -46,6 +45,7 @@ import {
   instanceRefOf,
   knownKey,
 } from './identity-issuer.js';
+import { preloadSts } from './sts-sdk.js';
 
 export type { AthenzCsrOptions, AthenzKeyOptions } from './identity-issuer.js';
 
@@ -240,7 +240,7 @@ export function athenzIdentityProvider(options: AthenzIdentityOptions): AthenzId
     metrics: options.metrics,
     logger,
   });
-  const context = athenzContext(options);
+  const context = athenzContextWith(preloadSts, options);
   // The context the last fetch resolved (what close() deletes the record of).
   let resolved: ResolvedAthenzContext | undefined;
   const resolve = async (signal: AbortSignal): Promise<ResolvedAthenzContext> => {
