@@ -15,6 +15,10 @@ export {
   type CredentialMetricsEvent,
   type CredentialMetricsOptions,
   credentialMetrics,
+  type MetricsAttributes,
+  type MetricsInstrumentOptions,
+  type MetricsMeter,
+  type MetricsObservableResult,
   type ObservableCredentialSource,
 } from './metrics.js';
 export type { InitialRetryOptions, RefreshOptions, RefreshPolicy, RefreshRetryOptions } from './refresh-policy.js';
@@ -33,4 +37,5 @@ export {
   type HttpRequest,
   type HttpResponse,
   HttpStatusError,
+  type HttpStatusErrorInit,
 } from './transport.js';

@@ -9,9 +9,6 @@ import { type CredentialProvider, IdentityError } from '@ecs-identity/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { AwsCredentials } from './aws-credentials.js';
 
-/** A provider, or a function that makes one when the SDK first asks (so a configuration error is raised then). */
-type Source = CredentialProvider<AwsCredentials> | (() => CredentialProvider<AwsCredentials>);
-
 /**
  * The SDK's `CredentialsProviderError` for a failure of ours: the same message (scrubbed of secrets, as every
  * IdentityError message is), the IdentityError as its `cause`, and `tryNextLink` set when the source is not configured
@@ -46,7 +43,10 @@ async function providerError(error: unknown): Promise<Error> {
  * ```
  * @public
  */
-export function toAwsCredentialIdentityProvider(source: Source): AwsCredentialIdentityProvider {
+export function toAwsCredentialIdentityProvider(
+  // A provider, or a function that makes one when the SDK first asks (so a configuration error is raised then).
+  source: CredentialProvider<AwsCredentials> | (() => CredentialProvider<AwsCredentials>),
+): AwsCredentialIdentityProvider {
   let provider = typeof source === 'function' ? undefined : source;
   return async (properties?: Record<string, unknown>): Promise<AwsCredentialIdentity> => {
     let credentials: AwsCredentials;
