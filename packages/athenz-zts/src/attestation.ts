@@ -33,7 +33,7 @@ export interface AttestationOptions {
   service: string;
   /** The task id (sent as `taskid`). */
   taskId: string;
-  /** The role to assume, from {@link resolveService}. */
+  /** The role to assume, as the context resolves it (siad's naming rules). */
   roleArn: string;
   /** The task's region (regional STS and SigV4 region). */
   region: string;
@@ -48,8 +48,8 @@ export interface AttestationOptions {
   /** Source credentials (the task role): a provider (fresh credentials are asked for each time) or a value. */
   credentials: CredentialProvider<AwsCredentials> | AwsCredentials;
   /**
-   * siad's `omit_domain`: the attestation's `role` is `<service>` (the IAM role assumed is then named `<service>`, see
-   * {@link resolveService}); `commonName` stays `<domain>.<service>`. Default false.
+   * siad's `omit_domain`: the attestation's `role` is `<service>` (the IAM role assumed is then named `<service>`, as
+   * siad names it); `commonName` stays `<domain>.<service>`. Default false.
    */
   omitDomain?: boolean | undefined;
   /** Default: the attestation role, `<domain>.<service>` (`<service>` with `omitDomain`); at most 64 characters of `[\w+=,.@-]`. */

@@ -16,6 +16,7 @@ import { createZtsClientWith } from './zts-client.js';
 export { type AccessTokenOptions, accessTokenProvider, accessTokenScope } from './access-token-provider.js';
 export { type VerifyAccessTokenOptions, verifyAccessToken } from './access-token-verify.js';
 export type {
+  AttestationOptions,
   AttestationRequest,
   StsAttestor,
   StsAttestorOptions,

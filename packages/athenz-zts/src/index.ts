@@ -15,6 +15,7 @@ import { browserZtsPlatform } from './zts-platform.js';
 export { type AccessTokenOptions, accessTokenProvider, accessTokenScope } from './access-token-provider.js';
 export { type VerifyAccessTokenOptions, verifyAccessToken } from './access-token-verify.js';
 export type {
+  AttestationOptions,
   AttestationRequest,
   StsAttestor,
   StsAttestorOptions,

@@ -25,7 +25,7 @@ export interface RefreshOptions {
    * The share of the span from issue to the latest refresh point over which the refresh time is spread uniformly at
    * random, ending at that point: 0.5 = its second half, 0 = exactly at the latest point. In [0, 1]. Default 0.5.
    * The first credential a provider gets is spread over the whole span instead (weighted so that a fleet started
-   * at one moment refreshes at a steady rate from then on; see {@link refreshTime}).
+   * at one moment refreshes at a steady rate from then on).
    */
   spread?: number | undefined;
   /**
@@ -186,7 +186,7 @@ function definedOnly<T extends object>(o: T | undefined): Partial<T> {
 
 /**
  * A provider's defaults overlaid with what the caller gave, field by field (a field the caller leaves undefined keeps
- * the provider's default, `retry.initial` included). Validation is left to {@link refreshingProvider}.
+ * the provider's default, `retry.initial` included). Validation is left to `refreshingProvider`.
  *
  * @example
  * ```ts

@@ -76,7 +76,7 @@ function release(value: string): void {
 /**
  * Registers a secret value so error messages and logs scrub it (every form: as-is, JSON-escaped, URL-encoded).
  * With an `owner` (a credential object), the value stays registered while the owner is reachable; without one, for
- * the life of the process. Values shorter than {@link MIN_SCRUBBED_SECRET_LENGTH} are ignored.
+ * the life of the process. Values shorter than 8 characters are ignored.
  * @public
  */
 export function registerSecret(value: string, owner?: object): void {
@@ -104,7 +104,7 @@ export function registerSecret(value: string, owner?: object): void {
 
 /**
  * Finds registered forms in text in one pass, whatever their number: each form is filed under a hash of its first
- * {@link MIN_SCRUBBED_SECRET_LENGTH} characters, a rolling hash of the text is computed at every position, and a
+ * 8 characters, a rolling hash of the text is computed at every position, and a
  * bitset over those hashes (small enough to stay in the CPU cache, at least 16 bits per form) rules out almost every
  * position before a map lookup. The cost per scrubbed string is linear in its length, not in how many secrets exist.
  */

@@ -126,7 +126,8 @@ export const containerCredentialsRefreshDefaults: Readonly<RefreshPolicy> = Obje
 const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 
 /**
- * `refresh` / `retry` are core's refresh and retry options; unset fields keep {@link containerCredentialsRefreshDefaults}.
+ * `refresh` / `retry` are core's refresh and retry options; unset fields keep the defaults (refresh 5 minutes before
+ * expiry; the README lists the rest).
  * @public
  */
 export interface ContainerCredentialsOptions extends RefreshPolicy {
