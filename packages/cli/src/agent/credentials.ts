@@ -12,9 +12,11 @@ import {
   createZtsClient,
   type RoleCertificateSet,
   roleCertificateProvider,
+  type SpiffeOptions,
   type X509Identity,
+  type ZtsClient,
 } from '@ecs-identity/athenz-zts';
-import { athenzIdentityProvider, siadFileSink } from '@ecs-identity/athenz-zts/node';
+import { athenzIdentityProvider, type SiadFileSink, siadFileSink } from '@ecs-identity/athenz-zts/node';
 import {
   type ConsulToken,
   consulAclClient,
@@ -300,6 +302,26 @@ async function athenzEntries(
       sinkPaths: identitySinks.flatMap((s) => [s.keyPath, s.certPath, ...(s.chainPath ? [s.chainPath] : [])]),
     } satisfies CredentialEntry<X509Identity> as CredentialEntry,
   ];
+  entries.push(...athenzBoundEntries(deps, athenz, { zts, identity, siad, spiffe }));
+  return { entries, close: () => zts.close() };
+}
+
+/** What the role certificate and access token entries share: the ZTS client, the identity and siad's layout. */
+interface AthenzShared {
+  zts: ZtsClient;
+  identity: CredentialProvider<X509Identity>;
+  siad: SiadFileSink;
+  spiffe: SpiffeOptions | undefined;
+}
+
+/** One entry per role certificate and per access token the configuration declares, on the agent's identity. */
+function athenzBoundEntries(
+  deps: CredentialDeps,
+  athenz: NonNullable<AgentConfig['athenz']>,
+  { zts, identity, siad, spiffe }: AthenzShared,
+): CredentialEntry[] {
+  const { logger } = deps;
+  const entries: CredentialEntry[] = [];
   for (const [name, spec] of Object.entries(athenz.roleCertificates ?? {})) {
     const key = `athenz.roleCertificates.${name}`;
     const sinks = spec.sinks ?? [];
@@ -378,7 +400,7 @@ async function athenzEntries(
       sinkPaths: sinks.map((s) => s.path),
     } satisfies CredentialEntry<AccessToken> as CredentialEntry);
   }
-  return { entries, close: () => zts.close() };
+  return entries;
 }
 
 /**
