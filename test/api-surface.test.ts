@@ -5,9 +5,8 @@
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { PACKAGES } from '../test-support/entries.js';
 
-// Each package joins the list as its entries are curated.
-const PACKAGES = ['core', 'ecs-metadata', 'consul-login', 'athenz-zts', 'testkit', 'cli'];
 const root = new URL('../packages/', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 
