@@ -1,9 +1,11 @@
 // Fuzzing the public parsers with fast-check: hostile text (UTF-16 that is not well formed included), arbitrary JSON
 // and bytes, and mutations of valid inputs. A parser may accept or refuse; it may only refuse with the SDK's typed
 // error. Each suite counts its cases and prints them (the per-run total is the sum of the `[fuzz]` lines).
+
 import { IdentityError } from '@ecs-identity/core';
 import fc from 'fast-check';
 import { afterAll } from 'vitest';
+import { scaled } from './scale.js';
 
 /** Any UTF-16 code unit, lone surrogates included: strings that are not well-formed UTF-16. */
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
@@ -102,7 +104,7 @@ export function fuzz<T>(
         if (!typed(e)) throw e;
       }
     }),
-    { numRuns: runs },
+    { numRuns: scaled(runs) },
   );
   return record(name, n);
 }
@@ -125,7 +127,7 @@ export async function fuzzAsync<T>(
         if (!typed(e)) throw e;
       }
     }),
-    { numRuns: runs },
+    { numRuns: scaled(runs) },
   );
   return record(name, n);
 }
