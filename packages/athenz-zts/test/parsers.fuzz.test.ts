@@ -44,6 +44,7 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { scaled } from '../../../test-support/scale.js';
 
 reportFuzzCounts('athenz-zts');
 
@@ -121,7 +122,7 @@ describe('certificates, CSRs, keys', () => {
       fuzz('parseCertificate', certText, (t) => parseCertificate(t), 2000) +
       fuzz('describeCertificate', certText, (t) => describeCertificate(t), 3000) +
       fuzz('describeCsr', csrText, (t) => describeCsr(t), 3000);
-    expect(n).toBe(8000);
+    expect(n).toBe(scaled(8000));
   });
 
   it('importPrivateKeyPem and buildX509Identity', async () => {
@@ -155,7 +156,7 @@ describe('certificates, CSRs, keys', () => {
           }),
         1500,
       ));
-    expect(n).toBe(3000);
+    expect(n).toBe(scaled(3000));
   });
 });
 
@@ -201,7 +202,7 @@ describe('names', () => {
         (input) => resolveService(input as Parameters<typeof resolveService>[0]),
         6000,
       );
-    expect(n).toBe(26_000);
+    expect(n).toBe(scaled(26_000));
   });
 });
 
@@ -238,7 +239,7 @@ describe('ZTS answers', () => {
         },
         6000,
       );
-    expect(n).toBe(12_000);
+    expect(n).toBe(scaled(12_000));
   });
 
   it('register, refresh, rolecert, token and JWKS answers of any status and body', async () => {
@@ -275,7 +276,7 @@ describe('ZTS answers', () => {
       },
       4000,
     );
-    expect(n).toBe(4000);
+    expect(n).toBe(scaled(4000));
   });
 
   it('verifyAccessToken on any token and key set', async () => {
@@ -299,7 +300,7 @@ describe('ZTS answers', () => {
         }),
       2000,
     );
-    expect(n).toBe(2000);
+    expect(n).toBe(scaled(2000));
   });
 });
 
@@ -348,7 +349,7 @@ describe('STS answers', () => {
         },
         2000,
       );
-      expect(n).toBe(2000);
+      expect(n).toBe(scaled(2000));
     } finally {
       attestor.close();
     }

@@ -5,6 +5,7 @@ import { program } from '@ecs-identity/cli/node';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzz, fuzzAsync, hostileText, mutated, reportFuzzCounts } from '../../../test-support/fuzz.js';
+import { scaled } from '../../../test-support/scale.js';
 
 reportFuzzCounts('cli');
 
@@ -38,7 +39,7 @@ describe('parseFlags', () => {
         ),
       0,
     );
-    expect(n).toBe(1500 * commands.length);
+    expect(n).toBe(scaled(1500 * commands.length));
   });
 });
 
@@ -80,7 +81,7 @@ describe('runCli', () => {
       4000,
       () => false, // runCli must never throw
     );
-    expect(n).toBe(4000);
+    expect(n).toBe(scaled(4000));
     expect(ran).toBeGreaterThan(0);
   });
 });

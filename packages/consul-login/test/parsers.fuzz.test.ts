@@ -22,6 +22,7 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { scaled } from '../../../test-support/scale.js';
 
 reportFuzzCounts('consul-login');
 
@@ -74,7 +75,7 @@ const answerBody = fc.oneof(
 
 describe('Consul answers', () => {
   it('parseConsulToken on any value', () => {
-    expect(fuzz('parseConsulToken', tokenDocument, (d) => parseConsulToken(d), 10_000)).toBe(10_000);
+    expect(fuzz('parseConsulToken', tokenDocument, (d) => parseConsulToken(d), 10_000)).toBe(scaled(10_000));
   });
 
   it('login, self-read and logout answers of any status and body', async () => {
@@ -91,7 +92,7 @@ describe('Consul answers', () => {
       (await fuzzAsync('acl.login answers', answer, call('login'), 2500)) +
       (await fuzzAsync('acl.readSelf answers', answer, call('readSelf'), 2500)) +
       (await fuzzAsync('acl.logout answers', answer, call('logout'), 1500));
-    expect(n).toBe(6500);
+    expect(n).toBe(scaled(6500));
   });
 });
 
@@ -131,7 +132,7 @@ describe('STS answers', () => {
         }),
       3000,
     );
-    expect(n).toBe(3000);
+    expect(n).toBe(scaled(3000));
   });
 });
 
@@ -165,6 +166,6 @@ describe('names and addresses', () => {
         10_000,
       ) +
       fuzz('canonicalHeaderKey', hostileText(), (k) => canonicalHeaderKey(k), 5000);
-    expect(n).toBe(25_000);
+    expect(n).toBe(scaled(25_000));
   });
 });
