@@ -1,9 +1,11 @@
 // Fuzzing the public parsers with fast-check: hostile text (UTF-16 that is not well formed included), arbitrary JSON
 // and bytes, and mutations of valid inputs. A parser may accept or refuse; it may only refuse with the SDK's typed
 // error. Each suite counts its cases and prints them (the per-run total is the sum of the `[fuzz]` lines).
+
 import { IdentityError } from '@ecs-identity/core';
 import fc from 'fast-check';
 import { afterAll } from 'vitest';
+import { scaled, testScale } from './scale.js';
 
 /** Any UTF-16 code unit, lone surrogates included: strings that are not well-formed UTF-16. */
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
@@ -82,6 +84,16 @@ function record(name: string, n: number): number {
 }
 
 /**
+ * `runs` scaled by `ECS_IDENTITY_TEST_SCALE`, which must give a whole number: the suites compare the sum of their
+ * cases with their scaled total, which holds only when every part scales exactly.
+ */
+function exactRuns(runs: number): number {
+  const n = scaled(runs);
+  if (n !== runs * testScale) throw new Error(`${runs} fuzz cases do not scale exactly by ${testScale}`);
+  return n;
+}
+
+/**
  * Runs `parse` on `runs` values of `arb`; fails (with fast-check's shrunk counterexample) on the first throw that
  * `typed` does not accept. Returns the number of cases run.
  */
@@ -102,7 +114,7 @@ export function fuzz<T>(
         if (!typed(e)) throw e;
       }
     }),
-    { numRuns: runs },
+    { numRuns: exactRuns(runs) },
   );
   return record(name, n);
 }
@@ -125,7 +137,7 @@ export async function fuzzAsync<T>(
         if (!typed(e)) throw e;
       }
     }),
-    { numRuns: runs },
+    { numRuns: exactRuns(runs) },
   );
   return record(name, n);
 }

@@ -53,29 +53,45 @@ export function spawnWriter(args: readonly string[]): WriterChild {
 
 /**
  * `kills` rounds: a child (one always warming up while the current one runs, so spawn cost overlaps the rounds) is
- * told to go, killed after a random delay up to `maxDelayMs`, then `onRound` looks at what it left.
+ * told to go, killed after a random delay, then `onRound` looks at what it left.
+ *
+ * The delay is drawn up to a cap that follows the writer's speed: twice the mean time of one write so far (the time
+ * the children ran divided by the writes they completed), never below `maxDelayMs` nor above 16 × `maxDelayMs`. On
+ * a loaded machine, where one write takes longer than `maxDelayMs`, the kills so still fall anywhere in a write and
+ * writes still complete between them, instead of every kill landing in the first write.
  */
 export async function killRounds(options: {
   spawn: () => WriterChild;
   kills: number;
   maxDelayMs: number;
+  /** Runs before the child of `round` is told to go (to put the files into a starting state). */
+  beforeRound?: (round: number) => void;
   onRound: (round: number) => Promise<void>;
-}): Promise<{ writes: number }> {
+}): Promise<{ writes: number; largestDelayCapMs: number }> {
   let writes = 0;
+  let ranMs = 0;
+  let cap = options.maxDelayMs;
+  let largestDelayCapMs = cap;
   let next = options.spawn();
   for (let round = 0; round < options.kills; round++) {
+    options.beforeRound?.(round);
     const child = next;
     await within(child.ready, 15_000, 'the child to load');
     next = options.spawn();
     child.proc.stdin.write('go\n');
     await within(child.started, 15_000, 'the child to start');
-    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * (options.maxDelayMs + 1))));
+    const goAt = performance.now();
+    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * (cap + 1))));
+    ranMs += performance.now() - goAt;
     child.proc.kill('SIGKILL');
     await within(child.exited, 15_000, 'the child to die');
     writes += child.writes();
+    const perWrite = writes > 0 ? ranMs / writes : cap;
+    cap = Math.min(options.maxDelayMs * 16, Math.max(options.maxDelayMs, Math.round(2 * perWrite)));
+    largestDelayCapMs = Math.max(largestDelayCapMs, cap);
     await options.onRound(round);
   }
   next.proc.kill('SIGKILL');
   await next.exited.catch(() => undefined);
-  return { writes };
+  return { writes, largestDelayCapMs };
 }

@@ -18,10 +18,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert } from '../../packages/core/test/openssl.js';
 import { sourceEntries } from '../../test-support/entries.js';
 import { killRounds, spawnWriter } from '../../test-support/kill-loop.js';
+import { scaled } from '../../test-support/scale.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SIAD_KILLS = 300;
-const CONSUL_KILLS = 220;
+const SIAD_KILLS = scaled(300, 60);
+const CONSUL_KILLS = scaled(220, 40);
 const MAX_DELAY_MS = 40;
 
 let work: string;
@@ -157,8 +158,8 @@ describe('the public sinks under SIGKILL', () => {
     };
 
     const [siadA, siadB, consul] = await Promise.all([
-      siadRounds('sia-a', SIAD_KILLS / 2),
-      siadRounds('sia-b', SIAD_KILLS / 2),
+      siadRounds('sia-a', Math.ceil(SIAD_KILLS / 2)),
+      siadRounds('sia-b', Math.floor(SIAD_KILLS / 2)),
       killRounds({
         spawn: () => spawnWriter([childJs, 'consul', consulRoot, dataFile]),
         kills: CONSUL_KILLS,
@@ -167,11 +168,12 @@ describe('the public sinks under SIGKILL', () => {
       }),
     ]);
     const siad = { writes: siadA.writes + siadB.writes };
+    const caps = [siadA, siadB, consul].map((r) => r.largestDelayCapMs).join(' / ');
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
     console.log(
       `[sink-crash] siad: ${SIAD_KILLS} kills, ${siad.writes} completed writes, ${seenPairs.size} distinct pairs seen, ` +
         `${mixedBeforeLoad} kills left a key and certificate that did not match before the next start; consul: ` +
-        `${CONSUL_KILLS} kills, ${consul.writes} completed writes, ${seenTokens.size} distinct tokens seen; ${seconds} s`,
+        `${CONSUL_KILLS} kills, ${consul.writes} completed writes, ${seenTokens.size} distinct tokens seen; largest kill-delay caps ${caps} ms; ${seconds} s`,
     );
     expect(failures).toEqual([]);
     // The writers really were busy: writes completed and many different states were on disk at kill time.

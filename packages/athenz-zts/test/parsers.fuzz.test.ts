@@ -31,6 +31,7 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { scaled } from '../../../test-support/scale.js';
 import { buildX509Identity } from '../src/credentials.js';
 import { toPem } from '../src/keys.js';
 import {
@@ -122,7 +123,7 @@ describe('certificates, CSRs, keys', () => {
       fuzz('parseCertificate', certText, (t) => parseCertificate(t), 2000) +
       fuzz('describeCertificate', certText, (t) => describeCertificate(t), 3000) +
       fuzz('describeCsr', csrText, (t) => describeCsr(t), 3000);
-    expect(n).toBe(8000);
+    expect(n).toBe(scaled(8000));
   });
 
   it('importPrivateKeyPem and buildX509Identity', async () => {
@@ -156,7 +157,7 @@ describe('certificates, CSRs, keys', () => {
           }),
         1500,
       ));
-    expect(n).toBe(3000);
+    expect(n).toBe(scaled(3000));
   });
 });
 
@@ -202,7 +203,7 @@ describe('names', () => {
         (input) => resolveService(input as Parameters<typeof resolveService>[0]),
         6000,
       );
-    expect(n).toBe(26_000);
+    expect(n).toBe(scaled(26_000));
   });
 });
 
@@ -239,7 +240,7 @@ describe('ZTS answers', () => {
         },
         6000,
       );
-    expect(n).toBe(12_000);
+    expect(n).toBe(scaled(12_000));
   });
 
   it('register, refresh, rolecert, token and JWKS answers of any status and body', async () => {
@@ -276,7 +277,7 @@ describe('ZTS answers', () => {
       },
       4000,
     );
-    expect(n).toBe(4000);
+    expect(n).toBe(scaled(4000));
   });
 
   it('verifyAccessToken on any token and key set', async () => {
@@ -300,7 +301,7 @@ describe('ZTS answers', () => {
         }),
       2000,
     );
-    expect(n).toBe(2000);
+    expect(n).toBe(scaled(2000));
   });
 });
 
@@ -349,7 +350,7 @@ describe('STS answers', () => {
         },
         2000,
       );
-      expect(n).toBe(2000);
+      expect(n).toBe(scaled(2000));
     } finally {
       attestor.close();
     }

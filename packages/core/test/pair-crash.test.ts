@@ -12,16 +12,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnWriter, type WriterChild, within } from '../../../test-support/kill-loop.js';
+import { killRounds, spawnWriter, type WriterChild } from '../../../test-support/kill-loop.js';
+import { scaled } from '../../../test-support/scale.js';
 import { readKeyCertPair } from '../src/node/files.js';
 import { transpileFilesModule } from './files-module.js';
 import { makeCert } from './openssl.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CHILD = join(here, 'pair-crash-child.mjs');
-const KILLS = 200;
+const KILLS = scaled(200, 40);
 const CONTROL_KILLS = 25;
-const PARTIAL_KILLS = 30;
+const PARTIAL_KILLS = scaled(30, 10);
 const MAX_DELAY_MS = 40;
 
 let root: string;
@@ -143,28 +144,19 @@ async function killLoop(
   const raw: Record<Verdict, number> = { match: 0, mismatch: 0, missing: 0, torn: 0 };
   const verdicts: Record<Verdict, number> = { match: 0, mismatch: 0, missing: 0, torn: 0 };
   const seen = new Set<string>();
-  let writes = 0;
-  // One child is always warming up while the current one runs, so spawn cost overlaps the kill rounds.
-  let next = spawnChild(keyPath, certPath, mode);
-  for (let round = 0; round < kills; round++) {
-    options.reset?.(round, { dir, keyPath, certPath });
-    const child = next;
-    await within(child.ready, 15_000, 'the child to load');
-    next = spawnChild(keyPath, certPath, mode);
-    child.proc.stdin.write('go\n');
-    await within(child.started, 15_000, 'the child to start');
-    await new Promise((r) => setTimeout(r, Math.floor(Math.random() * (MAX_DELAY_MS + 1))));
-    child.proc.kill('SIGKILL');
-    await within(child.exited, 15_000, 'the child to die');
-    writes += child.writes();
-    raw[readAsIndependentReader(keyPath, certPath).verdict]++;
-    const loaded = await readAsNextStart(keyPath, certPath);
-    verdicts[loaded.verdict]++;
-    if (loaded.seen !== undefined) seen.add(loaded.seen);
-    await options.onRound?.({ round, next: loaded });
-  }
-  next.proc.kill('SIGKILL');
-  await next.exited.catch(() => undefined);
+  const { writes } = await killRounds({
+    spawn: () => spawnChild(keyPath, certPath, mode),
+    kills,
+    maxDelayMs: MAX_DELAY_MS,
+    beforeRound: (round) => options.reset?.(round, { dir, keyPath, certPath }),
+    onRound: async (round) => {
+      raw[readAsIndependentReader(keyPath, certPath).verdict]++;
+      const loaded = await readAsNextStart(keyPath, certPath);
+      verdicts[loaded.verdict]++;
+      if (loaded.seen !== undefined) seen.add(loaded.seen);
+      await options.onRound?.({ round, next: loaded });
+    },
+  });
   return { verdicts, raw, seen, writes };
 }
 

@@ -1,6 +1,7 @@
 import { IdentityError } from '@ecs-identity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { scaled } from '../../../test-support/scale.js';
 import {
   formatClusterArn,
   formatRoleArn,
@@ -17,7 +18,7 @@ function assertProperty<Ts extends unknown[]>(property: fc.IProperty<Ts>, params
   expect(() => fc.assert(property, params)).not.toThrow();
 }
 
-const RUNS = 10_000;
+const RUNS = scaled(10_000);
 
 const partition = fc.oneof(
   fc.constantFrom('aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-eusc'),

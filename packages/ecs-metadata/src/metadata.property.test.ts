@@ -1,6 +1,7 @@
 import { IdentityError } from '@ecs-identity/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { scaled } from '../../../test-support/scale.js';
 import { parseContainerCredentials } from './aws-credentials.js';
 import { parseContainerMetadata, parseTaskMetadata } from './metadata.js';
 import { taskIdentity } from './task-identity.js';
@@ -10,7 +11,7 @@ function assertProperty<Ts extends unknown[]>(property: fc.IProperty<Ts>, params
   expect(() => fc.assert(property, params)).not.toThrow();
 }
 
-const RUNS = 10_000;
+const RUNS = scaled(10_000);
 // Shallow values keep 10,000 runs to about a second; depth adds nothing the parsers look at.
 const json = fc.jsonValue({ maxDepth: 2 });
 

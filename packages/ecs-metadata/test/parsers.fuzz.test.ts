@@ -22,6 +22,7 @@ import {
   recordOf,
   reportFuzzCounts,
 } from '../../../test-support/fuzz.js';
+import { scaled } from '../../../test-support/scale.js';
 import { resolveCluster } from '../src/arn.js';
 import { parseContainerCredentials } from '../src/aws-credentials.js';
 import { resolveCredentialsEndpoint } from '../src/container-credentials.js';
@@ -57,7 +58,7 @@ describe('ARN parsers', () => {
       ) +
       // not even a string
       fuzz('parseArn (any value)', fc.anything(), (v) => parseArn(v as string), 2000);
-    expect(n).toBe(42_000);
+    expect(n).toBe(scaled(42_000));
   });
 });
 
@@ -115,7 +116,7 @@ describe('metadata documents', () => {
         6000,
       ) +
       fuzz('taskIdentity', taskDocument, (d) => taskIdentity(d), 8000);
-    expect(n).toBe(22_000);
+    expect(n).toBe(scaled(22_000));
   });
 });
 
@@ -139,7 +140,9 @@ describe('container credentials', () => {
       mutated(JSON.stringify(validCredentials), 5),
       hostileText(),
     );
-    expect(fuzz('parseContainerCredentials', doc, (d) => parseContainerCredentials(d, Date.now()), 8000)).toBe(8000);
+    expect(fuzz('parseContainerCredentials', doc, (d) => parseContainerCredentials(d, Date.now()), 8000)).toBe(
+      scaled(8000),
+    );
   });
 
   it('resolveCredentialsEndpoint and containerCredentials() on any environment (no I/O happens)', () => {
@@ -167,6 +170,6 @@ describe('container credentials', () => {
         (e) => containerCredentials({ env: e, http, refresh: { background: false } }),
         6000,
       );
-    expect(n).toBe(12_000);
+    expect(n).toBe(scaled(12_000));
   });
 });
