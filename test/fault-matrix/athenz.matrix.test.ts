@@ -16,7 +16,10 @@ import { startTaskEmulators, type ZtsFault } from '@ecs-identity/testkit';
 import { afterAll, beforeAll } from 'vitest';
 import { faultMatrix, type MatrixFault, type Upstream } from './harness.js';
 
-const TIMEOUT_MS = 300; // per request (STS and ZTS)
+const TIMEOUT_MS = 300; // per request to the upstream under fault (STS or ZTS)
+// Per request to an upstream not under fault in the row: generous, so that a loaded machine cannot turn a healthy
+// call into a timeout (a refresh's "next call" makes one attempt, its AssumeRole included).
+const CALM_TIMEOUT_MS = 2000;
 const FETCH_TIMEOUT_MS = 3000; // one whole provider fetch, its retries included
 
 const issued: string[] = [];
@@ -29,13 +32,16 @@ const start = () =>
   });
 let world: Awaited<ReturnType<typeof start>>;
 let zts: ZtsClient;
+let calmZts: ZtsClient;
 
 beforeAll(async () => {
   world = await start();
   zts = createZtsClient({ url: world.zts.baseUrl, caBundle: world.zts.caPem, timeoutMs: TIMEOUT_MS });
+  calmZts = createZtsClient({ url: world.zts.baseUrl, caBundle: world.zts.caPem, timeoutMs: CALM_TIMEOUT_MS });
 });
 afterAll(async () => {
   await zts.close();
+  await calmZts.close();
   await world.close();
 });
 
@@ -49,13 +55,14 @@ function secrets(): string[] {
   ];
 }
 
-function identity(): AthenzIdentityProvider {
+/** The identity provider of a row: the short per-request timeout only towards the upstream under fault. */
+function identity(faulted: 'sts' | 'zts'): AthenzIdentityProvider {
   const provider = athenzIdentityProvider({
-    zts,
+    zts: faulted === 'zts' ? zts : calmZts,
     env: world.env,
     dnsSuffixes: [world.names.dnsSuffix],
     key: { type: 'ec' },
-    sts: { endpoint: world.aws.url, timeoutMs: TIMEOUT_MS },
+    sts: { endpoint: world.aws.url, timeoutMs: faulted === 'sts' ? TIMEOUT_MS : CALM_TIMEOUT_MS },
     retry: { initial: { maxAttempts: 3, baseDelayMs: 20, deadlineMs: FETCH_TIMEOUT_MS } },
     fetchTimeoutMs: FETCH_TIMEOUT_MS,
     refresh: { background: false },
@@ -86,14 +93,14 @@ let id: AthenzIdentityProvider | undefined;
 const current = () => id as AthenzIdentityProvider;
 
 /** An upstream reached by the identity provider's first get() (register, and the AssumeRole before it). */
-function viaRegister(name: string, inject: Upstream['inject'], clear: () => void): Upstream {
+function viaRegister(name: string, faulted: 'sts' | 'zts', inject: Upstream['inject'], clear: () => void): Upstream {
   return {
     name,
     via: 'athenzIdentityProvider().get()',
     retries: true,
     boundMs: FETCH_TIMEOUT_MS,
     async setup() {
-      id = identity();
+      id = identity(faulted);
       open.push(id);
     },
     inject,
@@ -123,7 +130,7 @@ function withIdentity(
     retries,
     boundMs: FETCH_TIMEOUT_MS,
     async setup() {
-      id = identity();
+      id = identity('zts');
       open.push(id);
       await id.get();
       provider = make();
@@ -148,12 +155,14 @@ faultMatrix(
   [
     viaRegister(
       'STS AssumeRole',
+      'sts',
       (fault, times) =>
         world.aws.setFault({ match: 'AssumeRole', ...fault, ...(times === undefined ? {} : { times }) }),
       () => world.aws.setFault(undefined),
     ),
     viaRegister(
       'ZTS register',
+      'zts',
       (fault, times) => world.zts.setFault(ztsFault(/^\/instance$/, fault, times)),
       () => world.zts.setFault(),
     ),
