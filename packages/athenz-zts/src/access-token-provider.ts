@@ -92,7 +92,7 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
         jwks: keys,
         issuer: v.issuer,
         audience,
-        certificateDer: new Uint8Array(id.certificate.rawData),
+        certificateDer: id.certificate.der,
         nowMs: clock.now(),
       });
     jwks ??= await options.zts.jwks({ signal });
