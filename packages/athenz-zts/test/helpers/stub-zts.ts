@@ -5,12 +5,7 @@
 // The helper answers synchronously, so it reads CSRs and certificates with the codec itself (the public functions
 // that wrap it load it on first use and are async).
 import 'reflect-metadata';
-import {
-  type ClientTls,
-  type InstanceIdentity,
-  type InstanceRef,
-  type ZtsClient,
-} from '@ecs-identity/athenz-zts';
+import type { ClientTls, InstanceIdentity, InstanceRef, ZtsClient } from '@ecs-identity/athenz-zts';
 import { IdentityError } from '@ecs-identity/core';
 import {
   BasicConstraintsExtension,
