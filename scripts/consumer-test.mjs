@@ -59,7 +59,6 @@ const DOM_WEB_CRYPTO_NAMES = new Set([
 // 2. Side-effect imports in shipped declarations: TypeScript copies `import 'reflect-metadata'` from the sources into
 //    their .d.ts, so a consumer's program takes in reflect-metadata's global `Reflect` augmentation.
 const DECLARATION_SIDE_EFFECT_GAPS = new Map([
-  ['@ecs-identity/athenz-zts', 'reflect-metadata'],
   ['@ecs-identity/testkit', 'reflect-metadata'],
 ]);
 
