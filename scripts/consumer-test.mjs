@@ -58,9 +58,7 @@ const DOM_WEB_CRYPTO_NAMES = new Set([
 ]);
 // 2. Side-effect imports in shipped declarations: TypeScript copies `import 'reflect-metadata'` from the sources into
 //    their .d.ts, so a consumer's program takes in reflect-metadata's global `Reflect` augmentation.
-const DECLARATION_SIDE_EFFECT_GAPS = new Map([
-  ['@ecs-identity/testkit', 'reflect-metadata'],
-]);
+const DECLARATION_SIDE_EFFECT_GAPS = new Map([['@ecs-identity/testkit', 'reflect-metadata']]);
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const fixture = join(root, 'test', 'consumer', 'app');

@@ -3,8 +3,8 @@
  * The AWS SDK is kept off this path on purpose: its middleware adds `x-amz-user-agent`, which Consul rejects.
  * @packageDocumentation
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from './sha256.js';
 
 /** The AWS credential fields signing needs. @public */
 export interface SigningCredentials {
