@@ -4,23 +4,16 @@
  * @packageDocumentation
  */
 
+import { loadOnce } from '@ecs-identity/core/internal';
+
 /** What x509-codec.ts exports. @internal */
 export type X509Codec = typeof import('./x509-codec.js');
 
-let codec: Promise<X509Codec> | undefined;
-
 /**
  * Loads x509-codec.ts, `reflect-metadata` first: @peculiar/x509's dependency injection (tsyringe) needs the global
- * `Reflect.getMetadata` it installs before @peculiar/x509 is evaluated. A failed load is not remembered.
+ * `Reflect.getMetadata` it installs before @peculiar/x509 is evaluated.
  * @internal
  */
-export function loadX509Codec(): Promise<X509Codec> {
-  if (codec === undefined) {
-    const loading = import('reflect-metadata').then(() => import('./x509-codec.js'));
-    codec = loading;
-    loading.catch(() => {
-      if (codec === loading) codec = undefined;
-    });
-  }
-  return codec;
-}
+export const loadX509Codec: () => Promise<X509Codec> = loadOnce(() =>
+  import('reflect-metadata').then(() => import('./x509-codec.js')),
+);

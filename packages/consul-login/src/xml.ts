@@ -6,35 +6,23 @@
  * @packageDocumentation
  */
 import { scrubSecrets } from '@ecs-identity/core';
+import { loadOnce } from '@ecs-identity/core/internal';
 import { ConsulError } from './errors.js';
 
-type FastXmlParser = typeof import('fast-xml-parser');
-
-let loading:
-  | Promise<{ parser: InstanceType<FastXmlParser['XMLParser']>; validator: FastXmlParser['XMLValidator'] }>
-  | undefined;
-
-/** fast-xml-parser, loaded once (a failed load is not remembered). */
-function xmlParser(): NonNullable<typeof loading> {
-  if (loading === undefined) {
-    const load = import('fast-xml-parser').then(({ XMLParser, XMLValidator }) => ({
-      parser: new XMLParser({
-        ignoreAttributes: true,
-        ignoreDeclaration: true,
-        removeNSPrefix: true,
-        // Keep every value a string: AWS account ids have leading zeros, and ids are not numbers.
-        parseTagValue: false,
-        trimValues: true,
-      }),
-      validator: XMLValidator,
-    }));
-    loading = load;
-    load.catch(() => {
-      if (loading === load) loading = undefined;
-    });
-  }
-  return loading;
-}
+/** fast-xml-parser, loaded on the first document. */
+const xmlParser = loadOnce(() =>
+  import('fast-xml-parser').then(({ XMLParser, XMLValidator }) => ({
+    parser: new XMLParser({
+      ignoreAttributes: true,
+      ignoreDeclaration: true,
+      removeNSPrefix: true,
+      // Keep every value a string: AWS account ids have leading zeros, and ids are not numbers.
+      parseTagValue: false,
+      trimValues: true,
+    }),
+    validator: XMLValidator,
+  })),
+);
 
 /**
  * Parses XML (fast-xml-parser) into a plain object; `INVALID_RESPONSE` on malformed input. Attributes and namespace

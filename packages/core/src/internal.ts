@@ -9,6 +9,7 @@ export { abortedError } from './clock.js';
 export { withAsyncDispose } from './credential.js';
 export { type Environment, processEnv } from './environment.js';
 export { errorClass } from './errors.js';
+export { loadOnce } from './load-once.js';
 export { silentLogger } from './logger.js';
 export { type MeteredRefreshOptions, measured, meteredRefreshHooks } from './metrics.js';
 export { mergeRefreshPolicy } from './refresh-policy.js';
