@@ -7,6 +7,7 @@
  */
 import type * as NodeCrypto from 'node:crypto';
 import type { BufferSource, CryptoKey } from '@ecs-identity/core';
+import { concatBytes } from '@ecs-identity/core/internal';
 import { ConsulError } from './errors.js';
 
 /** What `@smithy/types`' `SourceData` allows: a string (UTF-8) or bytes. */
@@ -81,7 +82,7 @@ export class WebCryptoSha256 {
   }
 
   async digest(): Promise<Uint8Array> {
-    const data = (this.chunks.length === 1 ? this.chunks[0] : concat(this.chunks)) as BufferSource;
+    const data = concatBytes(this.chunks) as BufferSource;
     const s = subtle();
     const out = this.key === undefined ? await s.digest('SHA-256', data) : await s.sign('HMAC', await this.key, data);
     return new Uint8Array(out);
@@ -134,15 +135,3 @@ export class NodeSha256 {
 /** The SHA-256 `Checksum` constructor for this runtime: {@link NodeSha256} in Node, else {@link WebCryptoSha256}. @internal */
 export const Sha256: typeof NodeSha256 | typeof WebCryptoSha256 =
   nodeCrypto() === undefined ? WebCryptoSha256 : NodeSha256;
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.byteLength;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}

@@ -571,7 +571,7 @@ async function readBody(
     abort();
     source.stop();
   }
-  return concat(chunks, total);
+  return concatBytes(chunks, total);
 }
 
 interface BodySource {
@@ -624,7 +624,14 @@ function openBody(res: Response, where: string): BodySource {
   throw new CoreError('INVALID_RESPONSE', `${where}: the fetch implementation returned an unreadable body`);
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
+/**
+ * The chunks as one byte array (the one chunk itself when there is only one). `total` is their length, when known.
+ * @internal
+ */
+export function concatBytes(
+  chunks: readonly Uint8Array[],
+  total = chunks.reduce((n, c) => n + c.byteLength, 0),
+): Uint8Array {
   if (chunks.length === 1 && chunks[0]?.byteLength === total) return chunks[0];
   const out = new Uint8Array(total);
   let at = 0;
