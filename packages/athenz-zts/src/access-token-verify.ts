@@ -29,7 +29,9 @@ export interface VerifyAccessTokenOptions extends CryptoOption {
  * `exp` need it, not importing the package.
  * @internal
  */
-export const loadJose: () => Promise<typeof import('jose')> = loadOnce(() => import('jose'));
+export const loadJose: () => Promise<typeof import('./jose-functions.js')> = loadOnce(
+  () => import('./jose-functions.js'),
+);
 
 /** The `x5t#S256` thumbprint of a DER certificate (base64url SHA-256). @public */
 export async function certificateThumbprint(

@@ -88,7 +88,7 @@ interface UnsignedRequest {
 }
 
 /** @smithy/signature-v4 (with @smithy/core), loaded on the first signing, not by the import. */
-const loadSigner = loadOnce(() => import('@smithy/signature-v4'));
+const loadSigner = loadOnce(() => import('./sigv4.js'));
 
 /** The Content-Type the AWS SDKs send for Query-protocol bodies. @internal */
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
