@@ -1,6 +1,7 @@
 // One way to list a package's entries and bundle them for a browser, shared by the consumer test
 // (scripts/consumer-test.mjs) and the size budgets (bench/size.bench.ts): the bench measures the bundles the consumer
 // test checks and runs in Chromium.
+import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
@@ -9,8 +10,18 @@ import { build } from 'esbuild';
  * browser: `platform: 'browser'` (so export conditions `browser` / `import` / `default` apply, never `node`),
  * ES2022, minified. A Node built-in anywhere in the graph fails the build (esbuild cannot resolve it for a browser).
  * Returns the code, its size minified and gzipped (zlib's default level), and the bundled input files.
+ * With `splitting` (ESM only), esbuild splits at each dynamic `import()` as an application bundler would; `code`,
+ * `bytes` and `gzipBytes` are then what a page loads up front (the entry and the chunks it imports statically, each
+ * gzipped on its own), and `totalBytes` / `totalGzipBytes` / `chunks` count every output.
  */
-export async function bundleForBrowser({ contents, resolveDir, format = 'esm', globalName, minify = true }) {
+export async function bundleForBrowser({
+  contents,
+  resolveDir,
+  format = 'esm',
+  globalName,
+  minify = true,
+  splitting = false,
+}) {
   const result = await build({
     stdin: { contents, resolveDir, sourcefile: 'entry.ts', loader: 'ts' },
     bundle: true,
@@ -25,12 +36,44 @@ export async function bundleForBrowser({ contents, resolveDir, format = 'esm', g
     write: false,
     metafile: true,
     logLevel: 'silent',
+    // Nothing is written: the outputs are named under a directory only so that chunks can be told apart.
+    ...(splitting ? { splitting: true, outdir: join(resolveDir, '.split-bundle') } : {}),
   });
+  if (splitting) return splitResult(result);
   const code = result.outputFiles[0].contents;
   return {
     code: Buffer.from(code).toString('utf8'),
     bytes: code.byteLength,
     gzipBytes: gzipSync(code).byteLength,
+    inputs: Object.keys(result.metafile.inputs),
+  };
+}
+
+/** The up-front part of a split build: the entry output and, transitively, the chunks it imports statically. */
+function splitResult(result) {
+  const cwd = process.cwd();
+  const files = new Map(result.outputFiles.map((f) => [relative(cwd, f.path), f.contents]));
+  const outputs = result.metafile.outputs;
+  const entry = Object.keys(outputs).find(
+    (name) => outputs[name].entryPoint !== undefined && name.endsWith('stdin.js'),
+  );
+  const initial = new Set();
+  const visit = (name) => {
+    if (initial.has(name)) return;
+    initial.add(name);
+    for (const i of outputs[name].imports) if (i.kind === 'import-statement' && outputs[i.path]) visit(i.path);
+  };
+  visit(entry);
+  const contentsOf = (name) => files.get(relative(cwd, resolve(cwd, name)));
+  const sum = (names, f) => names.reduce((n, name) => n + f(contentsOf(name)), 0);
+  const all = Object.keys(outputs).filter((name) => name.endsWith('.js'));
+  return {
+    code: Buffer.from(contentsOf(entry)).toString('utf8'),
+    bytes: sum([...initial], (c) => c.byteLength),
+    gzipBytes: sum([...initial], (c) => gzipSync(c).byteLength),
+    totalBytes: sum(all, (c) => c.byteLength),
+    totalGzipBytes: sum(all, (c) => gzipSync(c).byteLength),
+    chunks: all.length,
     inputs: Object.keys(result.metafile.inputs),
   };
 }

@@ -320,9 +320,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         jwks,
         issuer: world.zts.issuer,
         audience: world.names.athenzDomain,
-        certificateDer: new Uint8Array(id.certificate.rawData),
+        certificateDer: id.certificate.der,
       });
-      const names = describeCertificate(id.certificate);
+      const names = await describeCertificate(id.certificate);
       return {
         value: { identity, roleCerts, tokens, id, roleName, names },
         facts: [

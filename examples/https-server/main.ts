@@ -124,7 +124,7 @@ try {
     server!.listen(port, world ? '127.0.0.1' : '0.0.0.0', () => resolve());
   });
   const { port: bound } = server.address() as AddressInfo;
-  const host = describeCertificate(first.certificate).dnsNames[0] ?? 'localhost';
+  const host = (await describeCertificate(first.certificate)).dnsNames[0] ?? 'localhost';
   console.log(`serving https://${host}:${bound}/ as ${first.spiffeId ?? `${first.domain}.${first.service}`}`);
   console.log(`certificate serial ${first.serialNumber}, expires ${first.expiresAt.toISOString()}`);
   if (world) {

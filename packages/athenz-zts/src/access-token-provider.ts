@@ -5,8 +5,7 @@
  * @packageDocumentation
  */
 import { defineSecrets, type RefreshingProvider, safeLogger, systemClock } from '@ecs-identity/core';
-import { decodeJwt } from 'jose';
-import { verifyAccessToken } from './access-token-verify.js';
+import { loadJose, verifyAccessToken } from './access-token-verify.js';
 import type { AccessToken, X509Identity } from './credentials.js';
 import { AthenzError } from './errors.js';
 import { type IdentityBoundOptions, identityBoundProvider } from './identity-bound.js';
@@ -92,7 +91,7 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
         jwks: keys,
         issuer: v.issuer,
         audience,
-        certificateDer: new Uint8Array(id.certificate.rawData),
+        certificateDer: id.certificate.der,
         nowMs: clock.now(),
       });
     jwks ??= await options.zts.jwks({ signal });
@@ -126,6 +125,7 @@ export function accessTokenProvider(options: AccessTokenOptions): RefreshingProv
         expiresMs = clock.now() + res.expires_in * 1000;
       } else {
         let exp: number | undefined;
+        const { decodeJwt } = await loadJose();
         try {
           exp = decodeJwt(res.access_token).exp;
         } catch {

@@ -3,7 +3,8 @@
  * optionally its binding to our client certificate (`cnf` `x5t#S256`).
  * @packageDocumentation
  */
-import { base64url, createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTPayload, jwtVerify } from 'jose';
+import { loadOnce } from '@ecs-identity/core/internal';
+import type { JSONWebKeySet, JWK, JWTPayload } from 'jose';
 import { AthenzError } from './errors.js';
 import { type CryptoOption, resolveCrypto } from './keys.js';
 
@@ -23,6 +24,15 @@ export interface VerifyAccessTokenOptions extends CryptoOption {
   nowMs?: number | undefined;
 }
 
+/**
+ * jose, loaded on first use (about 45 modules in Node): only verifying a token, its thumbprint and reading a token's
+ * `exp` need it, not importing the package.
+ * @internal
+ */
+export const loadJose: () => Promise<typeof import('./jose-functions.js')> = loadOnce(
+  () => import('./jose-functions.js'),
+);
+
 /** The `x5t#S256` thumbprint of a DER certificate (base64url SHA-256). @public */
 export async function certificateThumbprint(
   der: ArrayBuffer | Uint8Array,
@@ -30,7 +40,7 @@ export async function certificateThumbprint(
 ): Promise<string> {
   const bytes = new Uint8Array(der); // a copy on a plain ArrayBuffer, as subtle.digest wants
   const digest = await resolveCrypto(options.crypto).subtle.digest('SHA-256', bytes);
-  return base64url.encode(new Uint8Array(digest));
+  return (await loadJose()).base64url.encode(new Uint8Array(digest));
 }
 
 /**
@@ -44,6 +54,7 @@ export async function certificateThumbprint(
  */
 export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<JWTPayload> {
   let payload: JWTPayload;
+  const { createLocalJWKSet, jwtVerify } = await loadJose();
   try {
     const keys = createLocalJWKSet(options.jwks as JSONWebKeySet);
     ({ payload } = await jwtVerify(token, keys, {

@@ -3,13 +3,11 @@
  * tokens. Secret fields (private key PEM, tokens) are hidden from inspect / JSON / String by core's defineSecrets.
  * @packageDocumentation
  */
-import 'reflect-metadata';
 import { type Credential, defineSecrets } from '@ecs-identity/core';
-import type { X509Certificate } from '@peculiar/x509';
 import { AthenzError } from './errors.js';
 import { type CryptoOption, publicKeySpki } from './keys.js';
 import type { CryptoKey, CryptoKeyPair } from './web-crypto.js';
-import { describeCertificate, parseCertificate } from './x509-info.js';
+import { type ParsedCertificate, parseCertificate } from './x509-info.js';
 
 /** The service identity: key, certificate and what ZTS said about it. @public */
 export interface X509Identity extends Credential {
@@ -23,7 +21,7 @@ export interface X509Identity extends Credential {
   /** The private key in PEM (PKCS#1 for RSA, SEC1 for EC, like siad). Secret: hidden when printed. */
   readonly privateKeyPem: string;
   readonly certificatePem: string;
-  readonly certificate: X509Certificate;
+  readonly certificate: ParsedCertificate;
   /** The issuing CA chain from ZTS (`x509CertificateSigner`), when it sent one. */
   readonly chainPem?: string;
   /** The CA bundle trusted for ZTS and peers, when configured. */
@@ -40,7 +38,7 @@ export interface RoleCertificate extends Credential {
   /** `<roleDomain>:role.<role>`. */
   readonly roleName: string;
   readonly certificatePem: string;
-  readonly certificate: X509Certificate;
+  readonly certificate: ParsedCertificate;
   readonly privateKey: CryptoKey;
   /** Secret: hidden when printed. */
   readonly privateKeyPem: string;
@@ -79,22 +77,15 @@ export interface X509IdentityInput extends CryptoOption {
 
 /**
  * True when the certificate certifies `publicKey`.
- * @throws IdentityError `INVALID_RESPONSE` when the certificate's own public key cannot be decoded
  * @public
  */
 export async function certificateMatchesKey(
-  certificate: X509Certificate,
+  certificate: ParsedCertificate,
   publicKey: CryptoKey,
   options: CryptoOption = {},
 ): Promise<boolean> {
   const spki = await publicKeySpki(publicKey, options);
-  let certSpki: Uint8Array;
-  try {
-    certSpki = new Uint8Array(certificate.publicKey.rawData);
-  } catch (cause) {
-    // @peculiar/x509 decodes the key when it is first read; bytes that are not a key throw a plain Error there.
-    throw new AthenzError('INVALID_RESPONSE', "the certificate's public key cannot be decoded", { cause });
-  }
+  const certSpki = certificate.publicKeySpki;
   return spki.length === certSpki.length && spki.every((b, i) => b === certSpki[i]);
 }
 
@@ -104,8 +95,8 @@ export async function certificateMatchesKey(
  * @public
  */
 export async function buildX509Identity(input: X509IdentityInput): Promise<X509Identity> {
-  const certificate = parseCertificate(input.certificatePem);
-  const names = describeCertificate(certificate);
+  const certificate = await parseCertificate(input.certificatePem);
+  const { names } = certificate;
   const principal = `${input.domain}.${input.service}`;
   if (names.commonNames.length !== 1 || names.commonNames[0]?.toLowerCase() !== principal) {
     throw new AthenzError(
@@ -137,6 +128,6 @@ export async function buildX509Identity(input: X509IdentityInput): Promise<X509I
 }
 
 /** True when the identity's certificate has expired (or is not yet valid) at `nowMs`. @public */
-export function isCertificateValidAt(cert: X509Certificate, nowMs: number): boolean {
+export function isCertificateValidAt(cert: ParsedCertificate, nowMs: number): boolean {
   return cert.notBefore.getTime() <= nowMs && nowMs < cert.notAfter.getTime();
 }

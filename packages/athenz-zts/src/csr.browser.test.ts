@@ -18,9 +18,9 @@ it('builds and verifies service and role CSRs in the browser (RSA and P-256)', a
     const base = { keys, domain: 'sports', service: 'api', provider: 'athenz.aws-ecs.us-east-1', instanceId: 'task-1' };
     const svc = await buildServiceCsr({ ...base, dnsSuffixes: ['aws.athenz.cloud'] });
     expect(await new Pkcs10CertificateRequest(svc.pem).verify()).toBe(true);
-    expect(describeCsr(svc.pem).dnsNames).toEqual(['api.sports.aws.athenz.cloud']);
+    expect((await describeCsr(svc.pem)).dnsNames).toEqual(['api.sports.aws.athenz.cloud']);
     const role = await buildRoleCsr({ ...base, roleDomain: 'weather', role: 'readers' });
-    expect(describeCsr(role.pem).commonNames).toEqual(['weather:role.readers']);
+    expect((await describeCsr(role.pem)).commonNames).toEqual(['weather:role.readers']);
     // PKCS#1 / SEC1 conversion runs on the browser's Web Crypto too
     const pem = await exportPrivateKeyPem(keys.privateKey);
     expect(pem).toMatch(type === 'rsa' ? /RSA PRIVATE KEY/ : /EC PRIVATE KEY/);

@@ -58,7 +58,7 @@ describe('buildServiceCsr', () => {
     expect(await csr.verify()).toBe(true);
     expect(csr.signatureAlgorithm.name).toBe('RSASSA-PKCS1-v1_5');
     expect((csr.signatureAlgorithm.hash as Algorithm).name).toBe('SHA-256');
-    const n = describeCsr(built.pem);
+    const n = await describeCsr(built.pem);
     expect(n.commonNames).toEqual(['sports.prod.api']);
     expect(n.organizationalUnits).toEqual([PROVIDER]);
     expect(n.organizations).toEqual([]);
@@ -92,7 +92,7 @@ describe('buildServiceCsr', () => {
         subject: { country: 'US', organization: 'Athenz' },
       }),
     );
-    const n = describeCsr(built.pem);
+    const n = await describeCsr(built.pem);
     expect(n.commonNames).toEqual(['sports.prod.api']);
     expect(n.organizations).toEqual(['Athenz']);
     expect(n.dnsNames).toEqual([
@@ -108,7 +108,7 @@ describe('buildServiceCsr', () => {
     const csr = new Pkcs10CertificateRequest(built.pem);
     expect(csr.signatureAlgorithm.name).toBe('ECDSA');
     expect(await csr.verify()).toBe(true);
-    expect(describeCsr(built.pem).spiffeUris).toEqual([]);
+    expect((await describeCsr(built.pem)).spiffeUris).toEqual([]);
   });
 
   it('refuses what ZTS would reject, naming the field', async () => {
@@ -137,7 +137,7 @@ describe('buildServiceCsr', () => {
     const compound = fc.array(label, { minLength: 1, maxLength: 3 }).map((p) => p.join('.'));
     await fc.assert(
       fc.asyncProperty(compound, label, fc.stringMatching(/^[a-zA-Z0-9._~=+@$,:-]{1,20}$/), async (d, s, id) => {
-        const n = describeCsr(
+        const n = await describeCsr(
           (await buildServiceCsr(service({ keys: ec, domain: d, service: s, instanceId: id }))).pem,
         );
         expect(n.commonNames).toEqual([`${d}.${s}`]);
@@ -156,7 +156,7 @@ describe('buildRoleCsr', () => {
     const built = await buildRoleCsr(role({ emailDomain: 'zts.athenz.cloud' }));
     const csr = new Pkcs10CertificateRequest(built.pem);
     expect(await csr.verify()).toBe(true);
-    const n = describeCsr(built.pem);
+    const n = await describeCsr(built.pem);
     expect(n.commonNames).toEqual(['weather:role.readers']);
     expect(n.organizationalUnits).toEqual([PROVIDER]);
     expect(n.dnsNames).toEqual([]);
@@ -169,7 +169,7 @@ describe('buildRoleCsr', () => {
   });
 
   it('supports the trust-domain role form and leaves email out by default', async () => {
-    const n = describeCsr((await buildRoleCsr(role({ spiffe: { trustDomain: 'athenz.io' } }))).pem);
+    const n = await describeCsr((await buildRoleCsr(role({ spiffe: { trustDomain: 'athenz.io' } }))).pem);
     expect(n.spiffeUris).toEqual(['spiffe://athenz.io/ns/weather/ra/readers']);
     expect(n.emails).toEqual([]);
   });

@@ -1,18 +1,10 @@
 /**
- * Service and role CSRs exactly as ZTS expects them (PROTOCOLS.md §3 "CSR contents"), built with @peculiar/x509.
+ * Service and role CSRs exactly as ZTS expects them (PROTOCOLS.md §3 "CSR contents"), built with @peculiar/x509
+ * (loaded on first use: x509-load.ts).
  * Inputs are validated first, so a CSR the server would reject (bad names, empty instance id, a DNS name outside
  * the suffixes) is never produced.
  * @packageDocumentation
  */
-import 'reflect-metadata';
-import { IdentityError } from '@ecs-identity/core';
-import {
-  type JsonGeneralName,
-  type JsonName,
-  type Pkcs10CertificateRequest,
-  Pkcs10CertificateRequestGenerator,
-  SubjectAlternativeNameExtension,
-} from '@peculiar/x509';
 import { AthenzError } from './errors.js';
 import { type CryptoOption, resolveCrypto, signingAlgorithmFor } from './keys.js';
 import {
@@ -27,7 +19,17 @@ import {
   validateSimpleName,
 } from './names.js';
 import type { Crypto, CryptoKeyPair } from './web-crypto.js';
-import { describeCsr } from './x509-info.js';
+import type { X509Names } from './x509-info.js';
+import { loadX509Codec } from './x509-load.js';
+
+/** A subject name as relative distinguished names, in order (e.g. `[{ OU: ['x'] }, { CN: ['y'] }]`). @internal */
+export type CsrName = Record<string, string[]>[];
+
+/** A subjectAltName entry. @internal */
+export interface CsrGeneralName {
+  type: 'dns' | 'url' | 'email';
+  value: string;
+}
 
 /** Optional single-valued subject fields (siad's `C`, `ST`, `L`, `O` settings). @public */
 export interface CsrSubject {
@@ -100,8 +102,8 @@ export interface BuiltCsr {
   commonName: string;
 }
 
-function subjectName(subject: CsrSubject | undefined, ou: string, cn: string): JsonName {
-  const rdns: JsonName = [];
+function subjectName(subject: CsrSubject | undefined, ou: string, cn: string): CsrName {
+  const rdns: CsrName = [];
   const add = (type: string, field: keyof CsrSubject) => {
     const v = subject?.[field];
     if (v === undefined) return;
@@ -172,39 +174,23 @@ function checkKeys(keys: CryptoKeyPair | undefined): CryptoKeyPair {
 /** Signs the CSR, checks it (selfCheck) and returns its PEM. */
 async function generate(
   keys: CryptoKeyPair,
-  name: JsonName,
-  san: JsonGeneralName[],
+  name: CsrName,
+  san: CsrGeneralName[],
   cn: string,
   crypto: Crypto | undefined,
 ): Promise<string> {
   const c = resolveCrypto(crypto);
-  let csr: Pkcs10CertificateRequest;
-  try {
-    csr = await Pkcs10CertificateRequestGenerator.create(
-      {
-        name,
-        keys,
-        signingAlgorithm: signingAlgorithmFor(keys.privateKey),
-        extensions: san.length > 0 ? [new SubjectAlternativeNameExtension(san)] : [],
-      },
-      c,
-    );
-  } catch (cause) {
-    if (cause instanceof IdentityError) throw cause;
-    throw new AthenzError('INVALID_CSR', 'signing the CSR failed (is the private key usable for signing?)', {
-      cause,
-    });
-  }
-  selfCheck(csr, cn);
-  return `${csr.toString('pem')}\n`;
+  const signingAlgorithm = signingAlgorithmFor(keys.privateKey);
+  const csr = await (await loadX509Codec()).signCsr(keys, name, san, signingAlgorithm, c);
+  selfCheck(csr.names, cn);
+  return csr.pem;
 }
 
 /**
- * Checks the server's structural rules on the signed CSR, so a bug here can never reach the server. The generator's
- * result is already parsed back from the encoded request (the DER the PEM armours), so this reads what is sent.
+ * Checks the server's structural rules on the signed CSR, so a bug here can never reach the server. The names are
+ * read back from the encoded request (the DER the PEM armours), so this checks what is sent.
  */
-function selfCheck(csr: Pkcs10CertificateRequest, cn: string): void {
-  const n = describeCsr(csr);
+function selfCheck(n: X509Names, cn: string): void {
   if (n.commonNames.length !== 1 || n.commonNames[0] !== cn) {
     throw new AthenzError('INVALID_CSR', `built CSR has CN ${JSON.stringify(n.commonNames)}, expected ${cn}`);
   }
@@ -258,7 +244,7 @@ export async function buildServiceCsr(options: ServiceCsrOptions): Promise<Built
   if (options.spiffe !== false) uris.push(serviceSpiffeUri(domain, service, options.spiffe ?? {}));
   uris.push(instanceIdUri(provider, instanceId));
   const cn = `${domain}.${service}`;
-  const san: JsonGeneralName[] = [
+  const san: CsrGeneralName[] = [
     ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...uris.map((value) => ({ type: 'url' as const, value })),
   ];
@@ -284,7 +270,7 @@ export async function buildRoleCsr(options: RoleCsrOptions): Promise<BuiltCsr> {
   const uris: string[] = [];
   if (options.spiffe !== false) uris.push(roleSpiffeUri(roleDomain, role, options.spiffe ?? {}));
   uris.push(instanceIdUri(provider, instanceId), `athenz://principal/${principal}`);
-  const san: JsonGeneralName[] = uris.map((value) => ({ type: 'url' as const, value }));
+  const san: CsrGeneralName[] = uris.map((value) => ({ type: 'url' as const, value }));
   if (options.emailDomain !== undefined) {
     san.push({ type: 'email', value: `${principal}@${validateDnsSuffix(options.emailDomain, 'emailDomain')}` });
   }

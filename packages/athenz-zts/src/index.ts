@@ -60,7 +60,7 @@ export {
   roleCertificateProvider,
 } from './role-cert-provider.js';
 export { loadSavedIdentity, type SavedIdentityOptions } from './saved-identity.js';
-export { describeCertificate, describeCsr, type X509Names } from './x509-info.js';
+export { describeCertificate, describeCsr, type ParsedCertificate, type X509Names } from './x509-info.js';
 export {
   type CallOptions,
   type ClientTls,

@@ -1,18 +1,12 @@
 /**
  * Key pairs through Web Crypto, and their PEM forms: PKCS#1 (`RSA PRIVATE KEY`, what siad writes), SEC1
  * (`EC PRIVATE KEY`) and PKCS#8 (`PRIVATE KEY`). Format conversion goes through the @peculiar/asn1-* schemas,
- * PEM armour through @peculiar/x509's PemConverter: no hand-written ASN.1.
+ * PEM armour through @peculiar/x509's PemConverter (x509-codec.ts, loaded on first use): no hand-written ASN.1.
  * @packageDocumentation
  */
-import 'reflect-metadata';
-import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc';
-import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
-import { id_rsaEncryption, RSAPrivateKey, rsaEncryption } from '@peculiar/asn1-rsa';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
-import { PemConverter } from '@peculiar/x509';
 import { AthenzError } from './errors.js';
-import type { BufferSource, Crypto, CryptoKey, CryptoKeyPair, SigningAlgorithm } from './web-crypto.js';
+import type { Crypto, CryptoKey, CryptoKeyPair, SigningAlgorithm } from './web-crypto.js';
+import { loadX509Codec } from './x509-load.js';
 
 /** The key types ZTS issues certificates for. `rsa` is RSA 2048 (siad's default); `ec` is ECDSA P-256. @public */
 export type KeyType = 'rsa' | 'ec';
@@ -38,7 +32,6 @@ const RSA_PARAMS: RsaHashedKeyGenParams = {
   modulusLength: 2048,
   publicExponent: new Uint8Array([1, 0, 1]),
 };
-const EC_CURVES: Record<string, string> = { [id_secp256r1]: 'P-256', [id_secp384r1]: 'P-384' };
 
 /** The Web Crypto in use: the caller's, else the runtime's. @internal */
 export function resolveCrypto(crypto: Crypto | undefined): Crypto {
@@ -110,17 +103,6 @@ export function signingAlgorithmFor(key: CryptoKey): SigningAlgorithm {
   return keyTypeOf(key) === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', hash: 'SHA-256' };
 }
 
-/** PEM with a final newline, as openssl and siad write files (PemConverter leaves it off). @internal */
-export function toPem(der: BufferSource, tag: string): string {
-  return `${PemConverter.encode(der, tag)}\n`;
-}
-
-function namedCurveOid(curve: string): string {
-  const oid = Object.entries(EC_CURVES).find(([, name]) => name === curve)?.[0];
-  if (!oid) throw new AthenzError('INVALID_KEY', `EC curve ${curve} is not supported (use P-256 or P-384)`);
-  return oid;
-}
-
 /**
  * Exports a private key as PEM. Default format: `pkcs1` for RSA (`RSA PRIVATE KEY`, siad's), `sec1` for EC
  * (`EC PRIVATE KEY`, openssl's traditional form).
@@ -157,87 +139,18 @@ export async function exportPkcs8(privateKey: CryptoKey, options: CryptoOption =
 }
 
 /** The PEM of `privateKey` in `format`, from its PKCS#8 DER. @internal */
-export function privateKeyPemFromPkcs8(pkcs8: ArrayBuffer, privateKey: CryptoKey, format: PrivateKeyFormat): string {
-  if (format === 'pkcs8') return toPem(pkcs8, 'PRIVATE KEY');
-  const info = AsnConvert.parse(pkcs8, PrivateKeyInfo);
-  const inner = info.privateKey.buffer;
-  if (format === 'pkcs1') return toPem(inner, 'RSA PRIVATE KEY');
-  // PKCS#8 usually leaves the curve out of the inner ECPrivateKey; the traditional SEC1 file carries it.
-  const ec = AsnConvert.parse(inner, ECPrivateKey);
-  ec.parameters = new ECParameters({ namedCurve: namedCurveOid((privateKey.algorithm as EcKeyAlgorithm).namedCurve) });
-  return toPem(AsnConvert.serialize(ec), 'EC PRIVATE KEY');
+export async function privateKeyPemFromPkcs8(
+  pkcs8: ArrayBuffer,
+  privateKey: CryptoKey,
+  format: PrivateKeyFormat,
+): Promise<string> {
+  return (await loadX509Codec()).privateKeyPemFromPkcs8(pkcs8, privateKey, format);
 }
 
 /** Exports a public key as an SPKI PEM (`PUBLIC KEY`). @public */
 export async function exportPublicKeyPem(publicKey: CryptoKey, options: CryptoOption = {}): Promise<string> {
   const spki = await resolveCrypto(options.crypto).subtle.exportKey('spki', publicKey);
-  return toPem(spki, 'PUBLIC KEY');
-}
-
-const KEY_BLOCKS = ['RSA PRIVATE KEY', 'EC PRIVATE KEY', 'PRIVATE KEY', 'ENCRYPTED PRIVATE KEY'];
-
-function findKeyBlock(pem: string): { type: string; der: ArrayBuffer } {
-  let blocks: { type: string; rawData: ArrayBuffer }[];
-  try {
-    blocks = PemConverter.decodeWithHeaders(pem);
-  } catch (cause) {
-    throw new AthenzError('INVALID_KEY', 'the key file is not valid PEM', { cause });
-  }
-  // `openssl ecparam -genkey` writes an EC PARAMETERS block first: skip anything that is not a key.
-  const block = blocks.find((b) => KEY_BLOCKS.includes(b.type));
-  if (!block) {
-    throw new AthenzError(
-      'INVALID_KEY',
-      'no private key PEM block found (expected RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)',
-    );
-  }
-  if (block.type === 'ENCRYPTED PRIVATE KEY') {
-    throw new AthenzError('INVALID_KEY', 'encrypted private keys are not supported: decrypt the key file first');
-  }
-  return { type: block.type, der: block.rawData };
-}
-
-function parseOrThrow<T>(der: BufferSource, schema: new () => T, what: string): T {
-  try {
-    return AsnConvert.parse(der, schema);
-  } catch (cause) {
-    throw new AthenzError('INVALID_KEY', `the key is not a valid ${what} structure`, { cause });
-  }
-}
-
-/** PKCS#8 DER of a key given in any supported PEM form, plus what it is. */
-function toPkcs8(pem: string): { pkcs8: ArrayBuffer; type: KeyType; curve?: string } {
-  const { type, der } = findKeyBlock(pem);
-  if (type === 'RSA PRIVATE KEY') {
-    parseOrThrow(der, RSAPrivateKey, 'PKCS#1 RSAPrivateKey');
-    const info = new PrivateKeyInfo({ privateKeyAlgorithm: rsaEncryption, privateKey: new OctetString(der) });
-    return { pkcs8: AsnConvert.serialize(info), type: 'rsa' };
-  }
-  if (type === 'EC PRIVATE KEY') {
-    const ec = parseOrThrow(der, ECPrivateKey, 'SEC1 ECPrivateKey');
-    const curveOid = ec.parameters?.namedCurve;
-    const curve = curveOid ? EC_CURVES[curveOid] : undefined;
-    if (!curveOid || !curve) {
-      throw new AthenzError('INVALID_KEY', 'the EC key must name its curve, and it must be P-256 or P-384');
-    }
-    const info = new PrivateKeyInfo({
-      privateKeyAlgorithm: new AlgorithmIdentifier({
-        algorithm: id_ecPublicKey,
-        parameters: AsnConvert.serialize(new ECParameters({ namedCurve: curveOid })),
-      }),
-      privateKey: new OctetString(der),
-    });
-    return { pkcs8: AsnConvert.serialize(info), type: 'ec', curve };
-  }
-  const info = parseOrThrow(der, PrivateKeyInfo, 'PKCS#8 PrivateKeyInfo');
-  const alg = info.privateKeyAlgorithm;
-  if (alg.algorithm === id_rsaEncryption) return { pkcs8: der, type: 'rsa' };
-  if (alg.algorithm === id_ecPublicKey && alg.parameters) {
-    const params = parseOrThrow(alg.parameters, ECParameters, 'EC parameters');
-    const curve = params.namedCurve ? EC_CURVES[params.namedCurve] : undefined;
-    if (curve) return { pkcs8: der, type: 'ec', curve };
-  }
-  throw new AthenzError('INVALID_KEY', `private key algorithm ${alg.algorithm} is not supported (RSA, EC P-256/P-384)`);
+  return (await loadX509Codec()).toPem(spki, 'PUBLIC KEY');
 }
 
 /**
@@ -255,7 +168,7 @@ export async function importPrivateKeyPem(pem: string, options: CryptoOption = {
     throw new AthenzError('INVALID_KEY', 'the private key PEM is empty');
   }
   const { subtle } = resolveCrypto(options.crypto);
-  const { pkcs8, type, curve } = toPkcs8(pem);
+  const { pkcs8, type, curve } = (await loadX509Codec()).toPkcs8(pem);
   const algorithm: RsaHashedImportParams | EcKeyImportParams =
     type === 'rsa' ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } : { name: 'ECDSA', namedCurve: curve as string };
   let privateKey: CryptoKey;

@@ -13,7 +13,7 @@ import type { IdentitySink } from './identity-sink.js';
 import type { CryptoOption } from './keys.js';
 import { validateDomain, validateRole } from './names.js';
 import { athenzRefreshDefaults } from './refresh-defaults.js';
-import { describeCertificate, parseCertificate } from './x509-info.js';
+import { parseCertificate } from './x509-info.js';
 import type { ZtsClient } from './zts-client.js';
 
 /** A role: `<domain>:role.<role>` or its parts. @public */
@@ -104,8 +104,8 @@ export function roleCertificateProvider(options: RoleCertificateOptions): Refres
       { keyPem: id.privateKeyPem, certPem: id.certificatePem },
       { signal },
     );
-    const certificate = parseCertificate(res.x509Certificate);
-    const names = describeCertificate(certificate);
+    const certificate = await parseCertificate(res.x509Certificate);
+    const { names } = certificate;
     if (names.commonNames[0] !== r.name || !(await certificateMatchesKey(certificate, id.publicKey, options))) {
       throw new AthenzError('INVALID_RESPONSE', `ZTS returned a role certificate that is not ${r.name} for our key`);
     }

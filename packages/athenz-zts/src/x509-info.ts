@@ -1,19 +1,11 @@
 /**
- * Reads the names Athenz cares about (subject CN / O / OU, SAN DNS / URI / email, the SPIFFE and instance-id URIs)
- * out of a CSR or a certificate, with @peculiar/x509.
+ * The names Athenz cares about (subject CN / O / OU, SAN DNS / URI / email, the SPIFFE and instance-id URIs) of a
+ * CSR or a certificate, and the parsed certificate this package hands out. The types are this package's own, so
+ * the published declarations need neither @peculiar/x509's nor the DOM lib; the parsing itself (x509-codec.ts) is
+ * loaded on first use.
  * @packageDocumentation
  */
-import 'reflect-metadata';
-import { IdentityError } from '@ecs-identity/core';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  type GeneralNames,
-  type Name,
-  Pkcs10CertificateRequest,
-  SubjectAlternativeNameExtension,
-  X509Certificate,
-} from '@peculiar/x509';
-import { AthenzError } from './errors.js';
+import { loadX509Codec } from './x509-load.js';
 
 /** The Athenz-relevant names of a CSR or certificate. @public */
 export interface X509Names {
@@ -32,44 +24,26 @@ export interface X509Names {
   instanceProvider?: string;
 }
 
-const SAN_OID = '2.5.29.17';
-
 /**
- * The certificates this package parses. `getExtension` on a plain X509Certificate turns every extension into an
- * object, serializing and parsing each one twice, to find one; reading the names of a freshly issued certificate
- * (on the critical path of a cold start) needs only the SAN, found here without touching the others.
+ * An X.509 certificate as this package reads it: decoded once, frozen, plain data (no methods, no library types).
+ * For anything else, parse {@link ParsedCertificate.der} with the X.509 library of your choice.
+ * @public
  */
-class IssuedCertificate extends X509Certificate {
-  subjectAltNameExtension(): SubjectAlternativeNameExtension | undefined {
-    const ext = this.asn.tbsCertificate.extensions?.find((e) => e.extnID === SAN_OID);
-    return ext === undefined ? undefined : new SubjectAlternativeNameExtension(AsnConvert.serialize(ext));
-  }
-}
-
-function names(subject: Name, san: GeneralNames | undefined): X509Names {
-  const items = san?.items ?? [];
-  const of = (type: string) => items.filter((n) => n.type === type).map((n) => n.value);
-  const uris = of('url');
-  const out: X509Names = {
-    commonNames: subject.getField('CN'),
-    organizations: subject.getField('O'),
-    organizationalUnits: subject.getField('OU'),
-    dnsNames: of('dns'),
-    uris,
-    emails: of('email'),
-    ips: of('ip'),
-    spiffeUris: uris.filter((u) => u.toLowerCase().startsWith('spiffe://')),
-  };
-  const instance = uris.find((u) => u.startsWith('athenz://instanceid/'));
-  if (instance) {
-    const rest = instance.slice('athenz://instanceid/'.length);
-    const slash = rest.indexOf('/');
-    if (slash > 0) {
-      out.instanceProvider = rest.slice(0, slash);
-      out.instanceId = rest.slice(slash + 1);
-    }
-  }
-  return out;
+export interface ParsedCertificate {
+  /** The DER encoding (what the PEM armours). */
+  readonly der: Uint8Array;
+  /** The subject distinguished name, RFC 4514 style (e.g. `CN=sports.api, OU=athenz.aws-ecs.us-west-2`). */
+  readonly subject: string;
+  /** The issuer distinguished name, RFC 4514 style. */
+  readonly issuer: string;
+  /** Hex serial number (lower case, as @peculiar/x509 and ZTS print it). */
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** The subject and subjectAltName names Athenz uses. */
+  readonly names: Readonly<X509Names>;
+  /** The DER SubjectPublicKeyInfo of the certified key. */
+  readonly publicKeySpki: Uint8Array;
 }
 
 /**
@@ -77,57 +51,29 @@ function names(subject: Name, san: GeneralNames | undefined): X509Names {
  * @throws IdentityError `INVALID_CSR` when it is not a PKCS#10 request
  * @public
  */
-export function describeCsr(csr: string | Pkcs10CertificateRequest): X509Names {
-  let req: Pkcs10CertificateRequest;
-  try {
-    req = typeof csr === 'string' ? new Pkcs10CertificateRequest(csr) : csr;
-  } catch (cause) {
-    throw new AthenzError('INVALID_CSR', 'the CSR is not a valid PEM PKCS#10 certificate request', { cause });
-  }
-  return decoded('INVALID_CSR', 'the CSR', () =>
-    names(req.subjectName, (req.getExtension(SAN_OID) as SubjectAlternativeNameExtension | null)?.names),
-  );
+export async function describeCsr(csr: string): Promise<X509Names> {
+  return (await loadX509Codec()).describeCsrPem(csr);
 }
 
 /**
- * @peculiar/x509 decodes names and extensions only when they are read, and throws plain `Error`s (ASN.1 offsets,
- * "Zero buffer length") for bytes that parse as a certificate but not as the extension they claim to be.
- */
-function decoded<T>(code: 'INVALID_CSR' | 'INVALID_RESPONSE', what: string, read: () => T): T {
-  try {
-    return read();
-  } catch (cause) {
-    if (cause instanceof IdentityError) throw cause;
-    throw new AthenzError(code, `${what} has a subject or extension that cannot be decoded`, { cause });
-  }
-}
-
-/**
- * Parses a PEM certificate (the first one, when given a chain) and returns its names.
+ * The names of a certificate: a PEM certificate (the first one, when given a chain) is parsed first.
  * @throws IdentityError `INVALID_RESPONSE` when it is not an X.509 certificate
  * @public
  */
-export function describeCertificate(cert: string | X509Certificate): X509Names {
-  const parsed = parseCertificate(cert);
-  return decoded('INVALID_RESPONSE', 'the certificate', () => {
-    const san =
-      parsed instanceof IssuedCertificate
-        ? parsed.subjectAltNameExtension()
-        : parsed.getExtension(SubjectAlternativeNameExtension);
-    return names(parsed.subjectName, san?.names);
-  });
+export async function describeCertificate(cert: string | ParsedCertificate): Promise<X509Names> {
+  const { names } = await parseCertificate(cert);
+  // A copy: the certificate's own names stay as parsed whatever the caller does with these arrays.
+  return Object.fromEntries(
+    Object.entries(names).map(([k, v]) => [k, Array.isArray(v) ? [...v] : v]),
+  ) as unknown as X509Names;
 }
 
 /**
  * Parses a PEM certificate (the first block of a chain).
  * @throws IdentityError `INVALID_RESPONSE`
- * @public
+ * @internal
  */
-export function parseCertificate(cert: string | X509Certificate): X509Certificate {
+export async function parseCertificate(cert: string | ParsedCertificate): Promise<ParsedCertificate> {
   if (typeof cert !== 'string') return cert;
-  try {
-    return new IssuedCertificate(cert);
-  } catch (cause) {
-    throw new AthenzError('INVALID_RESPONSE', 'the certificate is not a valid PEM X.509 certificate', { cause });
-  }
+  return (await loadX509Codec()).parseCertificatePem(cert);
 }

@@ -127,7 +127,7 @@ describe('identity against the testkit ZTS', () => {
     expect(id.service).toBe('api');
     expect(id.instanceId).toBe(agent.taskId);
     expect(id.provider).toBe('athenz.aws-ecs.us-west-2');
-    const names = describeCertificate(id.certificatePem);
+    const names = await describeCertificate(id.certificatePem);
     expect(names.commonNames).toEqual(['sports.api']);
     expect(names.dnsNames).toContain('api.sports.aws.athenz.cloud');
     expect(names.uris).toContain(`athenz://instanceid/athenz.aws-ecs.us-west-2/${agent.taskId}`);
@@ -298,7 +298,7 @@ describe("siad's naming against the testkit ZTS", () => {
       sink: siadFileSink({ root: join(root, 'omit-domain') }),
     });
     const first = await p.get();
-    expect(describeCertificate(first.certificatePem).commonNames).toEqual(['sports.web']);
+    expect((await describeCertificate(first.certificatePem)).commonNames).toEqual(['sports.web']);
     const second = await p.get({ forceRefresh: true });
     expect(second.serialNumber).not.toBe(first.serialNumber);
     expect(
@@ -339,7 +339,7 @@ describe('role certificates and access tokens against the testkit ZTS', () => {
     open.push(roles);
     const set = await roles.get();
     const readers = set.certificates['sports:role.readers']!;
-    expect(describeCertificate(readers.certificatePem).commonNames).toEqual(['sports:role.readers']);
+    expect((await describeCertificate(readers.certificatePem)).commonNames).toEqual(['sports:role.readers']);
     expect(opensslVerify(readers.certificatePem)).toMatch(/cert\.pem: OK/);
     const rotated = await id.get({ forceRefresh: true });
     expect((await roles.get()).identitySerial).toBe(rotated.serialNumber);
@@ -388,7 +388,7 @@ describe('role certificates and access tokens against the testkit ZTS', () => {
       jwks,
       issuer: zts.issuer,
       audience: 'sports',
-      certificateDer: new Uint8Array(cert1.certificate.rawData),
+      certificateDer: cert1.certificate.der,
     });
     expect(claims.aud).toBe('sports');
     const cert2 = await id.get({ forceRefresh: true });
@@ -401,7 +401,7 @@ describe('role certificates and access tokens against the testkit ZTS', () => {
         jwks,
         issuer: zts.issuer,
         audience: 'sports',
-        certificateDer: new Uint8Array(cert2.certificate.rawData),
+        certificateDer: cert2.certificate.der,
       }),
     ).rejects.toMatchObject({ code: 'TOKEN_VERIFICATION_FAILED' });
   });

@@ -3,8 +3,8 @@
  * The AWS SDK is kept off this path on purpose: its middleware adds `x-amz-user-agent`, which Consul rejects.
  * @packageDocumentation
  */
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { loadOnce } from '@ecs-identity/core/internal';
+import { Sha256 } from './sha256.js';
 
 /** The AWS credential fields signing needs. @public */
 export interface SigningCredentials {
@@ -87,6 +87,9 @@ interface UnsignedRequest {
   body: string;
 }
 
+/** @smithy/signature-v4 (with @smithy/core), loaded on the first signing, not by the import. */
+const loadSigner = loadOnce(() => import('./sigv4.js'));
+
 /** The Content-Type the AWS SDKs send for Query-protocol bodies. @internal */
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf-8';
 
@@ -98,6 +101,7 @@ export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded; charset=utf
  */
 export async function signQueryRequest(input: QueryRequestInput): Promise<SignedRequest> {
   const { target } = input;
+  const { SignatureV4 } = await loadSigner();
   // A fresh signer per request: nothing here holds credentials or anything derived from them between calls.
   // (@smithy/signature-v4 itself memoises derived signing keys in a small module-level table, for every signer in
   // the process; that is the library's behaviour, not ours, and the benchmark baseline gets it too.)

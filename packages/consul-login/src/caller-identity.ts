@@ -43,9 +43,9 @@ export const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /** The `<Error><Code>` and `<Message>` of an AWS `ErrorResponse` body, if it is one. @internal */
-export function parseAwsError(body: string): { code: string; message: string } | undefined {
+export async function parseAwsError(body: string): Promise<{ code: string; message: string } | undefined> {
   try {
-    const error = child(child(parseXml(body), 'ErrorResponse'), 'Error');
+    const error = child(child(await parseXml(body), 'ErrorResponse'), 'Error');
     const code = text(child(error, 'Code'));
     if (code === undefined) return undefined;
     return { code, message: text(child(error, 'Message')) ?? '' };
@@ -81,7 +81,7 @@ export async function sendAwsQuery(
     });
   } catch (e) {
     const body = (e as { responseText?: unknown }).responseText;
-    const aws = IdentityError.is(e, 'HTTP_STATUS') && typeof body === 'string' ? parseAwsError(body) : undefined;
+    const aws = IdentityError.is(e, 'HTTP_STATUS') && typeof body === 'string' ? await parseAwsError(body) : undefined;
     if (aws === undefined || !IdentityError.is(e)) throw e;
     throw new ConsulError(
       credentialErrors.has(aws.code) ? 'INVALID_CREDENTIALS' : 'HTTP_STATUS',
@@ -116,7 +116,7 @@ export async function getCallerIdentity(options: CallerIdentityOptions): Promise
     signingDate: options.signingDate ?? new Date(),
   });
   const response = await sendAwsQuery('sts:GetCallerIdentity', url, signed, options);
-  const result = child(child(parseXml(response.text()), 'GetCallerIdentityResponse'), 'GetCallerIdentityResult');
+  const result = child(child(await parseXml(response.text()), 'GetCallerIdentityResponse'), 'GetCallerIdentityResult');
   const arn = text(child(result, 'Arn'));
   if (arn === undefined) {
     throw new ConsulError(

@@ -70,7 +70,7 @@ export async function getIamEntity(options: IamEntityOptions): Promise<IamEntity
   const refusals = new Set([...CREDENTIAL_ERRORS].filter((code) => code !== 'AccessDenied'));
   const response = await sendAwsQuery(`iam:${action}`, request.url, signed, options, refusals);
   const entity = child(
-    child(child(parseXml(response.text()), `${action}Response`), `${action}Result`),
+    child(child(await parseXml(response.text()), `${action}Response`), `${action}Result`),
     action === 'GetRole' ? 'Role' : 'User',
   );
   const arn = text(child(entity, 'Arn'));

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseXml } from './xml.js';
 
 describe('parseXml', () => {
-  it('keeps values as strings and drops namespaces; malformed XML is INVALID_RESPONSE', () => {
-    const doc = parseXml(`<?xml version="1.0"?>
+  it('keeps values as strings and drops namespaces; malformed XML is INVALID_RESPONSE', async () => {
+    const doc = await parseXml(`<?xml version="1.0"?>
 <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <GetCallerIdentityResult>
     <Arn>arn:aws:sts::012345678901:assumed-role/app/task</Arn>
@@ -23,7 +23,7 @@ describe('parseXml', () => {
       },
     });
     for (const bad of ['', '<a><b></a>', 'not xml at all', '<a>']) {
-      expect(() => parseXml(bad)).toThrow(expect.objectContaining({ code: 'INVALID_RESPONSE' }));
+      await expect(parseXml(bad)).rejects.toMatchObject({ code: 'INVALID_RESPONSE' });
     }
   });
 });

@@ -1,31 +1,40 @@
 /**
  * AWS Query-protocol answers (STS, IAM) are XML: this package is the one that reads them (GetCallerIdentity, GetRole,
- * AWS error documents), so the XML parser lives here.
+ * AWS error documents), so the XML parser lives here. It is loaded on first use: building a bearer token reads no
+ * XML (only GetCallerIdentity, when the role ARN is unknown, and AWS error answers do), so importing the package and
+ * the token path load none of fast-xml-parser.
  * @packageDocumentation
  */
 import { scrubSecrets } from '@ecs-identity/core';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { loadOnce } from '@ecs-identity/core/internal';
 import { ConsulError } from './errors.js';
 
-const xmlParser = new XMLParser({
-  ignoreAttributes: true,
-  ignoreDeclaration: true,
-  removeNSPrefix: true,
-  // Keep every value a string: AWS account ids have leading zeros, and ids are not numbers.
-  parseTagValue: false,
-  trimValues: true,
-});
+/** fast-xml-parser, loaded on the first document. */
+const xmlParser = loadOnce(() =>
+  import('fast-xml-parser').then(({ XMLParser, XMLValidator }) => ({
+    parser: new XMLParser({
+      ignoreAttributes: true,
+      ignoreDeclaration: true,
+      removeNSPrefix: true,
+      // Keep every value a string: AWS account ids have leading zeros, and ids are not numbers.
+      parseTagValue: false,
+      trimValues: true,
+    }),
+    validator: XMLValidator,
+  })),
+);
 
 /**
  * Parses XML (fast-xml-parser) into a plain object; `INVALID_RESPONSE` on malformed input. Attributes and namespace
  * prefixes are dropped, every value stays a string, and repeated elements become arrays.
  * @internal
  */
-export function parseXml(text: string): Record<string, unknown> {
+export async function parseXml(text: string): Promise<Record<string, unknown>> {
   if (typeof text !== 'string' || text.trim() === '') {
     throw new ConsulError('INVALID_RESPONSE', 'XML document is empty');
   }
-  const valid = XMLValidator.validate(text);
+  const { parser, validator } = await xmlParser();
+  const valid = validator.validate(text);
   if (valid !== true) {
     throw new ConsulError(
       'INVALID_RESPONSE',
@@ -33,7 +42,7 @@ export function parseXml(text: string): Record<string, unknown> {
     );
   }
   try {
-    const out: unknown = xmlParser.parse(text);
+    const out: unknown = parser.parse(text);
     if (out === null || typeof out !== 'object') throw new Error('not an element');
     return out as Record<string, unknown>;
   } catch {

@@ -48,8 +48,8 @@ function forward(r: DecodedRequest): Promise<{ status: number; contentType: stri
   });
 }
 
-function field(xml: string, ...path: string[]): unknown {
-  let node: unknown = parseXml(xml);
+async function field(xml: string, ...path: string[]): Promise<unknown> {
+  let node: unknown = await parseXml(xml);
   for (const p of path) node = (node as Record<string, unknown> | undefined)?.[p];
   return node;
 }
@@ -62,11 +62,11 @@ describe('the token against the strict fake AWS', () => {
     const sts = await forward(t);
     expect(sts.status).toBe(200);
     expect(sts.contentType).toMatch(/^text\/xml/);
-    const arn = field(sts.body, 'GetCallerIdentityResponse', 'GetCallerIdentityResult', 'Arn');
+    const arn = await field(sts.body, 'GetCallerIdentityResponse', 'GetCallerIdentityResult', 'Arn');
     expect(arn).toMatch(/^arn:aws:sts::123456789012:assumed-role\/web-task\//);
     const iam = await forward(t.entity as DecodedRequest);
     expect(iam.status).toBe(200);
-    const got = field(iam.body, 'GetRoleResponse', 'GetRoleResult', 'Role');
+    const got = await field(iam.body, 'GetRoleResponse', 'GetRoleResult', 'Role');
     expect(got).toMatchObject({ RoleName: 'web-task', Path: '/ecs/services/', Arn: role.arn, RoleId: role.roleId });
   });
 
@@ -77,7 +77,7 @@ describe('the token against the strict fake AWS', () => {
     );
     const tampered = await forward({ ...t, body: 'Action=GetCallerIdentity&Version=2011-06-16' });
     expect(tampered.status).toBe(403);
-    expect(field(tampered.body, 'ErrorResponse', 'Error', 'Code')).toBe('SignatureDoesNotMatch');
+    expect(await field(tampered.body, 'ErrorResponse', 'Error', 'Code')).toBe('SignatureDoesNotMatch');
     const { 'X-Consul-Iam-Serverid': _, ...withoutServerId } = t.headers;
     const dropped = await forward({ ...t, headers: withoutServerId });
     expect(dropped.status).toBe(403);
@@ -104,7 +104,7 @@ describe('the token against the strict fake AWS', () => {
     expect(t.entity?.body).toBe('Action=GetUser&UserName=deployer&Version=2010-05-08');
     const iam = await forward(t.entity as DecodedRequest);
     expect(iam.status).toBe(200);
-    expect(field(iam.body, 'GetUserResponse', 'GetUserResult', 'User')).toMatchObject({ Arn: user.arn });
+    expect(await field(iam.body, 'GetUserResponse', 'GetUserResult', 'User')).toMatchObject({ Arn: user.arn });
   });
 
   it('reports revoked credentials as INVALID_CREDENTIALS with the AWS code', async () => {

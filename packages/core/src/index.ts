@@ -39,3 +39,4 @@ export {
   HttpStatusError,
   type HttpStatusErrorInit,
 } from './transport.js';
+export type { BufferSource, Crypto, CryptoKey, CryptoKeyPair } from './web-crypto.js';

@@ -4,7 +4,6 @@ import http from 'node:http';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import crossFetch from 'cross-fetch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rejection } from '../test/rejection.js';
 import { IdentityError } from './errors.js';
@@ -171,7 +170,7 @@ describe('timeouts and aborts', () => {
     const client = createHttpClient({
       clock: timers.clock,
       fetch: (async (...args: Parameters<typeof fetch>) => {
-        const res = await crossFetch(...args);
+        const res = await globalThis.fetch(...args);
         headersIn.resolve();
         return res;
       }) as typeof fetch,

@@ -1,8 +1,8 @@
 /**
  * The one small HTTP layer every provider uses: per-request timeout (covering the body too), a response size cap
  * enforced while reading, status → typed error, plain-http refusal, and the Node `https.Agent` hook for mTLS and
- * custom CAs. Browser-safe: no `node:*` import; in Node the default fetch is cross-fetch (node-fetch v2, which honours
- * `agent`), in browsers `globalThis.fetch`.
+ * custom CAs. Browser-safe: no `node:*` import; in Node requests go through `node:http` / `node:https`
+ * (transport-node.ts: Node's global fetch takes no agent), in browsers through `globalThis.fetch`.
  *
  * @example
  * ```ts
@@ -16,6 +16,7 @@ import type { Clock } from './clock.js';
 import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
 import { scrubSecrets } from './secrets.js';
+import { canRequestWithNode, nodeRequest } from './transport-node.js';
 import { USER_AGENT } from './version.js';
 
 const CoreError = errorClass<CoreErrorCode>();
@@ -53,7 +54,10 @@ export interface HttpClient {
 
 /** @public */
 export interface HttpClientOptions {
-  /** An injected fetch (default: cross-fetch in Node, globalThis.fetch in browsers). */
+  /**
+   * An injected fetch. Default: in Node, `node:http` / `node:https` (which take `agent`); elsewhere
+   * `globalThis.fetch`. An injected fetch gets `agent` as an `init.agent` function of the URL (node-fetch's form).
+   */
   fetch?: typeof globalThis.fetch | undefined;
   /** Default per-request timeout (ms). Default 5000. */
   timeoutMs?: number | undefined;
@@ -178,7 +182,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       if (node && userAgent && !Object.keys(headers).some((h) => h.toLowerCase() === 'user-agent')) {
         headers['user-agent'] = userAgent;
       }
-      const fetchFn = options.fetch ?? (await defaultFetch());
+      const viaNode = options.fetch === undefined && node && canRequestWithNode();
+      const fetchFn = viaNode ? undefined : (options.fetch ?? defaultFetch());
 
       const controller = new AbortController();
       const truncated = new CoreError(
@@ -218,26 +223,36 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           redirect: 'manual',
         };
         if (req.body !== undefined) init.body = req.body as BodyInit;
-        if (options.agent !== undefined || (node && options.fetch === undefined)) {
+        // The agent of an `https:` request: the given one, or what the given function returns now (rotation).
+        const agentFor = (https: boolean): unknown => {
           const agent = options.agent;
-          // node-fetch calls this for each hop with the parsed URL; only https gets the TLS agent. The request is
-          // watched so a body cut short (the connection closed before Content-Length) fails now, not at the timeout.
+          if (!https || agent === undefined) return undefined;
+          return typeof agent === 'function' ? (agent as () => unknown)() : agent;
+        };
+        // A body cut short (the connection closed before Content-Length) fails now, not at the timeout.
+        const onTruncated = () => {
+          if (!controller.signal.aborted) controller.abort(truncated);
+        };
+        if (fetchFn !== undefined && options.agent !== undefined) {
+          // node-fetch calls this for each hop with the parsed URL; only https gets the TLS agent, watched.
           init.agent = (u: { protocol?: string }) => {
             const https = u.protocol === 'https:';
-            const chosen =
-              https && agent !== undefined
-                ? typeof agent === 'function'
-                  ? (agent as () => unknown)()
-                  : agent
-                : undefined;
-            return watchedAgent(chosen, https, () => {
-              if (!controller.signal.aborted) controller.abort(truncated);
-            });
+            return watchedAgent(agentFor(https), https, onTruncated);
           };
         }
         let res: Response;
         try {
-          res = await fetchFn(url.href, init);
+          res =
+            fetchFn === undefined
+              ? ((await nodeRequest(url, {
+                  method,
+                  headers,
+                  body: req.body,
+                  signal: controller.signal,
+                  agent: agentFor(url.protocol === 'https:'),
+                  onTruncated,
+                })) as unknown as Response)
+              : await fetchFn(url.href, init);
         } catch (e) {
           throw failure(e);
         }
@@ -492,22 +507,12 @@ function isNode(): boolean {
   );
 }
 
-let nodeFetch: Promise<typeof globalThis.fetch> | undefined;
-
-async function defaultFetch(): Promise<typeof globalThis.fetch> {
-  if (!isNode()) {
-    if (typeof globalThis.fetch !== 'function') {
-      throw new CoreError('INVALID_CONFIG', 'no fetch in this runtime: pass options.fetch');
-    }
-    return globalThis.fetch.bind(globalThis);
+/** The fetch outside Node (or in a Node without `process.getBuiltinModule`): the runtime's own. */
+function defaultFetch(): typeof globalThis.fetch {
+  if (typeof globalThis.fetch !== 'function') {
+    throw new CoreError('INVALID_CONFIG', 'no fetch in this runtime: pass options.fetch');
   }
-  // cross-fetch's Node build is node-fetch v2, the one Node fetch that honours `agent` (mTLS, custom CA).
-  nodeFetch ??= import('cross-fetch').then((m) => {
-    const mod = m as unknown as { default?: unknown; fetch?: unknown };
-    const f = typeof mod.default === 'function' ? mod.default : mod.fetch;
-    return f as typeof globalThis.fetch;
-  });
-  return nodeFetch;
+  return globalThis.fetch.bind(globalThis);
 }
 
 type NodeReadable = AsyncIterable<Uint8Array | string> & { destroy?: (e?: Error) => void };
@@ -566,7 +571,7 @@ async function readBody(
     abort();
     source.stop();
   }
-  return concat(chunks, total);
+  return concatBytes(chunks, total);
 }
 
 interface BodySource {
@@ -578,7 +583,7 @@ interface BodySource {
 function openBody(res: Response, where: string): BodySource {
   const body = res.body as unknown;
   if (body === null || body === undefined) {
-    // No stream (cross-fetch's XHR build in old browsers): the cap can only be checked after the fact.
+    // No stream (an injected fetch without streaming): the cap can only be checked after the fact.
     let done = false;
     return {
       async next() {
@@ -619,7 +624,14 @@ function openBody(res: Response, where: string): BodySource {
   throw new CoreError('INVALID_RESPONSE', `${where}: the fetch implementation returned an unreadable body`);
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
+/**
+ * The chunks as one byte array (the one chunk itself when there is only one). `total` is their length, when known.
+ * @internal
+ */
+export function concatBytes(
+  chunks: readonly Uint8Array[],
+  total = chunks.reduce((n, c) => n + c.byteLength, 0),
+): Uint8Array {
   if (chunks.length === 1 && chunks[0]?.byteLength === total) return chunks[0];
   const out = new Uint8Array(total);
   let at = 0;

@@ -39,7 +39,7 @@ export interface MetadataFetchOptions {
    */
   retry?: Pick<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'deadlineMs'> | undefined;
   signal?: AbortSignal | undefined;
-  /** An injected fetch (default: cross-fetch in Node, the global fetch in browsers). */
+  /** An injected fetch (default: core's transport: `node:http` in Node, the global fetch in browsers). */
   fetch?: typeof globalThis.fetch | undefined;
   /** Or a whole HTTP client (takes precedence over `fetch`). */
   http?: HttpClient | undefined;

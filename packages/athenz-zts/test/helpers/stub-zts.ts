@@ -2,15 +2,10 @@
 // instance id, key possession, current/previous serial tracking with revocation on an older one, mTLS identity
 // for refresh / rolecert / token), so a provider that gets them wrong fails here. The end-to-end tests run the
 // providers against the testkit's real HTTPS ZTS as well.
+// The helper answers synchronously, so it reads CSRs and certificates with the codec itself (the public functions
+// that wrap it load it on first use and are async).
 import 'reflect-metadata';
-import {
-  type ClientTls,
-  describeCertificate,
-  describeCsr,
-  type InstanceIdentity,
-  type InstanceRef,
-  type ZtsClient,
-} from '@ecs-identity/athenz-zts';
+import type { ClientTls, InstanceIdentity, InstanceRef, ZtsClient } from '@ecs-identity/athenz-zts';
 import { IdentityError } from '@ecs-identity/core';
 import {
   BasicConstraintsExtension,
@@ -19,6 +14,7 @@ import {
   X509Certificate,
   X509CertificateGenerator,
 } from '@peculiar/x509';
+import { describeCsrPem, parseCertificatePem } from '../../src/x509-codec.js';
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -99,7 +95,7 @@ export class StubZts implements ZtsClient {
   }
 
   private checkServiceCsr(csrPem: string, domain: string, service: string, instanceId: string): void {
-    const n = describeCsr(csrPem);
+    const n = describeCsrPem(csrPem);
     if (n.commonNames.length !== 1 || n.commonNames[0] !== `${domain}.${service}`) {
       throw new IdentityError('ZTS_CSR_REJECTED', 'CSR validation failed - CN mismatch');
     }
@@ -121,7 +117,7 @@ export class StubZts implements ZtsClient {
     const serial = this.clientSerial(tls);
     const known = [...this.records.values()].some((r) => r.current === serial || r.previous === serial);
     if (!known) throw new IdentityError('ZTS_ERROR', 'unknown client certificate', { status: 401 });
-    return describeCertificate(tls.certPem).commonNames[0] ?? '';
+    return parseCertificatePem(tls.certPem).names.commonNames[0] ?? '';
   }
 
   async register(info: Parameters<ZtsClient['register']>[0]): Promise<InstanceIdentity> {
@@ -130,7 +126,7 @@ export class StubZts implements ZtsClient {
     if (att.role !== `${info.domain}.${info.service}` || !att.access) {
       throw new IdentityError('ZTS_ATTESTATION_REJECTED', 'unable to verify attestation data');
     }
-    const instanceId = describeCsr(info.csr).instanceId ?? '';
+    const instanceId = describeCsrPem(info.csr).instanceId ?? '';
     this.checkServiceCsr(info.csr, info.domain, info.service, instanceId);
     const pem = await this.issue(info.csr, `${info.domain}.${info.service}`);
     const serial = new X509Certificate(pem).serialNumber;
@@ -154,7 +150,7 @@ export class StubZts implements ZtsClient {
     const clientSerial = this.clientSerial(tls);
     const record = this.records.get(this.key(ref));
     if (!record) throw new IdentityError('ZTS_NOT_FOUND', 'Unable to find certificate record', { status: 403 });
-    if (describeCertificate(tls.certPem).commonNames[0] !== `${ref.domain}.${ref.service}`) {
+    if (parseCertificatePem(tls.certPem).names.commonNames[0] !== `${ref.domain}.${ref.service}`) {
       throw new IdentityError('ZTS_ERROR', 'Principal mismatch', { status: 403 });
     }
     if (clientSerial !== record.current && clientSerial !== record.previous) {
@@ -185,7 +181,7 @@ export class StubZts implements ZtsClient {
   async roleCertificate(request: { csr: string }, tls: ClientTls): Promise<{ x509Certificate: string }> {
     this.fail('rolecert');
     const principal = this.principalOf(tls);
-    const n = describeCsr(request.csr);
+    const n = describeCsrPem(request.csr);
     if (!n.uris.includes(`athenz://principal/${principal}`)) {
       throw new IdentityError('ZTS_CSR_REJECTED', 'CSR validation failed - principal');
     }

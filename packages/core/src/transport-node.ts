@@ -1,0 +1,121 @@
+/**
+ * The transport's request in Node: `node:http` / `node:https` (reached through `process.getBuiltinModule`, so this
+ * module stays browser-safe: no `node:*` import), because Node's global `fetch` takes no `https.Agent` and the agent
+ * is how a client certificate (mTLS) and a custom CA are given. It answers with the part of a fetch `Response` the
+ * transport reads (status, headers, a streamed body), so the timeout, the size cap, Retry-After and the error
+ * mapping stay the transport's, one code for every fetch.
+ * @packageDocumentation
+ */
+import type * as NodeHttp from 'node:http';
+import type * as NodeZlib from 'node:zlib';
+
+interface Builtins {
+  http: typeof NodeHttp;
+  https: { request: typeof NodeHttp.request };
+  zlib: typeof NodeZlib;
+}
+
+let builtins: Builtins | null | undefined;
+
+/** Node's http, https and zlib, or null outside Node (or before 20.16, which has no `process.getBuiltinModule`). */
+function nodeBuiltins(): Builtins | null {
+  if (builtins === undefined) {
+    const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const get = typeof p?.getBuiltinModule === 'function' ? p.getBuiltinModule.bind(p) : undefined;
+    builtins =
+      get === undefined
+        ? null
+        : ({ http: get('node:http'), https: get('node:https'), zlib: get('node:zlib') } as Builtins);
+  }
+  return builtins;
+}
+
+/** True when {@link nodeRequest} can run here. @internal */
+export function canRequestWithNode(): boolean {
+  return nodeBuiltins() !== null;
+}
+
+/** @internal */
+export interface NodeRequestInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array | undefined;
+  signal: AbortSignal;
+  /** The https.Agent for `https:` URLs (mTLS, custom CA); plain http and a missing agent use Node's global agents. */
+  agent?: unknown;
+  /** Called when the response closes before it is complete (the server closed before Content-Length / last chunk). */
+  onTruncated: () => void;
+}
+
+/** What the transport reads of a response: a fetch `Response`'s shape, with a Node stream as the body. @internal */
+export interface NodeResponse {
+  readonly status: number;
+  readonly type: 'basic';
+  readonly headers: Headers;
+  readonly body: AsyncIterable<Uint8Array> & { destroy(error?: Error): void };
+}
+
+/**
+ * One request, redirects not followed (a 3xx is answered as it is). A compressed body (gzip, deflate, br) is
+ * decoded, as fetch does, so the size cap counts the decoded bytes. The promise rejects with Node's own error (the
+ * transport maps it) when the request fails or `signal` aborts before the response head.
+ * @internal
+ */
+export function nodeRequest(url: URL, init: NodeRequestInit): Promise<NodeResponse> {
+  const node = nodeBuiltins();
+  if (node === null) return Promise.reject(new Error('node:http is not available in this runtime'));
+  const https = url.protocol === 'https:';
+  const headers: Record<string, string> = { ...init.headers };
+  const has = (name: string) => Object.keys(headers).some((h) => h.toLowerCase() === name);
+  // What fetch (and node-fetch before it) sends unless told otherwise.
+  if (!has('accept')) headers.accept = '*/*';
+  if (!has('accept-encoding')) headers['accept-encoding'] = 'gzip, deflate, br';
+  const body = typeof init.body === 'string' ? new TextEncoder().encode(init.body) : init.body;
+  if (body !== undefined && !has('content-length')) headers['content-length'] = String(body.byteLength);
+  return new Promise<NodeResponse>((resolve, reject) => {
+    const options: NodeHttp.RequestOptions = { method: init.method, headers, signal: init.signal };
+    if (https && init.agent !== undefined) options.agent = init.agent as NodeHttp.Agent;
+    const req = (https ? node.https : node.http).request(url, options, (res) => {
+      res.once('close', () => {
+        if (!res.complete) init.onTruncated();
+      });
+      const out = new Headers();
+      const raw = res.rawHeaders;
+      for (let i = 0; i + 1 < raw.length; i += 2) out.append(raw[i] as string, raw[i + 1] as string);
+      resolve({ status: res.statusCode ?? 0, type: 'basic', headers: out, body: decoded(node.zlib, res) });
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+/** The response body, decompressed when its Content-Encoding says so (one encoding; anything else is left as is). */
+function decoded(zlib: typeof NodeZlib, res: NodeHttp.IncomingMessage): NodeResponse['body'] {
+  const encoding = String(res.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
+  // Like fetch: a truncated stream still gives what was decoded (Z_SYNC_FLUSH), the truncation is reported apart.
+  const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const decoder =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? zlib.createGunzip(flush)
+      : encoding === 'deflate'
+        ? zlib.createInflate(flush)
+        : encoding === 'br'
+          ? zlib.createBrotliDecompress({
+              flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+              finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+            })
+          : undefined;
+  if (decoder === undefined) return res;
+  res.once('error', (e) => decoder.destroy(e));
+  res.pipe(decoder);
+  const destroy = decoder.destroy.bind(decoder);
+  // Stopping the read stops both streams.
+  return Object.assign(decoder, {
+    destroy(error?: Error) {
+      res.destroy(error);
+      return destroy(error);
+    },
+  });
+}
