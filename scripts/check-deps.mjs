@@ -47,10 +47,27 @@ function tsFiles(dir) {
  */
 const GLOBAL_SETTERS = [/^reflect-metadata$/, /^@aws-crypto\/sha256-js$/, /^@peculiar\//];
 
-/** True when `text` (TypeScript) has a top-level side-effect import or a value import of a GLOBAL_SETTERS package. */
+/** A top-level `require('<GLOBAL_SETTER>')` (a global installed without an import in the declarations). */
+function requiresGlobalSetter(s) {
+  if (!ts.isExpressionStatement(s) || !ts.isCallExpression(s.expression)) return false;
+  const [arg] = s.expression.arguments;
+  return (
+    ts.isIdentifier(s.expression.expression) &&
+    s.expression.expression.text === 'require' &&
+    arg !== undefined &&
+    ts.isStringLiteral(arg) &&
+    GLOBAL_SETTERS.some((re) => re.test(arg.text))
+  );
+}
+
+/**
+ * True when `text` (TypeScript) has a top-level side-effect import, a value import of a GLOBAL_SETTERS package, or a
+ * top-level `require()` of one (through `createRequire`).
+ */
 function changesGlobals(file, text) {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false);
   return source.statements.some((s) => {
+    if (requiresGlobalSetter(s)) return true;
     if (!ts.isImportDeclaration(s) || !ts.isStringLiteral(s.moduleSpecifier)) return false;
     const clause = s.importClause;
     if (clause === undefined) return true; // import 'x'

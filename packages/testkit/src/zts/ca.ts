@@ -4,7 +4,7 @@
  * SANs copied from the CSR, random serial, digitalSignature + keyEncipherment, clientAuth [+ serverAuth]).
  * @packageDocumentation
  */
-import 'reflect-metadata';
+import './reflect-metadata.js';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 

@@ -7,7 +7,7 @@
  * our own client sends would prove nothing.
  * @packageDocumentation
  */
-import 'reflect-metadata';
+import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 import { ZtsError } from './zts-error.js';
 

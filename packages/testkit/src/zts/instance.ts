@@ -4,7 +4,7 @@
  * `postInstanceRefreshInformation` and `deleteInstanceIdentity`.
  * @packageDocumentation
  */
-import 'reflect-metadata';
+import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 import { confirmAwsInstance } from './attestation.js';
 import { issueCertificate } from './ca.js';

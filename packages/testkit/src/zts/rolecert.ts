@@ -3,7 +3,7 @@
  * the CSR's CN, requested over mTLS with the service certificate.
  * @packageDocumentation
  */
-import 'reflect-metadata';
+import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 import { issueCertificate } from './ca.js';
 import { accessibleRoles, type ClientIdentity, type ZtsContext } from './config.js';

@@ -3,7 +3,7 @@
  * under `/zts/v1` with the real server's rules, statuses and error bodies.
  * @packageDocumentation
  */
-import 'reflect-metadata';
+import './reflect-metadata.js';
 import { webcrypto } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
