@@ -180,6 +180,30 @@ export interface StsAttestor {
   close(): void;
 }
 
+/**
+ * The STS client settings the SDK would otherwise look up in the environment and the shared config files on every new
+ * client (a chain of providers, each failing with an error and its stack trace when nothing is set), although none
+ * can change what an attestation does: the endpoint is always explicit (with one, the STS rules refuse FIPS and
+ * dual-stack), `maxAttempts` is 1 (so no retry mode applies), our request handler sets the timeouts (what the
+ * defaults mode would tune), and AssumeRole is signed with SigV4 only.
+ */
+const FIXED_STS_CONFIG: Pick<
+  import('@aws-sdk/client-sts').STSClientConfig,
+  | 'useFipsEndpoint'
+  | 'useDualstackEndpoint'
+  | 'retryMode'
+  | 'defaultsMode'
+  | 'authSchemePreference'
+  | 'sigv4aSigningRegionSet'
+> = {
+  useFipsEndpoint: false,
+  useDualstackEndpoint: false,
+  retryMode: 'standard',
+  defaultsMode: 'standard',
+  authSchemePreference: ['sigv4'],
+  sigv4aSigningRegionSet: [],
+};
+
 /** The `@aws-sdk/client-sts` module, as `import()` gives it. @internal */
 export type StsModule = typeof import('@aws-sdk/client-sts');
 
@@ -258,6 +282,7 @@ export function stsAttestorWith(
       requestHandler,
       // The SDK's User-Agent, with ours appended (ecs-identity/<version>).
       customUserAgent: [['ecs-identity', VERSION]],
+      ...FIXED_STS_CONFIG,
     });
     client = { key, sts };
     return sts;

@@ -88,15 +88,18 @@ const pemOf = (key: IssuerKey): Promise<string> =>
   typeof key.keyPem === 'string' ? Promise.resolve(key.keyPem) : key.keyPem();
 
 /**
- * Sends a ZTS request, then makes the key's PEM while the answer is awaited (the CPU work overlaps the round trip).
+ * Sends a ZTS request, then makes what the check of the answer needs while the answer is awaited (the CPU work
+ * overlaps the round trip instead of competing with the key, the CSR and the attestation before it): the key's PEM,
+ * and its SPKI for the check that the certificate certifies the key (exported once per key: `publicKeySpki`).
  */
-function sendThenPem<T>(key: IssuerKey, send: () => Promise<T>): Promise<T> {
+function sendThenPrepare<T>(key: IssuerKey, crypto: Crypto | undefined, send: () => Promise<T>): Promise<T> {
   const answer = send();
-  if (typeof key.keyPem !== 'string') {
-    const make = key.keyPem;
-    // After the request has been handed to the socket, not before it.
-    setImmediate(() => make().catch(() => {}));
-  }
+  // After the request has been handed to the socket, not before it.
+  setImmediate(() => {
+    if (typeof key.keyPem !== 'string') key.keyPem().catch(() => {});
+    // a failed export is not remembered: the check after the answer exports again and reports it
+    publicKeySpki(key.keys.publicKey, { crypto }).catch(() => {});
+  });
   return answer;
 }
 
@@ -133,15 +136,17 @@ export class IdentityIssuer {
     if (namespace) this.request.namespace = namespace;
   }
 
-  /** A new key pair; its PKCS#8 and SPKI exports start now, while the network calls run. */
+  /**
+   * A new key pair; its PKCS#8 export (the step that can fail) starts now, while the network calls run. Its SPKI (for
+   * the check of the certificate) is exported once the request is sent (`sendThenPrepare`), not here: on one thread
+   * it would compete with the CSR and the attestation.
+   */
   async newKey(): Promise<IssuerKey> {
     const crypto = { crypto: this.settings.key.crypto };
     const keys = await generateKeyPair({ type: this.settings.key.type, ...crypto });
     const format = privateKeyPemFormat(keys.privateKey);
     const pkcs8 = exportPkcs8(keys.privateKey, crypto);
     pkcs8.catch(() => {}); // awaited before the register, unless the context or attestation fails first
-    // Exported now, while the network calls run, for the key check once the certificate is back.
-    publicKeySpki(keys.publicKey, crypto).catch(() => {});
     let pem: Promise<string> | undefined;
     const keyPem = () => {
       pem ??= pkcs8.then((der) => privateKeyPemFromPkcs8(der, keys.privateKey, format));
@@ -163,7 +168,7 @@ export class IdentityIssuer {
     await k.exportable;
     const { zts, metrics } = this.settings;
     const { provider, domain, service } = ctx;
-    const id = await sendThenPem(k, () =>
+    const id = await sendThenPrepare(k, this.settings.key.crypto, () =>
       measured(metrics, 'register', () =>
         zts.register({ provider, domain, service, attestationData, csr, ...this.request }, { signal }),
       ),
@@ -189,7 +194,7 @@ export class IdentityIssuer {
     await k.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
       const ref = instanceRefOf(ctx);
-      const id = await sendThenPem(k, () =>
+      const id = await sendThenPrepare(k, this.settings.key.crypto, () =>
         measured(metrics, 'refresh', () =>
           zts.refresh(ref, { csr, attestationData, ...this.request }, clientTlsOf(current), { signal }),
         ),
