@@ -181,25 +181,18 @@ export interface StsAttestor {
 }
 
 /**
- * The STS client settings the SDK would otherwise look up in the environment and the shared config files on every new
- * client (a chain of providers, each failing with an error and its stack trace when nothing is set), although none
- * can change what an attestation does: the endpoint is always explicit (with one, the STS rules refuse FIPS and
- * dual-stack), `maxAttempts` is 1 (so no retry mode applies), our request handler sets the timeouts (what the
- * defaults mode would tune), and AssumeRole is signed with SigV4 only.
+ * STS client settings the SDK would otherwise look up on every new client (each a chain through the environment and
+ * the shared config files, every link that finds nothing failing with an error and its stack trace), although none
+ * can change what an attestation does: `maxAttempts` is 1 (so no retry mode applies), our request handler sets the
+ * timeouts (what the defaults mode tunes besides the retry mode), and AssumeRole is signed with SigV4 only. FIPS and
+ * dual-stack are still the SDK's to read: they decide whether the explicit endpoint is accepted.
  */
 const FIXED_STS_CONFIG: Pick<
   import('@aws-sdk/client-sts').STSClientConfig,
-  | 'useFipsEndpoint'
-  | 'useDualstackEndpoint'
-  | 'retryMode'
-  | 'defaultsMode'
-  | 'authSchemePreference'
-  | 'sigv4aSigningRegionSet'
+  'retryMode' | 'defaultsMode' | 'authSchemePreference' | 'sigv4aSigningRegionSet'
 > = {
-  useFipsEndpoint: false,
-  useDualstackEndpoint: false,
   retryMode: 'standard',
-  defaultsMode: 'standard',
+  defaultsMode: 'legacy',
   authSchemePreference: ['sigv4'],
   sigv4aSigningRegionSet: [],
 };
