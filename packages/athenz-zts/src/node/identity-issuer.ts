@@ -212,11 +212,18 @@ export class IdentityIssuer {
     }
   }
 
-  /** The CSR and a fresh attestation: the attestation (network) runs while the key (CPU; slow for RSA) is made. */
+  /**
+   * The CSR and a fresh attestation: the attestation (network) runs while the key (CPU; slow for RSA) is made. The
+   * CSR (CPU only) is built once the attestation has had its turn to send the AssumeRole request: started alongside,
+   * its ASN.1 work would run between the SDK's steps on the one thread and delay that request; started after, it
+   * overlaps the round trip. Nothing needs the CSR before the attestation is back.
+   */
   private async csrAndAttestation(ctx: ResolvedAthenzContext, k: IssuerKey | Promise<IssuerKey>, signal: AbortSignal) {
     const { csr } = this.settings;
-    const [built, attestationData] = await Promise.all([
-      Promise.resolve(k).then(({ keys }) =>
+    const attestation = ctx.attest(signal);
+    const built = new Promise<void>((turn) => setImmediate(turn))
+      .then(() => k)
+      .then(({ keys }) =>
         buildServiceCsr({
           keys,
           domain: ctx.domain,
@@ -230,10 +237,9 @@ export class IdentityIssuer {
           subject: csr.subject,
           crypto: this.settings.key.crypto,
         }),
-      ),
-      ctx.attest(signal),
-    ]);
-    return { csr: built.pem, attestationData };
+      );
+    const [{ pem }, attestationData] = await Promise.all([built, attestation]);
+    return { csr: pem, attestationData };
   }
 
   /** The new certificate checked against the names and the key, saved to the sink, then handed out. */
