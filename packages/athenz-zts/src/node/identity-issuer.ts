@@ -88,14 +88,20 @@ const pemOf = (key: IssuerKey): Promise<string> =>
   typeof key.keyPem === 'string' ? Promise.resolve(key.keyPem) : key.keyPem();
 
 /**
+ * Resolves on the event loop's next turn, once the requests started before it have been handed to their sockets: CPU
+ * work started after it runs while those requests are in flight, instead of holding them back on the one thread.
+ * @internal
+ */
+export const afterRequestsGoOut = (): Promise<void> => new Promise((turn) => setImmediate(turn));
+
+/**
  * Sends a ZTS request, then makes what the check of the answer needs while the answer is awaited (the CPU work
  * overlaps the round trip instead of competing with the key, the CSR and the attestation before it): the key's PEM,
  * and its SPKI for the check that the certificate certifies the key (exported once per key: `publicKeySpki`).
  */
 function sendThenPrepare<T>(key: IssuerKey, crypto: Crypto | undefined, send: () => Promise<T>): Promise<T> {
   const answer = send();
-  // After the request has been handed to the socket, not before it.
-  setImmediate(() => {
+  void afterRequestsGoOut().then(() => {
     if (typeof key.keyPem !== 'string') key.keyPem().catch(() => {});
     // a failed export is not remembered: the check after the answer exports again and reports it
     publicKeySpki(key.keys.publicKey, { crypto }).catch(() => {});
@@ -221,7 +227,7 @@ export class IdentityIssuer {
   private async csrAndAttestation(ctx: ResolvedAthenzContext, k: IssuerKey | Promise<IssuerKey>, signal: AbortSignal) {
     const { csr } = this.settings;
     const attestation = ctx.attest(signal);
-    const built = new Promise<void>((turn) => setImmediate(turn))
+    const built = afterRequestsGoOut()
       .then(() => k)
       .then(({ keys }) =>
         buildServiceCsr({
