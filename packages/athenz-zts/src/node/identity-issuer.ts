@@ -90,9 +90,8 @@ const pemOf = (key: IssuerKey): Promise<string> =>
 /**
  * Resolves on the event loop's next turn, once the requests started before it have been handed to their sockets: CPU
  * work started after it runs while those requests are in flight, instead of holding them back on the one thread.
- * @internal
  */
-export const afterRequestsGoOut = (): Promise<void> => new Promise((turn) => setImmediate(turn));
+const afterRequestsGoOut = (): Promise<void> => new Promise((turn) => setImmediate(turn));
 
 /**
  * Sends a ZTS request, then makes what the check of the answer needs while the answer is awaited (the CPU work
@@ -159,6 +158,16 @@ export class IdentityIssuer {
       return pem;
     };
     return { keys, keyPem, exportable: pkcs8 };
+  }
+
+  /**
+   * A new key for a start that is about to send its first requests: an RSA key at once (its generation, off the main
+   * thread, is the slow step: every millisecond it starts later is one the start waits), a P-256 key once those
+   * requests have gone out (it is made in about a millisecond, and its set-up would hold them back).
+   */
+  newKeySoon(): Promise<IssuerKey> {
+    if ((this.settings.key.type ?? 'rsa') === 'rsa') return this.newKey();
+    return afterRequestsGoOut().then(() => this.newKey());
   }
 
   /** Registers a new instance: with `existing` (a saved key, or one in the making), else a new key. */

@@ -40,7 +40,6 @@ import type { ZtsClient } from '../zts-client.js';
 import {
   type AthenzCsrOptions,
   type AthenzKeyOptions,
-  afterRequestsGoOut,
   clientTlsOf,
   IdentityIssuer,
   instanceRefOf,
@@ -188,9 +187,7 @@ async function registerOrRefresh(s: Start, mode: 'auto' | 'register', signal: Ab
   let stored: StoredPair | undefined | 'unknown' = 'unknown';
   if (!s.sink || mode === 'register') stored = undefined;
   else if (early) stored = await loadStored(s, early.domain, early.service);
-  // Made once the metadata and credentials requests have had their turn to go out: the key generation's own set-up
-  // (CPU) would otherwise hold them back, while the generation itself (RSA: the slow step) runs off the main thread.
-  const keyP = stored === undefined ? afterRequestsGoOut().then(() => s.issuer.newKey()) : undefined;
+  const keyP = stored === undefined ? s.issuer.newKeySoon() : undefined;
   keyP?.catch(() => {}); // awaited below, unless the context fails first
   const ctx = await ctxP;
   if (stored === 'unknown') stored = await loadStored(s, ctx.domain, ctx.service);
