@@ -7,7 +7,10 @@
  *   floor = max(keygen + CSR, metadata + credentials + AssumeRole) + one ZTS register
  *
  * The two branches are independent (the key is made while the network calls run); the register needs both. No
- * client can beat that floor against these emulators.
+ * client can beat that floor against these emulators. It is generous to the client: the floor's branches overlap
+ * fully, while in one Node process their CPU work (the CSR's ASN.1, the SDK's set-up and signing) shares one thread,
+ * and a real start can build the CSR only once the task metadata has named the task (its id is in the CSR). With
+ * P-256, where both branches are mostly CPU on the loopback emulators, that is what separates a start from the floor.
  *
  * - The emulators start before anything is timed; they run in this process (their work is on the same thread).
  * - The client runs in child processes, the emulators in this one, so the client's work never waits behind the

@@ -180,6 +180,23 @@ export interface StsAttestor {
   close(): void;
 }
 
+/**
+ * STS client settings the SDK would otherwise look up on every new client (each a chain through the environment and
+ * the shared config files, every link that finds nothing failing with an error and its stack trace), although none
+ * can change what an attestation does: `maxAttempts` is 1 (so no retry mode applies), our request handler sets the
+ * timeouts (what the defaults mode tunes besides the retry mode), and AssumeRole is signed with SigV4 only. FIPS and
+ * dual-stack are still the SDK's to read: they decide whether the explicit endpoint is accepted.
+ */
+const FIXED_STS_CONFIG: Pick<
+  import('@aws-sdk/client-sts').STSClientConfig,
+  'retryMode' | 'defaultsMode' | 'authSchemePreference' | 'sigv4aSigningRegionSet'
+> = {
+  retryMode: 'standard',
+  defaultsMode: 'legacy',
+  authSchemePreference: ['sigv4'],
+  sigv4aSigningRegionSet: [],
+};
+
 /** The `@aws-sdk/client-sts` module, as `import()` gives it. @internal */
 export type StsModule = typeof import('@aws-sdk/client-sts');
 
@@ -258,6 +275,7 @@ export function stsAttestorWith(
       requestHandler,
       // The SDK's User-Agent, with ours appended (ecs-identity/<version>).
       customUserAgent: [['ecs-identity', VERSION]],
+      ...FIXED_STS_CONFIG,
     });
     client = { key, sts };
     return sts;

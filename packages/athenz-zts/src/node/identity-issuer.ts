@@ -88,15 +88,23 @@ const pemOf = (key: IssuerKey): Promise<string> =>
   typeof key.keyPem === 'string' ? Promise.resolve(key.keyPem) : key.keyPem();
 
 /**
- * Sends a ZTS request, then makes the key's PEM while the answer is awaited (the CPU work overlaps the round trip).
+ * Resolves on the event loop's next turn, once the requests started before it have been handed to their sockets: CPU
+ * work started after it runs while those requests are in flight, instead of holding them back on the one thread.
  */
-function sendThenPem<T>(key: IssuerKey, send: () => Promise<T>): Promise<T> {
+const afterRequestsGoOut = (): Promise<void> => new Promise((turn) => setImmediate(turn));
+
+/**
+ * Sends a ZTS request, then makes what the check of the answer needs while the answer is awaited (the CPU work
+ * overlaps the round trip instead of competing with the key, the CSR and the attestation before it): the key's PEM,
+ * and its SPKI for the check that the certificate certifies the key (exported once per key: `publicKeySpki`).
+ */
+function sendThenPrepare<T>(key: IssuerKey, crypto: Crypto | undefined, send: () => Promise<T>): Promise<T> {
   const answer = send();
-  if (typeof key.keyPem !== 'string') {
-    const make = key.keyPem;
-    // After the request has been handed to the socket, not before it.
-    setImmediate(() => make().catch(() => {}));
-  }
+  void afterRequestsGoOut().then(() => {
+    if (typeof key.keyPem !== 'string') key.keyPem().catch(() => {});
+    // a failed export is not remembered: the check after the answer exports again and reports it
+    publicKeySpki(key.keys.publicKey, { crypto }).catch(() => {});
+  });
   return answer;
 }
 
@@ -133,21 +141,33 @@ export class IdentityIssuer {
     if (namespace) this.request.namespace = namespace;
   }
 
-  /** A new key pair; its PKCS#8 and SPKI exports start now, while the network calls run. */
+  /**
+   * A new key pair; its PKCS#8 export (the step that can fail) starts now, while the network calls run. Its SPKI (for
+   * the check of the certificate) is exported once the request is sent (`sendThenPrepare`), not here: on one thread
+   * it would compete with the CSR and the attestation.
+   */
   async newKey(): Promise<IssuerKey> {
     const crypto = { crypto: this.settings.key.crypto };
     const keys = await generateKeyPair({ type: this.settings.key.type, ...crypto });
     const format = privateKeyPemFormat(keys.privateKey);
     const pkcs8 = exportPkcs8(keys.privateKey, crypto);
     pkcs8.catch(() => {}); // awaited before the register, unless the context or attestation fails first
-    // Exported now, while the network calls run, for the key check once the certificate is back.
-    publicKeySpki(keys.publicKey, crypto).catch(() => {});
     let pem: Promise<string> | undefined;
     const keyPem = () => {
       pem ??= pkcs8.then((der) => privateKeyPemFromPkcs8(der, keys.privateKey, format));
       return pem;
     };
     return { keys, keyPem, exportable: pkcs8 };
+  }
+
+  /**
+   * A new key for a start that is about to send its first requests: an RSA key at once (its generation, off the main
+   * thread, is the slow step: every millisecond it starts later is one the start waits), a P-256 key once those
+   * requests have gone out (it is made in about a millisecond, and its set-up would hold them back).
+   */
+  newKeySoon(): Promise<IssuerKey> {
+    if ((this.settings.key.type ?? 'rsa') === 'rsa') return this.newKey();
+    return afterRequestsGoOut().then(() => this.newKey());
   }
 
   /** Registers a new instance: with `existing` (a saved key, or one in the making), else a new key. */
@@ -163,7 +183,7 @@ export class IdentityIssuer {
     await k.exportable;
     const { zts, metrics } = this.settings;
     const { provider, domain, service } = ctx;
-    const id = await sendThenPem(k, () =>
+    const id = await sendThenPrepare(k, this.settings.key.crypto, () =>
       measured(metrics, 'register', () =>
         zts.register({ provider, domain, service, attestationData, csr, ...this.request }, { signal }),
       ),
@@ -189,7 +209,7 @@ export class IdentityIssuer {
     await k.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
       const ref = instanceRefOf(ctx);
-      const id = await sendThenPem(k, () =>
+      const id = await sendThenPrepare(k, this.settings.key.crypto, () =>
         measured(metrics, 'refresh', () =>
           zts.refresh(ref, { csr, attestationData, ...this.request }, clientTlsOf(current), { signal }),
         ),
@@ -207,11 +227,18 @@ export class IdentityIssuer {
     }
   }
 
-  /** The CSR and a fresh attestation: the attestation (network) runs while the key (CPU; slow for RSA) is made. */
+  /**
+   * The CSR and a fresh attestation: the attestation (network) runs while the key (CPU; slow for RSA) is made. The
+   * CSR (CPU only) is built once the attestation has had its turn to send the AssumeRole request: started alongside,
+   * its ASN.1 work would run between the SDK's steps on the one thread and delay that request; started after, it
+   * overlaps the round trip. Nothing needs the CSR before the attestation is back.
+   */
   private async csrAndAttestation(ctx: ResolvedAthenzContext, k: IssuerKey | Promise<IssuerKey>, signal: AbortSignal) {
     const { csr } = this.settings;
-    const [built, attestationData] = await Promise.all([
-      Promise.resolve(k).then(({ keys }) =>
+    const attestation = ctx.attest(signal);
+    const built = afterRequestsGoOut()
+      .then(() => k)
+      .then(({ keys }) =>
         buildServiceCsr({
           keys,
           domain: ctx.domain,
@@ -225,10 +252,9 @@ export class IdentityIssuer {
           subject: csr.subject,
           crypto: this.settings.key.crypto,
         }),
-      ),
-      ctx.attest(signal),
-    ]);
-    return { csr: built.pem, attestationData };
+      );
+    const [{ pem }, attestationData] = await Promise.all([built, attestation]);
+    return { csr: pem, attestationData };
   }
 
   /** The new certificate checked against the names and the key, saved to the sink, then handed out. */

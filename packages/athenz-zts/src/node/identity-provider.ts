@@ -187,7 +187,7 @@ async function registerOrRefresh(s: Start, mode: 'auto' | 'register', signal: Ab
   let stored: StoredPair | undefined | 'unknown' = 'unknown';
   if (!s.sink || mode === 'register') stored = undefined;
   else if (early) stored = await loadStored(s, early.domain, early.service);
-  const keyP = stored === undefined ? s.issuer.newKey() : undefined;
+  const keyP = stored === undefined ? s.issuer.newKeySoon() : undefined;
   keyP?.catch(() => {}); // awaited below, unless the context fails first
   const ctx = await ctxP;
   if (stored === 'unknown') stored = await loadStored(s, ctx.domain, ctx.service);
