@@ -20,6 +20,7 @@ import {
 } from '../keys.js';
 import { identityOf } from '../saved-identity.js';
 import type { Crypto, CryptoKeyPair } from '../web-crypto.js';
+import { loadX509Codec } from '../x509-load.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
 
@@ -166,6 +167,11 @@ export class IdentityIssuer {
    * requests have gone out (it is made in about a millisecond, and its set-up would hold them back).
    */
   newKeySoon(): Promise<IssuerKey> {
+    // The CSR and the check of the certificate need the @peculiar stack (loaded on first use): in a new process its
+    // loading then runs while the first requests are out, instead of after them. A failure is reported by its user.
+    void afterRequestsGoOut()
+      .then(loadX509Codec)
+      .catch(() => {});
     if ((this.settings.key.type ?? 'rsa') === 'rsa') return this.newKey();
     return afterRequestsGoOut().then(() => this.newKey());
   }
