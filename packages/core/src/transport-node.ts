@@ -11,7 +11,7 @@ import type * as NodeZlib from 'node:zlib';
 
 interface Builtins {
   http: typeof NodeHttp;
-  https: { request: typeof NodeHttp.request };
+  https: { request: typeof NodeHttp.request; globalAgent: NodeHttp.Agent };
   zlib: typeof NodeZlib;
 }
 
@@ -28,6 +28,12 @@ function nodeBuiltins(): Builtins | null {
         : ({ http: get('node:http'), https: get('node:https'), zlib: get('node:zlib') } as Builtins);
   }
   return builtins;
+}
+
+/** Node's global http or https agent, or undefined outside Node (or before 20.16). @internal */
+export function nodeGlobalAgent(https: boolean): NodeHttp.Agent | undefined {
+  const b = nodeBuiltins();
+  return b === null ? undefined : (https ? b.https : b.http).globalAgent;
 }
 
 /** True when {@link nodeRequest} can run here. @internal */

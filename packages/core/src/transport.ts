@@ -16,7 +16,7 @@ import type { Clock } from './clock.js';
 import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
 import { scrubSecrets } from './secrets.js';
-import { canRequestWithNode, nodeRequest } from './transport-node.js';
+import { canRequestWithNode, nodeGlobalAgent, nodeRequest } from './transport-node.js';
 import { USER_AGENT } from './version.js';
 
 const CoreError = errorClass<CoreErrorCode>();
@@ -472,13 +472,6 @@ interface NodeIncomingMessage {
   once(event: 'close', listener: () => void): void;
 }
 
-/** Node's global http / https agents, when this runtime has `process.getBuiltinModule` (Node >= 20.16). */
-function globalAgent(https: boolean): NodeAgent | undefined {
-  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = p?.getBuiltinModule?.(https ? 'node:https' : 'node:http') as { globalAgent?: NodeAgent } | undefined;
-  return mod?.globalAgent;
-}
-
 /**
  * `agent` (or Node's global agent) seen through an object whose `addRequest` first watches the request: when its
  * response closes before it is complete (the server closed the connection before Content-Length or the last chunk),
@@ -486,7 +479,7 @@ function globalAgent(https: boolean): NodeAgent | undefined {
  * body read would wait for the timeout. Everything else is the agent's own (its prototype), so pooling is unchanged.
  */
 function watchedAgent(agent: unknown, https: boolean, onTruncated: () => void): unknown {
-  const real = (agent ?? globalAgent(https)) as NodeAgent | undefined;
+  const real = (agent ?? nodeGlobalAgent(https)) as NodeAgent | undefined;
   if (real === undefined || typeof real.addRequest !== 'function') return agent;
   const view = Object.create(real) as NodeAgent;
   view.addRequest = (req: unknown, opts: unknown) => {
