@@ -27,9 +27,10 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+/** When the package's main entry was built (every package has `src/index.ts`; not all have a `./node` entry). */
 function builtAt(pkg: string): number {
   try {
-    return statSync(join(REPO_ROOT, 'packages', pkg, 'dist', 'node.js')).mtimeMs;
+    return statSync(join(REPO_ROOT, 'packages', pkg, 'dist', 'index.js')).mtimeMs;
   } catch {
     return 0;
   }
