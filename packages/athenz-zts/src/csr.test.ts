@@ -1,7 +1,12 @@
 // @peculiar/x509 needs the Reflect polyfill loaded before it.
 import 'reflect-metadata';
 import { IdentityError } from '@ecs-identity/core';
-import { Pkcs10CertificateRequest } from '@peculiar/x509';
+import {
+  type JsonGeneralName,
+  Pkcs10CertificateRequest,
+  Pkcs10CertificateRequestGenerator,
+  SubjectAlternativeNameExtension,
+} from '@peculiar/x509';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildRoleCsr, buildServiceCsr, type RoleCsrOptions, type ServiceCsrOptions } from './csr.js';
@@ -109,6 +114,54 @@ describe('buildServiceCsr', () => {
     expect(csr.signatureAlgorithm.name).toBe('ECDSA');
     expect(await csr.verify()).toBe(true);
     expect((await describeCsr(built.pem)).spiffeUris).toEqual([]);
+  });
+
+  it("encodes exactly what @peculiar/x509's generator encodes for the same names (RSA: the whole DER; P-256: the signed part)", async () => {
+    // The generator as a reference, fed the expected subject and SAN entries, not our encoding read back.
+    const reference = async (keys: CryptoKeyPair, name: Record<string, string[]>[], san: JsonGeneralName[]) => {
+      const algorithm =
+        keys.privateKey.algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : rsa.privateKey.algorithm;
+      const req = await Pkcs10CertificateRequestGenerator.create({
+        name,
+        keys,
+        signingAlgorithm: { ...algorithm, hash: 'SHA-256' },
+        extensions: [new SubjectAlternativeNameExtension(san)],
+      });
+      return new Uint8Array(req.rawData);
+    };
+    const der = (pem: string) => new Uint8Array(new Pkcs10CertificateRequest(pem).rawData);
+    const signedPart = (d: Uint8Array) => Buffer.from(new Pkcs10CertificateRequest(d).tbs);
+    const serviceSan: JsonGeneralName[] = [
+      { type: 'dns', value: 'api.sports-prod.aws.athenz.cloud' },
+      { type: 'dns', value: '*.api.sports-prod.aws.athenz.cloud' },
+      { type: 'url', value: 'spiffe://sports.prod/sa/api' },
+      { type: 'url', value: `athenz://instanceid/${PROVIDER}/${TASK}` },
+    ];
+    const built = der((await buildServiceCsr(service({ wildcard: true }))).pem);
+    const expected = await reference(rsa, [{ OU: [PROVIDER] }, { CN: ['sports.prod.api'] }], serviceSan);
+    expect(Buffer.from(built).equals(Buffer.from(expected))).toBe(true);
+
+    const roleBuilt = der((await buildRoleCsr(role({ emailDomain: 'example.com', subject: { country: 'US' } }))).pem);
+    const roleExpected = await reference(
+      rsa,
+      [{ C: ['US'] }, { OU: [PROVIDER] }, { CN: ['weather:role.readers'] }],
+      [
+        { type: 'url', value: 'spiffe://weather/ra/readers' },
+        { type: 'url', value: `athenz://instanceid/${PROVIDER}/${TASK}` },
+        { type: 'url', value: 'athenz://principal/sports.prod.api' },
+        { type: 'email', value: 'sports.prod.api@example.com' },
+      ],
+    );
+    expect(Buffer.from(roleBuilt).equals(Buffer.from(roleExpected))).toBe(true);
+
+    // ECDSA signatures are randomized: the signed request info must match, and the signature verify.
+    const ecPem = (await buildServiceCsr(service({ keys: ec, wildcard: true }))).pem;
+    const ecExpected = await reference(ec, [{ OU: [PROVIDER] }, { CN: ['sports.prod.api'] }], serviceSan);
+    expect(signedPart(der(ecPem)).equals(signedPart(ecExpected))).toBe(true);
+    expect(await new Pkcs10CertificateRequest(ecPem).verify()).toBe(true);
+    expect(new Pkcs10CertificateRequest(ecPem).signatureAlgorithm).toEqual(
+      new Pkcs10CertificateRequest(ecExpected).signatureAlgorithm,
+    );
   });
 
   it('refuses what ZTS would reject, naming the field', async () => {

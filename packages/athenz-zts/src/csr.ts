@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { AthenzError } from './errors.js';
-import { type CryptoOption, resolveCrypto, signingAlgorithmFor } from './keys.js';
+import { type CryptoOption, publicKeySpki, resolveCrypto, signingAlgorithmFor } from './keys.js';
 import {
   dashedDomain,
   validateDnsName,
@@ -181,14 +181,19 @@ async function generate(
 ): Promise<string> {
   const c = resolveCrypto(crypto);
   const signingAlgorithm = signingAlgorithmFor(keys.privateKey);
-  const csr = await (await loadX509Codec()).signCsr(keys, name, san, signingAlgorithm, c);
+  const spki = publicKeySpki(keys.publicKey, { crypto: c }).catch((cause: unknown) => {
+    throw new AthenzError('INVALID_CSR', "exporting the CSR's public key failed", { cause });
+  });
+  const [codec, spkiDer] = await Promise.all([loadX509Codec(), spki]);
+  const csr = await codec.signCsr(keys, spkiDer, name, san, signingAlgorithm, c);
   selfCheck(csr.names, cn);
   return csr.pem;
 }
 
 /**
  * Checks the server's structural rules on the signed CSR, so a bug here can never reach the server. The names are
- * read back from the encoded request (the DER the PEM armours), so this checks what is sent.
+ * read from the request info that was encoded and signed (its subject and SAN schema objects), so this checks what is
+ * sent.
  */
 function selfCheck(n: X509Names, cn: string): void {
   if (n.commonNames.length !== 1 || n.commonNames[0] !== cn) {
