@@ -1,6 +1,8 @@
 // @peculiar/x509 needs the Reflect polyfill loaded before it.
 import 'reflect-metadata';
 import { IdentityError } from '@ecs-identity/core';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   type JsonGeneralName,
   Pkcs10CertificateRequest,
@@ -127,10 +129,12 @@ describe('buildServiceCsr', () => {
         signingAlgorithm: { ...algorithm, hash: 'SHA-256' },
         extensions: [new SubjectAlternativeNameExtension(san)],
       });
-      return new Uint8Array(req.rawData);
+      return req.rawData;
     };
-    const der = (pem: string) => new Uint8Array(new Pkcs10CertificateRequest(pem).rawData);
-    const signedPart = (d: Uint8Array) => Buffer.from(new Pkcs10CertificateRequest(d).tbs);
+    const der = (pem: string) => new Pkcs10CertificateRequest(pem).rawData;
+    // the request info as encoded (the bytes the signature covers)
+    const signedPart = (d: ArrayBuffer) =>
+      Buffer.from(AsnConvert.parse(d, CertificationRequest).certificationRequestInfoRaw as ArrayBuffer);
     const serviceSan: JsonGeneralName[] = [
       { type: 'dns', value: 'api.sports-prod.aws.athenz.cloud' },
       { type: 'dns', value: '*.api.sports-prod.aws.athenz.cloud' },
