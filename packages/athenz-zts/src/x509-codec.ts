@@ -12,14 +12,17 @@ import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 
 import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { id_pkcs9_at_extensionRequest } from '@peculiar/asn1-pkcs9';
 import { id_rsaEncryption, RSAPrivateKey, rsaEncryption } from '@peculiar/asn1-rsa';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
   Name as AsnName,
   Attribute,
+  AttributeTypeAndValue,
+  AttributeValue,
   Extension,
   Extensions,
   GeneralName,
+  RelativeDistinguishedName,
   SubjectAlternativeName,
   SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509';
@@ -27,7 +30,7 @@ import {
   AlgorithmProvider,
   AsnDefaultSignatureFormatter,
   AsnEcSignatureFormatter,
-  Name,
+  type Name,
   PemConverter,
   Pkcs10CertificateRequest,
   type SubjectAlternativeNameExtension,
@@ -66,13 +69,21 @@ function sanItems(san: Iterable<GeneralName>): SanItem[] {
   return items;
 }
 
-function names(subject: Name, items: readonly SanItem[]): X509Names {
+/** The values of one attribute type of a subject (`CN`, `O`, `OU`), in order. */
+type SubjectField = (type: 'CN' | 'O' | 'OU') => string[];
+
+const fieldsOf =
+  (subject: Name): SubjectField =>
+  (type) =>
+    subject.getField(type);
+
+function names(field: SubjectField, items: readonly SanItem[]): X509Names {
   const of = (type: string) => items.filter((n) => n.type === type).map((n) => n.value);
   const uris = of('url');
   const out: X509Names = {
-    commonNames: subject.getField('CN'),
-    organizations: subject.getField('O'),
-    organizationalUnits: subject.getField('OU'),
+    commonNames: field('CN'),
+    organizations: field('O'),
+    organizationalUnits: field('OU'),
     dnsNames: of('dns'),
     uris,
     emails: of('email'),
@@ -106,7 +117,10 @@ function decoded<T>(code: 'INVALID_CSR' | 'INVALID_RESPONSE', what: string, read
 
 function csrNames(req: Pkcs10CertificateRequest): X509Names {
   return decoded('INVALID_CSR', 'the CSR', () =>
-    names(req.subjectName, (req.getExtension(SAN_OID) as SubjectAlternativeNameExtension | null)?.names.items ?? []),
+    names(
+      fieldsOf(req.subjectName),
+      (req.getExtension(SAN_OID) as SubjectAlternativeNameExtension | null)?.names.items ?? [],
+    ),
   );
 }
 
@@ -147,7 +161,7 @@ export function parseCertificatePem(pem: string): ParsedCertificate {
   }
   const read = decoded('INVALID_RESPONSE', 'the certificate', () => {
     return {
-      names: names(cert.subjectName, cert.subjectAltNames()),
+      names: names(fieldsOf(cert.subjectName), cert.subjectAltNames()),
       subject: cert.subject,
       issuer: cert.issuer,
       serialNumber: cert.serialNumber,
@@ -176,14 +190,59 @@ const asnGeneralName = (n: CsrGeneralName): GeneralName =>
         : { rfc822Name: n.value },
   );
 
+/** The attribute types a CSR subject may have (siad's C, ST, L, O settings, the OU and the CN), and their OIDs. */
+const SUBJECT_OIDS: Record<string, string> = {
+  C: '2.5.4.6',
+  ST: '2.5.4.8',
+  L: '2.5.4.7',
+  O: '2.5.4.10',
+  OU: '2.5.4.11',
+  CN: '2.5.4.3',
+};
+/** X.680's PrintableString alphabet. A value within it is encoded as a PrintableString, any other as a UTF8String. */
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+/** The subject as an ASN.1 Name, its values taken literally (no DN-string escapes to undo). */
+function subjectAsn(name: CsrName): AsnName {
+  return new AsnName(
+    name.map(
+      (rdn) =>
+        new RelativeDistinguishedName(
+          Object.entries(rdn).flatMap(([type, values]) => {
+            const oid = SUBJECT_OIDS[type];
+            if (oid === undefined) throw new AthenzError('INVALID_ARGUMENT', `unknown subject attribute ${type}`);
+            return values.map(
+              (v) =>
+                new AttributeTypeAndValue({
+                  type: oid,
+                  value: new AttributeValue(PRINTABLE.test(v) ? { printableString: v } : { utf8String: v }),
+                }),
+            );
+          }),
+        ),
+    ),
+  );
+}
+
+/** A structure already turned into ASN.1 objects, taken as it is where a schema expects it (not converted again). */
+class Converted {
+  constructor(private readonly asn: ReturnType<typeof AsnSerializer.toASN>) {}
+  toASN(): ReturnType<typeof AsnSerializer.toASN> {
+    return this.asn;
+  }
+  fromASN(): this {
+    throw new Error('Converted is only written');
+  }
+}
+
 /**
  * Signs a PKCS#10 request and returns its PEM (with a final newline) and the names of the request info it signed.
  *
- * Built from the @peculiar/asn1-* schemas (@peculiar/asn1-csr's CertificationRequest), with @peculiar/x509's name
- * encoding, algorithm identifiers and signature formats: the request info is byte for byte what
- * `Pkcs10CertificateRequestGenerator` encodes (a test holds them equal), without its extra rounds of encoding and
- * decoding every part and then the whole request (half the time of a P-256 cold start's CSR). `spki` is the public
- * key's DER SubjectPublicKeyInfo (exported once per key: the check of the issued certificate uses it too).
+ * Built from the @peculiar/asn1-* schemas (@peculiar/asn1-csr's CertificationRequest), with @peculiar/x509's
+ * algorithm identifiers and signature formats: the same DER as `Pkcs10CertificateRequestGenerator` for the same
+ * names (a test holds them equal), without its rounds of encoding and decoding every part and then the whole request
+ * again (the request info is converted to ASN.1 objects once, for the bytes signed and the request sent). `spki` is the public key's DER
+ * SubjectPublicKeyInfo (exported once per key: the check of the issued certificate uses it too).
  */
 export async function signCsr(
   keys: CryptoKeyPair,
@@ -194,11 +253,9 @@ export async function signCsr(
   crypto: Crypto,
 ): Promise<{ pem: string; names: X509Names }> {
   let der: ArrayBuffer;
-  let subject: Name;
   try {
-    subject = new Name(name);
     const info = new CertificationRequestInfo({
-      subject: AsnConvert.parse(subject.toArrayBuffer(), AsnName),
+      subject: subjectAsn(name),
       subjectPKInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo),
     });
     if (san.length > 0) {
@@ -217,15 +274,16 @@ export async function signCsr(
     // As the generator does: the key's own parameters (the curve) complete the signing algorithm.
     const algorithm = { ...signingAlgorithm, ...keys.privateKey.algorithm };
     const signatureAlgorithm: AlgorithmIdentifier = new AlgorithmProvider().toAsnAlgorithm(algorithm);
-    const signed = await crypto.subtle.sign(algorithm, keys.privateKey, AsnConvert.serialize(info));
+    const infoAsn = AsnSerializer.toASN(info);
+    const signed = await crypto.subtle.sign(algorithm, keys.privateKey, infoAsn.toBER(false));
     // ECDSA's r || s becomes an ECDSA-Sig-Value; an RSA signature goes in as it is (the generator's formatters).
     const signature =
       new AsnEcSignatureFormatter().toAsnSignature(algorithm, signed) ??
       new AsnDefaultSignatureFormatter().toAsnSignature(algorithm, signed);
     if (!signature) throw new Error('the signature has no ASN.1 form');
-    der = AsnConvert.serialize(
-      new CertificationRequest({ certificationRequestInfo: info, signatureAlgorithm, signature }),
-    );
+    const request = new CertificationRequest({ signatureAlgorithm, signature });
+    request.certificationRequestInfo = new Converted(infoAsn) as unknown as CertificationRequestInfo;
+    der = AsnConvert.serialize(request);
   } catch (cause) {
     if (cause instanceof IdentityError) throw cause;
     throw new AthenzError('INVALID_CSR', 'signing the CSR failed (is the private key usable for signing?)', {
@@ -233,10 +291,8 @@ export async function signCsr(
     });
   }
   // The names of the request info that was encoded and signed (its subject and the SAN entries put in it).
-  return {
-    pem: toPem(der, 'CERTIFICATE REQUEST'),
-    names: decoded('INVALID_CSR', 'the CSR', () => names(subject, san)),
-  };
+  const field: SubjectField = (type) => name.flatMap((rdn) => rdn[type] ?? []);
+  return { pem: toPem(der, 'CERTIFICATE REQUEST'), names: names(field, san) };
 }
 
 // ---- keys ----
