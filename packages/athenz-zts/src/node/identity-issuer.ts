@@ -4,6 +4,7 @@
  * handing it out. The identity provider decides when to call it (the start, the refreshes); this does each call.
  * @packageDocumentation
  */
+import { KeyObject } from 'node:crypto';
 import { type CredentialMetrics, IdentityError, type Logger } from '@ecs-identity/core';
 import { measured } from '@ecs-identity/core/internal';
 import type { ResolvedAthenzContext } from '../context.js';
@@ -14,12 +15,12 @@ import {
   exportPkcs8,
   generateKeyPair,
   type KeyType,
+  type PrivateKeyFormat,
   privateKeyPemFormat,
   privateKeyPemFromPkcs8,
-  publicKeySpki,
 } from '../keys.js';
 import { identityOf } from '../saved-identity.js';
-import type { Crypto, CryptoKeyPair } from '../web-crypto.js';
+import type { Crypto, CryptoKey, CryptoKeyPair } from '../web-crypto.js';
 import { loadX509Codec } from '../x509-load.js';
 import type { ClientTls, ZtsClient } from '../zts-client.js';
 import type { InstanceRef } from '../zts-types.js';
@@ -77,6 +78,23 @@ export interface IssuerKey {
   exportable: Promise<unknown>;
 }
 
+/**
+ * The PEM of a key of Node's own Web Crypto, written by Node (OpenSSL): the same bytes as the @peculiar/asn1-* path
+ * (a test holds them equal), in a fraction of its time, so that what runs while ZTS handles the register (the client's
+ * side of the TLS handshake among it) is not held back. Undefined for a key of another Web Crypto implementation (the
+ * `key.crypto` option), which then takes the @peculiar path.
+ * @internal
+ */
+export function nodeKeyPem(privateKey: CryptoKey, format: PrivateKeyFormat): string | undefined {
+  let key: KeyObject;
+  try {
+    key = KeyObject.from(privateKey as Parameters<typeof KeyObject.from>[0]);
+  } catch {
+    return undefined;
+  }
+  return key.export({ type: format, format: 'pem' }) as string;
+}
+
 /** A key whose PEM is known (saved, or the current identity's). @internal */
 export const knownKey = (keys: CryptoKeyPair, keyPem: string): IssuerKey => ({
   keys,
@@ -95,17 +113,15 @@ const pemOf = (key: IssuerKey): Promise<string> =>
 const afterRequestsGoOut = (): Promise<void> => new Promise((turn) => setImmediate(turn));
 
 /**
- * Sends a ZTS request, then makes what the check of the answer needs while the answer is awaited (the CPU work
- * overlaps the round trip instead of competing with the key, the CSR and the attestation before it): the key's PEM,
- * and its SPKI for the check that the certificate certifies the key (exported once per key: `publicKeySpki`).
+ * Sends a ZTS request, then makes the key's PEM (saved with the certificate) while the answer is awaited, instead of
+ * after it. (The SPKI that the check of the certificate compares is already there: the CSR exported it, once per key:
+ * `publicKeySpki`.)
  */
-function sendThenPrepare<T>(key: IssuerKey, crypto: Crypto | undefined, send: () => Promise<T>): Promise<T> {
+function sendThenPrepare<T>(key: IssuerKey, send: () => Promise<T>): Promise<T> {
   const answer = send();
-  void afterRequestsGoOut().then(() => {
-    if (typeof key.keyPem !== 'string') key.keyPem().catch(() => {});
-    // a failed export is not remembered: the check after the answer exports again and reports it
-    publicKeySpki(key.keys.publicKey, { crypto }).catch(() => {});
-  });
+  const { keyPem } = key;
+  // a failure is reported by finish(), which awaits the same PEM
+  if (typeof keyPem !== 'string') void afterRequestsGoOut().then(() => keyPem().catch(() => {}));
   return answer;
 }
 
@@ -143,9 +159,8 @@ export class IdentityIssuer {
   }
 
   /**
-   * A new key pair; its PKCS#8 export (the step that can fail) starts now, while the network calls run. Its SPKI (for
-   * the check of the certificate) is exported once the request is sent (`sendThenPrepare`), not here: on one thread
-   * it would compete with the CSR and the attestation.
+   * A new key pair; its PKCS#8 export (the step that can fail) starts now, while the network calls run. Its SPKI is
+   * exported by the CSR (which needs it first), its PEM once the request is sent (`sendThenPrepare`).
    */
   async newKey(): Promise<IssuerKey> {
     const crypto = { crypto: this.settings.key.crypto };
@@ -155,7 +170,9 @@ export class IdentityIssuer {
     pkcs8.catch(() => {}); // awaited before the register, unless the context or attestation fails first
     let pem: Promise<string> | undefined;
     const keyPem = () => {
-      pem ??= pkcs8.then((der) => privateKeyPemFromPkcs8(der, keys.privateKey, format));
+      pem ??= pkcs8.then(
+        (der) => nodeKeyPem(keys.privateKey, format) ?? privateKeyPemFromPkcs8(der, keys.privateKey, format),
+      );
       return pem;
     };
     return { keys, keyPem, exportable: pkcs8 };
@@ -189,7 +206,7 @@ export class IdentityIssuer {
     await k.exportable;
     const { zts, metrics } = this.settings;
     const { provider, domain, service } = ctx;
-    const id = await sendThenPrepare(k, this.settings.key.crypto, () =>
+    const id = await sendThenPrepare(k, () =>
       measured(metrics, 'register', () =>
         zts.register({ provider, domain, service, attestationData, csr, ...this.request }, { signal }),
       ),
@@ -215,7 +232,7 @@ export class IdentityIssuer {
     await k.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
       const ref = instanceRefOf(ctx);
-      const id = await sendThenPrepare(k, this.settings.key.crypto, () =>
+      const id = await sendThenPrepare(k, () =>
         measured(metrics, 'refresh', () =>
           zts.refresh(ref, { csr, attestationData, ...this.request }, clientTlsOf(current), { signal }),
         ),
