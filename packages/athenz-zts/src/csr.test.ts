@@ -110,6 +110,13 @@ describe('buildServiceCsr', () => {
     expect(n.spiffeUris).toEqual(['spiffe://athenz.io/ns/default/sa/sports.prod.api']);
   });
 
+  it('keeps subject values as given: quotes, backslashes and commas are data, not DN-string syntax', async () => {
+    for (const organization of ['Acme "Inc"', 'Acme\\, Ltd', 'Éditions "Ça", S.A.', '#1 + co']) {
+      const n = await describeCsr((await buildServiceCsr(service({ keys: ec, subject: { organization } }))).pem);
+      expect(n.organizations).toEqual([organization]);
+    }
+  });
+
   it('signs with ECDSA P-256 keys', async () => {
     const built = await buildServiceCsr(service({ keys: ec, spiffe: false }));
     const csr = new Pkcs10CertificateRequest(built.pem);
