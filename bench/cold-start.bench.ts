@@ -8,200 +8,67 @@
  *
  * The two branches are independent (the key is made while the network calls run); the register needs both. No
  * client can beat that floor against these emulators. It is generous to the client: the floor's branches overlap
- * fully, while in one Node process their CPU work (the CSR's ASN.1, the SDK's set-up and signing) shares one thread,
- * and a real start can build the CSR only once the task metadata has named the task (its id is in the CSR). With
- * P-256, where both branches are mostly CPU on the loopback emulators, that is what separates a start from the floor.
+ * fully, while in one Node process their CPU work (the CSR's ASN.1, the SDK's set-up and signing, and in a fresh
+ * process the loading of both libraries) shares one thread, and a real start can build the CSR only once the task
+ * metadata has named the task (its id is in the CSR).
  *
  * - The emulators start before anything is timed; they run in this process (their work is on the same thread).
- * - The client runs in child processes, the emulators in this one, so the client's work never waits behind the
- *   emulators' on one thread (in production they are remote).
- * - Warm process: the first cold start of a process also loads `@aws-sdk/client-sts` and compiles the code paths;
- *   the warm ratio is over starts after a warm-up in one child, in rounds that alternate the start and the floor's
- *   parts.
+ * - The client runs in child processes (cold-start-child.mjs), so its work never waits behind the emulators' on one
+ *   thread (in production they are remote): plain `node` over the built packages, no TypeScript loader, as an
+ *   application runs them (packages whose build is missing or stale are built first).
+ * - Warm process: the first cold start of a process also loads `@aws-sdk/client-sts` and the @peculiar stack, and
+ *   V8 optimizes a function only after many calls; the warm ratio is over starts after a warm-up of every measure
+ *   (`BENCH_WARMUP` rounds), in rounds that alternate the start and the floor's parts, in one child.
  * - Fresh process: each figure from new Node processes, one measurement each (a start, or one part of the floor with
- *   what it loads on first use: the STS client for the AssumeRole branch).
+ *   what it loads on first use: the STS client for the AssumeRole branch, the @peculiar stack for the CSR).
  * - Medians over rounds (RSA key generation varies a lot between runs).
  * - Then a breakdown of one cold start (median of instrumented runs, kept apart from the timed rounds), from Node's
  *   HTTP diagnostics channels: client and server side of each request, TLS handshake, what runs in between.
  *
- *   node --import tsx bench/cold-start.bench.ts     (from the repo root; BENCH_ROUNDS, default 31 for RSA and 15
- *                                                  for P-256; BENCH_BREAKDOWN_RUNS, default 9; BENCH_PROCESSES,
- *                                                  default 9 for RSA and 5 for P-256)
+ *   node --import tsx bench/cold-start.bench.ts     (from the repo root; BENCH_ROUNDS, default 61; BENCH_WARMUP,
+ *                                                  default 3 for RSA and 150 for P-256; BENCH_BREAKDOWN_RUNS,
+ *                                                  default 9; BENCH_PROCESSES, default 9 for RSA and 5 for P-256;
+ *                                                  BENCH_KEYS=rsa or ec for one key type)
  */
 import { spawn } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { buildServiceCsr, createZtsClient, generateKeyPair, type KeyType, stsAttestor } from '@ecs-identity/athenz-zts';
-import { athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
-import { containerCredentials, getTaskIdentity } from '@ecs-identity/ecs-metadata';
+import { fileURLToPath } from 'node:url';
+import type { KeyType } from '@ecs-identity/athenz-zts';
 import { startTaskEmulators } from '@ecs-identity/testkit';
+import { ensureBuilt } from '../test-support/built-packages.js';
+import { type Emulated, MEASURES, type Measure, timedColdStart, type WarmRounds } from './cold-start-child.mjs';
 
-// RSA key generation times vary widely (a random prime search), so the RSA medians need more rounds to settle.
+// RSA key generation times vary widely (a random prime search), and a P-256 start's median moves with the machine's
+// noise by more than the margins measured: both take many rounds (P-256 rounds are cheap).
 const ROUNDS: Record<KeyType, number> = {
-  rsa: Number(process.env.BENCH_ROUNDS ?? 31),
-  ec: Number(process.env.BENCH_ROUNDS ?? 15),
+  rsa: Number(process.env.BENCH_ROUNDS ?? 61),
+  ec: Number(process.env.BENCH_ROUNDS ?? 61),
 };
+// One warm-up round leaves much of a start's code below V8's optimizing tier; P-256 rounds are cheap.
+const WARMUP: Record<KeyType, number> = {
+  rsa: Number(process.env.BENCH_WARMUP ?? 3),
+  ec: Number(process.env.BENCH_WARMUP ?? 150),
+};
+// A register needs a whole attestation first: with RSA (long rounds) every other round, with P-256 every round.
+const REGISTER_EVERY: Record<KeyType, number> = { rsa: 2, ec: 1 };
+/** `BENCH_KEYS=ec` (or `rsa`) measures one key type only. */
+const KEY_TYPES = (process.env.BENCH_KEYS ?? 'rsa,ec')
+  .split(',')
+  .filter((k): k is KeyType => k === 'rsa' || k === 'ec');
 const BREAKDOWN_RUNS = Number(process.env.BENCH_BREAKDOWN_RUNS ?? 9);
 // Fresh processes per measurement; RSA key generation varies so much that its medians need more.
 const PROCESSES: Record<KeyType, number> = {
   rsa: Number(process.env.BENCH_PROCESSES ?? 9),
   ec: Number(process.env.BENCH_PROCESSES ?? 5),
 };
-/** Set in the fresh processes of the cold-process figures: the emulators' addresses. */
-const CHILD = process.env.COLD_START_BENCH_CHILD;
 const TARGET_WARM = 1.1;
 const TARGET_FRESH = 1.3;
 const DNS_SUFFIX = 'aws.athenz.cloud';
-
-/** Where the emulators are and the names they know (handed to the fresh processes as JSON). */
-interface Emulated {
-  env: Readonly<Record<string, string>>;
-  awsUrl: string;
-  ztsUrl: string;
-  caPem: string;
-  region: string;
-  taskId: string;
-  serviceRoleArn: string;
-  provider: string;
-}
-
-/** What one process measures: a whole start, or one part of the floor. */
-type Measure = 'start' | 'keygen+csr' | 'attestation' | 'register';
-const MEASURES: readonly Measure[] = ['start', 'keygen+csr', 'attestation', 'register'];
-
-/** One cold start: a provider with no state, from nothing to the first certificate (ms). */
-async function timedColdStart(emu: Emulated, keyType: KeyType): Promise<number> {
-  const t0 = performance.now();
-  // A new client per start too, so the TLS handshake to ZTS is part of it, as in a fresh process.
-  const zts = createZtsClient({ url: emu.ztsUrl, caBundle: emu.caPem, keepAlive: false });
-  const provider = athenzIdentityProvider({
-    zts,
-    env: emu.env,
-    sts: { endpoint: emu.awsUrl },
-    dnsSuffixes: [DNS_SUFFIX],
-    key: { type: keyType },
-    refresh: { background: false },
-  });
-  const id = await provider.get();
-  const ms = performance.now() - t0;
-  if (!id.certificatePem.includes('BEGIN CERTIFICATE')) throw new Error('no certificate');
-  await provider.close();
-  await zts.close();
-  return ms;
-}
-
-/** The service CSR a cold start sends, for `keys`. */
-const serviceCsr = (emu: Emulated, keys: CryptoKeyPair) =>
-  buildServiceCsr({
-    keys,
-    domain: 'sports',
-    service: 'api',
-    provider: emu.provider,
-    instanceId: emu.taskId,
-    dnsSuffixes: [DNS_SUFFIX],
-  });
-
-/** The key branch of the floor: a new key pair and the signed CSR (ms). */
-async function keygenAndCsr(emu: Emulated, keyType: KeyType): Promise<number> {
-  const t0 = performance.now();
-  await serviceCsr(emu, await generateKeyPair({ type: keyType }));
-  return performance.now() - t0;
-}
-
-/**
- * The network branch of the floor, as a cold start does it: task metadata and task-role credentials in parallel, then
- * an AssumeRole with a new STS client (loading `@aws-sdk/client-sts` on first use) (ms).
- */
-async function attestation(emu: Emulated): Promise<{ ms: number; data: string }> {
-  const t0 = performance.now();
-  const credentials = containerCredentials({ env: emu.env, refresh: { background: false } });
-  const [task] = await Promise.all([getTaskIdentity({ env: emu.env }), credentials.get()]);
-  const attestor = stsAttestor({ region: task.region, credentials, stsEndpoint: emu.awsUrl });
-  const data = await attestor.attest({
-    domain: 'sports',
-    service: 'api',
-    taskId: task.taskId,
-    roleArn: emu.serviceRoleArn,
-  });
-  const ms = performance.now() - t0;
-  attestor.close();
-  await credentials.close();
-  return { ms, data };
-}
-
-/**
- * The last step of the floor: one ZTS register alone (new TLS connection, the emulator checking the CSR, calling the
- * AWS emulator's GetCallerIdentity and signing), with the CSR and attestation made beforehand (ms).
- */
-async function registerAlone(emu: Emulated, keys: CryptoKeyPair): Promise<number> {
-  const csr = await serviceCsr(emu, keys);
-  const { data: attestationData } = await attestation(emu);
-  const zts = createZtsClient({ url: emu.ztsUrl, caBundle: emu.caPem, keepAlive: false });
-  const t0 = performance.now();
-  await zts.register({
-    provider: emu.provider,
-    domain: 'sports',
-    service: 'api',
-    attestationData,
-    csr: csr.pem,
-  });
-  const ms = performance.now() - t0;
-  await zts.close();
-  return ms;
-}
-
-async function measure(emu: Emulated, keyType: KeyType, what: Measure): Promise<number> {
-  switch (what) {
-    case 'start':
-      return timedColdStart(emu, keyType);
-    case 'keygen+csr':
-      return keygenAndCsr(emu, keyType);
-    case 'attestation':
-      return (await attestation(emu)).ms;
-    case 'register':
-      return registerAlone(emu, await generateKeyPair({ type: keyType }));
-  }
-}
+const CHILD_SCRIPT = fileURLToPath(new URL('./cold-start-child.mjs', import.meta.url));
 
 type Samples = Record<Measure, number[]>;
-
-/**
- * The warm-process figures: after a warm-up (which loads `@aws-sdk/client-sts` and compiles every path), rounds that
- * alternate a cold start with the floor's parts, so drift on a shared machine hits both sides alike.
- */
-async function warmRounds(emu: Emulated, keyType: KeyType, rounds: number): Promise<Samples> {
-  for (const what of MEASURES) await measure(emu, keyType, what); // warm-up
-  const samples: Samples = { start: [], 'keygen+csr': [], attestation: [], register: [] };
-  const parts = async () => {
-    samples['keygen+csr'].push(await keygenAndCsr(emu, keyType));
-    samples.attestation.push((await attestation(emu)).ms);
-  };
-  const keys = await generateKeyPair({ type: keyType }); // not timed there: one pair serves every register
-  for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) {
-      samples.start.push(await timedColdStart(emu, keyType));
-      await parts();
-      // fewer registers than rounds: each one goes through a whole attestation first
-      samples.register.push(await registerAlone(emu, keys));
-    } else {
-      await parts();
-      samples.start.push(await timedColdStart(emu, keyType));
-    }
-  }
-  return samples;
-}
-
-if (CHILD) {
-  // A process of its own, so the client's work never waits for the emulators' (in production they are remote). Our
-  // modules are loaded (as in an application), the AWS SDK is not yet.
-  const emu = JSON.parse(CHILD) as Emulated;
-  const keyType = process.argv[2] as KeyType;
-  const what = process.argv[3] as Measure | 'warm';
-  const result = what === 'warm' ? await warmRounds(emu, keyType, ROUNDS[keyType]) : await measure(emu, keyType, what);
-  console.log(`cold-start-child ${JSON.stringify(result)}`);
-  process.exit(0);
-}
 
 // The task role sports.api-service, the role sports.api it assumes, the agent on credentials the fake AWS issued,
 // the ZTS with the domain sports and its service api (no Consul: a cold start here is Athenz only).
@@ -222,12 +89,13 @@ const emulated: Emulated = {
 /** One cold start in this process. */
 const coldStart = (keyType: KeyType) => timedColdStart(emulated, keyType);
 
-/** A child Node process (same loader as this one) measuring against this process's emulators. */
+/** A child Node process (plain node, the built packages) measuring against this process's emulators. */
 function child<T>(keyType: KeyType, what: Measure | 'warm'): Promise<T> {
-  const emu = JSON.stringify(emulated);
+  const warm: WarmRounds = { rounds: ROUNDS[keyType], warmup: WARMUP[keyType], registerEvery: REGISTER_EVERY[keyType] };
+  const job = JSON.stringify({ emu: emulated, keyType, what, warm });
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, keyType, what], {
-      env: { ...process.env, COLD_START_BENCH_CHILD: emu },
+    const proc = spawn(process.execPath, [CHILD_SCRIPT], {
+      env: { ...process.env, COLD_START_BENCH_CHILD: job },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -349,8 +217,10 @@ function floorOf(parts: Samples): { floor: number; text: string } {
 }
 
 try {
+  // The children run the packages' dist, as an application does.
+  await ensureBuilt(['core', 'ecs-metadata', 'athenz-zts']);
   const summary: string[] = [];
-  for (const keyType of ['rsa', 'ec'] as const) {
+  for (const keyType of KEY_TYPES) {
     // Fresh processes: the measures interleaved, so drift hits them alike.
     const fresh: Samples = { start: [], 'keygen+csr': [], attestation: [], register: [] };
     for (let r = 0; r < PROCESSES[keyType]; r++) {
@@ -372,7 +242,7 @@ try {
   // warm-up of this process, for the breakdown: loads @aws-sdk/client-sts here and compiles both paths
   await coldStart('ec');
   await coldStart('rsa');
-  for (const keyType of ['rsa', 'ec'] as const) {
+  for (const keyType of KEY_TYPES) {
     const name = nameOf(keyType);
     const samples = await child<Samples>(keyType, 'warm');
     const traces: Segments[] = [];
@@ -381,7 +251,9 @@ try {
     const a = median(samples.start);
     const { floor, text } = floorOf(samples);
     const ratio = a / floor;
-    console.log(`cold-start ${name} (warm process, a child of its own): ${ROUNDS[keyType]} rounds`);
+    console.log(
+      `cold-start ${name} (warm process, a child of its own): ${ROUNDS[keyType]} rounds after ${WARMUP[keyType]} of warm-up`,
+    );
     console.log(`  ours   metadata + credentials + AssumeRole + keygen + CSR + ZTS register   median ${ms(a)}`);
     console.log(`  floor  ${text} = ${ms(floor)}`);
     console.log(
