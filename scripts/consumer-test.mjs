@@ -137,6 +137,7 @@ async function main() {
 
   for (const p of packages) await check(`${p.name}: tarball contents`, () => tarballContents(p));
   for (const e of entries) await check(`${e.specifier}: ESM import and CJS require()`, () => nodeImport(e));
+  await check('Node: service CSRs (P-256, RSA) from the installed athenz-zts, checked with @peculiar/x509', nodeCsr);
   for (const p of packages) {
     for (const bin of Object.keys(binsOf(p.manifest))) {
       await check(`${bin} (bin of ${p.name}) runs from node_modules/.bin`, () => runBin(p, bin));
@@ -250,6 +251,33 @@ function nodeImport({ pkg, specifier }) {
     `importing it adds globals (${names(esm.added)}) but ${pkg.name} says "sideEffects": false`,
   );
   return `${esm.keys.length} exports${esm.added.length ? `; adds globals ${names(esm.added)}` : ''}`;
+}
+
+/**
+ * A service CSR of each key type, built in a fresh Node process by the installed athenz-zts (its @peculiar/asn1-*
+ * copies nested apart from the app's @peculiar/x509, as a real install may leave them), verified by @peculiar/x509.
+ */
+function nodeCsr() {
+  const code = `
+    import 'reflect-metadata';
+    import { Pkcs10CertificateRequest } from '@peculiar/x509';
+    import { buildServiceCsr, generateKeyPair } from '@ecs-identity/athenz-zts';
+    const out = [];
+    for (const type of ['ec', 'rsa']) {
+      const keys = await generateKeyPair({ type });
+      const { pem } = await buildServiceCsr({
+        keys, domain: 'sports', service: 'api', provider: 'athenz.aws-ecs.us-west-2', instanceId: 'task1',
+        dnsSuffixes: ['aws.athenz.cloud'],
+      });
+      const csr = new Pkcs10CertificateRequest(pem);
+      if (!(await csr.verify())) throw new Error(type + ': the CSR signature does not verify');
+      if (csr.subject !== 'OU=athenz.aws-ecs.us-west-2, CN=sports.api') throw new Error(type + ': subject ' + csr.subject);
+      out.push(type + ' ' + csr.signatureAlgorithm.name);
+    }
+    console.log(out.join(', '));`;
+  const r = sh(process.execPath, ['--input-type=module', '-e', code]);
+  assert(r.status === 0, `building or checking the CSRs failed (exit ${r.status})\n${r.out}`);
+  return r.out.trim();
 }
 
 /** A package's `bin` as `{ name: file }` (a string `bin` is named after the package). */

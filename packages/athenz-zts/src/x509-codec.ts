@@ -8,10 +8,17 @@
  */
 import { IdentityError } from '@ecs-identity/core';
 import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
-import { ECParameters, ECPrivateKey, id_ecPublicKey, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc';
+import {
+  ECParameters,
+  ECPrivateKey,
+  id_ecdsaWithSHA256,
+  id_ecPublicKey,
+  id_secp256r1,
+  id_secp384r1,
+} from '@peculiar/asn1-ecc';
 import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { id_pkcs9_at_extensionRequest } from '@peculiar/asn1-pkcs9';
-import { id_rsaEncryption, RSAPrivateKey, rsaEncryption } from '@peculiar/asn1-rsa';
+import { id_rsaEncryption, id_sha256WithRSAEncryption, RSAPrivateKey, rsaEncryption } from '@peculiar/asn1-rsa';
 import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
@@ -27,7 +34,6 @@ import {
   SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509';
 import {
-  AlgorithmProvider,
   AsnDefaultSignatureFormatter,
   AsnEcSignatureFormatter,
   type Name,
@@ -224,6 +230,20 @@ function subjectAsn(name: CsrName): AsnName {
   );
 }
 
+/** The signature algorithm identifier of a SHA-256 signature by an ECDSA or RSASSA-PKCS1-v1_5 key. */
+function signatureAlgorithmOf(algorithm: { name: string; hash?: unknown }): AlgorithmIdentifier {
+  const hash = typeof algorithm.hash === 'string' ? algorithm.hash : (algorithm.hash as { name?: string })?.name;
+  if (hash === 'SHA-256' && algorithm.name === 'ECDSA')
+    return new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 });
+  if (hash === 'SHA-256' && algorithm.name === 'RSASSA-PKCS1-v1_5') {
+    return new AlgorithmIdentifier({ algorithm: id_sha256WithRSAEncryption, parameters: null });
+  }
+  throw new AthenzError(
+    'INVALID_CSR',
+    `CSRs are signed with ECDSA or RSASSA-PKCS1-v1_5 and SHA-256, not ${algorithm.name} with ${String(hash)}`,
+  );
+}
+
 /** A structure already turned into ASN.1 objects, taken as it is where a schema expects it (not converted again). */
 class Converted {
   constructor(private readonly asn: ReturnType<typeof AsnSerializer.toASN>) {}
@@ -239,7 +259,7 @@ class Converted {
  * Signs a PKCS#10 request and returns its PEM (with a final newline) and the names of the request info it signed.
  *
  * Built from the @peculiar/asn1-* schemas (@peculiar/asn1-csr's CertificationRequest), with @peculiar/x509's
- * algorithm identifiers and signature formats: the same DER as `Pkcs10CertificateRequestGenerator` for the same
+ * signature formats (bytes in, bytes out): the same DER as `Pkcs10CertificateRequestGenerator` for the same
  * names (a test holds them equal), without its rounds of encoding and decoding every part and then the whole request
  * again (the request info is converted to ASN.1 objects once, for the bytes signed and the request sent). `spki` is the public key's DER
  * SubjectPublicKeyInfo (exported once per key: the check of the issued certificate uses it too).
@@ -273,7 +293,10 @@ export async function signCsr(
     }
     // As the generator does: the key's own parameters (the curve) complete the signing algorithm.
     const algorithm = { ...signingAlgorithm, ...keys.privateKey.algorithm };
-    const signatureAlgorithm: AlgorithmIdentifier = new AlgorithmProvider().toAsnAlgorithm(algorithm);
+    // The identifiers of RFC 5758 (ECDSA: no parameters) and RFC 4055 (RSA: NULL parameters), from this package's
+    // copy of the schemas: an object of @peculiar/x509's (AlgorithmProvider) may come from another copy of them (a
+    // nested install), whose schemas this copy's encoder does not know.
+    const signatureAlgorithm = signatureAlgorithmOf(algorithm);
     const infoAsn = AsnSerializer.toASN(info);
     const signed = await crypto.subtle.sign(algorithm, keys.privateKey, infoAsn.toBER(false));
     // ECDSA's r || s becomes an ECDSA-Sig-Value; an RSA signature goes in as it is (the generator's formatters).
