@@ -252,13 +252,15 @@ describe('ecs-identity agent (child process)', () => {
 });
 
 describe('ecs-identity agent, a credential that expires without renewal', () => {
-  it('ends the run with exit 1 (the credential named) and logs the token out: refused logins, a hanging login', async () => {
-    // Consul's clock runs 58 s behind: its tokens of the shortest TTL Consul allows (1 minute) reach the agent with
-    // 2 s left. Once the first login is in, every login fails, so the token cannot be renewed before it expires.
-    const lagging = await startTaskEmulators({
+  /**
+   * A world whose Consul clock runs `lagMs` behind: its tokens of the shortest TTL Consul allows (1 minute) reach the
+   * agent with 60 s - `lagMs` left.
+   */
+  const lagging = (lagMs: number) =>
+    startTaskEmulators({
       zts: false,
       consul: {
-        clock: { now: () => Date.now() - 58_000 },
+        clock: { now: () => Date.now() - lagMs },
         authMethods: [
           {
             name: 'short',
@@ -270,27 +272,34 @@ describe('ecs-identity agent, a credential that expires without renewal', () => 
         bindingRules: [{ authMethod: 'short', bindType: 'role', bindName: 'client' }],
       },
     });
+  /** Runs the agent until it has its first token, then sets `fault` on every login: the token cannot be renewed. */
+  const runWith = async (
+    world: Awaited<ReturnType<typeof lagging>>,
+    fault: Parameters<Awaited<ReturnType<typeof lagging>>['consul']['setFault']>[0],
+  ) => {
     const file = await configFile({ consul: { logins: { expiring: { method: 'short' } } } });
-    /** Runs the agent until it has its first token, then sets `fault` on every login. */
-    const runWith = async (fault: Parameters<typeof lagging.consul.setFault>[0]) => {
-      const agent = start(['agent', '-config', file], lagging.env);
-      await waitFor(() => agent.stdoutSoFar().includes('"event":"ready"'), 'ready', { running: agent });
-      lagging.consul.setFault(fault);
-      const { accessorId } = events(agent.stdoutSoFar()).find((e) => e.event === 'credential') as {
-        accessorId: string;
-      };
-      const run = await agent.done;
-      lagging.consul.setFault(undefined);
-      expect(run.code).toBe(1);
-      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
-      // Every token the run made is logged out: the one in use at the end, and any it replaced.
-      expect(events(run.stdout).at(-1)).toMatchObject({ event: 'logged-out', credential: 'consul.expiring' });
-      expect(lagging.consul.tokens().some((t) => t.accessorId === accessorId)).toBe(false);
-      return run;
+    const agent = start(['agent', '-config', file], world.env);
+    await waitFor(() => agent.stdoutSoFar().includes('"event":"ready"'), 'ready', { running: agent });
+    world.consul.setFault(fault);
+    const { accessorId } = events(agent.stdoutSoFar()).find((e) => e.event === 'credential') as {
+      accessorId: string;
     };
+    const run = await agent.done;
+    world.consul.setFault(undefined);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    // Every token the run made is logged out: the one in use at the end, and any it replaced.
+    expect(events(run.stdout).at(-1)).toMatchObject({ event: 'logged-out', credential: 'consul.expiring' });
+    expect(world.consul.tokens().some((t) => t.accessorId === accessorId)).toBe(false);
+    return run;
+  };
+
+  it('ends the run with exit 1 while the token is still valid when Consul refuses every login, and logs it out', async () => {
+    // 5 s left: enough for the failed attempts to be made and judged before the expiry however loaded the machine
+    // (with 2 s, a slow CI run saw the token expire first, and the other exit below).
+    const world = await lagging(55_000);
     try {
-      // Consul refuses: the SDK sees the token would expire before its next attempt, and says so.
-      const refused = await runWith({ match: '/v1/acl/login', status: 500 });
+      const refused = await runWith(world, { match: '/v1/acl/login', status: 500 });
       expect(refused.stderr).toMatch(
         /^ecs-identity: agent run: EXPIRES_BEFORE_NEXT_ATTEMPT: consul\.expiring: consul token: refreshing failed \(CONSUL_LOGIN_FAILED\) and the cached credential expires at \S+, before another attempt can be made/,
       );
@@ -301,14 +310,22 @@ describe('ecs-identity agent, a credential that expires without renewal', () => 
           code: 'EXPIRES_BEFORE_NEXT_ATTEMPT',
         }),
       );
-      // Consul does not answer: no attempt fails before the token expires, so the expiry itself ends the run.
-      const hanging = await runWith({ match: '/v1/acl/login', delayMs: 4000 });
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('ends the run with exit 1 when the token expires while Consul does not answer, and logs it out', async () => {
+    // 2 s left, and no login answers within 4 s: no attempt fails before the token expires, so the expiry ends the run.
+    const world = await lagging(58_000);
+    try {
+      const hanging = await runWith(world, { match: '/v1/acl/login', delayMs: 4000 });
       expect(hanging.stderr).toMatch(
         /^ecs-identity: agent run: EXPIRED: consul\.expiring expired at \S+ and no refresh succeeded before/,
       );
-      expect(lagging.consul.tokens()).toEqual([]);
+      expect(world.consul.tokens()).toEqual([]);
     } finally {
-      await lagging.close();
+      await world.close();
     }
   });
 });
