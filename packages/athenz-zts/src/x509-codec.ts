@@ -259,10 +259,10 @@ class Converted {
  * Signs a PKCS#10 request and returns its PEM (with a final newline) and the names of the request info it signed.
  *
  * Built from the @peculiar/asn1-* schemas (@peculiar/asn1-csr's CertificationRequest), with @peculiar/x509's
- * signature formats (bytes in, bytes out): the same DER as `Pkcs10CertificateRequestGenerator` for the same
- * names (a test holds them equal), without its rounds of encoding and decoding every part and then the whole request
- * again (the request info is converted to ASN.1 objects once, for the bytes signed and the request sent). `spki` is the public key's DER
- * SubjectPublicKeyInfo (exported once per key: the check of the issued certificate uses it too).
+ * signature formats (bytes in, bytes out): the same DER as `Pkcs10CertificateRequestGenerator` for the same names (a
+ * test holds them equal), without its rounds of encoding and decoding every part and then the whole request again
+ * (the request info is converted to ASN.1 objects once, for the bytes signed and the request sent). `spki` is the
+ * public key's DER SubjectPublicKeyInfo (exported once per key: the check of the issued certificate uses it too).
  */
 export async function signCsr(
   keys: CryptoKeyPair,
