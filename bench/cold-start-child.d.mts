@@ -24,5 +24,11 @@ export interface WarmRounds {
   registerEvery: number;
 }
 
-/** One cold start: a provider with no state, from nothing to the first certificate (ms). */
-export declare function timedColdStart(emu: Emulated, keyType: KeyType): Promise<number>;
+/** A measurement: wall time, and the part of it the main thread was busy (event loop utilization), in ms. */
+export interface Timed {
+  ms: number;
+  busy: number;
+}
+
+/** One cold start: a provider with no state, from nothing to the first certificate. */
+export declare function timedColdStart(emu: Emulated, keyType: KeyType): Promise<Timed>;

@@ -17,9 +17,19 @@ const DNS_SUFFIX = 'aws.athenz.cloud';
 /** What a child measures: a whole start, or one part of the floor. */
 export const MEASURES = ['start', 'keygen+csr', 'attestation', 'register'];
 
-/** One cold start: a provider with no state, from nothing to the first certificate (ms). */
-export async function timedColdStart(emu, keyType) {
+/**
+ * A stopwatch: its reading is the wall time since it started and the part of it the main thread was busy (not
+ * waiting in the event loop for I/O, a timer or work on other threads: Node's event loop utilization), both in ms.
+ */
+function stopwatch() {
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
+  return () => ({ ms: performance.now() - t0, busy: performance.eventLoopUtilization(elu0).active });
+}
+
+/** One cold start: a provider with no state, from nothing to the first certificate. */
+export async function timedColdStart(emu, keyType) {
+  const read = stopwatch();
   // A new client per start too, so the TLS handshake to ZTS is part of it, as in a fresh process.
   const zts = createZtsClient({ url: emu.ztsUrl, caBundle: emu.caPem, keepAlive: false });
   const provider = athenzIdentityProvider({
@@ -31,11 +41,11 @@ export async function timedColdStart(emu, keyType) {
     refresh: { background: false },
   });
   const id = await provider.get();
-  const ms = performance.now() - t0;
+  const time = read();
   if (!id.certificatePem.includes('BEGIN CERTIFICATE')) throw new Error('no certificate');
   await provider.close();
   await zts.close();
-  return ms;
+  return time;
 }
 
 /** The service CSR a cold start sends, for `keys`. */
@@ -49,19 +59,19 @@ const serviceCsr = (emu, keys) =>
     dnsSuffixes: [DNS_SUFFIX],
   });
 
-/** The key branch of the floor: a new key pair and the signed CSR (ms). */
+/** The key branch of the floor: a new key pair and the signed CSR. */
 async function keygenAndCsr(emu, keyType) {
-  const t0 = performance.now();
+  const read = stopwatch();
   await serviceCsr(emu, await generateKeyPair({ type: keyType }));
-  return performance.now() - t0;
+  return read();
 }
 
 /**
  * The network branch of the floor, as a cold start does it: task metadata and task-role credentials in parallel, then
- * an AssumeRole with a new STS client (loading `@aws-sdk/client-sts` on first use) (ms).
+ * an AssumeRole with a new STS client (loading `@aws-sdk/client-sts` on first use).
  */
 async function attestation(emu) {
-  const t0 = performance.now();
+  const read = stopwatch();
   const credentials = containerCredentials({ env: emu.env, refresh: { background: false } });
   const [task] = await Promise.all([getTaskIdentity({ env: emu.env }), credentials.get()]);
   const attestor = stsAttestor({ region: task.region, credentials, stsEndpoint: emu.awsUrl });
@@ -71,25 +81,25 @@ async function attestation(emu) {
     taskId: task.taskId,
     roleArn: emu.serviceRoleArn,
   });
-  const ms = performance.now() - t0;
+  const time = read();
   attestor.close();
   await credentials.close();
-  return { ms, data };
+  return { time, data };
 }
 
 /**
  * The last step of the floor: one ZTS register alone (new TLS connection, the emulator checking the CSR, calling the
- * AWS emulator's GetCallerIdentity and signing), with the CSR and attestation made beforehand (ms).
+ * AWS emulator's GetCallerIdentity and signing), with the CSR and attestation made beforehand.
  */
 async function registerAlone(emu, keys) {
   const csr = await serviceCsr(emu, keys);
   const { data: attestationData } = await attestation(emu);
   const zts = createZtsClient({ url: emu.ztsUrl, caBundle: emu.caPem, keepAlive: false });
-  const t0 = performance.now();
+  const read = stopwatch();
   await zts.register({ provider: emu.provider, domain: 'sports', service: 'api', attestationData, csr: csr.pem });
-  const ms = performance.now() - t0;
+  const time = read();
   await zts.close();
-  return ms;
+  return time;
 }
 
 async function measure(emu, keyType, what) {
@@ -99,7 +109,7 @@ async function measure(emu, keyType, what) {
     case 'keygen+csr':
       return keygenAndCsr(emu, keyType);
     case 'attestation':
-      return (await attestation(emu)).ms;
+      return (await attestation(emu)).time;
     case 'register':
       return registerAlone(emu, await generateKeyPair({ type: keyType }));
     default:
@@ -118,7 +128,7 @@ async function warmRounds(emu, keyType, { rounds, warmup, registerEvery }) {
   const samples = { start: [], 'keygen+csr': [], attestation: [], register: [] };
   const parts = async () => {
     samples['keygen+csr'].push(await keygenAndCsr(emu, keyType));
-    samples.attestation.push((await attestation(emu)).ms);
+    samples.attestation.push((await attestation(emu)).time);
   };
   const keys = await generateKeyPair({ type: keyType }); // not timed there: one pair serves every register
   for (let r = 0; r < rounds; r++) {
