@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { type HttpClient, IdentityError, scrubSecrets } from '@ecs-identity/core';
-import { parseRetryAfter } from '@ecs-identity/core/internal';
+import { parseRetryAfter, responseHeaders } from '@ecs-identity/core/internal';
 import { AthenzError } from './errors.js';
 
 /** The parts of a smithy `HttpRequest` the handler reads (`@smithy/types` `HttpRequest`). */
@@ -110,7 +110,8 @@ export function stsRequestHandler(http: HttpClient, timeoutMs: number): StsReque
         signal,
       });
       const out: Record<string, string> = {};
-      res.headers.forEach((value, name) => {
+      // not res.headers: that would make a fetch Headers (in Node, loading the fetch implementation) for nothing
+      responseHeaders(res).forEach((value, name) => {
         out[name.toLowerCase()] = value;
       });
       return { response: { statusCode: res.status, headers: out, body: res.body } };

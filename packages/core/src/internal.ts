@@ -15,5 +15,5 @@ export { type MeteredRefreshOptions, measured, meteredRefreshHooks } from './met
 export { mergeRefreshPolicy } from './refresh-policy.js';
 export { isRetryableError, parseRetryAfter } from './retry.js';
 export { REDACTED } from './secrets.js';
-export { concatBytes, formEncode, isAllowedPlainHttpHost, safeUrl } from './transport.js';
+export { concatBytes, formEncode, isAllowedPlainHttpHost, responseHeaders, safeUrl } from './transport.js';
 export { USER_AGENT, VERSION } from './version.js';

@@ -53,11 +53,52 @@ export interface NodeRequestInit {
   onTruncated: () => void;
 }
 
+/**
+ * A response's headers as Node's parser read them, looked up without a fetch `Headers`: in Node the first `Headers`
+ * object loads Node's whole fetch implementation (undici; about 15-20 ms in a new process), which a request sent
+ * through node:http does not otherwise need. A `Headers` is made from them only when a caller reads
+ * `HttpResponse.headers`. Names are matched without case; repeated fields are joined with `, `, as `Headers.get` does.
+ * @internal
+ */
+export class RawHeaders {
+  private readonly byName = new Map<string, string>();
+
+  /** `raw`: name, value, name, value... (an IncomingMessage's `rawHeaders`). */
+  constructor(private readonly raw: readonly string[]) {
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      const value = raw[i + 1] as string;
+      const before = this.byName.get(name);
+      this.byName.set(name, before === undefined ? value : `${before}, ${value}`);
+    }
+  }
+
+  get(name: string): string | null {
+    return this.byName.get(name.toLowerCase()) ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name.toLowerCase());
+  }
+
+  /** Each field once (lower-case name, joined value), in the order first received. */
+  forEach(callback: (value: string, name: string) => void): void {
+    for (const [name, value] of this.byName) callback(value, name);
+  }
+
+  /** The same fields as a fetch `Headers`. */
+  toHeaders(): Headers {
+    const out = new Headers();
+    for (let i = 0; i + 1 < this.raw.length; i += 2) out.append(this.raw[i] as string, this.raw[i + 1] as string);
+    return out;
+  }
+}
+
 /** What the transport reads of a response: a fetch `Response`'s shape, with a Node stream as the body. @internal */
 export interface NodeResponse {
   readonly status: number;
   readonly type: 'basic';
-  readonly headers: Headers;
+  readonly headers: RawHeaders;
   readonly body: AsyncIterable<Uint8Array> & { destroy(error?: Error): void };
 }
 
@@ -85,10 +126,8 @@ export function nodeRequest(url: URL, init: NodeRequestInit): Promise<NodeRespon
       res.once('close', () => {
         if (!res.complete) init.onTruncated();
       });
-      const out = new Headers();
-      const raw = res.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) out.append(raw[i] as string, raw[i + 1] as string);
-      resolve({ status: res.statusCode ?? 0, type: 'basic', headers: out, body: decoded(node.zlib, res) });
+      const headers = new RawHeaders(res.rawHeaders);
+      resolve({ status: res.statusCode ?? 0, type: 'basic', headers, body: decoded(node.zlib, res) });
     });
     req.once('error', reject);
     req.end(body);

@@ -16,6 +16,7 @@ import {
   isAllowedPlainHttpHost,
   MAX_ERROR_TEXT_BYTES,
   requestJson,
+  responseHeaders,
   safeUrl,
 } from './transport.js';
 
@@ -431,6 +432,83 @@ describe('plain http refusal', () => {
     }
     expect(called).toBe(false);
     expect(() => createHttpClient({ timeoutMs: -1 })).toThrow(/timeoutMs/);
+  });
+});
+
+describe('response headers', () => {
+  /** Counts the fetch `Headers` objects made while it is installed (in Node the first one loads undici). */
+  function countHeaders() {
+    const Original = globalThis.Headers;
+    const made = { count: 0, restore: () => (globalThis.Headers = Original) };
+    globalThis.Headers = class extends Original {
+      constructor(init?: HeadersInit) {
+        super(init);
+        made.count++;
+      }
+    };
+    return made;
+  }
+
+  it('through node:http, makes no fetch Headers until HttpResponse.headers is read, then one, the same each time', async () => {
+    const { base } = await serve((_req, res) => {
+      res.setHeader('X-Twice', ['a', 'b']);
+      res.setHeader('Content-Type', 'text/plain');
+      res.end('ok');
+    });
+    const made = countHeaders();
+    try {
+      const res = await createHttpClient().request({ url: base });
+      expect(made.count).toBe(0);
+      const head = responseHeaders(res);
+      expect([head.get('x-twice'), head.get('X-TWICE'), head.has('content-type'), head.get('absent')]).toEqual([
+        'a, b',
+        'a, b',
+        true,
+        null,
+      ]);
+      const seen: string[] = [];
+      head.forEach((value, name) => {
+        seen.push(`${name}=${value}`);
+      });
+      expect(seen).toContain('x-twice=a, b');
+      expect(made.count).toBe(0);
+      // the public Headers: a real one, with the same fields as Node received them
+      expect(res.headers).toBeInstanceOf(Headers);
+      expect(res.headers.get('x-twice')).toBe('a, b');
+      expect(res.headers.get('content-type')).toBe('text/plain');
+      expect(res.headers).toBe(res.headers);
+      expect(made.count).toBe(1);
+    } finally {
+      made.restore();
+    }
+  });
+
+  it("reads an error's Retry-After and a declared Content-Length without one", async () => {
+    const { base } = await serve((req, res) => {
+      if (req.url === '/busy') res.writeHead(429, { 'retry-after': '7' }).end('busy');
+      else res.writeHead(200, { 'content-length': String(2 * 1024 * 1024) }).end();
+    });
+    const made = countHeaders();
+    try {
+      const client = createHttpClient();
+      const busy = (await rejection(client.request({ url: `${base}/busy` }))) as HttpStatusError;
+      expect([busy.status, busy.retryAfterMs]).toEqual([429, 7000]);
+      const big = await rejection(client.request({ url: `${base}/big` }));
+      expect((big as IdentityError).code).toBe('RESPONSE_TOO_LARGE');
+      expect(made.count).toBe(0);
+    } finally {
+      made.restore();
+    }
+  });
+
+  it("an injected fetch's Headers are the response's as they are", async () => {
+    const { base } = await serve((_req, res) => {
+      res.setHeader('X-One', '1');
+      res.end('ok');
+    });
+    const res = await createHttpClient({ fetch: globalThis.fetch }).request({ url: base });
+    expect(res.headers.get('x-one')).toBe('1');
+    expect(responseHeaders(res)).toBe(res.headers);
   });
 });
 

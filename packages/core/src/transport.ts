@@ -16,7 +16,7 @@ import type { Clock } from './clock.js';
 import { type CoreErrorCode, errorClass, IdentityError } from './errors.js';
 import { parseRetryAfter } from './retry.js';
 import { scrubSecrets } from './secrets.js';
-import { canRequestWithNode, nodeGlobalAgent, nodeRequest } from './transport-node.js';
+import { canRequestWithNode, nodeGlobalAgent, nodeRequest, RawHeaders } from './transport-node.js';
 import { USER_AGENT } from './version.js';
 
 const CoreError = errorClass<CoreErrorCode>();
@@ -39,6 +39,10 @@ export interface HttpRequest {
 /** @public */
 export interface HttpResponse {
   status: number;
+  /**
+   * The response headers as a fetch `Headers`, made when first read (in Node the first `Headers` of a process loads
+   * Node's fetch implementation, which a request through node:http does not need otherwise).
+   */
   headers: Headers;
   url: string;
   body: Uint8Array;
@@ -267,7 +271,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         } catch (e) {
           throw failure(e);
         }
-        const headersOut = toHeaders(res.headers);
+        // Read without a Headers object; HttpResponse.headers makes one if it is read.
+        const head = res.headers as unknown as HeaderReader;
+        const headersOut = () => (head instanceof RawHeaders ? head.toHeaders() : toHeaders(res.headers));
         if (isError) {
           if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status <= 399)) {
             throw new HttpStatusError({
@@ -278,7 +284,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
               retryable: false,
             });
           }
-          const retryAfter = headersOut.get('retry-after');
+          const retryAfter = head.get('retry-after');
           const retryAfterMs = retryAfter === null ? undefined : parseRetryAfter(retryAfter, now());
           throw new HttpStatusError({
             method,
@@ -288,7 +294,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
             retryAfterMs,
           });
         }
-        return makeResponse(res.status, headersOut, url.href, body, where);
+        return makeResponse(res.status, head, headersOut, url.href, body, where);
       } finally {
         clearTimer(timer);
         req.signal?.removeEventListener('abort', onCallerAbort);
@@ -658,10 +664,37 @@ function truncateUtf8(text: string, maxBytes: number): string {
   return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
 }
 
-function makeResponse(status: number, headers: Headers, url: string, body: Uint8Array, where: string): HttpResponse {
-  return {
+/** What the transport and the SDK's packages read of a response's headers (a `Headers`, or Node's RawHeaders). */
+type HeaderReader = Pick<Headers, 'get' | 'has' | 'forEach'>;
+
+/** The headers of each response this transport made, readable without making a `Headers`. */
+const headerReaders = new WeakMap<HttpResponse, HeaderReader>();
+
+/**
+ * A response's headers for the SDK's own packages: those of a response of this transport without making a fetch
+ * `Headers` (see RawHeaders in transport-node.ts), else `res.headers`.
+ * @internal
+ */
+export function responseHeaders(res: HttpResponse): HeaderReader {
+  return headerReaders.get(res) ?? res.headers;
+}
+
+function makeResponse(
+  status: number,
+  head: HeaderReader,
+  makeHeaders: () => Headers,
+  url: string,
+  body: Uint8Array,
+  where: string,
+): HttpResponse {
+  let headers: Headers | undefined;
+  const response: HttpResponse = {
     status,
-    headers,
+    // made on first read: in Node the first Headers object loads the fetch implementation
+    get headers() {
+      headers ??= makeHeaders();
+      return headers;
+    },
     url,
     body,
     text: () => decode(body),
@@ -674,4 +707,6 @@ function makeResponse(status: number, headers: Headers, url: string, body: Uint8
       }
     },
   };
+  headerReaders.set(response, head);
+  return response;
 }
