@@ -478,6 +478,10 @@ describe('response headers', () => {
       expect(res.headers.get('content-type')).toBe('text/plain');
       expect(res.headers).toBe(res.headers);
       expect(made.count).toBe(1);
+      // still a plain field to the caller: it can be replaced
+      const mine = new Headers({ 'x-mine': '1' });
+      res.headers = mine;
+      expect(res.headers).toBe(mine);
     } finally {
       made.restore();
     }

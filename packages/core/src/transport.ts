@@ -695,6 +695,9 @@ function makeResponse(
       headers ??= makeHeaders();
       return headers;
     },
+    set headers(value) {
+      headers = value;
+    },
     url,
     body,
     text: () => decode(body),
