@@ -675,7 +675,7 @@ const headerReaders = new WeakMap<HttpResponse, HeaderReader>();
  * `Headers` (see RawHeaders in transport-node.ts), else `res.headers`.
  * @internal
  */
-export function responseHeaders(res: HttpResponse): HeaderReader {
+export function responseHeaders(res: HttpResponse): Pick<Headers, 'get' | 'has' | 'forEach'> {
   return headerReaders.get(res) ?? res.headers;
 }
 
