@@ -1,7 +1,8 @@
 /**
  * The browser-safe build (the default export condition) loads no Node built-in and no AWS SDK module (the attestation
  * imports `@aws-sdk/client-sts` on first use only); neither build loads the `@peculiar` stack until a certificate, a
- * CSR or a key format needs it (x509-load.ts); the Node build exports the same names, with the same types.
+ * CSR or a key format needs it (x509-load.ts); the Node build loads node:https and node:tls only when it makes a TLS
+ * agent (core's node/tls.ts); the Node build exports the same names, with the same types.
  * Checked from the real module graph of a fresh Node process (see test-support/module-graph-probe.mjs).
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
@@ -37,9 +38,10 @@ describe('module graph', () => {
     expect(at('/reflect-metadata/')).toBeLessThan(at('/x509-codec.ts'));
   });
 
-  it('the probe does record built-ins: the Node build loads node:https (the client certificates)', async () => {
+  it('the Node build imports node: built-ins (the probe sees them), but not node:https or node:tls (first use)', async () => {
     const loaded = await graph('packages/athenz-zts/src/index.node.ts');
-    expect(loaded).toContain('node:https');
+    expect(loaded).toContain('node:crypto');
+    expect(loaded.filter((u) => u === 'node:https' || u === 'node:tls')).toEqual([]);
     expect(loaded.filter((u) => u.includes('/@aws-sdk/'))).toEqual([]);
   });
 

@@ -4,13 +4,20 @@
  * the SDK uses (an `https.Agent` per client certificate, the replaced ones retired once their requests finish).
  * @packageDocumentation
  */
-import { Agent } from 'node:https';
-import { createSecureContext, type SecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
+import type * as NodeHttps from 'node:https';
+import type { Agent } from 'node:https';
+import type * as NodeTls from 'node:tls';
+import type { SecureContext, SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { type Clock, systemClock } from '../clock.js';
 import type { Credential, CredentialProvider } from '../credential.js';
 import { type CoreErrorCode, errorClass, IdentityError } from '../errors.js';
 
 const CoreError = errorClass<CoreErrorCode>();
+
+// node:https and node:tls on first use, not at import: loading them costs about 7 ms of a new process, and importing
+// the Node entry (or a package built on it) for anything else should not pay it.
+const nodeHttps = () => process.getBuiltinModule('node:https') as typeof NodeHttps;
+const nodeTls = () => process.getBuiltinModule('node:tls') as typeof NodeTls;
 
 /** Key, certificate and trust anchors in PEM, as `node:tls` takes them. @public */
 export interface TlsMaterial {
@@ -311,7 +318,7 @@ function caContext(ca: string | string[] | undefined): SecureContext {
   const key = ca === undefined ? '' : Array.isArray(ca) ? `[${ca.join('\0')}]` : ca;
   let context = caContexts.get(key);
   if (context === undefined) {
-    context = createSecureContext(ca === undefined ? {} : { ca });
+    context = nodeTls().createSecureContext(ca === undefined ? {} : { ca });
     caContexts.set(key, context);
     if (caContexts.size > MAX_CA_CONTEXTS) caContexts.delete(caContexts.keys().next().value as string);
   }
@@ -345,7 +352,9 @@ export function httpsAgent(options: {
     // Parsed once here: given key/cert instead, tls.connect would parse them again for every new connection. A context
     // without a client certificate depends on the CA bundle alone, so it is shared by every agent made for that bundle.
     secureContext =
-      key === undefined ? caContext(ca) : createSecureContext(ca === undefined ? { key, cert } : { ca, key, cert });
+      key === undefined
+        ? caContext(ca)
+        : nodeTls().createSecureContext(ca === undefined ? { key, cert } : { ca, key, cert });
   } catch (e) {
     // OpenSSL's message names the failing routine, never the key bytes.
     throw new CoreError(
@@ -354,5 +363,5 @@ export function httpsAgent(options: {
       { cause: e },
     );
   }
-  return new Agent({ keepAlive: options.keepAlive ?? true, secureContext });
+  return new (nodeHttps().Agent)({ keepAlive: options.keepAlive ?? true, secureContext });
 }
