@@ -1,7 +1,7 @@
 /**
  * AWS attestation for ZTS: `sts:AssumeRole` into the `<domain>.<service>` role with the task's credentials, then the
  * attestation JSON `{role, commonName, access, secret, token, taskid}` that ZTS verifies with GetCallerIdentity.
- * `@aws-sdk/client-sts` is loaded on first use by the loader the build gives (Node's build: a lazy `import()` in
+ * `@aws-sdk/client-sts` is loaded on first use by the loader the build gives (Node's build: a lazy `require` in
  * `node/sts-sdk.ts`; the browser-safe build has none, so no bundler puts the SDK in its bundles: the caller passes
  * `loadSdk`).
  * The attestation carries live AWS credentials: it is never logged and never part of an error message.
@@ -220,7 +220,7 @@ export function noSdk(api: string, option: string): never {
 
 /**
  * An {@link StsAttestor} whose SDK comes from `options.loadSdk`, else the build's `defaultLoad` (Node's: a lazy
- * `import()`; the browser-safe build's: none, and then `INVALID_CONFIG`). The entries export it as `stsAttestor`.
+ * `require`; the browser-safe build's: none, and then `INVALID_CONFIG`). The entries export it as `stsAttestor`.
  * @internal
  */
 export function stsAttestorWith(
