@@ -32,9 +32,10 @@
  *   emulators on the loopback interface (the default, 0) the floor's network branch is almost all CPU: what the
  *   start's one thread cannot run beside the CSR's CPU.
  *
- *   node --import tsx bench/cold-start.bench.ts     (from the repo root; BENCH_ROUNDS, default 61; BENCH_WARMUP,
- *                                                  default 3 for RSA and 150 for P-256; BENCH_BREAKDOWN_RUNS,
- *                                                  default 9; BENCH_PROCESSES, default 9 for RSA and 5 for P-256;
+ *   node --import tsx bench/cold-start.bench.ts     (from the repo root; BENCH_ROUNDS, default 181 for RSA and 61 for
+ *                                                  P-256; BENCH_WARMUP, default 3 for RSA and 150 for P-256;
+ *                                                  BENCH_BREAKDOWN_RUNS, default 9; BENCH_PROCESSES, default 15 for
+ *                                                  RSA and 5 for P-256;
  *                                                  BENCH_KEYS=rsa or ec for one key type; BENCH_DELAY_MS, default 0)
  */
 import { spawn } from 'node:child_process';
@@ -54,10 +55,12 @@ import {
   type WarmRounds,
 } from './cold-start-child.mjs';
 
-// RSA key generation times vary widely (a random prime search), and a P-256 start's median moves with the machine's
-// noise by more than the margins measured: both take many rounds (P-256 rounds are cheap).
+// RSA key generation times vary widely (a random prime search) and each side draws its own keys: with 61 rounds the
+// two medians moved the RSA warm ratio between 1.00 and 1.20 from run to run; 181 kept it within 0.97-1.02 in three.
+// A P-256 start's median moves with the machine's noise by more than the margins measured: it takes many rounds too
+// (P-256 rounds are cheap).
 const ROUNDS: Record<KeyType, number> = {
-  rsa: Number(process.env.BENCH_ROUNDS ?? 61),
+  rsa: Number(process.env.BENCH_ROUNDS ?? 181),
   ec: Number(process.env.BENCH_ROUNDS ?? 61),
 };
 // One warm-up round leaves much of a start's code below V8's optimizing tier; P-256 rounds are cheap.
@@ -73,9 +76,10 @@ const KEY_TYPES = (process.env.BENCH_KEYS ?? 'rsa,ec')
   .filter((k): k is KeyType => k === 'rsa' || k === 'ec');
 const BREAKDOWN_RUNS = Number(process.env.BENCH_BREAKDOWN_RUNS ?? 9);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 0);
-// Fresh processes per measurement; RSA key generation varies so much that its medians need more.
+// Fresh processes per measurement; RSA key generation varies so much that its medians need more (with 9 the RSA
+// fresh ratio went from 0.88 to 1.35 between runs; with 15, 1.01-1.04 in three).
 const PROCESSES: Record<KeyType, number> = {
-  rsa: Number(process.env.BENCH_PROCESSES ?? 9),
+  rsa: Number(process.env.BENCH_PROCESSES ?? 15),
   ec: Number(process.env.BENCH_PROCESSES ?? 5),
 };
 const TARGET_WARM = 1.1;
