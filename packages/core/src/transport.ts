@@ -273,7 +273,6 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         }
         // Read without a Headers object; HttpResponse.headers makes one if it is read.
         const head = res.headers as unknown as HeaderReader;
-        const headersOut = () => (head instanceof RawHeaders ? head.toHeaders() : toHeaders(res.headers));
         if (isError) {
           if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status <= 399)) {
             throw new HttpStatusError({
@@ -294,7 +293,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
             retryAfterMs,
           });
         }
-        return makeResponse(res.status, head, headersOut, url.href, body, where);
+        return makeResponse(res.status, head, url.href, body, where);
       } finally {
         clearTimer(timer);
         req.signal?.removeEventListener('abort', onCallerAbort);
@@ -641,11 +640,15 @@ export function concatBytes(
   return out;
 }
 
-/** node-fetch v2 has its own Headers class; hand callers the standard one. */
-function toHeaders(h: Headers): Headers {
+/**
+ * A standard fetch `Headers` of a response's headers: the fetch's own as they are, else a copy (Node's RawHeaders;
+ * node-fetch v2's own Headers class).
+ */
+function toHeaders(h: HeaderReader): Headers {
+  if (h instanceof RawHeaders) return h.toHeaders();
   if (typeof Headers !== 'undefined' && h instanceof Headers) return h;
   const out = new Headers();
-  (h as unknown as { forEach(cb: (value: string, name: string) => void): void }).forEach((value, name) => {
+  h.forEach((value, name) => {
     out.append(name, value);
   });
   return out;
@@ -682,7 +685,6 @@ export function responseHeaders(res: HttpResponse): Pick<Headers, 'get' | 'has' 
 function makeResponse(
   status: number,
   head: HeaderReader,
-  makeHeaders: () => Headers,
   url: string,
   body: Uint8Array,
   where: string,
@@ -692,7 +694,7 @@ function makeResponse(
     status,
     // made on first read: in Node the first Headers object loads the fetch implementation
     get headers() {
-      headers ??= makeHeaders();
+      headers ??= toHeaders(head);
       return headers;
     },
     set headers(value) {
