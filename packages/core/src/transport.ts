@@ -682,13 +682,7 @@ export function responseHeaders(res: HttpResponse): Pick<Headers, 'get' | 'has' 
   return headerReaders.get(res) ?? res.headers;
 }
 
-function makeResponse(
-  status: number,
-  head: HeaderReader,
-  url: string,
-  body: Uint8Array,
-  where: string,
-): HttpResponse {
+function makeResponse(status: number, head: HeaderReader, url: string, body: Uint8Array, where: string): HttpResponse {
   let headers: Headers | undefined;
   const response: HttpResponse = {
     status,
