@@ -356,6 +356,140 @@ describe('clientCertificateAgents', () => {
   });
 });
 
+describe('clientCertificateAgents: preconnect', () => {
+  const tls = (p: TestPair) => ({ key: p.keyPem, cert: p.certPem });
+
+  /**
+   * A server that asks for a client certificate without requiring one (it answers with the fingerprint of the one it
+   * saw, if any), and what it saw: each connection once its handshake is done, and the connection of each request.
+   */
+  async function watchedServer() {
+    const server = createServer(
+      { key: s1.keyPem, cert: s1.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
+      (req, res) => res.end((req.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? ''),
+    );
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const handshakes: TLSSocket[] = [];
+    const requestSockets: unknown[] = [];
+    const closed: TLSSocket[] = [];
+    server.on('secureConnection', (socket: TLSSocket) => {
+      handshakes.push(socket);
+      socket.once('close', () => closed.push(socket));
+    });
+    server.prependListener('request', (req) => requestSockets.push(req.socket));
+    /** Resolves once the server has completed `n` handshakes (bounded: the test's timeout). */
+    const handshaken = async (n: number) => {
+      while (handshakes.length < n) await new Promise((r) => server.once('secureConnection', r));
+    };
+    const refusals: Error[] = [];
+    server.on('tlsClientError', (e: Error) => refusals.push(e));
+    const refused = async (n: number) => {
+      while (refusals.length < n) await new Promise((r) => server.once('tlsClientError', r));
+    };
+    return { port, url: `https://127.0.0.1:${port}/zts/v1`, handshakes, requestSockets, closed, handshaken, refused };
+  }
+
+  it('opens the connection ahead: its handshake is done before the request, which takes it (one connection)', async () => {
+    const srv = await watchedServer();
+    const agents = clientCertificateAgents({ ca: ca.certPem, keepAlive: false });
+    agents.preconnect(srv.url);
+    await srv.handshaken(1); // no request was made yet
+    expect(srv.requestSockets).toHaveLength(0);
+    expect(await get(srv.port, agents.agentFor())).toBe(''); // no client certificate on this agent
+    expect(srv.handshakes).toHaveLength(1);
+    expect(srv.requestSockets).toEqual([srv.handshakes[0]]);
+    // The next request (keepAlive off: that connection is gone) opens its own.
+    await get(srv.port, agents.agentFor());
+    expect(srv.handshakes).toHaveLength(2);
+    agents.close();
+  });
+
+  it('opens it on the agent of a client certificate, which the mTLS request then presents', async () => {
+    const srv = await watchedServer();
+    const agents = clientCertificateAgents({ ca: ca.certPem });
+    agents.preconnect(new URL(srv.url), tls(c2));
+    await srv.handshaken(1);
+    expect(srv.handshakes[0]?.getPeerCertificate().fingerprint256).toBe(fingerprint(c2));
+    expect(await get(srv.port, agents.agentFor(tls(c2)))).toBe(fingerprint(c2));
+    expect(srv.handshakes).toHaveLength(1);
+    agents.close();
+  });
+
+  it('opens nothing more while one waits or a kept-alive connection is free, and nothing for plain http', async () => {
+    const srv = await watchedServer();
+    const agents = clientCertificateAgents({ ca: ca.certPem }); // keep-alive
+    agents.preconnect(srv.url);
+    agents.preconnect(srv.url);
+    agents.preconnect(`http://127.0.0.1:${srv.port}/`);
+    await srv.handshaken(1);
+    await get(srv.port, agents.agentFor()); // takes the waiting one, then keeps it free
+    agents.preconnect(srv.url);
+    await get(srv.port, agents.agentFor());
+    expect(srv.handshakes).toHaveLength(1);
+    expect(srv.requestSockets).toEqual([srv.handshakes[0], srv.handshakes[0]]);
+    agents.close();
+  });
+
+  it('closes a connection left unused for 10 s (injected clock), and one still waiting at close()', async () => {
+    const srv = await watchedServer();
+    const clock = new ManualClock();
+    const agents = clientCertificateAgents({ ca: ca.certPem, clock, keepAlive: false });
+    agents.preconnect(srv.url);
+    await srv.handshaken(1);
+    await clock.advance(9_999);
+    expect(srv.closed).toHaveLength(0);
+    await clock.advance(1);
+    while (srv.closed.length < 1) await new Promise((r) => srv.handshakes[0]?.once('close', r));
+    // The request after it opens a new connection; so does a new preconnect, which close() then closes.
+    await get(srv.port, agents.agentFor());
+    expect(srv.handshakes).toHaveLength(2);
+    agents.preconnect(srv.url);
+    await srv.handshaken(3);
+    agents.close();
+    while (srv.closed.length < 3) await new Promise((r) => srv.handshakes[2]?.once('close', r));
+    expect(() => agents.preconnect(srv.url)).toThrow(/closed/);
+  });
+
+  it('drops a connection that fails (untrusted server, nothing listening) quietly: the request reports its own error', async () => {
+    const srv = await watchedServer();
+    const untrusting = clientCertificateAgents({ keepAlive: false }); // Node's roots: the test CA is not among them
+    untrusting.preconnect(srv.url);
+    await srv.refused(1); // the client refused the server's certificate, with no request to report it to
+    const http = createHttpClient({ agent: untrusting.agentFor() });
+    const refused = await http.request({ url: srv.url }).catch((e: unknown) => e);
+    expect(IdentityError.is(refused, 'NETWORK')).toBe(true);
+    expect((refused as Error).message).toMatch(/certificate/);
+    await srv.refused(2); // on a connection of its own
+    expect(srv.handshakes).toHaveLength(0);
+    untrusting.close();
+
+    const { server, port } = await mtlsServer(s1);
+    await new Promise((r) => server.close(r)); // a port where nothing listens now
+    const agents = clientCertificateAgents({ ca: ca.certPem, keepAlive: false });
+    agents.preconnect(`https://127.0.0.1:${port}/`);
+    const down = await createHttpClient({ agent: agents.agentFor() })
+      .request({ url: `https://127.0.0.1:${port}/` })
+      .catch((e: unknown) => e);
+    expect(IdentityError.is(down, 'NETWORK')).toBe(true);
+    expect((down as Error).message).toMatch(/ECONNREFUSED/);
+    agents.close();
+  });
+
+  it('refuses a url that does not parse (INVALID_ARGUMENT)', () => {
+    const agents = clientCertificateAgents({ ca: ca.certPem });
+    let caught: unknown;
+    try {
+      agents.preconnect('not a url');
+    } catch (e) {
+      caught = e;
+    }
+    expect(IdentityError.is(caught, 'INVALID_ARGUMENT')).toBe(true);
+    agents.close();
+  });
+});
+
 describe('httpsAgent', () => {
   it('talks mTLS with a custom CA', async () => {
     const { port } = await mtlsServer(s2);
