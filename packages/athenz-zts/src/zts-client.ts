@@ -88,6 +88,15 @@ export interface ZtsClient {
   ): Promise<AccessTokenResponse>;
   /** `GET /oauth2/keys?rfc=true`. */
   jwks(options?: CallOptions): Promise<JwkSet>;
+  /**
+   * Opens the connection the next call will use (TCP and TLS handshakes, with `tls` the client certificate of that
+   * call), so that they run while the caller prepares the call, not on its path: against a ZTS across a network that
+   * is two round trips off the call. The identity provider does this as a register or refresh starts, while the
+   * attestation runs. A hint: it never throws and waits for nothing; a connection that fails or stays unused for
+   * 10 s is closed quietly, and the call then opens its own. Nothing happens with a plain http url, a `transport`
+   * of your own, or outside Node. Optional for a client of your own: callers check that it is there.
+   */
+  preconnect?(tls?: ClientTls): void;
   /** Releases the client's connections. Idempotent. */
   close(): Promise<void>;
   /** The same as `close()`. */
@@ -191,6 +200,14 @@ export function createZtsClientWith(platform: ZtsPlatform, options: ZtsClientOpt
   const client: Omit<ZtsClient, typeof Symbol.asyncDispose> = {
     url,
     ...(caBundle === undefined ? {} : { caBundle }),
+    preconnect(tls) {
+      if (plainHttp || own?.preconnect === undefined) return;
+      try {
+        own.preconnect(url, tls);
+      } catch {
+        // a hint only: the call that follows meets the same problem (a closed client, an unusable key) and reports it
+      }
+    },
     async close() {
       own?.close();
     },

@@ -8,7 +8,7 @@
 import { createHttpClient } from '@ecs-identity/core';
 import { AthenzError } from './errors.js';
 import { USER_AGENT } from './version.js';
-import type { ZtsTransport } from './zts-client.js';
+import type { ClientTls, ZtsTransport } from './zts-client.js';
 
 /** What the default transport is made from. @internal */
 export interface TransportSettings {
@@ -19,8 +19,15 @@ export interface TransportSettings {
 
 /** The runtime's part of making a ZTS client. @internal */
 export interface ZtsPlatform {
-  /** The default transport, and how to release it. */
-  transport(settings: TransportSettings): { transport: ZtsTransport; close(): void };
+  /**
+   * The default transport, how to release it, and (where the runtime can) how to open a connection to ZTS ahead of
+   * a request (see `ZtsClient.preconnect`).
+   */
+  transport(settings: TransportSettings): {
+    transport: ZtsTransport;
+    close(): void;
+    preconnect?: (url: string, tls: ClientTls | undefined) => void;
+  };
 }
 
 /** The browser-safe build: `fetch`, no client certificate, no custom CA. @internal */

@@ -67,6 +67,23 @@ describe('athenz run ends when it must (default certificate lifetime)', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('exits 1 when AWS refuses the AssumeRole, not held by the ZTS connection opened meanwhile for the register', async () => {
+    const before = world.zts.connections().length;
+    const calls = world.zts.requests().length;
+    // Answered late, so that the connection the register would have used is open (its handshake done) by then.
+    world.aws.setFault({ match: 'AssumeRole', status: 403, delayMs: 300 });
+    try {
+      // Killed after 8 s: a connection left open would hold the process until it is closed as unused (10 s).
+      const r = await start(['athenz', 'run', ...world.args(join(dir, 'sia-no-role'))], world.env, 8_000).done;
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+      expect(lastErrorLine(r.stderr)).toMatch(/^ecs-identity: athenz run: [A-Z_]+: .*AssumeRole/);
+    } finally {
+      world.aws.setFault();
+    }
+    expect(world.zts.connections().length).toBe(before + 1); // opened during the attestation
+    expect(world.zts.requests().length).toBe(calls); // and no call came on it
+  });
+
   it('SIGTERM while the task metadata is still being read: status 0 and a stopped line, not death by signal', async () => {
     // Every metadata read fails for now, so start-up sits in its retry loop, logging each retry at debug level.
     world.agent.setFault({ match: 'v4/task', status: 503 });

@@ -68,4 +68,10 @@ export {
   validateServiceCsr,
 } from './zts/csr-rules.js';
 export type { ZtsCertRecord } from './zts/records.js';
-export { startZts, type ZtsEmulator, type ZtsFault, type ZtsRequestLogEntry } from './zts/server.js';
+export {
+  startZts,
+  type ZtsConnectionLogEntry,
+  type ZtsEmulator,
+  type ZtsFault,
+  type ZtsRequestLogEntry,
+} from './zts/server.js';

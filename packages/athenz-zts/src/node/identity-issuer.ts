@@ -228,13 +228,14 @@ export class IdentityIssuer {
     const k = this.settings.key.rotate
       ? await this.newKey()
       : knownKey({ privateKey: current.privateKey, publicKey: current.publicKey }, current.privateKeyPem);
-    const { csr, attestationData } = await this.csrAndAttestation(ctx, k, signal);
+    const tls = clientTlsOf(current);
+    const { csr, attestationData } = await this.csrAndAttestation(ctx, k, signal, tls);
     await k.exportable; // as in register(): a rotated key that cannot be written out fails before ZTS is asked
     try {
       const ref = instanceRefOf(ctx);
       const id = await sendThenPrepare(k, () =>
         measured(metrics, 'refresh', () =>
-          zts.refresh(ref, { csr, attestationData, ...this.request }, clientTlsOf(current), { signal }),
+          zts.refresh(ref, { csr, attestationData, ...this.request }, tls, { signal }),
         ),
       );
       return await this.finish(ctx, k, id.x509Certificate as string, id.x509CertificateSigner, 'refreshed');
@@ -256,9 +257,16 @@ export class IdentityIssuer {
    * its ASN.1 work would run between the SDK's steps on the one thread and delay that request; started after, it
    * overlaps the round trip. Nothing needs the CSR before the attestation is back.
    */
-  private async csrAndAttestation(ctx: ResolvedAthenzContext, k: IssuerKey | Promise<IssuerKey>, signal: AbortSignal) {
-    const { csr } = this.settings;
+  private async csrAndAttestation(
+    ctx: ResolvedAthenzContext,
+    k: IssuerKey | Promise<IssuerKey>,
+    signal: AbortSignal,
+    tls?: ClientTls,
+  ) {
+    const { csr, zts } = this.settings;
     const attestation = ctx.attest(signal);
+    // The connection to ZTS (TCP and TLS handshakes) is opened while the attestation runs, not after it.
+    zts.preconnect?.(tls);
     const built = afterRequestsGoOut()
       .then(() => k)
       .then(({ keys }) =>

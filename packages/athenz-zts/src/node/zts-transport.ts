@@ -8,19 +8,21 @@
 import { createHttpClient } from '@ecs-identity/core';
 import { clientCertificateAgents } from '@ecs-identity/core/node';
 import { USER_AGENT } from '../version.js';
-import type { ZtsTransport } from '../zts-client.js';
+import type { ClientTls, ZtsTransport } from '../zts-client.js';
 import type { ZtsPlatform } from '../zts-platform.js';
 
 /** @internal */
 export const nodeZtsPlatform: ZtsPlatform = {
   transport({ caBundle, timeoutMs, keepAlive }) {
     const agents = clientCertificateAgents({ ca: caBundle, keepAlive });
+    const material = (tls: ClientTls | undefined) =>
+      tls === undefined ? undefined : { key: tls.keyPem, cert: tls.certPem };
     const transport: ZtsTransport = (tls) =>
-      createHttpClient({
-        userAgent: USER_AGENT,
-        timeoutMs,
-        agent: agents.agentFor(tls === undefined ? undefined : { key: tls.keyPem, cert: tls.certPem }),
-      });
-    return { transport, close: () => agents.close() };
+      createHttpClient({ userAgent: USER_AGENT, timeoutMs, agent: agents.agentFor(material(tls)) });
+    return {
+      transport,
+      close: () => agents.close(),
+      preconnect: (url, tls) => agents.preconnect(url, material(tls)),
+    };
   },
 };

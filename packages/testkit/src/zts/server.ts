@@ -70,6 +70,18 @@ export interface ZtsRequestLogEntry {
   error?: string;
   /** Server clock, ms. */
   at: number;
+  /** The TLS connection it came on: its `id` in {@link ZtsEmulator.connections}. */
+  connection?: number;
+}
+
+/** A TLS connection, once its handshake is done. @public */
+export interface ZtsConnectionLogEntry {
+  /** 1 for the server's first connection, then 2, 3... */
+  id: number;
+  /** When its handshake completed (server clock, ms). */
+  at: number;
+  /** The client certificate's subject CN, when one was presented and verified against the CA. */
+  clientCommonName?: string;
 }
 
 /** A running fake ZTS. @public */
@@ -86,6 +98,10 @@ export interface ZtsEmulator {
   records(): ZtsCertRecord[];
   /** The request log. */
   requests(): ZtsRequestLogEntry[];
+  /** The TLS connections, in the order their handshakes completed (whether or not a request came on them). */
+  connections(): ZtsConnectionLogEntry[];
+  /** How many connections are open now (the clients' and the fake's side both). */
+  openConnections(): number;
   /** Sets (or, with no argument, clears) the injected fault. */
   setFault(fault?: ZtsFault): void;
   /** Revokes an instance's record as a stale refresh would (its next refresh answers 403 `Certificate revoked`). */
@@ -177,6 +193,8 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
   const log: ZtsRequestLogEntry[] = [];
   let fault: (ZtsFault & { left: number }) | undefined;
   const sockets = new Set<Socket>();
+  const connectionLog: ZtsConnectionLogEntry[] = [];
+  const connectionIds = new WeakMap<TLSSocket, number>();
 
   /** `CertificateAuthority.authenticate`: a client certificate chained to the CA, valid now, with one CN. */
   async function authenticate(req: IncomingMessage): Promise<ClientIdentity | undefined> {
@@ -248,6 +266,8 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const entry: ZtsRequestLogEntry = { method, path: url.pathname, status: 0, at: now() };
+    const connection = connectionIds.get(req.socket as TLSSocket);
+    if (connection !== undefined) entry.connection = connection;
     log.push(entry);
     const sub = url.pathname.startsWith(BASE) ? url.pathname.slice(BASE.length) : undefined;
     const active = fault && sub !== undefined && matches(fault, method, sub) ? fault : undefined;
@@ -336,6 +356,14 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const entry: ZtsConnectionLogEntry = { id: connectionLog.length + 1, at: now() };
+    const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+    const cn = peer?.subject?.CN;
+    if (typeof cn === 'string') entry.clientCommonName = cn;
+    connectionIds.set(socket, entry.id);
+    connectionLog.push(entry);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -351,6 +379,8 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     issuer: ctx.issuer,
     records: () => ctx.records.list(),
     requests: () => log.map((e) => ({ ...e })),
+    connections: () => connectionLog.map((e) => ({ ...e })),
+    openConnections: () => sockets.size,
     setFault: (f?: ZtsFault) => {
       fault = f ? { ...f, left: f.times ?? Number.POSITIVE_INFINITY } : undefined;
     },
