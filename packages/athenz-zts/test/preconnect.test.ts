@@ -54,7 +54,7 @@ describe('the identity provider opens its ZTS connection during the attestation'
       expect(connections[0]?.clientCommonName).toBeUndefined();
       expect(connections[1]?.clientCommonName).toBe(`${world.names.athenzDomain}.${world.names.athenzService}`);
     } finally {
-      aws.setFault();
+      aws.setFault(undefined);
       await identity.close();
       await client.close();
     }
@@ -79,7 +79,7 @@ describe('the identity provider opens its ZTS connection during the attestation'
       // The connection was made during the attestation (the server saw its handshake) and no call came on it.
       expect(zts.connections().length).toBe(before + 1);
     } finally {
-      aws.setFault();
+      aws.setFault(undefined);
       await identity.close();
       await client.close();
     }

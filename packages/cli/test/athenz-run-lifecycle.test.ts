@@ -78,7 +78,7 @@ describe('athenz run ends when it must (default certificate lifetime)', () => {
       expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
       expect(lastErrorLine(r.stderr)).toMatch(/^ecs-identity: athenz run: [A-Z_]+: .*AssumeRole/);
     } finally {
-      world.aws.setFault();
+      world.aws.setFault(undefined);
     }
     expect(world.zts.connections().length).toBe(before + 1); // opened during the attestation
     expect(world.zts.requests().length).toBe(calls); // and no call came on it
