@@ -18,6 +18,12 @@ afterAll(() => world.close());
 /** How long the fake AWS holds each AssumeRole answer. */
 const HELD_MS = 400;
 
+/** Waits (bounded) until the fake ZTS has no connection open, closing them first with `close`. */
+async function closeAll(close = false): Promise<void> {
+  if (close) world.zts.closeConnections();
+  for (let i = 0; i < 200 && world.zts.openConnections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe('the identity provider opens its ZTS connection during the attestation', () => {
   it('register, then refresh (with the client certificate): each arrives on a connection made while AssumeRole was held', async () => {
     const { zts, aws } = world;
@@ -60,7 +66,7 @@ describe('the identity provider opens its ZTS connection during the attestation'
     }
   });
 
-  it('a connection opened for a register that never comes is closed with the client', async () => {
+  it('a connection opened for a register that never comes is closed with the client; none while attestations fail', async () => {
     const { zts, aws } = world;
     const before = zts.connections().length;
     const client = createZtsClient({ url: zts.baseUrl, caBundle: zts.caPem });
@@ -75,16 +81,33 @@ describe('the identity provider opens its ZTS connection during the attestation'
     });
     aws.setFault({ match: 'AssumeRole', status: 403, delayMs: HELD_MS });
     try {
-      await expect(identity.get()).rejects.toThrow();
+      await expect(identity.get()).rejects.toThrow(/AssumeRole/);
       // The connection was made during the attestation (the server saw its handshake) and no call came on it.
       expect(zts.connections().length).toBe(before + 1);
+      // While the attestation keeps failing (an STS outage), the next tries open none: ZTS is spared a handshake per
+      // retry of every task. (The waiting connection is closed first, as ZTS's idle timeout would, so that a try that
+      // opened one could not have reused it.)
+      await closeAll(true);
+      await expect(identity.get()).rejects.toThrow(/AssumeRole/);
+      await expect(identity.get()).rejects.toThrow(/AssumeRole/);
+      expect(zts.connections().length).toBe(before + 1);
+      // The try whose attestation succeeds registers on a connection opened after it; from then on connections are
+      // opened ahead again (here the refresh's, during its attestation).
+      aws.setFault({ match: 'AssumeRole', delayMs: HELD_MS });
+      await identity.get();
+      expect(zts.connections().length).toBe(before + 2);
+      expect(zts.requests().at(-1)?.connection).toBe(before + 2);
+      expect((zts.requests().at(-1)?.at ?? 0) - (zts.connections().at(-1)?.at ?? 0)).toBeLessThan(HELD_MS / 2);
+      await identity.get({ forceRefresh: true });
+      expect(zts.connections().length).toBe(before + 3);
+      expect(zts.requests().at(-1)?.connection).toBe(before + 3);
+      expect((zts.requests().at(-1)?.at ?? 0) - (zts.connections().at(-1)?.at ?? 0)).toBeGreaterThanOrEqual(HELD_MS / 2);
     } finally {
       aws.setFault(undefined);
       await identity.close();
       await client.close();
     }
-    // The server sees the close a moment later (bounded wait).
-    for (let i = 0; i < 200 && zts.openConnections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await closeAll(); // the client closed its connections; the fake's side sees it a moment later
     expect(zts.openConnections()).toBe(0);
   });
 });

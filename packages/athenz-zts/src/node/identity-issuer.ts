@@ -149,6 +149,11 @@ export class IdentityIssuer {
   unsaved: X509Identity | undefined;
   /** What register and refresh ask for besides the CSR: the lifetime, and the namespace the SPIFFE URI names. */
   private readonly request: { expiryTime?: number; namespace?: string } = {};
+  /**
+   * Whether the last attestation failed. Until one succeeds again, no connection to ZTS is opened ahead: during an
+   * STS or IAM outage every retry of every task would otherwise cost ZTS a TLS handshake for a call that never comes.
+   */
+  private attestationFailed = false;
 
   constructor(private readonly settings: IssuerSettings) {
     const { expiryMinutes, spiffe } = settings.csr;
@@ -265,8 +270,17 @@ export class IdentityIssuer {
   ) {
     const { csr, zts } = this.settings;
     const attestation = ctx.attest(signal);
-    // The connection to ZTS (TCP and TLS handshakes) is opened while the attestation runs, not after it.
-    zts.preconnect?.(tls);
+    // The connection to ZTS (TCP and TLS handshakes) is opened while the attestation runs, not after it; not while
+    // attestations fail (see attestationFailed).
+    if (!this.attestationFailed) zts.preconnect?.(tls);
+    attestation.then(
+      () => {
+        this.attestationFailed = false;
+      },
+      () => {
+        this.attestationFailed = true;
+      },
+    );
     const built = afterRequestsGoOut()
       .then(() => k)
       .then(({ keys }) =>

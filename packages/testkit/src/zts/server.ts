@@ -100,8 +100,10 @@ export interface ZtsEmulator {
   requests(): ZtsRequestLogEntry[];
   /** The TLS connections, in the order their handshakes completed (whether or not a request came on them). */
   connections(): ZtsConnectionLogEntry[];
-  /** How many connections are open now (the clients' and the fake's side both). */
+  /** How many connections are open now. */
   openConnections(): number;
+  /** Closes every open connection, as a server restart or an idle timeout does; the server goes on listening. */
+  closeConnections(): void;
   /** Sets (or, with no argument, clears) the injected fault. */
   setFault(fault?: ZtsFault): void;
   /** Revokes an instance's record as a stale refresh would (its next refresh answers 403 `Certificate revoked`). */
@@ -381,6 +383,9 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     requests: () => log.map((e) => ({ ...e })),
     connections: () => connectionLog.map((e) => ({ ...e })),
     openConnections: () => sockets.size,
+    closeConnections: () => {
+      for (const socket of sockets) socket.destroy();
+    },
     setFault: (f?: ZtsFault) => {
       fault = f ? { ...f, left: f.times ?? Number.POSITIVE_INFINITY } : undefined;
     },
