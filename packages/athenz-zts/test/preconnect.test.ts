@@ -3,7 +3,7 @@
 // Against the testkit's task deployment (ECS agent, strict fake AWS, ZTS over HTTPS), with the AssumeRole answer held
 // back so that the order is plain in the servers' logs.
 import 'reflect-metadata';
-import { createZtsClient } from '@ecs-identity/athenz-zts';
+import { createZtsClient, type ZtsClient } from '@ecs-identity/athenz-zts';
 import { athenzIdentityProvider } from '@ecs-identity/athenz-zts/node';
 import { startTaskEmulators } from '@ecs-identity/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,20 @@ afterAll(() => world.close());
 /** How long the fake AWS holds each AssumeRole answer. */
 const HELD_MS = 400;
 
+/** An identity provider (P-256, no background refresh, one try per get) on `client`. */
+function providerOf(client: ZtsClient) {
+  const identity = athenzIdentityProvider({
+    zts: client,
+    env: world.env,
+    sts: { endpoint: world.aws.url },
+    dnsSuffixes: [world.names.dnsSuffix],
+    key: { type: 'ec' },
+    refresh: { background: false },
+    retry: { initial: { maxAttempts: 1 } },
+  });
+  return { client, identity };
+}
+
 /** How long before the last call its connection's handshake was done (the fake ZTS's clock, ms). */
 const lead = () => (world.zts.requests().at(-1)?.at ?? 0) - (world.zts.connections().at(-1)?.at ?? 0);
 
@@ -31,15 +45,9 @@ describe('the identity provider opens its ZTS connection during the attestation'
   it('register, then refresh (with the client certificate): each arrives on a connection made while AssumeRole was held', async () => {
     const { zts, aws } = world;
     const before = zts.connections().length;
-    const client = createZtsClient({ url: zts.baseUrl, caBundle: zts.caPem, keepAlive: false });
-    const identity = athenzIdentityProvider({
-      zts: client,
-      env: world.env,
-      sts: { endpoint: aws.url },
-      dnsSuffixes: [world.names.dnsSuffix],
-      key: { type: 'ec' },
-      refresh: { background: false },
-    });
+    const { client, identity } = providerOf(
+      createZtsClient({ url: zts.baseUrl, caBundle: zts.caPem, keepAlive: false }),
+    );
     try {
       aws.setFault({ match: 'AssumeRole', delayMs: HELD_MS });
       const first = await identity.get();
@@ -72,16 +80,7 @@ describe('the identity provider opens its ZTS connection during the attestation'
   it('a connection opened for a register that never comes is closed with the client; none while attestations fail', async () => {
     const { zts, aws } = world;
     const before = zts.connections().length;
-    const client = createZtsClient({ url: zts.baseUrl, caBundle: zts.caPem });
-    const identity = athenzIdentityProvider({
-      zts: client,
-      env: world.env,
-      sts: { endpoint: aws.url },
-      dnsSuffixes: [world.names.dnsSuffix],
-      key: { type: 'ec' },
-      refresh: { background: false },
-      retry: { initial: { maxAttempts: 1 } },
-    });
+    const { client, identity } = providerOf(createZtsClient({ url: zts.baseUrl, caBundle: zts.caPem }));
     aws.setFault({ match: 'AssumeRole', status: 403, delayMs: HELD_MS });
     try {
       await expect(identity.get()).rejects.toThrow(/AssumeRole/);
