@@ -190,11 +190,6 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const fetchFn = viaNode ? undefined : (options.fetch ?? defaultFetch());
 
       const controller = new AbortController();
-      const truncated = new CoreError(
-        'NETWORK',
-        `${where}: the connection closed before the whole response body arrived`,
-        { retryable: true },
-      );
       let timedOut = false;
       const timer = setTimer(() => {
         timedOut = true;
@@ -233,9 +228,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           if (!https || agent === undefined) return undefined;
           return typeof agent === 'function' ? (agent as () => unknown)() : agent;
         };
-        // A body cut short (the connection closed before Content-Length) fails now, not at the timeout.
+        // A body cut short (the connection closed before Content-Length) fails now, not at the timeout. (The error is
+        // made only then: an error captures a stack, and every request would pay for one it almost never needs.)
         const onTruncated = () => {
-          if (!controller.signal.aborted) controller.abort(truncated);
+          if (controller.signal.aborted) return;
+          const message = `${where}: the connection closed before the whole response body arrived`;
+          controller.abort(new CoreError('NETWORK', message, { retryable: true }));
         };
         if (fetchFn !== undefined && options.agent !== undefined) {
           // node-fetch calls this for each hop with the parsed URL; only https gets the TLS agent, watched.
