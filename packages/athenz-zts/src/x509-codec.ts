@@ -148,6 +148,11 @@ class IssuedCertificate extends X509Certificate {
     const ext = this.asn.tbsCertificate.extensions?.find((e) => e.extnID === SAN_OID);
     return ext === undefined ? [] : sanItems(AsnConvert.parse(ext.extnValue.buffer, SubjectAlternativeName));
   }
+
+  /** The DER SubjectPublicKeyInfo, from the parsed schema object (`publicKey` encodes it and parses it again). */
+  publicKeySpki(): Uint8Array {
+    return new Uint8Array(AsnConvert.serialize(this.asn.tbsCertificate.subjectPublicKeyInfo));
+  }
 }
 
 /**
@@ -159,9 +164,12 @@ class IssuedCertificate extends X509Certificate {
  * @throws IdentityError `INVALID_RESPONSE`
  */
 export function parseCertificatePem(pem: string): ParsedCertificate {
+  let der: ArrayBuffer;
   let cert: IssuedCertificate;
   try {
-    cert = new IssuedCertificate(pem);
+    // The bytes received, kept as they are: X509Certificate's rawData would encode its parsed form again.
+    der = IssuedCertificate.toArrayBuffer(pem);
+    cert = new IssuedCertificate(der);
   } catch (cause) {
     throw new AthenzError('INVALID_RESPONSE', 'the certificate is not a valid PEM X.509 certificate', { cause });
   }
@@ -177,12 +185,12 @@ export function parseCertificatePem(pem: string): ParsedCertificate {
   });
   let publicKeySpki: Uint8Array;
   try {
-    publicKeySpki = new Uint8Array(cert.publicKey.rawData);
+    publicKeySpki = cert.publicKeySpki();
   } catch (cause) {
     throw new AthenzError('INVALID_RESPONSE', "the certificate's public key cannot be decoded", { cause });
   }
   const { names: n, ...fields } = read;
-  return Object.freeze({ ...fields, der: new Uint8Array(cert.rawData), publicKeySpki, names: Object.freeze(n) });
+  return Object.freeze({ ...fields, der: new Uint8Array(der), publicKeySpki, names: Object.freeze(n) });
 }
 
 // ---- CSRs ----
