@@ -49,6 +49,7 @@ let dir: string;
 let ca: TestPair;
 let s1: TestPair;
 let s2: TestPair;
+let s6: TestPair;
 let c1: TestPair;
 let c2: TestPair;
 const id = (p: TestPair): Id => ({ privateKeyPem: p.keyPem, certificatePem: p.certPem, caBundlePem: ca.certPem });
@@ -60,6 +61,7 @@ beforeAll(() => {
   ca = makeCert(dir, 'ca', { ca: true });
   s1 = makeCert(dir, 'server1', { issuer: 'ca', san: 'IP:127.0.0.1' });
   s2 = makeCert(dir, 'server2', { issuer: 'ca', san: 'IP:127.0.0.1' });
+  s6 = makeCert(dir, 'server6', { issuer: 'ca', san: 'IP:::1' });
   c1 = makeCert(dir, 'client1', { issuer: 'ca' });
   c2 = makeCert(dir, 'client2', { issuer: 'ca' });
 });
@@ -363,14 +365,16 @@ describe('clientCertificateAgents: preconnect', () => {
    * A server that asks for a client certificate without requiring one (it answers with the fingerprint of the one it
    * saw, if any), and what it saw: each connection once its handshake is done, and the connection of each request.
    */
-  async function watchedServer() {
+  async function watchedServer(host: '127.0.0.1' | '::1' = '127.0.0.1') {
+    const identity = host === '::1' ? s6 : s1;
     const server = createServer(
-      { key: s1.keyPem, cert: s1.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
+      { key: identity.keyPem, cert: identity.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
       (req, res) => res.end((req.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? ''),
     );
     servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => server.listen(0, host, r));
     const { port } = server.address() as AddressInfo;
+    const origin = host === '::1' ? `https://[::1]:${port}` : `https://127.0.0.1:${port}`;
     const handshakes: TLSSocket[] = [];
     const requestSockets: unknown[] = [];
     const closed: TLSSocket[] = [];
@@ -388,7 +392,7 @@ describe('clientCertificateAgents: preconnect', () => {
     const refused = async (n: number) => {
       while (refusals.length < n) await new Promise((r) => server.once('tlsClientError', r));
     };
-    return { port, url: `https://127.0.0.1:${port}/zts/v1`, handshakes, requestSockets, closed, handshaken, refused };
+    return { port, url: `${origin}/zts/v1`, handshakes, requestSockets, closed, handshaken, refused };
   }
 
   it('opens the connection ahead: its handshake is done before the request, which takes it (one connection)', async () => {
@@ -403,6 +407,18 @@ describe('clientCertificateAgents: preconnect', () => {
     // The next request (keepAlive off: that connection is gone) opens its own.
     await get(srv.port, agents.agentFor());
     expect(srv.handshakes).toHaveLength(2);
+    agents.close();
+  });
+
+  it('hands the connection to an IPv6 origin to its request too (host without brackets, no server name)', async () => {
+    const srv = await watchedServer('::1');
+    const agents = clientCertificateAgents({ ca: ca.certPem, keepAlive: false });
+    agents.preconnect(srv.url);
+    await srv.handshaken(1);
+    const http = createHttpClient({ agent: agents.agentFor() });
+    expect((await http.request({ url: srv.url })).status).toBe(200);
+    expect(srv.handshakes).toHaveLength(1);
+    expect(srv.requestSockets).toEqual([srv.handshakes[0]]);
     agents.close();
   });
 
