@@ -17,7 +17,11 @@ interface Builtins {
 
 let builtins: Builtins | null | undefined;
 
-/** Node's http, https and zlib, or null outside Node (or before 20.16, which has no `process.getBuiltinModule`). */
+/**
+ * Node's http, https and zlib, or null outside Node (or before 20.16, which has no `process.getBuiltinModule`). Each
+ * is loaded when first used: a process that only talks plain http (the ECS agent, a local Consul agent) never loads
+ * `node:https` and `node:tls` (about 2 ms of a new process), nor `node:zlib` unless an answer comes compressed.
+ */
 function nodeBuiltins(): Builtins | null {
   if (builtins === undefined) {
     const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
@@ -25,7 +29,17 @@ function nodeBuiltins(): Builtins | null {
     builtins =
       get === undefined
         ? null
-        : ({ http: get('node:http'), https: get('node:https'), zlib: get('node:zlib') } as Builtins);
+        : {
+            get http() {
+              return get('node:http') as Builtins['http'];
+            },
+            get https() {
+              return get('node:https') as Builtins['https'];
+            },
+            get zlib() {
+              return get('node:zlib') as Builtins['zlib'];
+            },
+          };
   }
   return builtins;
 }
@@ -127,7 +141,7 @@ export function nodeRequest(url: URL, init: NodeRequestInit): Promise<NodeRespon
         if (!res.complete) init.onTruncated();
       });
       const headers = new RawHeaders(res.rawHeaders);
-      resolve({ status: res.statusCode ?? 0, type: 'basic', headers, body: decoded(node.zlib, res) });
+      resolve({ status: res.statusCode ?? 0, type: 'basic', headers, body: decoded(node, res) });
     });
     req.once('error', reject);
     req.end(body);
@@ -135,24 +149,23 @@ export function nodeRequest(url: URL, init: NodeRequestInit): Promise<NodeRespon
 }
 
 /** The response body, decompressed when its Content-Encoding says so (one encoding; anything else is left as is). */
-function decoded(zlib: typeof NodeZlib, res: NodeHttp.IncomingMessage): NodeResponse['body'] {
+function decoded(node: Builtins, res: NodeHttp.IncomingMessage): NodeResponse['body'] {
   const encoding = String(res.headers['content-encoding'] ?? '')
     .trim()
     .toLowerCase();
+  if (!['gzip', 'x-gzip', 'deflate', 'br'].includes(encoding)) return res;
+  const { zlib } = node; // loaded here, for the first compressed answer
   // Like fetch: a truncated stream still gives what was decoded (Z_SYNC_FLUSH), the truncation is reported apart.
   const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
   const decoder =
-    encoding === 'gzip' || encoding === 'x-gzip'
-      ? zlib.createGunzip(flush)
-      : encoding === 'deflate'
-        ? zlib.createInflate(flush)
-        : encoding === 'br'
-          ? zlib.createBrotliDecompress({
-              flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-              finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
-            })
-          : undefined;
-  if (decoder === undefined) return res;
+    encoding === 'deflate'
+      ? zlib.createInflate(flush)
+      : encoding === 'br'
+        ? zlib.createBrotliDecompress({
+            flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+            finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+          })
+        : zlib.createGunzip(flush);
   res.once('error', (e) => decoder.destroy(e));
   res.pipe(decoder);
   const destroy = decoder.destroy.bind(decoder);
