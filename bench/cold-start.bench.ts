@@ -85,7 +85,7 @@ const BREAKDOWN_RUNS = Number(process.env.BENCH_BREAKDOWN_RUNS ?? 9);
 const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 0);
 const RTT_MS = Number(process.env.BENCH_RTT_MS ?? 0);
 // Fresh processes per measurement; RSA key generation varies so much that its medians need more (with 9 the RSA
-// fresh ratio went from 0.88 to 1.35 between runs; with 15, 1.01-1.04 in three).
+// fresh ratio went from 0.88 to 1.35 between runs; with 15, from 0.88 to 1.13 over seven runs on 2026-12-07).
 const PROCESSES: Record<KeyType, number> = {
   rsa: Number(process.env.BENCH_PROCESSES ?? 15),
   ec: Number(process.env.BENCH_PROCESSES ?? 5),
@@ -106,8 +106,8 @@ if (DELAY_MS > 0) {
   zts.setFault({ delayMs: DELAY_MS });
 }
 // AWS and ZTS across a network (BENCH_RTT_MS): their clients go through round-trip proxies.
-const proxies: LatencyProxy[] =
-  RTT_MS > 0 ? await Promise.all([latencyProxy(aws.url, RTT_MS), latencyProxy(zts.baseUrl, RTT_MS)]) : [];
+const proxies: { aws: LatencyProxy; zts: LatencyProxy } | undefined =
+  RTT_MS > 0 ? { aws: await latencyProxy(aws.url, RTT_MS), zts: await latencyProxy(zts.baseUrl, RTT_MS) } : undefined;
 /** What the headings say about the emulators' answers. */
 const DELAYS =
   [
@@ -117,8 +117,8 @@ const DELAYS =
 
 const emulated: Emulated = {
   env: agent.env,
-  awsUrl: proxies[0]?.url ?? aws.url,
-  ztsUrl: proxies[1]?.url ?? zts.baseUrl,
+  awsUrl: proxies?.aws.url ?? aws.url,
+  ztsUrl: proxies?.zts.url ?? zts.baseUrl,
   caPem: zts.caPem,
   region: aws.region,
   taskId: agent.taskId,
@@ -338,6 +338,7 @@ try {
   for (const line of summary) console.log(`  ${line}`);
 } finally {
   probe = undefined;
-  for (const proxy of proxies) await proxy.close();
+  await proxies?.aws.close();
+  await proxies?.zts.close();
   await world.close();
 }

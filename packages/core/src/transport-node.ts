@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import type * as NodeHttp from 'node:http';
+import type { Transform } from 'node:stream';
 import type * as NodeZlib from 'node:zlib';
 
 interface Builtins {
@@ -148,24 +149,29 @@ export function nodeRequest(url: URL, init: NodeRequestInit): Promise<NodeRespon
   });
 }
 
+// Like fetch: a truncated stream still gives what was decoded (SYNC_FLUSH), the truncation is reported apart.
+const syncFlush = (z: typeof NodeZlib) => ({ flush: z.constants.Z_SYNC_FLUSH, finishFlush: z.constants.Z_SYNC_FLUSH });
+const brotliFlush = (z: typeof NodeZlib) => ({
+  flush: z.constants.BROTLI_OPERATION_FLUSH,
+  finishFlush: z.constants.BROTLI_OPERATION_FLUSH,
+});
+
+/** The decoder of each Content-Encoding the transport decodes, as fetch does. */
+const DECODERS: Record<string, (z: typeof NodeZlib) => Transform> = {
+  gzip: (z) => z.createGunzip(syncFlush(z)),
+  'x-gzip': (z) => z.createGunzip(syncFlush(z)),
+  deflate: (z) => z.createInflate(syncFlush(z)),
+  br: (z) => z.createBrotliDecompress(brotliFlush(z)),
+};
+
 /** The response body, decompressed when its Content-Encoding says so (one encoding; anything else is left as is). */
 function decoded(node: Builtins, res: NodeHttp.IncomingMessage): NodeResponse['body'] {
   const encoding = String(res.headers['content-encoding'] ?? '')
     .trim()
     .toLowerCase();
-  if (!['gzip', 'x-gzip', 'deflate', 'br'].includes(encoding)) return res;
-  const { zlib } = node; // loaded here, for the first compressed answer
-  // Like fetch: a truncated stream still gives what was decoded (Z_SYNC_FLUSH), the truncation is reported apart.
-  const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
-  const decoder =
-    encoding === 'deflate'
-      ? zlib.createInflate(flush)
-      : encoding === 'br'
-        ? zlib.createBrotliDecompress({
-            flush: zlib.constants.BROTLI_OPERATION_FLUSH,
-            finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
-          })
-        : zlib.createGunzip(flush);
+  const make = Object.hasOwn(DECODERS, encoding) ? DECODERS[encoding] : undefined;
+  if (make === undefined) return res;
+  const decoder = make(node.zlib); // node:zlib is loaded here, for the first compressed answer
   res.once('error', (e) => decoder.destroy(e));
   res.pipe(decoder);
   const destroy = decoder.destroy.bind(decoder);

@@ -311,6 +311,28 @@ describe('response size cap', () => {
     expect(await closed.promise).toBeLessThan(5 * MiB);
   });
 
+  it('decodes gzip, x-gzip, deflate and br answers as fetch does, and leaves another encoding as it is', async () => {
+    const text = 'the same body, '.repeat(200);
+    const encoded: Record<string, Buffer> = {
+      gzip: zlib.gzipSync(text),
+      'x-gzip': zlib.gzipSync(text),
+      deflate: zlib.deflateSync(text),
+      br: zlib.brotliCompressSync(text),
+      identity: Buffer.from(text),
+      compress: Buffer.from('not decoded'),
+    };
+    const { base } = await serve((req, res) => {
+      const encoding = (req.url ?? '/').slice(1);
+      res.writeHead(200, { 'content-encoding': encoding });
+      res.end(encoded[encoding]);
+    });
+    const client = createHttpClient();
+    for (const encoding of ['gzip', 'x-gzip', 'deflate', 'br', 'identity']) {
+      expect((await client.request({ url: `${base}/${encoding}` })).text(), encoding).toBe(text);
+    }
+    expect((await client.request({ url: `${base}/compress` })).text()).toBe('not decoded');
+  });
+
   it('caps the decoded body when Content-Length only counts the gzip bytes (a lying length)', async () => {
     const gz = await promisify(zlib.gzip)(Buffer.alloc(10 * MiB));
     expect(gz.byteLength).toBeLessThan(64 * 1024);

@@ -73,20 +73,30 @@ afterEach(async () => {
   }
 });
 
-/** An mTLS server on 127.0.0.1 that answers with the fingerprint of the client certificate it saw. */
+/**
+ * An mTLS server on 127.0.0.1 (or `host`) that answers with the fingerprint of the client certificate it saw (empty
+ * without one). It requires a client certificate unless `requireClientCert` is false.
+ */
 async function mtlsServer(
   identity: TestPair,
   onRequest?: (path: string) => Promise<void>,
+  { requireClientCert = true, host = '127.0.0.1' } = {},
 ): Promise<{ server: Server; port: number }> {
   const server = createServer(
-    { key: identity.keyPem, cert: identity.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+    {
+      key: identity.keyPem,
+      cert: identity.certPem,
+      ca: ca.certPem,
+      requestCert: true,
+      rejectUnauthorized: requireClientCert,
+    },
     (req, res) => {
       const peer = (req.socket as TLSSocket).getPeerCertificate();
-      void (onRequest?.(req.url ?? '/') ?? Promise.resolve()).then(() => res.end(peer.fingerprint256));
+      void (onRequest?.(req.url ?? '/') ?? Promise.resolve()).then(() => res.end(peer.fingerprint256 ?? ''));
     },
   );
   servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   return { server, port: (server.address() as AddressInfo).port };
 }
 
@@ -362,18 +372,11 @@ describe('clientCertificateAgents: preconnect', () => {
   const tls = (p: TestPair) => ({ key: p.keyPem, cert: p.certPem });
 
   /**
-   * A server that asks for a client certificate without requiring one (it answers with the fingerprint of the one it
-   * saw, if any), and what it saw: each connection once its handshake is done, and the connection of each request.
+   * An mTLS server that does not require a client certificate, and what it saw: each connection once its handshake is
+   * done, and the connection of each request.
    */
   async function watchedServer(host: '127.0.0.1' | '::1' = '127.0.0.1') {
-    const identity = host === '::1' ? s6 : s1;
-    const server = createServer(
-      { key: identity.keyPem, cert: identity.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
-      (req, res) => res.end((req.socket as TLSSocket).getPeerCertificate().fingerprint256 ?? ''),
-    );
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, host, r));
-    const { port } = server.address() as AddressInfo;
+    const { server, port } = await mtlsServer(host === '::1' ? s6 : s1, undefined, { requireClientCert: false, host });
     const origin = host === '::1' ? `https://[::1]:${port}` : `https://127.0.0.1:${port}`;
     const handshakes: TLSSocket[] = [];
     const requestSockets: unknown[] = [];
