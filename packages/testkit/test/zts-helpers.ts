@@ -117,3 +117,17 @@ export function manualClock(start = Date.now()) {
     },
   };
 }
+
+/**
+ * Whether `cert` is signed by `issuer` and valid at `atMs`, its validity period including both ends (RFC 5280
+ * 4.1.2.5). (@peculiar/x509's verify({ date }) excludes them: a certificate checked in the millisecond it was issued,
+ * with a notBefore cut to that second, would fail.)
+ */
+export async function validAt(
+  cert: x509.X509Certificate,
+  issuer: x509.X509Certificate,
+  atMs: number,
+): Promise<boolean> {
+  const signed = await cert.verify({ publicKey: issuer, signatureOnly: true });
+  return signed && cert.notBefore.getTime() <= atMs && atMs <= cert.notAfter.getTime();
+}

@@ -11,7 +11,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CallerIdentityFn, startZts, type ZtsEmulator } from '../src/index.js';
 import { certificateThumbprint } from '../src/zts/tokens.js';
-import { type CsrSpec, call, makeCsr, manualClock, newKey, type TestKey } from './zts-helpers.js';
+import { type CsrSpec, call, makeCsr, manualClock, newKey, type TestKey, validAt } from './zts-helpers.js';
 
 const PROVIDER = 'athenz.aws-ecs.us-west-2';
 const ACCOUNT = '123456789012';
@@ -119,7 +119,7 @@ describe('register', () => {
     expect(res.json.x509CertificateSigner).toBe(zts.caPem);
     const cert = new x509.X509Certificate(res.json.x509Certificate);
     const ca = new x509.X509Certificate(zts.caPem);
-    expect(await cert.verify({ publicKey: ca, date: new Date(clock.now()) })).toBe(true);
+    expect(await validAt(cert, ca, clock.now())).toBe(true);
     expect(cert.subject).toBe(`CN=sports.api, OU=${PROVIDER}`);
     const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
     expect(san?.names.items.map((n) => `${n.type}:${n.value}`)).toEqual([
@@ -552,6 +552,16 @@ describe('refresh over mTLS', () => {
     expect(res.json).toEqual({ code: 403, message: 'Unable to find certificate record' });
   });
 
+  it('accepts a client certificate in the millisecond it was issued (its validity includes notBefore)', async () => {
+    // On a whole second, the certificate's notBefore (the issue time, cut to the second) is the clock's time exactly.
+    clock.advance(1000 - (clock.now() % 1000));
+    const task = 'refresh-at-issue';
+    const cert = await registered(task);
+    expect(new x509.X509Certificate(cert).notBefore.getTime()).toBe(clock.now());
+    const res = await refreshWith(cert, key, await makeCsr(key, serviceSpec({}, task)), {}, refreshUrl(task));
+    expect(res.status).toBe(200);
+  });
+
   it('rejects an expired client certificate (checked with the injected clock)', async () => {
     const task = 'refresh-expired';
     const cert = await registered(task);
@@ -590,7 +600,7 @@ describe('role certificates, access tokens, JWKS and delete', () => {
     const rc = new x509.X509Certificate(res.json.x509Certificate);
     expect(rc.subject).toBe(`CN=sports:role.readers, OU=${PROVIDER}`);
     expect(rc.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([x509.ExtendedKeyUsage.clientAuth]);
-    expect(await rc.verify({ publicKey: new x509.X509Certificate(zts.caPem), date: new Date(clock.now()) })).toBe(true);
+    expect(await validAt(rc, new x509.X509Certificate(zts.caPem), clock.now())).toBe(true);
     expect((await rolecert(await roleCsr('all'))).status).toBe(200);
   });
 

@@ -204,11 +204,17 @@ export async function startZts(opts: ZtsOptions): Promise<ZtsEmulator> {
     if (!peer) return undefined;
     const der = new Uint8Array(peer.raw);
     const certificate = new x509.X509Certificate(der);
-    // Checked against the injected clock (not Node's wall-clock verification), so tests can move time.
+    // Checked against the injected clock (not Node's wall-clock verification), so tests can move time. The validity
+    // period includes both ends (RFC 5280 4.1.2.5; Java's X509Certificate.checkValidity, which ZTS's TLS stack uses):
+    // @peculiar/x509's verify({ date }) excludes them, which refused a certificate issued in the same millisecond,
+    // notBefore being the issue time cut to the second.
+    const at = now();
     const trusted =
       certificate.issuer === ca.certificate.subject &&
+      certificate.notBefore.getTime() <= at &&
+      at <= certificate.notAfter.getTime() &&
       (await certificate
-        .verify({ publicKey: ca.certificate, date: new Date(now()) }, webcrypto as Crypto)
+        .verify({ publicKey: ca.certificate, signatureOnly: true }, webcrypto as Crypto)
         .catch(() => false));
     const cns = certificate.subjectName.getField('CN');
     if (!trusted || cns.length !== 1 || !cns[0]) return undefined;
