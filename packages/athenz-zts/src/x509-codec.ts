@@ -19,7 +19,7 @@ import {
 import { PrivateKeyInfo } from '@peculiar/asn1-pkcs8';
 import { id_pkcs9_at_extensionRequest } from '@peculiar/asn1-pkcs9';
 import { id_rsaEncryption, id_sha256WithRSAEncryption, RSAPrivateKey, rsaEncryption } from '@peculiar/asn1-rsa';
-import { AsnConvert, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
   Name as AsnName,
@@ -31,7 +31,7 @@ import {
   GeneralName,
   RelativeDistinguishedName,
   SubjectAlternativeName,
-  SubjectPublicKeyInfo,
+  type SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509';
 import {
   AsnDefaultSignatureFormatter,
@@ -252,25 +252,46 @@ function signatureAlgorithmOf(algorithm: { name: string; hash?: unknown }): Algo
   );
 }
 
-/** A structure already turned into ASN.1 objects, taken as it is where a schema expects it (not converted again). */
-class Converted {
-  constructor(private readonly asn: ReturnType<typeof AsnSerializer.toASN>) {}
-  toASN(): ReturnType<typeof AsnSerializer.toASN> {
-    return this.asn;
+/**
+ * DER that is already encoded (the request info once signed, the public key as Web Crypto exported it), put where a
+ * schema expects a structure: the schema serializer takes it as its own ASN.1 block (`toASN`), and the block writes
+ * its bytes as they are where asn1js encodes the structure around it (`toBER`, with the `ViewWriter` it is given, as
+ * asn1js's own blocks do). Decoding such bytes into schema objects only to encode them again cost most of a CSR's
+ * signing time (asn1js encodes every level into a buffer of its own).
+ */
+class Encoded {
+  private readonly der: ArrayBuffer;
+  constructor(der: ArrayBuffer | Uint8Array) {
+    this.der = der instanceof ArrayBuffer ? der : new Uint8Array(der).buffer;
+  }
+  /** For the schema serializer: this object is the ASN.1 block. */
+  toASN(): this {
+    return this;
   }
   fromASN(): this {
-    throw new Error('Converted is only written');
+    throw new Error('Encoded is only written');
+  }
+  /** For asn1js: the bytes, written to the writer of the structure being encoded (or returned, at the top). */
+  toBER(_sizeOnly?: boolean, writer?: { write(buf: ArrayBuffer): void }): ArrayBuffer {
+    const copy = this.der.slice(0);
+    if (writer === undefined) return copy;
+    writer.write(copy);
+    return new ArrayBuffer(0);
   }
 }
+
+/** The schema type of a field, for an `Encoded` put in its place. */
+const asField = <T>(encoded: Encoded): T => encoded as unknown as T;
 
 /**
  * Signs a PKCS#10 request and returns its PEM (with a final newline) and the names of the request info it signed.
  *
  * Built from the @peculiar/asn1-* schemas (@peculiar/asn1-csr's CertificationRequest), with @peculiar/x509's
  * signature formats (bytes in, bytes out): the same DER as `Pkcs10CertificateRequestGenerator` for the same names (a
- * test holds them equal), without its rounds of encoding and decoding every part and then the whole request again
- * (the request info is converted to ASN.1 objects once, for the bytes signed and the request sent). `spki` is the
- * public key's DER SubjectPublicKeyInfo (exported once per key: the check of the issued certificate uses it too).
+ * test holds them equal), without its rounds of encoding and decoding every part and then the whole request again:
+ * the request info is encoded once, and those bytes are both what is signed and what the request holds. `spki` is the
+ * public key's DER SubjectPublicKeyInfo (exported once per key: the check of the issued certificate uses it too),
+ * put in the request info as it is.
  */
 export async function signCsr(
   keys: CryptoKeyPair,
@@ -284,7 +305,7 @@ export async function signCsr(
   try {
     const info = new CertificationRequestInfo({
       subject: subjectAsn(name),
-      subjectPKInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo),
+      subjectPKInfo: asField<SubjectPublicKeyInfo>(new Encoded(spki)),
     });
     if (san.length > 0) {
       const extension = new Extension({
@@ -305,15 +326,15 @@ export async function signCsr(
     // copy of the schemas: an object of @peculiar/x509's (AlgorithmProvider) may come from another copy of them (a
     // nested install), whose schemas this copy's encoder does not know.
     const signatureAlgorithm = signatureAlgorithmOf(algorithm);
-    const infoAsn = AsnSerializer.toASN(info);
-    const signed = await crypto.subtle.sign(algorithm, keys.privateKey, infoAsn.toBER(false));
+    const infoDer = AsnConvert.serialize(info);
+    const signed = await crypto.subtle.sign(algorithm, keys.privateKey, infoDer);
     // ECDSA's r || s becomes an ECDSA-Sig-Value; an RSA signature goes in as it is (the generator's formatters).
     const signature =
       new AsnEcSignatureFormatter().toAsnSignature(algorithm, signed) ??
       new AsnDefaultSignatureFormatter().toAsnSignature(algorithm, signed);
     if (!signature) throw new Error('the signature has no ASN.1 form');
     const request = new CertificationRequest({ signatureAlgorithm, signature });
-    request.certificationRequestInfo = new Converted(infoAsn) as unknown as CertificationRequestInfo;
+    request.certificationRequestInfo = asField<CertificationRequestInfo>(new Encoded(infoDer));
     der = AsnConvert.serialize(request);
   } catch (cause) {
     if (cause instanceof IdentityError) throw cause;
