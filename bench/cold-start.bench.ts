@@ -261,7 +261,8 @@ const busy = (xs: Timed[]) => median(xs.map((x) => x.busy));
  * other: max(key branch, network branch, key busy + network busy) + register. It is an estimate, not a bound: in a
  * fresh process each branch, measured in a process of its own, also pays start-up work that one start pays once (the
  * first HTTP request's set-up, Node's own modules), so a start can come in under it; and it leaves out what a start
- * does after the register (reading and checking the certificate).
+ * does after the register (reading and checking the certificate). Its ratio to the floor is therefore about the least
+ * a start on one thread can reach: above a target, the target asks for the two branches' CPU to run side by side.
  */
 function printFigures(parts: Samples, ours: string, between?: () => void): number {
   const key = wall(parts['keygen+csr']);
@@ -278,6 +279,10 @@ function printFigures(parts: Samples, ours: string, between?: () => void): numbe
   console.log(
     `  one thread  max(those two, their main-thread busy times added ${ms(cpu[0])} + ${ms(cpu[1])}) + register = ` +
       `${ms(oneThread)}: ours / that = ${(a / oneThread).toFixed(2)} (an estimate with no target; see printFigures)`,
+  );
+  console.log(
+    `  that / floor = ${(oneThread / floor).toFixed(2)}: the ratio a start whose branches' CPU adds up on one thread ` +
+      'comes to with no other cost',
   );
   between?.();
   return a / floor;
